@@ -1,0 +1,284 @@
+"""The one training configuration: a frozen dataclass, validated on construction.
+
+Preset files, ``--config`` files, ``--set KEY=VALUE`` overrides and the dashboard's form all go
+through :func:`config_from_mapping` and :func:`parse_value`, so every front end gives the same
+messages for the same mistakes.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import functools
+import inspect
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "silu")
+INITS = ("default", "kaiming_uniform", "kaiming_normal", "lecun", "xavier_uniform", "xavier_normal")
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "radam")
+SCHEDULES = ("constant", "step", "cosine")
+DATASETS = ("mnist", "fashion-mnist")
+EVAL_SPLITS = ("test", "holdout", "pooled")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says where and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every hyperparameter of a training run."""
+
+    name: str = "custom"
+    """Label of the run; the run folder's name starts with it."""
+    dataset: str = "mnist"
+    """Dataset: mnist or fashion-mnist."""
+    eval_split: str = "test"
+    """What is evaluated: test (official 10k test set), holdout (part of the 60k training set) or pooled (part of all 70k digits)."""
+    holdout_fraction: float = 0.2
+    """Share of the pool held out for evaluation when eval_split is holdout or pooled."""
+    split_seed: int = 0
+    """Seed of the holdout split, fixed apart from the training seed."""
+    train_limit: int = 0
+    """Train on only the first N training digits (0: all of them)."""
+    eval_limit: int = 0
+    """Evaluate on only the first N evaluation digits (0: all of them)."""
+    hidden: tuple[int, ...] = (512, 256)
+    """Hidden layer sizes, input to output, such as 512,256."""
+    activation: str = "relu"
+    """Activation after each hidden layer."""
+    batch_norm: bool = False
+    """Batch normalisation after each hidden linear layer."""
+    dropout: float = 0.0
+    """Dropout probability after each hidden activation."""
+    init: str = "default"
+    """Weight initialisation of the linear layers (default: PyTorch's own)."""
+    optimizer: str = "adam"
+    """Optimizer."""
+    lr: float = 0.001
+    """Learning rate."""
+    momentum: float = 0.0
+    """Momentum (SGD and RMSprop)."""
+    nesterov: bool = False
+    """Nesterov momentum (SGD; needs momentum > 0)."""
+    weight_decay: float = 0.0
+    """L2 weight decay (decoupled for AdamW)."""
+    schedule: str = "constant"
+    """Learning-rate schedule per epoch: constant, step or cosine."""
+    step_epochs: int = 5
+    """Epochs between learning-rate drops (step schedule)."""
+    gamma: float = 0.1
+    """Factor of each learning-rate drop (step schedule)."""
+    batch_size: int = 64
+    """Training batch size."""
+    drop_last: bool = False
+    """Drop the last incomplete batch of each epoch."""
+    epochs: int = 5
+    """Epochs to train."""
+    seed: int = 0
+    """Seed of weights, shuffling and dropout."""
+    device: str = "auto"
+    """Device: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."""
+    report_every: int = 25
+    """Batches between loss reports."""
+    gallery_size: int = 10
+    """Evaluation digits shown with their predictions after each epoch."""
+
+    def __post_init__(self) -> None:
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        if not DEVICE_PATTERN.match(self.device):
+            raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
+        if not self.name or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
+            raise ConfigError(f"name must be letters, digits, '.', '_' or '-', not {self.name!r}")
+        if not self.hidden:
+            raise ConfigError("hidden must list at least one layer size, such as 512,256")
+        for size in self.hidden:
+            if not 1 <= size <= 65536:
+                raise ConfigError(f"hidden sizes must be between 1 and 65536, not {size}")
+        _check_range("holdout_fraction", self.holdout_fraction, low=0.0, high=1.0, open_low=True, open_high=True)
+        _check_range("dropout", self.dropout, low=0.0, high=1.0, open_high=True)
+        _check_range("lr", self.lr, low=0.0, high=math.inf, open_low=True)
+        _check_range("momentum", self.momentum, low=0.0, high=1.0, open_high=True)
+        _check_range("weight_decay", self.weight_decay, low=0.0, high=math.inf)
+        _check_range("gamma", self.gamma, low=0.0, high=1.0, open_low=True)
+        _check_range("batch_size", self.batch_size, low=1, high=1_000_000)
+        _check_range("epochs", self.epochs, low=1, high=100_000)
+        _check_range("train_limit", self.train_limit, low=0, high=10_000_000)
+        _check_range("eval_limit", self.eval_limit, low=0, high=10_000_000)
+        _check_range("step_epochs", self.step_epochs, low=1, high=100_000)
+        _check_range("report_every", self.report_every, low=1, high=1_000_000)
+        _check_range("gallery_size", self.gallery_size, low=0, high=100)
+        _check_range("seed", self.seed, low=0, high=2**63 - 1)
+        _check_range("split_seed", self.split_seed, low=0, high=2**63 - 1)
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
+            raise ConfigError("nesterov needs optimizer = 'sgd' and momentum > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain TOML/JSON-ready values (hidden as a list)."""
+        data = dataclasses.asdict(self)
+        data["hidden"] = list(self.hidden)
+        return data
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` applied and validated like any other input."""
+        return config_from_mapping({**self.to_dict(), **changes}, source="config")
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dataset": DATASETS,
+    "eval_split": EVAL_SPLITS,
+    "activation": ACTIVATIONS,
+    "init": INITS,
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+}
+
+
+@functools.cache
+def field_docs() -> dict[str, str]:
+    """Each field's one-line docstring, read from this module's source (for help texts)."""
+    try:
+        tree = ast.parse(inspect.getsource(Config))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = following.value.value.strip()
+    return docs
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        hint = _did_you_mean(str(value), allowed)
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}{hint}")
+
+
+def _check_range(
+    name: str,
+    value: float,
+    *,
+    low: float,
+    high: float,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> None:
+    below = value <= low if open_low else value < low
+    above = value >= high if open_high else value > high
+    if isinstance(value, float) and not math.isfinite(value) or below or above:
+        left = "(" if open_low else "["
+        right = ")" if open_high else "]"
+        upper = "inf" if high == math.inf else f"{high:g}"
+        raise ConfigError(f"{name} must be in {left}{low:g}, {upper}{right}, not {value!r}")
+
+
+def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind(name: str) -> type:
+    annotation = FIELDS[name].type
+    return {"str": str, "int": int, "float": float, "bool": bool, "tuple[int, ...]": tuple}[annotation]
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Check one value's type against its field; ints are accepted where floats are."""
+    kind = _kind(name)
+    if kind is tuple:
+        if isinstance(value, str):
+            return parse_value(name, value)
+        if isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            return tuple(value)
+        raise ConfigError(f"{name} must be a list of integers such as [512, 256], not {value!r}")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{name} must be {_KIND_WORDS[kind]}, not {value!r}")
+    return value
+
+
+_KIND_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Parse a field's value from text, as typed after ``--set KEY=`` or into the form."""
+    check_key(name, source="--set")
+    kind = _kind(name)
+    text = text.strip()
+    try:
+        if kind is tuple:
+            parts = [p for p in re.split(r"[,\s]+", text.strip("[]() ")) if p]
+            return tuple(int(p) for p in parts)
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in ("true", "yes", "on", "1"):
+                return True
+            if lowered in ("false", "no", "off", "0"):
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(text.replace("_", ""))
+        if kind is float:
+            return float(text)
+    except ValueError:
+        example = {tuple: "a list of integers such as 512,256", bool: "true or false"}
+        raise ConfigError(f"{name} must be {example.get(kind, _KIND_WORDS[kind])}, not {text!r}") from None
+    return text
+
+
+def check_key(name: str, *, source: str) -> None:
+    """Raise a ConfigError naming ``source`` and the closest field if ``name`` is no field."""
+    if name not in FIELDS:
+        raise ConfigError(f"{source}: unknown key {name!r}{_did_you_mean(name, list(FIELDS))}")
+
+
+def config_from_mapping(
+    data: Mapping[str, Any], *, source: str, base: Config | None = None
+) -> Config:
+    """Build a Config from ``base`` (the defaults) updated by ``data``, naming ``source`` in errors."""
+    values = (base or Config()).to_dict()
+    for key, value in data.items():
+        check_key(key, source=source)
+        try:
+            values[key] = _coerce(key, value)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+    values["hidden"] = tuple(values["hidden"])
+    try:
+        return Config(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split and parse a ``KEY=VALUE`` override."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects KEY=VALUE, not {text!r}")
+    check_key(key, source="--set")
+    try:
+        return key, parse_value(key, value)
+    except ConfigError as error:
+        raise ConfigError(f"--set {text}: {error}") from None

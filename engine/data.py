@@ -1,0 +1,192 @@
+"""MNIST and Fashion-MNIST as tensors: verified on disk, loaded once, split by seed.
+
+Files are read through torchvision in its folder layout (``DATA_DIR/MNIST/raw``); they are
+checked by size first, so a truncated or missing file is a clear :class:`DataError` naming it,
+never a shape error deep inside torchvision.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .config import Config
+
+ENV_DATA_DIR = "MNIST_TUI_DATA"
+
+# torchvision class name, folder name, class names.
+_DATASETS = {
+    "mnist": ("MNIST", tuple(str(d) for d in range(10))),
+    "fashion-mnist": (
+        "FashionMNIST",
+        ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"),
+    ),
+}
+# The four idx files and their exact sizes (header + payload); the same for both datasets.
+FILE_SIZES = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
+}
+
+
+class DataError(RuntimeError):
+    """The dataset is missing, incomplete or unreadable; the message names the file and a fix."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and evaluation tensors on one device: images as float32 in [0, 1], shape (N, 784)."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    eval_x: torch.Tensor
+    eval_y: torch.Tensor
+    eval_name: str
+    class_names: tuple[str, ...]
+
+
+def default_data_dir() -> Path:
+    """``$MNIST_TUI_DATA``, else the user's cache folder (where torchvision downloads to)."""
+    if os.environ.get(ENV_DATA_DIR):
+        return Path(os.environ[ENV_DATA_DIR]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "mnist-tui"
+
+
+def raw_folder(data_dir: Path, dataset: str) -> Path:
+    """Where torchvision keeps (and downloads) the raw idx files of ``dataset``."""
+    return data_dir / _DATASETS[dataset][0] / "raw"
+
+
+def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | None = None) -> Path:
+    """Check the raw files, downloading them when allowed; returns the data folder.
+
+    A folder the user named that does not exist is an error rather than a download target (a
+    typo must not fetch 50 MB somewhere unexpected). ``download=None`` downloads only into the
+    default cache folder or a folder the user named that exists.
+    """
+    explicit = data_dir is not None
+    root = Path(data_dir).expanduser() if explicit else default_data_dir()
+    if explicit and not root.is_dir():
+        raise DataError(f"data folder {root} does not exist (check --data-dir or ${ENV_DATA_DIR})")
+    raw = raw_folder(root, dataset)
+    _gunzip_missing(raw)
+    missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
+    if missing and (download if download is not None else True):
+        _download(root, dataset, raw)
+        missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
+    if missing:
+        raise DataError(
+            f"{dataset} files missing in {raw}: {', '.join(missing)}; "
+            "put torchvision's raw files there, or let mnist-tui download them when online"
+        )
+    for name, size in FILE_SIZES.items():
+        actual = (raw / name).stat().st_size
+        if actual != size:
+            raise DataError(
+                f"{raw / name} is {actual:,} bytes, expected {size:,} (truncated or corrupt); "
+                "delete it to download it again"
+            )
+    return root
+
+
+def _gunzip_missing(raw: Path) -> None:
+    """Unpack ``name.gz`` where only the compressed file is there (as Debian's packages ship them)."""
+    for name in FILE_SIZES:
+        target, packed = raw / name, raw / f"{name}.gz"
+        if not target.exists() and packed.is_file():
+            temporary = target.with_suffix(".partial")
+            try:
+                with gzip.open(packed, "rb") as source, open(temporary, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            except (OSError, EOFError) as error:
+                temporary.unlink(missing_ok=True)
+                raise DataError(f"{packed} cannot be unpacked: {error}") from None
+            temporary.replace(target)
+
+
+def _download(root: Path, dataset: str, raw: Path) -> None:
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, _DATASETS[dataset][0])
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        cls(root=str(root), train=True, download=True)
+        cls(root=str(root), train=False, download=True)
+    except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
+        raise DataError(
+            f"{dataset} is not in {raw} and downloading it failed ({error}); "
+            "copy the raw files there or point --data-dir at a folder that has them"
+        ) from None
+
+
+def _read(root: Path, dataset: str, *, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, _DATASETS[dataset][0])
+    try:
+        data = cls(root=str(root), train=train, download=False)
+    except Exception as error:
+        raise DataError(f"{raw_folder(root, dataset)} cannot be read: {error}") from None
+    return data.data.reshape(len(data.data), -1), data.targets
+
+
+def load_split(config: Config, data_dir: Path | str | None, device: torch.device) -> Split:
+    """Load, split and move the dataset to ``device`` as the config says."""
+    root = ensure_files(data_dir, config.dataset)
+    train_x, train_y = _read(root, config.dataset, train=True)
+    test_x, test_y = _read(root, config.dataset, train=False)
+    if config.eval_split == "test":
+        eval_name = "test set"
+    else:
+        if config.eval_split == "pooled":
+            train_x, train_y = torch.cat([train_x, test_x]), torch.cat([train_y, test_y])
+        generator = torch.Generator().manual_seed(config.split_seed)
+        order = torch.randperm(len(train_x), generator=generator)
+        held = round(len(train_x) * config.holdout_fraction)
+        test_x, test_y = train_x[order[:held]], train_y[order[:held]]
+        train_x, train_y = train_x[order[held:]], train_y[order[held:]]
+        pool = "training set" if config.eval_split == "holdout" else "all 70k digits"
+        eval_name = f"{config.holdout_fraction:.0%} holdout of {pool}"
+    if config.train_limit:
+        train_x, train_y = train_x[: config.train_limit], train_y[: config.train_limit]
+    if config.eval_limit:
+        test_x, test_y = test_x[: config.eval_limit], test_y[: config.eval_limit]
+    return Split(
+        train_x=_to_float(train_x, device),
+        train_y=train_y.to(device=device, dtype=torch.long),
+        eval_x=_to_float(test_x, device),
+        eval_y=test_y.to(device=device, dtype=torch.long),
+        eval_name=eval_name,
+        class_names=_DATASETS[config.dataset][1],
+    )
+
+
+def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    # Move as uint8 (4x less to copy), then scale on the device: the same values as ToTensor().
+    return images.to(device).float().div_(255.0)
+
+
+def gallery_indices(labels: torch.Tensor, count: int) -> list[int]:
+    """``count`` fixed evaluation indices, cycling through the classes so each digit appears."""
+    labels_list = labels.tolist()
+    picked: list[int] = []
+    taken: set[int] = set()
+    wanted = 0
+    while len(picked) < min(count, len(labels_list)):
+        found = next(
+            (i for i, y in enumerate(labels_list) if y == wanted % 10 and i not in taken), None
+        )
+        if found is None:  # this class has run out (tiny subsets): take the next unused digit
+            found = next(i for i in range(len(labels_list)) if i not in taken)
+        picked.append(found)
+        taken.add(found)
+        wanted += 1
+    return picked

@@ -1,0 +1,314 @@
+"""``run_training``: the train/evaluate loop as a generator of frozen events.
+
+This is the core every front end runs through (the dashboard's worker thread, the headless
+printer, the tests). It knows nothing of any UI: it yields events and records them in the run
+folder, and it turns every error into a terminal event instead of raising.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import torch
+
+from .config import Config, ConfigError
+from .data import DataError, load_split
+from .events import (
+    BatchReported,
+    CheckpointSaved,
+    EpochEnded,
+    Event,
+    RunDiverged,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    SamplesPredicted,
+    Terminal,
+    event_from_dict,
+)
+from .runs import CheckpointError, RunFolder, library_versions, new_run_id, open_run, summarize
+from .trainer import Trainer
+
+
+class StopFlag(Protocol):
+    """Anything with ``is_set()``: a ``threading.Event``, a Textual worker's ``cancelled_event``."""
+
+    def is_set(self) -> bool: ...
+
+
+class _Never:
+    def is_set(self) -> bool:
+        return False
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name!r} is not available: PyTorch sees no CUDA GPU")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {name!r} is not available: {torch.cuda.device_count()} CUDA GPU(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {name!r} is not available on this machine")
+    return device
+
+
+def run_training(
+    config: Config,
+    *,
+    data_dir: str | Path | None = None,
+    runs_dir: str | Path | None = "runs",
+    stop: StopFlag | None = None,
+) -> Iterator[Event]:
+    """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder."""
+    run_id = new_run_id(config)
+    yield from _run(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None)
+
+
+def resume_training(
+    run_dir: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    stop: StopFlag | None = None,
+    epochs: int | None = None,
+) -> Iterator[Event]:
+    """Continue the run in ``run_dir`` from its last checkpoint, appending to its event log.
+
+    ``epochs`` raises the number of epochs to train to. A missing or corrupt run is reported as
+    a failed event with reason ``checkpoint``.
+    """
+    path = Path(run_dir)
+    try:
+        config, state, logged = open_run(path)
+        if epochs is not None:
+            config = config.replace(epochs=epochs)
+    except (CheckpointError, ConfigError) as error:
+        yield RunFailed(run_id=path.name, error=str(error), reason="checkpoint")
+        return
+    resume = _Resume(path=path, state=state, logged=logged)
+    yield from _run(config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume)
+
+
+class _Resume:
+    def __init__(self, path: Path, state: dict[str, Any], logged: list[dict[str, Any]]) -> None:
+        self.path = path
+        self.state = state
+        self.epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
+
+
+def _run(
+    config: Config,
+    *,
+    run_id: str,
+    data_dir: str | Path | None,
+    runs_dir: str | Path | None,
+    stop: StopFlag | None,
+    resume: _Resume | None,
+) -> Iterator[Event]:
+    stop = stop or _Never()
+    try:
+        device = resolve_device(config.device)
+        split = load_split(config, data_dir, device)
+        trainer = Trainer(config, split, device)
+        if resume is not None:
+            trainer.load_state(resume.state)
+    except ConfigError as error:
+        yield RunFailed(run_id=run_id, error=str(error), reason="config")
+        return
+    except DataError as error:
+        yield RunFailed(run_id=run_id, error=str(error), reason="data")
+        return
+    except CheckpointError as error:
+        yield RunFailed(run_id=run_id, error=str(error), reason="checkpoint")
+        return
+    # Nothing is written before here: a config or data error leaves no run folder behind.
+    if resume is not None:
+        folder: RunFolder | None = RunFolder(resume.path)
+    elif runs_dir is not None:
+        folder = RunFolder.create(Path(runs_dir), run_id, config)
+    else:
+        folder = None
+    session = _Session(config, run_id, trainer, folder, device, resume.epochs if resume else [])
+    try:
+        yield from session.events(stop)
+    except Exception as error:  # turned into the run's terminal event, with the traceback kept
+        if folder is not None:
+            (folder.path / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        yield session.emit(RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error"))
+    finally:
+        if folder is not None:
+            folder.close()
+
+
+class _Session:
+    """One run's bookkeeping around a :class:`Trainer`: events, checkpoints and the summary."""
+
+    def __init__(
+        self,
+        config: Config,
+        run_id: str,
+        trainer: Trainer,
+        folder: RunFolder | None,
+        device: torch.device,
+        earlier_epochs: list[EpochEnded],
+    ) -> None:
+        self.config = config
+        self.run_id = run_id
+        self.trainer = trainer
+        self.folder = folder
+        self.device = device
+        self.epochs: list[EpochEnded] = list(earlier_epochs)
+        self.versions = library_versions()
+        self.eval_name = trainer.split.eval_name
+
+    def emit(self, event: Event) -> Event:
+        """Record ``event`` in the run folder (and the summary, at epoch ends and the end)."""
+        if self.folder is not None:
+            self.folder.record(event)
+            if isinstance(event, (EpochEnded, Terminal)):
+                terminal = event if isinstance(event, Terminal) else None
+                self.folder.write_summary(
+                    summarize(
+                        self.epochs, terminal, eval_name=self.eval_name,
+                        device=str(self.device), versions=self.versions,
+                    )
+                )
+        return event
+
+    def events(self, stop: StopFlag) -> Iterator[Event]:
+        config, trainer = self.config, self.trainer
+        split = trainer.split
+        yield self.emit(
+            RunStarted(
+                run_id=self.run_id,
+                config=config.to_dict(),
+                device=str(self.device),
+                train_size=len(split.train_y),
+                eval_size=len(split.eval_y),
+                eval_name=split.eval_name,
+                steps_per_epoch=trainer.steps_per_epoch,
+                start_epoch=trainer.epoch,
+                start_step=trainer.epoch_step,
+                run_dir=str(self.folder.path) if self.folder else None,
+                parameters=trainer.parameters,
+            )
+        )
+        if trainer.epoch == 0 and trainer.epoch_step == 0:
+            yield self.emit(self._samples(epoch=0))
+        while trainer.epoch < config.epochs:
+            epoch = trainer.epoch + 1
+            for report in trainer.train_epoch(stop):
+                if report.diverged_step is not None:
+                    yield self.emit(self._batch(epoch, report))
+                    yield self.emit(
+                        RunDiverged(
+                            run_id=self.run_id, epoch=epoch, step=report.diverged_step, loss=report.bad_loss
+                        )
+                    )
+                    return
+                yield self.emit(self._batch(epoch, report))
+            if trainer.epoch_step < trainer.steps_per_epoch:  # stopped mid-epoch
+                yield from self._checkpoint("last", trainer.full_state())
+                yield self.emit(
+                    RunStopped(
+                        run_id=self.run_id, epoch=epoch, step=trainer.global_step,
+                        epochs_completed=trainer.epoch,
+                    )
+                )
+                return
+            yield from self._end_epoch(epoch)
+            if stop.is_set() and trainer.epoch < config.epochs:
+                yield self.emit(
+                    RunStopped(
+                        run_id=self.run_id, epoch=trainer.epoch, step=trainer.global_step,
+                        epochs_completed=trainer.epoch,
+                    )
+                )
+                return
+        best = max(self.epochs, key=lambda e: e.eval_accuracy)
+        yield self.emit(
+            RunFinished(
+                run_id=self.run_id,
+                final_accuracy=self.epochs[-1].eval_accuracy,
+                best_accuracy=best.eval_accuracy,
+                best_epoch=best.epoch,
+                epochs_completed=trainer.epoch,
+                train_seconds=round(sum(e.seconds for e in self.epochs), 3),
+            )
+        )
+
+    def _batch(self, epoch: int, report: Any) -> BatchReported:
+        return BatchReported(
+            run_id=self.run_id,
+            epoch=epoch,
+            step=self.trainer.global_step,
+            epoch_step=self.trainer.epoch_step,
+            steps_per_epoch=self.trainer.steps_per_epoch,
+            loss=report.loss,
+            lr=report.lr,
+            samples_per_second=report.samples_per_second,
+        )
+
+    def _end_epoch(self, epoch: int) -> Iterator[Event]:
+        trainer = self.trainer
+        train_loss, train_accuracy, seconds = trainer.finish_epoch()
+        started = time.perf_counter()
+        eval_loss, eval_accuracy = trainer.evaluate()
+        eval_seconds = time.perf_counter() - started
+        earlier_best = max((e.eval_accuracy for e in self.epochs), default=-1.0)
+        improved = eval_accuracy > earlier_best
+        best_epoch = epoch if improved else max(self.epochs, key=lambda e: e.eval_accuracy).epoch
+        ended = EpochEnded(
+            run_id=self.run_id,
+            epoch=epoch,
+            epochs=self.config.epochs,
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
+            eval_loss=eval_loss,
+            eval_accuracy=eval_accuracy,
+            seconds=round(seconds, 4),
+            eval_seconds=round(eval_seconds, 4),
+            best_epoch=best_epoch,
+            best_accuracy=max(eval_accuracy, earlier_best),
+        )
+        self.epochs.append(ended)
+        trainer.step_schedule()
+        yield self.emit(ended)
+        yield self.emit(self._samples(epoch=epoch))
+        if improved:
+            yield from self._checkpoint("best", trainer.weights_state(eval_accuracy))
+        yield from self._checkpoint("last", trainer.full_state())
+
+    def _samples(self, epoch: int) -> SamplesPredicted:
+        images, labels, predictions, confidences = self.trainer.predict_gallery()
+        return SamplesPredicted(
+            run_id=self.run_id,
+            epoch=epoch,
+            images=images,
+            labels=labels,
+            predictions=predictions,
+            confidences=confidences,
+            class_names=self.trainer.split.class_names,
+        )
+
+    def _checkpoint(self, which: str, state: dict[str, Any]) -> Iterator[Event]:
+        if self.folder is None:
+            return
+        path = self.folder.save_checkpoint(which, {**state, "config": self.config.to_dict()})
+        yield self.emit(
+            CheckpointSaved(
+                run_id=self.run_id, which=which, path=str(path),
+                epoch=self.trainer.epoch, step=self.trainer.global_step,
+            )
+        )

@@ -1,0 +1,248 @@
+"""The numeric core: model, optimizer and data on one device, stepped without host syncs.
+
+Between two reports the loop only queues work on the device: each batch's loss is copied into a
+preallocated device buffer and the epoch's loss and accuracy sums grow on the device. A report
+reads the buffer once (the one host sync), which also finds the first non-finite step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+
+import torch
+import torch.nn.functional as F
+
+from .config import Config
+from .data import Split, gallery_indices
+from .model import build_model, count_parameters
+from .optim import build_optimizer, build_schedule
+from .runs import CheckpointError
+
+EVAL_BATCH = 8192
+
+
+class _Flag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one report interval measured."""
+
+    loss: float
+    lr: float
+    samples_per_second: float
+    diverged_step: int | None = None
+    bad_loss: float = math.nan
+
+
+class Trainer:
+    """Model, optimizer, schedule, data and the position in the run; resumable from a state dict."""
+
+    def __init__(self, config: Config, split: Split, device: torch.device) -> None:
+        self.config = config
+        self.split = split
+        self.device = device
+        torch.manual_seed(config.seed)
+        # Built on the CPU, then moved: the same seed gives the same initial weights on every device.
+        self.model = build_model(config).to(device)
+        self.optimizer = build_optimizer(config, self.model, device)
+        self.schedule = build_schedule(config, self.optimizer)
+        self.parameters = count_parameters(self.model)
+        # Shuffling uses a CPU generator too, so the batch order does not depend on the device.
+        self.shuffle = torch.Generator().manual_seed(config.seed)
+        train_size = len(split.train_y)
+        if config.drop_last:
+            self.steps_per_epoch = train_size // config.batch_size
+        else:
+            self.steps_per_epoch = math.ceil(train_size / config.batch_size)
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"batch_size {config.batch_size} with drop_last leaves no batch of {train_size} digits"
+            )
+        self.epoch = 0  # epochs completed
+        self.epoch_step = 0  # batches done in the current epoch
+        self.global_step = 0
+        self._gallery = torch.tensor(gallery_indices(split.eval_y, config.gallery_size), dtype=torch.long)
+        self._losses = torch.zeros(config.report_every, device=device)
+        self._loss_sum = torch.zeros((), device=device)
+        self._correct = torch.zeros((), dtype=torch.long, device=device)
+        self._seen = 0
+        self._seconds = 0.0
+        self._perm: torch.Tensor | None = None
+        self._epoch_shuffle_state = self.shuffle.get_state()
+
+    # --- training -------------------------------------------------------------------------
+
+    def _begin_epoch(self) -> None:
+        self._epoch_shuffle_state = self.shuffle.get_state()
+        self._perm = torch.randperm(len(self.split.train_y), generator=self.shuffle).to(self.device)
+        self._loss_sum.zero_()
+        self._correct.zero_()
+        self._seen = 0
+        self._seconds = 0.0
+
+    def train_epoch(self, stop: _Flag) -> Iterator[Report]:
+        """Train the rest of the current epoch, yielding a report every ``report_every`` batches.
+
+        Returns early (after reporting the batches done) once ``stop`` is set.
+        """
+        if self.epoch_step == 0 or self._perm is None:
+            self._begin_epoch()
+        every = self.config.report_every
+        while self.epoch_step < self.steps_per_epoch and not stop.is_set():
+            first = self.epoch_step
+            last = min(self.steps_per_epoch, (first // every + 1) * every)
+            started = time.perf_counter()
+            done, samples = self.run_steps(first, last, stop)
+            losses = self._losses[: done - first].tolist()  # the one host sync of this interval
+            elapsed = time.perf_counter() - started
+            self._seconds += elapsed
+            lr = self.optimizer.param_groups[0]["lr"]
+            bad = next((i for i, value in enumerate(losses) if not math.isfinite(value)), None)
+            report = Report(
+                loss=sum(losses) / len(losses),
+                lr=lr,
+                samples_per_second=samples / elapsed if elapsed > 0 else 0.0,
+                diverged_step=None if bad is None else self.global_step - len(losses) + bad + 1,
+                bad_loss=math.nan if bad is None else losses[bad],
+            )
+            yield report
+            if bad is not None:
+                return
+
+    def run_steps(self, first: int, last: int, stop: _Flag) -> tuple[int, int]:
+        """Batches ``first`` to ``last`` of the epoch with no host sync; returns (reached, samples)."""
+        model, optimizer, config = self.model, self.optimizer, self.config
+        x_all, y_all, perm = self.split.train_x, self.split.train_y, self._perm
+        assert perm is not None
+        size = config.batch_size
+        samples = 0
+        model.train()
+        step = first
+        while step < last:
+            index = perm[step * size : (step + 1) * size]
+            x = x_all.index_select(0, index)
+            y = y_all.index_select(0, index)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            count = index.shape[0]
+            detached = loss.detach()
+            self._losses[step - first] = detached
+            self._loss_sum.add_(detached, alpha=count)
+            self._correct.add_((logits.argmax(dim=1) == y).sum())
+            samples += count
+            step += 1
+            if stop.is_set():
+                break
+        self._seen += samples
+        self.global_step += step - first
+        self.epoch_step = step
+        return step, samples
+
+    def finish_epoch(self) -> tuple[float, float, float]:
+        """Close the epoch: (mean train loss, train accuracy %, training seconds)."""
+        loss_sum, correct = self._loss_sum.item(), self._correct.item()
+        seen = max(self._seen, 1)
+        result = (loss_sum / seen, 100.0 * correct / seen, self._seconds)
+        self.epoch += 1
+        self.epoch_step = 0
+        self._perm = None
+        return result
+
+    def step_schedule(self) -> None:
+        self.schedule.step()
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def evaluate(self) -> tuple[float, float]:
+        """(mean loss, accuracy %) on the evaluation set, in large batches."""
+        self.model.eval()
+        x_all, y_all = self.split.eval_x, self.split.eval_y
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        for start in range(0, len(y_all), EVAL_BATCH):
+            x, y = x_all[start : start + EVAL_BATCH], y_all[start : start + EVAL_BATCH]
+            logits = self.model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(dim=1) == y).sum()
+        count = max(len(y_all), 1)
+        return loss_sum.item() / count, 100.0 * correct.item() / count
+
+    @torch.inference_mode()
+    def predict_gallery(self) -> tuple[tuple[bytes, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]]:
+        """The gallery digits as 784 greyscale bytes each, labels, predictions and confidences."""
+        self.model.eval()
+        index = self._gallery.to(self.device)
+        x = self.split.eval_x.index_select(0, index)
+        probabilities = F.softmax(self.model(x), dim=1)
+        confidence, prediction = probabilities.max(dim=1)
+        pixels = (x * 255).round().to(torch.uint8).cpu()
+        return (
+            tuple(bytes(row.numpy().tobytes()) for row in pixels),
+            tuple(self.split.eval_y.index_select(0, index).tolist()),
+            tuple(prediction.tolist()),
+            tuple(round(c, 4) for c in confidence.tolist()),
+        )
+
+    # --- state ----------------------------------------------------------------------------
+
+    def weights_state(self, accuracy: float) -> dict[str, Any]:
+        """The model alone (the ``best`` checkpoint)."""
+        return {"model": self.model.state_dict(), "epoch": self.epoch, "eval_accuracy": accuracy}
+
+    def full_state(self) -> dict[str, Any]:
+        """Everything :meth:`load_state` needs to continue exactly where this run is."""
+        state: dict[str, Any] = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "epoch": self.epoch,
+            "epoch_step": self.epoch_step,
+            "global_step": self.global_step,
+            "epoch_shuffle_state": self._epoch_shuffle_state,
+            "shuffle_state": self.shuffle.get_state(),
+            "cpu_rng_state": torch.get_rng_state(),
+            "partial": {
+                "loss_sum": self._loss_sum.item(),
+                "correct": self._correct.item(),
+                "seen": self._seen,
+                "seconds": self._seconds,
+            },
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng_state"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`full_state`; a mismatched checkpoint is a CheckpointError."""
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.schedule.load_state_dict(state["schedule"])
+            self.epoch = int(state["epoch"])
+            self.epoch_step = int(state["epoch_step"])
+            self.global_step = int(state["global_step"])
+            self.shuffle.set_state(state["shuffle_state"])
+            torch.set_rng_state(state["cpu_rng_state"])
+            if self.device.type == "cuda" and "cuda_rng_state" in state:
+                torch.cuda.set_rng_state(state["cuda_rng_state"], self.device)
+            partial = state["partial"]
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise CheckpointError(f"checkpoint does not fit this configuration: {error}") from None
+        if self.epoch_step:
+            # Mid-epoch: rebuild the epoch's permutation and its running sums.
+            self.shuffle.set_state(state["epoch_shuffle_state"])
+            self._begin_epoch()
+            self.shuffle.set_state(state["shuffle_state"])
+            self._loss_sum.fill_(partial["loss_sum"])
+            self._correct.fill_(partial["correct"])
+            self._seen = int(partial["seen"])
+            self._seconds = float(partial["seconds"])

@@ -1,0 +1,1 @@
+"""Shipped presets: one commented TOML file per named configuration (see README)."""
