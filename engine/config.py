@@ -84,6 +84,8 @@ class Config:
     """Seed of weights, shuffling and dropout."""
     device: str = "auto"
     """Device: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."""
+    diverge_above: float = 1000.0
+    """Mean batch loss above which the run counts as diverged, as it does for NaN or infinity."""
     report_every: int = 25
     """Batches between loss reports."""
     gallery_size: int = 10
@@ -116,6 +118,7 @@ class Config:
         _check_range("train_limit", self.train_limit, low=0, high=10_000_000)
         _check_range("eval_limit", self.eval_limit, low=0, high=10_000_000)
         _check_range("step_epochs", self.step_epochs, low=1, high=100_000)
+        _check_range("diverge_above", self.diverge_above, low=0.0, high=math.inf, open_low=True)
         _check_range("report_every", self.report_every, low=1, high=1_000_000)
         _check_range("gallery_size", self.gallery_size, low=0, high=100)
         _check_range("seed", self.seed, low=0, high=2**63 - 1)
@@ -129,9 +132,9 @@ class Config:
         data["hidden"] = list(self.hidden)
         return data
 
-    def replace(self, **changes: Any) -> Config:
-        """A copy with ``changes`` applied and validated like any other input."""
-        return config_from_mapping({**self.to_dict(), **changes}, source="config")
+    def replace(self, source: str = "config", **changes: Any) -> Config:
+        """A copy with ``changes`` applied and validated like any other input (errors name ``source``)."""
+        return config_from_mapping(changes, source=source, base=self)
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}

@@ -157,7 +157,7 @@ class RunStopped(Terminal):
 
 @dataclass(frozen=True, slots=True)
 class RunDiverged(Terminal):
-    """The training loss became NaN or infinite at ``step`` (global, from 1)."""
+    """The training loss became NaN, infinite or above ``diverge_above`` at ``step`` (global, from 1)."""
 
     epoch: int
     step: int

@@ -2,7 +2,7 @@
 
 Between two reports the loop only queues work on the device: each batch's loss is copied into a
 preallocated device buffer and the epoch's loss and accuracy sums grow on the device. A report
-reads the buffer once (the one host sync), which also finds the first non-finite step.
+reads the buffer once (the one host sync), which also finds the first diverged step.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ class Trainer:
             elapsed = time.perf_counter() - started
             self._seconds += elapsed
             lr = self.optimizer.param_groups[0]["lr"]
-            bad = next((i for i, value in enumerate(losses) if not math.isfinite(value)), None)
+            limit = self.config.diverge_above
+            # ``not value <= limit`` also catches NaN, which compares false with everything.
+            bad = next((i for i, value in enumerate(losses) if not value <= limit), None)
             report = Report(
                 loss=sum(losses) / len(losses),
                 lr=lr,

@@ -1,0 +1,143 @@
+"""The ``mnist-tui`` command line: parse flags, resolve the config, then run headless or the dashboard.
+
+Only what the user typed overrides the preset: every flag defaults to ``None`` and is applied on
+top of the preset (or config file) only when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import __version__
+from .exit_codes import USAGE
+
+# Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
+from .engine.config import Config, ConfigError, parse_assignment
+from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
+
+ENV_DATA_DIR = "MNIST_TUI_DATA"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line resolved to."""
+
+    config: Config
+    preset: str | None
+    explicit: bool
+    """Whether the user named a preset or config file (the dashboard then starts at once)."""
+    data_dir: str | None
+    runs_dir: str
+    resume: str | None
+    resume_epochs: int | None
+    fail_under: float | None
+    jsonl: bool
+    headless: bool
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-tui",
+        description="Train MLPs on MNIST in a terminal dashboard, or headless with --no-ui.",
+        epilog=(
+            "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
+            "4 finished below --fail-under, 130 Ctrl+C, 143 SIGTERM"
+        ),
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see --list-presets)")
+    source.add_argument("--config", metavar="FILE", help="start from a TOML config file")
+    source.add_argument("--resume", metavar="RUN_DIR", help="continue a run folder from its last checkpoint")
+    parser.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+        help="override any config field, e.g. --set lr=0.003 --set hidden=256,128 (repeatable)",
+    )
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs to train (with --resume: train up to N)")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed")
+    parser.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--data-dir", metavar="DIR",
+        help=f"dataset folder in torchvision's layout (default: ${ENV_DATA_DIR}, else ~/.cache/mnist-tui)",
+    )
+    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where run folders go (default: ./runs)")
+    parser.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    parser.add_argument(
+        "--fail-under", type=float, metavar="PERCENT",
+        help="exit 4 if the final evaluation accuracy is below PERCENT",
+    )
+    parser.add_argument("--jsonl", action="store_true", help="print every event as JSON lines on stdout (implies --no-ui)")
+    parser.add_argument("--no-ui", action="store_true", help="train headless: progress on a terminal, plain lines otherwise")
+    parser.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> Options:
+    """Turn parsed flags into Options; raises ConfigError for a bad preset, file or value."""
+    if args.resume is not None:
+        clashing = [flag for flag, value in (("--set", args.overrides), ("--seed", args.seed), ("--device", args.device)) if value]
+        if clashing:
+            raise ConfigError(f"--resume continues a run with its saved config; drop {', '.join(clashing)}")
+        config = Config()
+        preset = None
+    elif args.config is not None:
+        config = load_config_file(args.config)
+        preset = None
+    else:
+        preset = args.preset or DEFAULT_PRESET
+        config = load_preset(preset)
+    if args.resume is None:
+        changes = dict(parse_assignment(text) for text in args.overrides)
+        for key in ("epochs", "seed", "device"):
+            if getattr(args, key) is not None:
+                changes[key] = getattr(args, key)
+        if changes:
+            config = config.replace(source="command line", **changes)
+    if args.epochs is not None and args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        raise ConfigError(f"--fail-under must be a percentage between 0 and 100, not {args.fail_under}")
+    return Options(
+        config=config,
+        preset=preset,
+        explicit=bool(args.preset or args.config or args.resume),
+        data_dir=args.data_dir or os.environ.get(ENV_DATA_DIR) or None,
+        runs_dir=args.runs_dir,
+        resume=args.resume,
+        resume_epochs=args.epochs if args.resume else None,
+        fail_under=args.fail_under,
+        jsonl=args.jsonl,
+        headless=args.no_ui or args.jsonl,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mnist-tui`` and ``python -m mnist_tui``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_presets:
+        width = max(len(name) for name in list_presets())
+        for name in list_presets():
+            print(f"{name:<{width}}  {preset_description(name)}")
+        return 0
+    try:
+        options = resolve(args)
+    except ConfigError as error:
+        print(f"mnist-tui: error: {error}", file=sys.stderr)
+        return USAGE
+    if options.headless:
+        from .headless import run_headless
+
+        return run_headless(options)
+    from .tui.app import run_dashboard
+
+    return run_dashboard(
+        options.config,
+        preset=options.preset,
+        autostart=options.explicit,
+        data_dir=options.data_dir,
+        runs_dir=options.runs_dir,
+    )

@@ -1,0 +1,34 @@
+"""Process exit codes of ``mnist-tui``, shared by the headless runner and the dashboard."""
+
+from __future__ import annotations
+
+from .engine.events import Terminal
+
+FINISHED = 0
+FAILED = 1
+USAGE = 2
+"""Usage, config, data or checkpoint error: nothing was trained or written."""
+DIVERGED = 3
+BELOW_THRESHOLD = 4
+INTERRUPTED = 130
+"""Stopped by Ctrl+C (128 + SIGINT)."""
+TERMINATED = 143
+"""Stopped by SIGTERM (128 + SIGTERM)."""
+HANGUP = 129
+"""Stopped because the terminal closed (128 + SIGHUP)."""
+
+
+def exit_code(terminal: Terminal | None, *, fail_under: float | None = None, signal_code: int | None = None) -> int:
+    """The exit code for how a run ended."""
+    if terminal is None:
+        return FAILED
+    if terminal.status == "stopped":
+        return signal_code if signal_code is not None else INTERRUPTED
+    if terminal.status == "diverged":
+        return DIVERGED
+    if terminal.status == "failed":
+        return USAGE if getattr(terminal, "reason", "") in ("config", "data", "checkpoint") else FAILED
+    final = getattr(terminal, "final_accuracy", None)
+    if fail_under is not None and final is not None and final < fail_under:
+        return BELOW_THRESHOLD
+    return FINISHED
