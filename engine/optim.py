@@ -11,11 +11,13 @@ from .config import Config
 def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
     """The configured optimizer over ``model``'s parameters.
 
-    Where PyTorch has a fused kernel for the device (Adam, AdamW, SGD, Adagrad on CPU and CUDA),
-    it is used: one kernel for all parameters instead of a Python loop per tensor, the same maths.
+    Where PyTorch has a fused kernel for the device (Adam, AdamW and SGD on CPU and CUDA, Adagrad
+    on CPU only), it is used: one kernel for all parameters instead of a loop per tensor, the
+    same maths.
     """
     params = model.parameters()
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    fused_adagrad = fused if device.type == "cpu" else {"foreach": True}
     decay = config.weight_decay
     name = config.optimizer
     if name == "sgd":
@@ -28,7 +30,7 @@ def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> t
     if name == "adamw":
         return torch.optim.AdamW(params, lr=config.lr, weight_decay=decay, **fused)
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=config.lr, weight_decay=decay, **fused)
+        return torch.optim.Adagrad(params, lr=config.lr, weight_decay=decay, **fused_adagrad)
     if name == "rmsprop":
         return torch.optim.RMSprop(
             params, lr=config.lr, momentum=config.momentum, weight_decay=decay, foreach=True
