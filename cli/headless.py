@@ -47,7 +47,7 @@ class JsonlPrinter:
         pass
 
 
-def describe_end(event: Terminal) -> str:
+def describe_end(event: Terminal, run_dir: str | None = None) -> str:
     """One human sentence for the terminal event."""
     if isinstance(event, RunFinished):
         return (
@@ -56,7 +56,7 @@ def describe_end(event: Terminal) -> str:
             f"{event.train_seconds:.1f} s of training"
         )
     if isinstance(event, RunStopped):
-        return f"stopped at epoch {event.epoch}, step {event.step}; resume with --resume RUN_DIR"
+        return f"stopped at epoch {event.epoch}, step {event.step}; continue with: mnist-tui --resume {run_dir or 'RUN_DIR'}"
     if isinstance(event, RunDiverged):
         return f"diverged: the loss became {event.loss} at step {event.step} (epoch {event.epoch}); try a smaller lr"
     if isinstance(event, RunFailed):
@@ -101,7 +101,7 @@ class LinePrinter:
         elif isinstance(event, EpochEnded):
             self.write(describe_epoch(event))
         elif isinstance(event, Terminal) and not isinstance(event, RunFailed):  # failures go to stderr
-            self.write(describe_end(event))
+            self.write(describe_end(event, self.run_dir))
             if self.run_dir:
                 self.write(f"run folder: {self.run_dir}")
 
@@ -151,7 +151,7 @@ class RichPrinter:
             if isinstance(event, RunFailed):  # failures go to stderr
                 return
             style = {"finished": "bold green", "stopped": "yellow"}.get(event.status, "bold red")
-            self.console.print(describe_end(event), style=style)
+            self.console.print(describe_end(event, self.run_dir), style=style)
             if self.run_dir:
                 self.console.print(f"run folder: {self.run_dir}")
 
