@@ -154,7 +154,7 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
         test_x, test_y = train_x[order[:held]], train_y[order[:held]]
         train_x, train_y = train_x[order[held:]], train_y[order[held:]]
         pool = "training set" if config.eval_split == "holdout" else "all 70k digits"
-        eval_name = f"{config.holdout_fraction:.0%} holdout of {pool}"
+        eval_name = f"{config.holdout_fraction * 100:.3g} % holdout of {pool}"
     if config.train_limit:
         train_x, train_y = train_x[: config.train_limit], train_y[: config.train_limit]
     if config.eval_limit:

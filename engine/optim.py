@@ -18,6 +18,8 @@ def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> t
     params = model.parameters()
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     fused_adagrad = fused if device.type == "cpu" else {"foreach": True}
+    # The foreach optimizers keep their step count on the device when capturable (CUDA graphs).
+    loop = {"foreach": True, "capturable": device.type == "cuda"}
     decay = config.weight_decay
     name = config.optimizer
     if name == "sgd":
@@ -33,12 +35,12 @@ def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> t
         return torch.optim.Adagrad(params, lr=config.lr, weight_decay=decay, **fused_adagrad)
     if name == "rmsprop":
         return torch.optim.RMSprop(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=decay, foreach=True
+            params, lr=config.lr, momentum=config.momentum, weight_decay=decay, **loop
         )
     if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=config.lr, weight_decay=decay, foreach=True)
+        return torch.optim.Adadelta(params, lr=config.lr, weight_decay=decay, **loop)
     if name == "radam":
-        return torch.optim.RAdam(params, lr=config.lr, weight_decay=decay, foreach=True)
+        return torch.optim.RAdam(params, lr=config.lr, weight_decay=decay, **loop)
     raise ValueError(f"unknown optimizer {name!r}")
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import Config
+from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .model import build_model, count_parameters
 from .optim import build_optimizer, build_schedule
@@ -74,6 +75,9 @@ class Trainer:
         self._seconds = 0.0
         self._perm: torch.Tensor | None = None
         self._epoch_shuffle_state = self.shuffle.get_state()
+        self._graph = (
+            CapturedStep(self._step, config.batch_size, device) if uses_cuda_graphs(config, device) else None
+        )
 
     # --- training -------------------------------------------------------------------------
 
@@ -118,27 +122,20 @@ class Trainer:
 
     def run_steps(self, first: int, last: int, stop: _Flag) -> tuple[int, int]:
         """Batches ``first`` to ``last`` of the epoch with no host sync; returns (reached, samples)."""
-        model, optimizer, config = self.model, self.optimizer, self.config
-        x_all, y_all, perm = self.split.train_x, self.split.train_y, self._perm
+        perm = self._perm
         assert perm is not None
-        size = config.batch_size
+        size = self.config.batch_size
         samples = 0
-        model.train()
+        self.model.train()
         step = first
         while step < last:
             index = perm[step * size : (step + 1) * size]
-            x = x_all.index_select(0, index)
-            y = y_all.index_select(0, index)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
             count = index.shape[0]
-            detached = loss.detach()
-            self._losses[step - first] = detached
-            self._loss_sum.add_(detached, alpha=count)
-            self._correct.add_((logits.argmax(dim=1) == y).sum())
+            if self._graph is not None and count == size:
+                loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
+            else:  # the CPU, or the last, smaller batch of an epoch
+                loss = self._step(index)
+            self._losses[step - first] = loss
             samples += count
             step += 1
             if stop.is_set():
@@ -147,6 +144,20 @@ class Trainer:
         self.global_step += step - first
         self.epoch_step = step
         return step, samples
+
+    def _step(self, index: torch.Tensor) -> torch.Tensor:
+        """One optimisation step on the batch ``index``; returns the loss (a device scalar)."""
+        x = self.split.train_x.index_select(0, index)
+        y = self.split.train_y.index_select(0, index)
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        detached = loss.detach()
+        self._loss_sum.add_(detached, alpha=index.shape[0])
+        self._correct.add_((logits.argmax(dim=1) == y).sum())
+        return detached
 
     def finish_epoch(self) -> tuple[float, float, float]:
         """Close the epoch: (mean train loss, train accuracy %, training seconds)."""
@@ -239,6 +250,8 @@ class Trainer:
             partial = state["partial"]
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise CheckpointError(f"checkpoint does not fit this configuration: {error}") from None
+        if self._graph is not None:
+            self._graph.invalidate()  # the optimizer's state tensors were replaced
         if self.epoch_step:
             # Mid-epoch: rebuild the epoch's permutation and its running sums.
             self.shuffle.set_state(state["epoch_shuffle_state"])
