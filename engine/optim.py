@@ -27,10 +27,12 @@ def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> t
             params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
             weight_decay=decay, **fused,
         )
+    # A fused Adam step is captured into a CUDA graph only when it is built capturable.
+    fused_adam = {**fused, "capturable": True} if device.type == "cuda" else fused
     if name == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=decay, **fused)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=decay, **fused_adam)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=decay, **fused)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=decay, **fused_adam)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=config.lr, weight_decay=decay, **fused_adagrad)
     if name == "rmsprop":
