@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve(args: argparse.Namespace) -> Options:
     """Turn parsed flags into Options; raises ConfigError for a bad preset, file or value."""
     if args.resume is not None:
-        clashing = [flag for flag, value in (("--set", args.overrides), ("--seed", args.seed), ("--device", args.device)) if value]
+        typed = (("--set", args.overrides or None), ("--seed", args.seed), ("--device", args.device))
+        clashing = [flag for flag, value in typed if value is not None]  # --seed 0 was typed too
         if clashing:
             raise ConfigError(f"--resume continues a run with its saved config; drop {', '.join(clashing)}")
         config = Config()

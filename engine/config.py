@@ -190,9 +190,15 @@ def _check_range(
     above = value >= high if open_high else value > high
     if isinstance(value, float) and not math.isfinite(value) or below or above:
         left = "(" if open_low else "["
-        right = ")" if open_high else "]"
-        upper = "inf" if high == math.inf else f"{high:g}"
-        raise ConfigError(f"{name} must be in {left}{low:g}, {upper}{right}, not {value!r}")
+        right = ")" if open_high or high == math.inf else "]"
+        raise ConfigError(f"{name} must be in {left}{_bound(low)}, {_bound(high)}{right}, not {value!r}")
+
+
+def _bound(limit: float) -> str:
+    # Integer fields show their limits in full (1000000, not 1e+06, which reads as a float).
+    if limit == math.inf:
+        return "inf"
+    return f"{limit:g}" if isinstance(limit, float) else str(limit)
 
 
 def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str:
@@ -248,7 +254,7 @@ def parse_value(name: str, text: str) -> Any:
             return float(text)
     except ValueError:
         example = {tuple: "a list of integers such as 512,256", bool: "true or false"}
-        raise ConfigError(f"{name} must be {example.get(kind, _KIND_WORDS[kind])}, not {text!r}") from None
+        raise ConfigError(f"{name} must be {example.get(kind) or _KIND_WORDS[kind]}, not {text!r}") from None
     return text
 
 
