@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def _gunzip_missing(raw: Path) -> None:
             try:
                 with gzip.open(packed, "rb") as source, open(temporary, "wb") as sink:
                     shutil.copyfileobj(source, sink)
-            except (OSError, EOFError) as error:
+            except (OSError, EOFError, zlib.error) as error:  # truncated or scrambled archives
                 temporary.unlink(missing_ok=True)
                 raise DataError(f"{packed} cannot be unpacked: {error}") from None
             temporary.replace(target)

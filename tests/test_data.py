@@ -1,0 +1,169 @@
+"""The dataset on disk and in memory: checked files, clear errors, .gz unpacking, limits and splits."""
+
+from __future__ import annotations
+
+import filecmp
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision.datasets
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.data import (
+    FILE_SIZES,
+    DataError,
+    default_data_dir,
+    ensure_files,
+    gallery_indices,
+    load_split,
+)
+
+CPU = torch.device("cpu")
+
+
+def linked_copy(data_dir: Path, target: Path, *, skip: tuple[str, ...] = ()) -> Path:
+    """A data folder whose raw files are symbolic links to the real ones (never hard links: a test
+    that truncates a hard link would truncate the shared original)."""
+    raw = target / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_SIZES:
+        if name not in skip:
+            (raw / name).symlink_to(data_dir / "MNIST" / "raw" / name)
+    return target
+
+
+def test_the_real_folder_passes_the_checks(data_dir: Path) -> None:
+    assert ensure_files(data_dir, "mnist", download=False) == data_dir
+
+
+def test_a_named_folder_that_does_not_exist_is_an_error_not_a_download(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    with pytest.raises(DataError, match=f"data folder {missing} does not exist"):
+        ensure_files(missing, "mnist")
+    assert not missing.exists()
+
+
+def test_a_truncated_file_is_named_with_its_size(data_dir: Path, tmp_path: Path) -> None:
+    root = linked_copy(data_dir, tmp_path, skip=("t10k-labels-idx1-ubyte",))
+    truncated = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    truncated.write_bytes((data_dir / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").read_bytes()[:5000])
+    with pytest.raises(DataError) as caught:
+        ensure_files(root, "mnist", download=False)
+    assert str(truncated) in str(caught.value)
+    assert "5,000 bytes, expected 10,008" in str(caught.value)
+
+
+def test_a_missing_file_is_named(data_dir: Path, tmp_path: Path) -> None:
+    root = linked_copy(data_dir, tmp_path, skip=("train-labels-idx1-ubyte",))
+    with pytest.raises(DataError, match="mnist files missing in .*MNIST/raw: train-labels-idx1-ubyte;"):
+        ensure_files(root, "mnist", download=False)
+
+
+@pytest.fixture(scope="module")
+def gz_only(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A raw folder that holds only the four files gzipped (as Debian's packages ship them)."""
+    raw = tmp_path_factory.mktemp("gz") / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_SIZES:
+        with open(data_dir / "MNIST" / "raw" / name, "rb") as source, gzip.open(raw / f"{name}.gz", "wb", compresslevel=1) as sink:
+            shutil.copyfileobj(source, sink)
+    return raw
+
+
+def test_gz_only_folders_are_unpacked(data_dir: Path, gz_only: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(gz_only, raw)
+    assert ensure_files(tmp_path, "mnist", download=False) == tmp_path
+    for name in FILE_SIZES:
+        assert filecmp.cmp(raw / name, data_dir / "MNIST" / "raw" / name, shallow=False), name
+    assert sorted(p.name for p in raw.iterdir()) == sorted([*FILE_SIZES, *(f"{n}.gz" for n in FILE_SIZES)])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "scramble"])
+def test_a_damaged_gz_is_named_and_leaves_nothing_behind(gz_only: Path, tmp_path: Path, damage: str) -> None:
+    """A truncated archive ends early (EOFError); scrambled bytes are a zlib error: both are DataErrors."""
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(gz_only, raw)
+    packed = raw / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(packed.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[40:200] = bytes(b ^ 0x55 for b in data[40:200])
+    packed.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=f"{packed} cannot be unpacked"):
+        ensure_files(tmp_path, "mnist", download=False)
+    assert not (raw / "t10k-labels-idx1-ubyte").exists()
+    assert not list(raw.glob("*.partial"))
+
+
+def test_fashion_mnist_missing_is_a_clear_error(data_dir: Path, tmp_path: Path) -> None:
+    root = linked_copy(data_dir, tmp_path)
+    with pytest.raises(DataError) as caught:
+        ensure_files(root, "fashion-mnist", download=False)
+    assert f"fashion-mnist files missing in {root / 'FashionMNIST' / 'raw'}" in str(caught.value)
+
+
+def test_fashion_mnist_that_cannot_be_downloaded_is_a_clear_error(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download path runs for real against an empty local mirror: no network, one DataError."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", [mirror.as_uri() + "/"])
+    root = linked_copy(data_dir, tmp_path / "data")
+    with pytest.raises(DataError) as caught:
+        ensure_files(root, "fashion-mnist")
+    message = str(caught.value)
+    assert message.startswith(f"fashion-mnist is not in {root / 'FashionMNIST' / 'raw'} and downloading it failed")
+    assert "point --data-dir at a folder that has them" in message
+
+
+def test_the_data_folder_defaults_to_the_environment_then_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MNIST_TUI_DATA", str(tmp_path / "data"))
+    assert default_data_dir() == tmp_path / "data"
+    monkeypatch.delenv("MNIST_TUI_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_data_dir() == tmp_path / "cache" / "mnist-tui"
+
+
+def test_load_split_applies_the_limits_and_scales_to_unit_floats(data_dir: Path) -> None:
+    split = load_split(Config(train_limit=300, eval_limit=200), data_dir, CPU)
+    assert split.train_x.shape == (300, 784) and split.eval_x.shape == (200, 784)
+    assert split.train_x.dtype == torch.float32 and split.train_y.dtype == torch.long
+    assert 0.0 == split.train_x.min().item() and split.train_x.max().item() == 1.0
+    assert set(split.train_y.tolist()) == set(range(10))
+    assert split.eval_name == "test set"
+    assert split.class_names == tuple("0123456789")
+
+
+def test_the_holdout_split_is_fixed_by_split_seed_alone(data_dir: Path) -> None:
+    def held(**changes: object) -> torch.Tensor:
+        config = Config(eval_split="holdout", train_limit=1, eval_limit=500, **changes)
+        return load_split(config, data_dir, CPU).eval_x
+
+    first = held(split_seed=0)
+    assert torch.equal(first, held(split_seed=0, seed=5))
+    assert not torch.equal(first, held(split_seed=1))
+    assert not torch.equal(first, load_split(Config(train_limit=1, eval_limit=500), data_dir, CPU).eval_x)
+    holdout = load_split(Config(eval_split="holdout", holdout_fraction=0.25), data_dir, CPU)
+    assert (len(holdout.train_y), len(holdout.eval_y)) == (45_000, 15_000)
+    assert holdout.eval_name == "25 % holdout of training set"
+
+
+def test_the_gallery_cycles_through_the_classes() -> None:
+    labels = torch.tensor([3, 3, 1, 0, 2, 9, 8, 7, 6, 5, 4, 0, 1])
+    picked = gallery_indices(labels, 12)
+    assert [labels[i].item() for i in picked[:10]] == list(range(10))
+    assert len(set(picked)) == 12
+
+
+def test_a_tiny_gallery_takes_what_there_is() -> None:
+    labels = torch.tensor([5, 5, 5])
+    assert sorted(gallery_indices(labels, 10)) == [0, 1, 2]
+    assert gallery_indices(labels, 0) == []
