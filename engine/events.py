@@ -11,8 +11,15 @@ import base64
 import dataclasses
 import json
 import math
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+
+def new_run_id(name: str) -> str:
+    """``NAME-YYYYmmdd-HHMMSS-xxxx``: sortable, readable and unique; also the run folder's name."""
+    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,6 @@ import io
 import json
 import os
 import platform
-import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -53,11 +51,6 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def new_run_id(config: Config) -> str:
-    """``NAME-YYYYmmdd-HHMMSS-xxxx``: sortable, readable and unique."""
-    return f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def library_versions() -> dict[str, str]:

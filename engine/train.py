@@ -30,7 +30,8 @@ from .events import (
     Terminal,
     event_from_dict,
 )
-from .runs import CheckpointError, RunFolder, library_versions, new_run_id, open_run, summarize
+from .events import new_run_id
+from .runs import CheckpointError, RunFolder, library_versions, open_run, summarize
 from .trainer import Trainer
 
 
@@ -70,9 +71,13 @@ def run_training(
     data_dir: str | Path | None = None,
     runs_dir: str | Path | None = "runs",
     stop: StopFlag | None = None,
+    run_id: str | None = None,
 ) -> Iterator[Event]:
-    """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder."""
-    run_id = new_run_id(config)
+    """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder.
+
+    ``run_id`` (default: a new one from the config's name) names the run folder and tags every event.
+    """
+    run_id = run_id or new_run_id(config.name)
     yield from _run(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None)
 
 
