@@ -141,4 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         autostart=options.explicit,
         data_dir=options.data_dir,
         runs_dir=options.runs_dir,
+        resume=options.resume,
+        resume_epochs=options.resume_epochs,
     )

@@ -1,0 +1,57 @@
+"""Accuracy per epoch, training and evaluation, with the best epoch marked."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ..engine.events import EpochEnded
+
+BEST = "★"
+
+
+class AccuracyTable(DataTable):
+    """One row per epoch; the best evaluation accuracy so far carries a star."""
+
+    DEFAULT_CSS = """
+    AccuracyTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
+        self.epochs: list[EpochEnded] = []
+        self._starred: str | None = None
+
+    def on_mount(self) -> None:
+        self.add_column("epoch", key="epoch")
+        self.add_column("train acc", key="train_acc")
+        self.add_column("eval loss", key="eval_loss")
+        self.add_column("eval acc", key="eval_acc")
+        self.add_column("time", key="time")
+        self.add_column(" ", key="best")
+
+    def reset(self) -> None:
+        """Forget every epoch (a new run starts)."""
+        self.epochs.clear()
+        self._starred = None
+        self.clear()
+
+    def add_epoch(self, event: EpochEnded) -> None:
+        """Append the epoch and move the star to the best one."""
+        self.epochs.append(event)
+        best = event.best_epoch == event.epoch
+        if best and self._starred is not None:
+            self.update_cell(self._starred, "best", "")
+        style = "bold green" if best else ""
+        self.add_row(
+            f"{event.epoch}/{event.epochs}",
+            f"{event.train_accuracy:.2f} %",
+            f"{event.eval_loss:.4f}",
+            Text(f"{event.eval_accuracy:.2f} %", style=style),
+            f"{event.seconds:.1f} s",
+            Text(BEST, style="bold yellow") if best else "",
+            key=str(event.epoch),
+        )
+        if best:
+            self._starred = str(event.epoch)
+        self.scroll_end(animate=False)

@@ -1,0 +1,298 @@
+"""The dashboard: wiring of the form, chart, progress, accuracy, gallery and status to one engine run.
+
+The engine runs in a thread worker that only iterates its events and posts each one to the app
+(``post_message`` is thread-safe and never blocks); the worker's ``cancelled_event`` is the
+engine's stop flag. Widgets are set from here, on the UI thread; they post messages upward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..engine.config import Config
+from ..engine.events import (
+    BatchReported,
+    EpochEnded,
+    Event,
+    RunDiverged,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    SamplesPredicted,
+    Terminal,
+    new_run_id,
+)
+from .accuracy_table import AccuracyTable
+from .config_form import ConfigForm
+from .digit_gallery import DigitGallery
+from .help_screen import HelpScreen
+from .loss_chart import LossChart
+from .run_progress import RunProgress
+from .source import EngineEvent, EventSource, engine_source
+from .status_bar import StatusBar
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+QUIT_GRACE_SECONDS = 1.5
+"""How long quitting waits for a running engine to stop and checkpoint before the app exits."""
+ACTIVE = ("starting", "running", "paused", "stopping")
+SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+def describe_end(event: Terminal) -> tuple[str, str]:
+    """The outcome line for the progress panel, and its style."""
+    if isinstance(event, RunFinished):
+        return (
+            f"Finished: final accuracy {event.final_accuracy:.2f} % "
+            f"(best {event.best_accuracy:.2f} % at epoch {event.best_epoch})",
+            "bold green",
+        )
+    if isinstance(event, RunStopped):
+        return f"Stopped at epoch {event.epoch}, step {event.step:,}; the last checkpoint resumes it", "bold yellow"
+    if isinstance(event, RunDiverged):
+        return f"Diverged: the loss became {event.loss} at step {event.step:,}; try a smaller lr", "bold red"
+    if isinstance(event, RunFailed):
+        return f"Failed: {event.error}", "bold red"
+    return event.status, "bold"
+
+
+class MnistApp(App[int]):
+    """Train an MLP on MNIST and watch it learn."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mnist-tui"
+    AUTO_FOCUS = None  # keys go to the app until the user picks a field
+    BINDINGS = [
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause/Resume"),
+        Binding("x", "stop", "Stop"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("escape", "leave_field", "Leave field", show=False),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: EventSource,
+        preset: str | None = None,
+        autostart: bool = False,
+        resume: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        self._config = config
+        self._preset = preset
+        self._source = source
+        self._autostart = autostart
+        self._resume = Path(resume) if resume else None
+        self.state = "idle"
+        self.run_id: str | None = None
+        """The run whose events are shown; events of any other run are dropped."""
+        self.exit_code = 0
+        self._quitting = False
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._worker: Worker[None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with VerticalScroll(id="sidebar"):
+                yield ConfigForm(self._config, preset=self._preset, id="form")
+            with Vertical(id="main"):
+                yield LossChart(id="loss")
+                with Horizontal(id="numbers"):
+                    yield RunProgress(id="progress")
+                    yield AccuracyTable(id="accuracy")
+        yield DigitGallery(id="gallery")
+        yield StatusBar(id="status")
+        yield Footer()
+        yield Static(
+            f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+            "Make the window larger; training goes on meanwhile.",
+            id="too-small",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#sidebar").border_title = "Hyperparameters"
+        self.query_one("#loss").border_title = "Loss"
+        self.query_one("#progress").border_title = "Progress"
+        self.query_one("#accuracy").border_title = "Accuracy per epoch"
+        self.query_one("#gallery").border_title = "Predictions"
+        self.sub_title = self._config.name
+        self._set_state("idle")
+        if not self.is_headless and threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for number, code in SIGNAL_CODES.items():
+                loop.add_signal_handler(number, self._on_signal, code)
+        if self._autostart:
+            self.call_after_refresh(self.action_start)
+
+    def on_resize(self) -> None:
+        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        self.screen.set_class(small, "-too-small")
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        """Start a run with the form's settings (the form refuses while a field is invalid)."""
+        if self.state in ACTIVE:
+            self.notify("A run is in progress: stop it (x) before starting another.", severity="warning")
+            return
+        if not self.query_one(ConfigForm).submit():
+            self.notify("Fix the fields marked in red to start.", severity="error")
+
+    @on(ConfigForm.Submitted)
+    def _start_run(self, message: ConfigForm.Submitted) -> None:
+        if self.state in ACTIVE:
+            return
+        config = message.config
+        resume, self._resume = self._resume, None
+        self.run_id = resume.name if resume else new_run_id(config.name)
+        self._config = config
+        self.sub_title = config.name
+        self.query_one(LossChart).reset()
+        self.query_one(AccuracyTable).reset()
+        self.query_one(DigitGallery).clear()
+        status = self.query_one(StatusBar)
+        status.device, status.run_dir = config.device, ""
+        self.query_one("#form").disabled = True
+        self._unpaused.set()
+        self._set_state("starting")
+        self._worker = self._pump(config, self.run_id)
+
+    def action_pause(self) -> None:
+        """Pause between two reports, or resume."""
+        if self.state == "running":
+            self._unpaused.clear()
+            self._set_state("paused")
+        elif self.state == "paused":
+            self._unpaused.set()
+            self._set_state("running")
+
+    def action_stop(self) -> None:
+        """Stop the run between batches; the engine writes its last checkpoint first."""
+        if self.state not in ACTIVE or self._worker is None:
+            return
+        self._worker.cancel()
+        self._unpaused.set()
+        self._set_state("stopping")
+
+    async def action_quit(self) -> None:
+        """Quit; a running engine is stopped and checkpointed first (at most a moment's wait)."""
+        if self.state in ACTIVE and self._worker is not None:
+            self._quitting = True
+            self.action_stop()
+            self.set_timer(QUIT_GRACE_SECONDS, lambda: self.exit(self.exit_code))
+        else:
+            self.exit(self.exit_code)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_leave_field(self) -> None:
+        self.set_focus(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out the keys that do nothing in the current state."""
+        if action == "start":
+            return self.state not in ACTIVE or None
+        if action == "pause":
+            return self.state in ("running", "paused") or None
+        if action == "stop":
+            return self.state in ("starting", "running", "paused") or None
+        return True
+
+    def _on_signal(self, code: int) -> None:
+        self.exit_code = code
+        self.call_later(self.action_quit)
+
+    # --- the engine thread ----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def _pump(self, config: Config, run_id: str) -> None:
+        """Iterate the engine in this thread and post every event; wait here while paused."""
+        stop = get_current_worker().cancelled_event
+        for event in self._source(config, run_id, stop):
+            self.post_message(EngineEvent(event))
+            while not self._unpaused.wait(0.05):
+                if stop.is_set():
+                    break
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker or event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self._end(RunFailed(run_id=self.run_id or "", error=f"{type(error).__name__}: {error}", reason="error"))
+
+    @on(EngineEvent)
+    def _engine_event(self, message: EngineEvent) -> None:
+        event: Event = message.event
+        if event.run_id != self.run_id:
+            return  # a leftover of an earlier run
+        if isinstance(event, BatchReported):
+            self.query_one(LossChart).add_batch(event.step / event.steps_per_epoch, event.loss)
+            self.query_one(RunProgress).advance(event)
+        elif isinstance(event, EpochEnded):
+            self.query_one(AccuracyTable).add_epoch(event)
+            self.query_one(LossChart).add_evaluation(event.epoch, event.eval_loss)
+        elif isinstance(event, SamplesPredicted):
+            self.query_one(DigitGallery).show(event)
+        elif isinstance(event, RunStarted):
+            status = self.query_one(StatusBar)
+            status.device, status.run_dir = event.device, event.run_dir or ""
+            self.query_one(RunProgress).start(event)
+            self.query_one("#accuracy").border_title = f"Accuracy per epoch · {event.eval_name}"
+            if self.state == "starting":
+                self._set_state("running")
+        elif isinstance(event, Terminal):
+            self._end(event)
+
+    def _end(self, event: Terminal) -> None:
+        if self.state not in ACTIVE:
+            return
+        outcome, style = describe_end(event)
+        self.query_one(RunProgress).finish(outcome, style)
+        self.query_one("#form").disabled = False
+        self._set_state(event.status)
+        self._worker = None
+        severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
+        self.notify(outcome, severity=severity, timeout=8)
+        if self._quitting:
+            self.exit(self.exit_code)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.query_one(StatusBar).state = state
+        self.refresh_bindings()
+
+
+def run_dashboard(
+    config: Config,
+    *,
+    preset: str | None,
+    autostart: bool,
+    data_dir: str | None,
+    runs_dir: str,
+    resume: str | None = None,
+    resume_epochs: int | None = None,
+) -> int:
+    """Run the dashboard until the user quits; returns the process exit code."""
+    source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
+    app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
+    code = app.run()
+    return app.exit_code if code is None else code

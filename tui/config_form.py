@@ -1,0 +1,221 @@
+"""The hyperparameter form: a preset picker and every config field, checked as preset files are.
+
+Each field is parsed by the engine's own :func:`parse_value`, and the whole form by
+:func:`config_from_mapping`, so the form gives the same messages as a preset file or ``--set``.
+An error shows under its field; :meth:`ConfigForm.submit` posts :class:`ConfigForm.Submitted`
+only when every field is valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
+from ..engine.presets import list_presets, load_preset, preset_description
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Model": ("hidden", "activation", "batch_norm", "dropout", "init"),
+    "Optimizer": ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule", "step_epochs", "gamma"),
+    "Training": ("epochs", "batch_size", "drop_last", "seed", "device", "cuda_graphs"),
+    "Data": ("dataset", "eval_split", "holdout_fraction", "split_seed", "train_limit", "eval_limit"),
+    "Run": ("name", "report_every", "gallery_size", "diverge_above"),
+}
+DEVICES = ("auto", "cpu", "cuda", "mps")
+CUSTOM = "custom"
+
+
+def format_value(value: Any) -> str:
+    """A field's value as the form shows it: ``512,256``, ``0.001``, ``true``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return str(value)
+
+
+def field_of_error(message: str) -> str | None:
+    """The field a whole-config error is about (its message starts with the field's name)."""
+    words = message.split(": ")[-1].split()
+    return words[0] if words and words[0] in FIELDS else None
+
+
+class ConfigForm(Widget):
+    """Preset picker and one widget per field: choices and flags as selects, the rest as text."""
+
+    DEFAULT_CSS = """
+    ConfigForm { height: auto; }
+    ConfigForm .group { margin-top: 1; text-style: bold; color: $accent; }
+    ConfigForm .row { height: 1; }
+    ConfigForm .row Label { width: 17; color: $text-muted; }
+    ConfigForm .row Input, ConfigForm .row Select { width: 1fr; }
+    ConfigForm .error { color: $error; height: auto; display: none; padding-left: 17; }
+    ConfigForm .error.-shown { display: block; }
+    ConfigForm Input.-invalid { color: $error; }
+    ConfigForm #preset-description { color: $text-muted; height: auto; }
+    ConfigForm #field-help { color: $text-muted; height: auto; margin-top: 1; }
+    """
+
+    class Submitted(Message):
+        """The form was submitted with every field valid."""
+
+        def __init__(self, config: Config, preset: str | None) -> None:
+            super().__init__()
+            self.config = config
+            self.preset = preset
+
+    def __init__(self, config: Config, *, preset: str | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = config
+        self.preset = preset
+        self.errors: dict[str, str] = {}
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        presets = [(name, name) for name in list_presets()]
+        yield Label("Preset", classes="group")
+        yield Select(
+            [*presets, (CUSTOM, CUSTOM)], value=self.preset or CUSTOM, allow_blank=False,
+            id="preset", compact=True,
+        )
+        yield Static(self._describe(self.preset), id="preset-description")
+        docs = field_docs()
+        for title, names in GROUPS.items():
+            yield Label(title, classes="group")
+            for name in names:
+                with Horizontal(classes="row"):
+                    yield Label(name)
+                    yield self._widget(name, getattr(self._initial, name), docs.get(name, ""))
+                yield Static("", id=f"error-{name}", classes="error")
+        yield Static("", id="field-help")
+
+    def _widget(self, name: str, value: Any, doc: str) -> Widget:
+        field_id = f"field-{name}"
+        if name in CHOICES or name == "device":
+            choices = CHOICES.get(name, device_choices(value))
+            widget: Widget = Select([(c, c) for c in choices], value=value, allow_blank=False, id=field_id, compact=True)
+        elif isinstance(value, bool):
+            widget = Select([("true", True), ("false", False)], value=value, allow_blank=False, id=field_id, compact=True)
+        else:
+            widget = Input(format_value(value), id=field_id, compact=True)
+        widget.tooltip = doc
+        return widget
+
+    # --- reading and filling ------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        """Every field's current widget value, as text for inputs."""
+        values: dict[str, Any] = {}
+        for name in FIELDS:
+            widget = self.query_one(f"#field-{name}")
+            values[name] = widget.value  # type: ignore[attr-defined]
+        return values
+
+    def load(self, config: Config, preset: str | None = None) -> None:
+        """Fill every field from ``config`` and clear the errors."""
+        self._filling = True
+        try:
+            for name in FIELDS:
+                widget = self.query_one(f"#field-{name}")
+                value = getattr(config, name)
+                if isinstance(widget, Input):
+                    widget.value = format_value(value)
+                elif isinstance(widget, Select) and name == "device" and value not in DEVICES:
+                    widget.set_options([(c, c) for c in device_choices(value)])
+                    widget.value = value
+                else:
+                    widget.value = value  # type: ignore[attr-defined]
+            self.preset = preset
+            self.query_one("#preset", Select).value = preset or CUSTOM
+            self.query_one("#preset-description", Static).update(self._describe(preset))
+        finally:
+            self._filling = False
+        for name in list(self.errors):
+            self._show_error(name, None)
+
+    def read(self) -> Config | None:
+        """The form as a Config, or None with every problem shown under its field."""
+        parsed: dict[str, Any] = {}
+        for name, value in self.values().items():
+            if isinstance(value, str) and FIELDS[name].type != "str" or name == "name":
+                try:
+                    value = parse_value(name, value)
+                except ConfigError as error:
+                    self._show_error(name, str(error))
+                    continue
+            self._show_error(name, None)
+            parsed[name] = value
+        if self.errors:
+            return None
+        try:
+            return config_from_mapping(parsed, source="form")
+        except ConfigError as error:
+            self._show_error(field_of_error(str(error)) or "name", str(error).removeprefix("form: "))
+            return None
+
+    def submit(self) -> bool:
+        """Post :class:`Submitted` if the form is valid; otherwise show why and focus the first problem."""
+        config = self.read()
+        if config is None:
+            first = next(name for name in FIELDS if name in self.errors)
+            self.query_one(f"#field-{first}").focus()
+            return False
+        self.post_message(self.Submitted(config, self.preset))
+        return True
+
+    # --- events -------------------------------------------------------------------------
+
+    @on(Select.Changed, "#preset")
+    def _preset_chosen(self, event: Select.Changed) -> None:
+        if self._filling or event.value == CUSTOM or event.value == self.preset:
+            return
+        self.load(load_preset(str(event.value)), str(event.value))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "").removeprefix("field-")
+        if self._filling or name not in FIELDS:
+            return
+        try:
+            parse_value(name, event.value)
+            if name in ("name",):
+                config_from_mapping({name: event.value}, source="form")
+            self._show_error(name, None)
+        except ConfigError as error:
+            self._show_error(name, str(error).removeprefix("form: "))
+
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.submit()
+
+    def on_descendant_focus(self, event: Any) -> None:
+        name = (getattr(event.widget, "id", "") or "").removeprefix("field-")
+        doc = field_docs().get(name)
+        self.query_one("#field-help", Static).update(f"{name}: {doc}" if doc else "")
+
+    def _show_error(self, name: str, message: str | None) -> None:
+        if message is None:
+            self.errors.pop(name, None)
+        else:
+            self.errors[name] = message
+        self.query_one(f"#error-{name}", Static).update(message or "")
+        self.query_one(f"#error-{name}").set_class(message is not None, "-shown")
+        widget = self.query_one(f"#field-{name}")
+        widget.set_class(message is not None, "-invalid")
+
+    @staticmethod
+    def _describe(preset: str | None) -> str:
+        return preset_description(preset) if preset else "Your own configuration."
+
+
+def device_choices(current: str) -> tuple[str, ...]:
+    """The device choices, with ``current`` added when it is a specific one such as cuda:1."""
+    return DEVICES if current in DEVICES else (*DEVICES, current)

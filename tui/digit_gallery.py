@@ -1,0 +1,78 @@
+"""The prediction gallery: fixed evaluation digits as pixel art with label, prediction and confidence."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..engine.events import SamplesPredicted
+from .pixels import PixelArt
+
+CARD_WIDTH = 28
+
+
+def card_caption(label: str, prediction: str, confidence: float) -> Text:
+    """``7 → 7  99%`` in green when right, ``7 → 1  62%`` in red when wrong."""
+    right = label == prediction
+    text = Text(justify="center", no_wrap=True, overflow="ellipsis")
+    text.append(label, style="bold")
+    text.append(" → ")
+    text.append(prediction, style="bold green" if right else "bold red")
+    text.append(f"  {confidence:.0%}", style="green" if right else "red")
+    return text
+
+
+class DigitCard(Static):
+    """One digit: 28x28 pixels in 14 rows, and its caption."""
+
+    DEFAULT_CSS = """
+    DigitCard { width: 28; height: 15; }
+    """
+
+
+class DigitGallery(VerticalScroll):
+    """The same evaluation digits all run, redrawn after every epoch."""
+
+    DEFAULT_CSS = """
+    DigitGallery { layout: grid; grid-size: 4; grid-gutter: 0 1; grid-rows: 15; }
+    DigitGallery > .empty { column-span: 4; width: 1fr; height: 3; color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.samples: SamplesPredicted | None = None
+
+    def compose(self):  # type: ignore[override]
+        yield Static("The model's predictions on real evaluation digits appear here when a run starts.", classes="empty")
+
+    def on_resize(self) -> None:
+        columns = max(1, (self.scrollable_content_region.width + 1) // (CARD_WIDTH + 1))
+        self.styles.grid_size_columns = columns
+
+    def show(self, samples: SamplesPredicted) -> None:
+        """Draw ``samples``: new cards the first time, new pictures and captions after that."""
+        self.samples = samples
+        cards = list(self.query(DigitCard))
+        if len(cards) != len(samples.images):
+            self.remove_children()
+            cards = [DigitCard() for _ in samples.images]
+            self.mount_all(cards)
+        names = samples.class_names
+        for card, image, label, prediction, confidence in zip(
+            cards, samples.images, samples.labels, samples.predictions, samples.confidences
+        ):
+            caption = card_caption(names[label], names[prediction], confidence)
+            card.update(Group(PixelArt(image, CARD_WIDTH), caption))
+            card.set_class(label != prediction, "wrong")
+        right = sum(label == prediction for label, prediction in zip(samples.labels, samples.predictions))
+        moment = "before training" if samples.epoch == 0 else f"after epoch {samples.epoch}"
+        self.border_title = f"Predictions {moment}: {right}/{len(samples.labels)} right"
+
+    def clear(self) -> None:
+        """Back to the empty gallery (a new run starts)."""
+        self.samples = None
+        self.remove_children()
+        self.mount(Static("Waiting for the model's first predictions…", classes="empty"))
+        self.border_title = "Predictions"

@@ -1,0 +1,50 @@
+"""The help screen: key bindings and what each region of the dashboard shows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# mnist-tui
+
+| key | action |
+|---|---|
+| `s` | start a run with the form's settings (refused while a field is invalid) |
+| `p` | pause or resume the run |
+| `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
+| `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
+| `?` | this help; `escape` closes it |
+| `tab` | move between the form's fields; `enter` in a field starts the run |
+
+**Form** (left): pick a preset or edit any field. Each field is checked as a preset file is; an
+error shows under its field. During a run the form shows the running configuration and is locked.
+
+**Loss**: the mean training loss of every report (grey), its moving average (cyan) and the
+evaluation loss after each epoch (orange), against epochs.
+
+**Progress**: the current epoch and the whole run, samples per second and time left.
+
+**Accuracy**: training and evaluation accuracy per epoch; ★ marks the best evaluation accuracy.
+
+**Predictions**: the same evaluation digits all run, drawn from their pixels, with the true label,
+the model's prediction and its confidence: green when right, red when wrong. Scroll for more.
+
+**Status** (bottom): the run's state, its device and its run folder.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Key bindings and regions; escape, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 95%; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [("escape", "dismiss", "close"), ("question_mark", "dismiss", "close"), ("q", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)

@@ -1,0 +1,88 @@
+"""The loss chart: reported batch loss, a smoothed curve and the per-epoch evaluation loss.
+
+Every plotext call of the project lives here (textual-plotext gives each widget its own plotext
+figure, so there is no global plotext state). Points are collected as they arrive and the figure
+is rebuilt on a timer, only when something changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual_plotext import PlotextPlot
+
+from .series import DecimatedSeries
+
+REDRAW_SECONDS = 0.25
+SMOOTHING = 0.9
+"""Weight of the past in the smoothed curve (an exponential moving average of reports)."""
+
+
+class LossChart(PlotextPlot):
+    """Batch loss, its moving average and evaluation loss against epochs."""
+
+    DEFAULT_CSS = """
+    LossChart { height: 1fr; min-height: 8; }
+    """
+
+    def __init__(self, *, capacity: int = 1024, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.batch = DecimatedSeries(capacity)
+        self.smooth = DecimatedSeries(capacity)
+        self.evaluation = DecimatedSeries(capacity)
+        self._average: float | None = None
+        self._dirty = True
+        self.redraws = 0
+        """Figures built so far (the tests check that idle time builds none)."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
+        self._redraw_if_changed()
+
+    def reset(self) -> None:
+        """Forget every point (a new run starts)."""
+        for series in (self.batch, self.smooth, self.evaluation):
+            series.clear()
+        self._average = None
+        self._dirty = True
+
+    def add_batch(self, epochs: float, loss: float) -> None:
+        """A reported mean batch loss at ``epochs`` (fractional epochs since the run began)."""
+        if not math.isfinite(loss):
+            return  # a diverged report ends the run; it has no place on a linear axis
+        self.batch.append(epochs, loss)
+        self._average = loss if self._average is None else SMOOTHING * self._average + (1 - SMOOTHING) * loss
+        self.smooth.append(epochs, self._average)
+        self._dirty = True
+
+    def add_evaluation(self, epoch: float, loss: float) -> None:
+        """The evaluation loss at the end of ``epoch``."""
+        if math.isfinite(loss):
+            self.evaluation.append(epoch, loss)
+            self._dirty = True
+
+    def _redraw_if_changed(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.redraws += 1
+        plt = self.plt
+        plt.clear_figure()
+        plt.xlabel("epoch")
+        if not len(self.batch):
+            plt.title("Loss: waiting for the first report")
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+            self.refresh()
+            return
+        plt.title("Loss")
+        xs, ys = self.batch.points()
+        plt.plot(xs, ys, marker="braille", color="gray", label="batch loss")
+        xs, ys = self.smooth.points()
+        plt.plot(xs, ys, marker="braille", color="cyan", label="smoothed")
+        if len(self.evaluation):
+            xs, ys = self.evaluation.points()
+            plt.plot(xs, ys, marker="dot", color="orange", label="eval loss (per epoch)")
+        plt.ylim(0, None)
+        self.refresh()

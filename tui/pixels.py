@@ -1,0 +1,67 @@
+"""Greyscale pixel art in the terminal: two pixel rows per cell with the upper half block.
+
+A pure function from pixels to rich segments (as ``rich-pixels`` renders images), with a tiny
+renderable on top. The foreground colour paints the upper pixel, the background the lower one.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Iterable
+
+from rich.color import Color
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
+
+UPPER_HALF = "\u2580"
+
+
+@functools.lru_cache(maxsize=65536)
+def _pair_style(top: int, bottom: int) -> Style:
+    return Style(color=Color.from_rgb(top, top, top), bgcolor=Color.from_rgb(bottom, bottom, bottom))
+
+
+def half_block_rows(pixels: bytes, width: int = 28) -> list[list[Segment]]:
+    """One list of segments per terminal row: ``width`` cells each covering two pixel rows.
+
+    ``pixels`` are row-major greyscale bytes (0 black, 255 white). An odd last pixel row is
+    paired with black.
+    """
+    if width <= 0 or len(pixels) % width:
+        raise ValueError(f"{len(pixels)} pixels do not make rows of {width}")
+    height = len(pixels) // width
+    rows: list[list[Segment]] = []
+    for y in range(0, height, 2):
+        top = pixels[y * width : (y + 1) * width]
+        bottom = pixels[(y + 1) * width : (y + 2) * width] if y + 1 < height else bytes(width)
+        rows.append(_merge(Segment(UPPER_HALF, _pair_style(t, b)) for t, b in zip(top, bottom)))
+    return rows
+
+
+def _merge(segments: Iterable[Segment]) -> list[Segment]:
+    """Join neighbouring cells of the same style into one segment (fewer segments to draw)."""
+    merged: list[Segment] = []
+    for segment in segments:
+        if merged and merged[-1].style == segment.style:
+            merged[-1] = Segment(merged[-1].text + segment.text, segment.style)
+        else:
+            merged.append(segment)
+    return merged
+
+
+class PixelArt:
+    """A rich renderable of greyscale pixels, ``width`` cells wide and half as many rows high."""
+
+    def __init__(self, pixels: bytes, width: int = 28) -> None:
+        self.width = width
+        self._rows = half_block_rows(pixels, width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for row in self._rows:
+            yield from row
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)

@@ -1,0 +1,89 @@
+"""Progress of the current epoch and of the whole run, with throughput and time left."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, Static
+
+from ..engine.events import BatchReported, RunStarted
+
+RATE_SMOOTHING = 0.8
+
+
+def format_duration(seconds: float) -> str:
+    """``0:42`` or ``1:02:03``."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class RunProgress(Vertical):
+    """Two bars (epoch, run) and a line of numbers: samples/s, learning rate, time left."""
+
+    DEFAULT_CSS = """
+    RunProgress { height: auto; }
+    RunProgress Horizontal { height: 1; }
+    RunProgress .caption { width: 10; }
+    RunProgress ProgressBar { width: 1fr; }
+    RunProgress Bar { width: 1fr; }
+    RunProgress #numbers { height: 2; margin-top: 1; }
+    RunProgress #outcome { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.steps_per_epoch = 0
+        self.epochs = 0
+        self.batch_size = 0
+        self.step = 0
+        self.rate: float | None = None
+        """Smoothed training samples per second."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label("epoch", id="epoch-caption", classes="caption")
+            yield ProgressBar(id="epoch-bar", show_eta=False)
+        with Horizontal():
+            yield Label("run", classes="caption")
+            yield ProgressBar(id="run-bar", show_eta=False)
+        yield Static("No run yet: pick a preset or edit the form, then press s.", id="numbers")
+        yield Static("", id="outcome")
+
+    def start(self, event: RunStarted) -> None:
+        """A run (new or resumed) begins."""
+        self.steps_per_epoch = event.steps_per_epoch
+        self.epochs = int(event.config["epochs"])
+        self.batch_size = int(event.config["batch_size"])
+        self.step = event.start_epoch * event.steps_per_epoch + event.start_step
+        self.rate = None
+        self._bars(event.start_epoch + 1, event.start_step)
+        self.query_one("#numbers", Static).update(
+            f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
+        )
+        self.query_one("#outcome", Static).update("")
+
+    def advance(self, event: BatchReported) -> None:
+        """A loss report: move the bars, update throughput and time left."""
+        self.step = event.step
+        rate = event.samples_per_second
+        self.rate = rate if self.rate is None else RATE_SMOOTHING * self.rate + (1 - RATE_SMOOTHING) * rate
+        self._bars(event.epoch, event.epoch_step)
+        left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
+        self.query_one("#numbers", Static).update(
+            f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · {self.rate:,.0f} samples/s\n"
+            f"loss {event.loss:.4f} · lr {event.lr:.3g} · ≈ {format_duration(left)} left"
+        )
+
+    def finish(self, outcome: str, style: str) -> None:
+        """The run ended: a line saying how, in ``style``."""
+        self.query_one("#outcome", Static).update(Text(outcome, style=style))
+
+    def _bars(self, epoch: int, epoch_step: int) -> None:
+        self.query_one("#epoch-caption", Label).update(f"epoch {min(epoch, self.epochs)}/{self.epochs}")
+        self.query_one("#epoch-bar", ProgressBar).update(total=self.steps_per_epoch, progress=epoch_step)
+        self.query_one("#run-bar", ProgressBar).update(
+            total=self.epochs * self.steps_per_epoch, progress=self.step
+        )

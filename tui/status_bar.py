@@ -1,0 +1,44 @@
+"""The status line: run state, device and run folder."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed")
+STATE_STYLES = {
+    "idle": "bold",
+    "starting": "bold cyan",
+    "running": "bold green",
+    "paused": "bold yellow",
+    "stopping": "bold yellow",
+    "finished": "bold green",
+    "stopped": "bold yellow",
+    "diverged": "bold red",
+    "failed": "bold red",
+}
+
+
+class StatusBar(Widget):
+    """``● running  device cuda  run folder runs/…``; the app sets the attributes."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    state: reactive[str] = reactive("idle")
+    device: reactive[str] = reactive("")
+    run_dir: reactive[str] = reactive("")
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("● ", style=STATE_STYLES.get(self.state, "bold"))
+        text.append(self.state, style=STATE_STYLES.get(self.state, "bold"))
+        if self.device:
+            text.append("   device ", style="dim")
+            text.append(self.device)
+        if self.run_dir:
+            text.append("   run folder ", style="dim")
+            text.append(self.run_dir)
+        return text
