@@ -72,7 +72,14 @@ def data_dir() -> Iterator[Path]:
     splits, limits and conversions of ``load_split`` still run for every test.
     """
     root = _find_data_dir()
+    import torch
+
     from mnist_tui.engine import data
+
+    # One intra-op thread: the tiny models gain nothing from two, and on a busy two-core machine
+    # spinning OpenMP threads made each step 50 times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
 
     original = data._read
     cache: dict[tuple[Path, str, bool], Any] = {}
@@ -86,6 +93,7 @@ def data_dir() -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(data, "_read", cached_read)
         yield root
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -146,5 +154,6 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a subprocess of the command: no data folder unless a test names one."""
     env = {k: v for k, v in os.environ.items() if k not in ("MNIST_TUI_DATA", "COLUMNS", "FORCE_COLOR")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["OMP_NUM_THREADS"] = "1"  # as in-process: two spinning threads crawl on a busy two-core machine
     env.update(extra or {})
     return env
