@@ -1,0 +1,126 @@
+"""The loss chart's bounded series: a 100-epoch run fits in a fixed number of points and keeps its shape."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui.series import DecimatedSeries
+
+REPORTS = 100 * 1875 // 25
+"""100 epochs of 60,000 digits at batch 32, a report every 25 batches: 7,500 reports."""
+
+
+def falling(count: int) -> list[tuple[float, float]]:
+    """A strictly falling loss curve over ``count`` reports: (epochs, loss)."""
+    return [(i / 75, 0.05 + 2.25 * math.exp(-i / 900)) for i in range(count)]
+
+
+def test_memory_stays_within_capacity_for_a_100_epoch_run() -> None:
+    series = DecimatedSeries(1024)
+    largest = 0
+    for x, y in falling(REPORTS):
+        series.append(x, y)
+        largest = max(largest, len(series.xs), len(series.points()[0]))
+    assert series.count == REPORTS
+    assert largest <= 1024
+    assert len(series) <= 1024
+    assert 256 <= len(series) <= 1024  # decimated, not emptied
+
+
+def test_a_falling_curve_stays_falling_and_its_ends_stay_put() -> None:
+    series = DecimatedSeries(1024)
+    points = falling(REPORTS)
+    for x, y in points:
+        series.append(x, y)
+    xs, ys = series.points()
+    assert all(a < b for a, b in zip(xs, xs[1:]))
+    assert all(a > b for a, b in zip(ys, ys[1:]))
+    # The curve still spans the run: it starts near the first report and ends near the last.
+    assert xs[0] < points[len(points) // 100][0]
+    assert xs[-1] > points[-len(points) // 100][0]
+    assert ys[0] > 2.0 and ys[-1] < 0.1
+
+
+def test_stored_points_are_means_so_the_mean_is_kept() -> None:
+    """Every stored point averages ``stride`` reports; together they average the reports they cover."""
+    rng = random.Random(0)
+    ys_in = [1.0 + rng.gauss(0, 0.3) for _ in range(REPORTS)]
+    series = DecimatedSeries(1024)
+    for i, y in enumerate(ys_in):
+        series.append(float(i), y)
+    covered = len(series.xs) * series.stride
+    assert covered + len(series._pending) == REPORTS
+    assert sum(series.ys) / len(series.ys) == pytest.approx(sum(ys_in[:covered]) / covered, rel=1e-9)
+    # A stored point is the mean of a block of consecutive reports.
+    stride = series.stride
+    assert series.ys[3] == pytest.approx(sum(ys_in[3 * stride : 4 * stride]) / stride, rel=1e-9)
+    assert series.xs[3] == pytest.approx(3 * stride + (stride - 1) / 2)
+    _, shown = series.points()
+    assert sum(shown) / len(shown) == pytest.approx(sum(ys_in) / REPORTS, abs=0.02)
+
+
+def test_a_spike_stays_where_it_was() -> None:
+    """Means blur a one-report spike but keep it at its place in the run."""
+    series = DecimatedSeries(64)
+    for i in range(5000):
+        series.append(float(i), 5.0 if i == 3700 else 1.0)
+    xs, ys = series.points()
+    peak = xs[max(range(len(ys)), key=ys.__getitem__)]
+    assert abs(peak - 3700) <= series.stride
+    assert max(ys) > 1.0
+
+
+def test_the_open_bucket_reaches_the_newest_value() -> None:
+    series = DecimatedSeries(4)
+    for i in range(5):  # 4 points fill it: they merge into 2 of stride 2; the 5th waits for a partner
+        series.append(float(i), float(i))
+    assert series.stride == 2
+    assert series.xs == [0.5, 2.5]
+    assert series.points() == ([0.5, 2.5, 4.0], [0.5, 2.5, 4.0])
+    assert len(series) == 3
+
+
+def test_clear_forgets_points_and_stride() -> None:
+    series = DecimatedSeries(4)
+    for i in range(9):
+        series.append(float(i), 1.0)
+    series.clear()
+    assert (len(series), series.stride, series.count, series.points()) == (0, 1, 0, ([], []))
+
+
+@pytest.mark.parametrize("capacity", [0, 1, 3, 1023])
+def test_capacity_must_be_even_and_at_least_two(capacity: int) -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        DecimatedSeries(capacity)
+
+
+def test_the_loss_chart_keeps_a_100_epoch_run_bounded() -> None:
+    """``LossChart.add_batch`` with 7,500 reports: every series it keeps stays within capacity."""
+    chart = LossChart()
+    points = falling(REPORTS)
+    for x, y in points:
+        chart.add_batch(x, y)
+    for epoch in range(1, 101):
+        chart.add_evaluation(epoch, 1 / epoch)
+    for series in (chart.batch, chart.smooth, chart.evaluation):
+        assert len(series.points()[0]) <= 1024
+    assert chart.batch.count == chart.smooth.count == REPORTS
+    _, ys = chart.batch.points()
+    assert all(a > b for a, b in zip(ys, ys[1:]))
+    _, smooth = chart.smooth.points()
+    assert all(a > b for a, b in zip(smooth, smooth[1:]))
+    assert len(chart.evaluation) == 100
+
+
+def test_the_loss_chart_skips_non_finite_losses() -> None:
+    chart = LossChart()
+    chart.add_batch(0.1, 2.0)
+    chart.add_batch(0.2, math.nan)
+    chart.add_batch(0.3, math.inf)
+    chart.add_evaluation(1, math.nan)
+    assert chart.batch.points() == ([0.1], [2.0])
+    assert len(chart.evaluation) == 0

@@ -1,0 +1,275 @@
+"""A scripted event source and event factories for the dashboard's tests (no torch anywhere).
+
+The dashboard takes any callable ``(config, run_id, stop) -> events`` as its source; these tests
+pass :class:`ScriptedSource`, which plays fixed events with fixed numbers (the snapshots depend on
+it), records every config and stop flag it was given, and honours the stop flag as the engine
+does: once ``stop.is_set()``, it yields one :class:`RunStopped` and ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from textual.pilot import Pilot
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import (
+    BatchReported,
+    EpochEnded,
+    Event,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    SamplesPredicted,
+    Terminal,
+)
+from mnist_tui.tui.source import StopFlag
+
+Script = Callable[[Config, str], Iterable[Event]]
+"""What a run plays: the events of one run, made for the run id the app chose."""
+
+STEPS_PER_EPOCH = 100
+CLASS_NAMES = tuple(str(digit) for digit in range(10))
+RUN_DIR = "runs/scripted-run"
+
+# --- events with fixed numbers ------------------------------------------------------------------
+
+
+def started(run_id: str, config: Config, *, steps_per_epoch: int = STEPS_PER_EPOCH) -> RunStarted:
+    """The run begins on a pretend CPU with a fixed run folder (never the run id: it holds the time)."""
+    return RunStarted(
+        run_id=run_id,
+        config=config.to_dict(),
+        device="cpu",
+        train_size=steps_per_epoch * config.batch_size,
+        eval_size=1000,
+        eval_name="official test set",
+        steps_per_epoch=steps_per_epoch,
+        start_epoch=0,
+        start_step=0,
+        run_dir=RUN_DIR,
+        parameters=407_050,
+    )
+
+
+def batch(run_id: str, step: int, *, steps_per_epoch: int = STEPS_PER_EPOCH, loss: float | None = None) -> BatchReported:
+    """The report at global ``step`` (from 1); the loss falls from 2.3 unless given."""
+    epoch, epoch_step = divmod(step - 1, steps_per_epoch)
+    return BatchReported(
+        run_id=run_id,
+        epoch=epoch + 1,
+        step=step,
+        epoch_step=epoch_step + 1,
+        steps_per_epoch=steps_per_epoch,
+        loss=2.3 / (1 + step / 20) if loss is None else loss,
+        lr=0.001,
+        samples_per_second=12_800.0,
+    )
+
+
+def epoch_ended(run_id: str, epoch: int, epochs: int, accuracies: tuple[float, ...]) -> EpochEnded:
+    """The end of ``epoch`` (from 1); ``accuracies`` are the evaluation accuracies of epochs 1..epoch."""
+    accuracy = accuracies[epoch - 1]
+    best = max(range(epoch), key=lambda index: accuracies[index])
+    return EpochEnded(
+        run_id=run_id,
+        epoch=epoch,
+        epochs=epochs,
+        train_loss=0.5 / epoch,
+        train_accuracy=accuracy - 1.0,
+        eval_loss=0.4 / epoch,
+        eval_accuracy=accuracy,
+        seconds=3.5,
+        eval_seconds=0.25,
+        best_epoch=best + 1,
+        best_accuracy=accuracies[best],
+    )
+
+
+# A 3x5 font, scaled up into 28x28 digits so the gallery shows recognisable pixel art.
+FONT = {
+    0: ("111", "101", "101", "101", "111"),
+    1: ("010", "110", "010", "010", "111"),
+    2: ("111", "001", "111", "100", "111"),
+    3: ("111", "001", "111", "001", "111"),
+    4: ("101", "101", "111", "001", "001"),
+    5: ("111", "100", "111", "001", "111"),
+    6: ("111", "100", "111", "101", "111"),
+    7: ("111", "001", "010", "010", "010"),
+    8: ("111", "101", "111", "101", "111"),
+    9: ("111", "101", "111", "001", "111"),
+}
+
+
+def digit_image(digit: int) -> bytes:
+    """28x28 greyscale bytes of ``digit``: 4x4-pixel strokes, white on black."""
+    pixels = bytearray(28 * 28)
+    for row, line in enumerate(FONT[digit]):
+        for column, on in enumerate(line):
+            if on == "1":
+                for y in range(4 + row * 4, 8 + row * 4):
+                    for x in range(8 + column * 4, 12 + column * 4):
+                        pixels[y * 28 + x] = 255
+    return bytes(pixels)
+
+
+def samples(run_id: str, epoch: int, *, wrong: tuple[int, ...] = (3, 8)) -> SamplesPredicted:
+    """Ten digits 0..9; the cards at the indices in ``wrong`` are predicted as the next digit."""
+    labels = tuple(range(10))
+    predictions = tuple((label + 1) % 10 if label in wrong else label for label in labels)
+    confidences = tuple(0.55 if label in wrong else 0.97 for label in labels)
+    return SamplesPredicted(
+        run_id=run_id,
+        epoch=epoch,
+        images=tuple(digit_image(label) for label in labels),
+        labels=labels,
+        predictions=predictions,
+        confidences=confidences,
+        class_names=CLASS_NAMES,
+    )
+
+
+def finished(run_id: str, accuracies: tuple[float, ...]) -> RunFinished:
+    best = max(range(len(accuracies)), key=lambda index: accuracies[index])
+    return RunFinished(
+        run_id=run_id,
+        final_accuracy=accuracies[-1],
+        best_accuracy=accuracies[best],
+        best_epoch=best + 1,
+        epochs_completed=len(accuracies),
+        train_seconds=7.0,
+    )
+
+
+# --- scripts ------------------------------------------------------------------------------------
+
+ACCURACIES = (95.5, 97.25, 96.75)
+"""Three epochs whose best is the second: the star must move to epoch 2 and stay there."""
+
+
+def training_run(
+    *, accuracies: tuple[float, ...] = ACCURACIES, report_every: int = 25, end: bool = True
+) -> Script:
+    """A whole run: started, samples before training, then per epoch reports, epoch end and samples.
+
+    With ``end=False`` the script stops short of its terminal event, so the run stays running.
+    """
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        epochs = len(accuracies)
+        yield started(run_id, config)
+        yield samples(run_id, 0, wrong=tuple(range(10)))
+        for epoch in range(1, epochs + 1):
+            for step in range((epoch - 1) * STEPS_PER_EPOCH + report_every, epoch * STEPS_PER_EPOCH + 1, report_every):
+                yield batch(run_id, step)
+            yield epoch_ended(run_id, epoch, epochs, accuracies)
+            yield samples(run_id, epoch)
+        if end:
+            yield finished(run_id, accuracies)
+
+    return script
+
+
+def endless_reports(config: Config, run_id: str) -> Iterator[Event]:
+    """A run that reports forever (until stopped): for pausing and stopping."""
+    yield started(run_id, config)
+    step = 0
+    while True:
+        step += 1
+        yield batch(run_id, step, loss=1.0)
+
+
+def failing_run(error: str = "CUDA error: out of memory") -> Script:
+    """A run that starts, reports once and fails as the engine reports a failure."""
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        yield started(run_id, config)
+        yield batch(run_id, 25)
+        yield RunFailed(run_id=run_id, error=error, reason="error")
+
+    return script
+
+
+def raising_run(error: BaseException) -> Script:
+    """A source that breaks: it starts, then raises ``error`` in the worker thread."""
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        yield started(run_id, config)
+        raise error
+
+    return script
+
+
+# --- the source ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One start of a run: what the app gave the source."""
+
+    config: Config
+    run_id: str
+    stop: StopFlag
+
+
+class ScriptedSource:
+    """An event source that plays ``script`` for each run, one event at a time, as the engine would.
+
+    After the script's last event without a terminal one, the run goes on (no events) until the stop
+    flag is set. ``pace`` sleeps between events, like the time a report takes to train.
+    """
+
+    def __init__(self, script: Script | None = None, *, pace: float = 0.0) -> None:
+        self.script = script or training_run()
+        self.pace = pace
+        self.calls: list[Call] = []
+        self.played_out = threading.Event()
+        """Set when the latest run has yielded every scripted event and is only waiting to stop."""
+
+    def __call__(self, config: Config, run_id: str, stop: StopFlag) -> Iterator[Event]:
+        self.calls.append(Call(config, run_id, stop))
+        self.played_out.clear()
+        return self._play(config, run_id, stop)
+
+    @property
+    def last(self) -> Call:
+        assert self.calls, "the source was never started"
+        return self.calls[-1]
+
+    def _play(self, config: Config, run_id: str, stop: StopFlag) -> Iterator[Event]:
+        epoch, step, epochs_completed = 1, 0, 0
+        for event in self.script(config, run_id):
+            if stop.is_set():
+                yield RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
+                return
+            if isinstance(event, BatchReported):
+                epoch, step = event.epoch, event.step
+            elif isinstance(event, EpochEnded):
+                epochs_completed = event.epoch
+            yield event
+            if isinstance(event, Terminal):
+                return
+            if self.pace:
+                time.sleep(self.pace)
+        self.played_out.set()
+        while not stop.is_set():
+            time.sleep(0.01)
+        yield RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
+
+
+# --- waiting on the app -------------------------------------------------------------------------
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds (events come from a thread, so they take a moment)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+    await pilot.pause()
