@@ -27,7 +27,6 @@ class AccuracyTable(DataTable):
         self.add_column("train acc", key="train_acc")
         self.add_column("eval loss", key="eval_loss")
         self.add_column("eval acc", key="eval_acc")
-        self.add_column("time", key="time")
         self.add_column(" ", key="best")
 
     def reset(self) -> None:
@@ -48,7 +47,6 @@ class AccuracyTable(DataTable):
             f"{event.train_accuracy:.2f} %",
             f"{event.eval_loss:.4f}",
             Text(f"{event.eval_accuracy:.2f} %", style=style),
-            f"{event.seconds:.1f} s",
             Text(BEST, style="bold yellow") if best else "",
             key=str(event.epoch),
         )

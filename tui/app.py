@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.config import Config
@@ -107,7 +107,6 @@ class MnistApp(App[int]):
         self._worker: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
         with Horizontal(id="body"):
             with VerticalScroll(id="sidebar"):
                 yield ConfigForm(self._config, preset=self._preset, id="form")
@@ -127,11 +126,10 @@ class MnistApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one("#sidebar").border_title = "Hyperparameters"
-        self.query_one("#loss").border_title = "Loss"
         self.query_one("#progress").border_title = "Progress"
         self.query_one("#accuracy").border_title = "Accuracy per epoch"
         self.query_one("#gallery").border_title = "Predictions"
-        self.sub_title = self._config.name
+        self.query_one(StatusBar).name_shown = self._config.name
         self._set_state("idle")
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
@@ -162,7 +160,7 @@ class MnistApp(App[int]):
         resume, self._resume = self._resume, None
         self.run_id = resume.name if resume else new_run_id(config.name)
         self._config = config
-        self.sub_title = config.name
+        self.query_one(StatusBar).name_shown = config.name
         self.query_one(LossChart).reset()
         self.query_one(AccuracyTable).reset()
         self.query_one(DigitGallery).clear()

@@ -14,7 +14,12 @@ from textual_plotext import PlotextPlot
 from .series import DecimatedSeries
 
 REDRAW_SECONDS = 0.25
-SMOOTHING = 0.9
+BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR = "gray", "cyan", "orange"
+LEGEND = (
+    "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]• evaluation[/]"
+)
+"""The border title doubles as the legend (plotext's own legend would cover the curves)."""
+SMOOTHING = 0.8
 """Weight of the past in the smoothed curve (an exponential moving average of reports)."""
 
 
@@ -37,6 +42,7 @@ class LossChart(PlotextPlot):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.border_title = LEGEND
         self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
         self._redraw_if_changed()
 
@@ -69,20 +75,17 @@ class LossChart(PlotextPlot):
         self.redraws += 1
         plt = self.plt
         plt.clear_figure()
-        plt.xlabel("epoch")
         if not len(self.batch):
-            plt.title("Loss: waiting for the first report")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
             self.refresh()
             return
-        plt.title("Loss")
         xs, ys = self.batch.points()
-        plt.plot(xs, ys, marker="braille", color="gray", label="batch loss")
+        plt.plot(xs, ys, marker="braille", color=BATCH_COLOR)
         xs, ys = self.smooth.points()
-        plt.plot(xs, ys, marker="braille", color="cyan", label="smoothed")
+        plt.plot(xs, ys, marker="braille", color=SMOOTH_COLOR)
         if len(self.evaluation):
             xs, ys = self.evaluation.points()
-            plt.plot(xs, ys, marker="dot", color="orange", label="eval loss (per epoch)")
+            plt.plot(xs, ys, marker="dot", color=EVAL_COLOR)
         plt.ylim(0, None)
         self.refresh()

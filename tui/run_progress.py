@@ -73,8 +73,8 @@ class RunProgress(Vertical):
         self._bars(event.epoch, event.epoch_step)
         left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
         self.query_one("#numbers", Static).update(
-            f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · {self.rate:,.0f} samples/s\n"
-            f"loss {event.loss:.4f} · lr {event.lr:.3g} · ≈ {format_duration(left)} left"
+            f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
+            f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}"
         )
 
     def finish(self, outcome: str, style: str) -> None:

@@ -27,16 +27,21 @@ class StatusBar(Widget):
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
 
+    name_shown: reactive[str] = reactive("")
+    """The configuration's name (the preset, or custom)."""
     state: reactive[str] = reactive("idle")
     device: reactive[str] = reactive("")
     run_dir: reactive[str] = reactive("")
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("mnist-tui ", style="bold")
+        if self.name_shown:
+            text.append(f"{self.name_shown}  ", style="dim")
         text.append("● ", style=STATE_STYLES.get(self.state, "bold"))
-        text.append(self.state, style=STATE_STYLES.get(self.state, "bold"))
+        text.append(f"{self.state:<9}", style=STATE_STYLES.get(self.state, "bold"))
         if self.device:
-            text.append("   device ", style="dim")
+            text.append("  device ", style="dim")
             text.append(self.device)
         if self.run_dir:
             text.append("   run folder ", style="dim")
