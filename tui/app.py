@@ -12,7 +12,7 @@ import signal
 import threading
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -138,8 +138,9 @@ class MnistApp(App[int]):
         if self._autostart:
             self.call_after_refresh(self.action_start)
 
-    def on_resize(self) -> None:
-        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: this handler runs before App._on_resize updates self.size.
+        small = event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT
         self.screen.set_class(small, "-too-small")
 
     # --- actions --------------------------------------------------------------------------
