@@ -150,6 +150,12 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+@pytest.fixture
+def command_env() -> dict[str, str]:
+    """The environment :func:`cli` runs the command in, for tests that start it themselves."""
+    return cli_env()
+
+
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a subprocess of the command: no data folder unless a test names one."""
     env = {k: v for k, v in os.environ.items() if k not in ("MNIST_TUI_DATA", "COLUMNS", "FORCE_COLOR")}

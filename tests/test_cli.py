@@ -1,0 +1,215 @@
+"""The real ``mnist-tui`` command in a subprocess: clear errors and exit codes, divergence, Ctrl+C and resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from mnist_tui.command import main
+
+Cli = Callable[..., subprocess.CompletedProcess]
+
+CONFIG_FILES = {
+    "a TOML syntax error": ("lr = 0.01\nepochs = = 3\n", "TOML syntax error"),
+    "an unknown key": ("lr = 0.01\nepoch = 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
+    "a negative learning rate": ("lr = -0.01\n", "lr must be in (0, inf), not -0.01"),
+    "a hidden size of 0": ("hidden = [512, 0]\n", "hidden sizes must be between 1 and 65536, not 0"),
+    "a batch size of 0": ("batch_size = 0\n", "batch_size must be in [1, 1000000], not 0"),
+}
+
+FLAGS = {
+    "an unknown preset": (["--preset", "smok"], "unknown preset 'smok' (did you mean 'smoke'?)"),
+    "--set with a value of the wrong type": (["--set", "lr=fast"], "--set lr=fast: lr must be a number, not 'fast'"),
+    "--set with a list of the wrong type": (["--set", "hidden=512,x"], "hidden must be a list of integers such as 512,256"),
+    "--set of an unknown key": (["--set", "learning_rate=0.1"], "--set: unknown key 'learning_rate'"),
+    "an unknown optimizer": (["--set", "optimizer=adamm"], "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'adamm' (did you mean 'adam'?)"),
+    "--epochs 0": (["--epochs", "0"], "epochs must be in [1, 100000], not 0"),
+}
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, expected: str, runs_dir: Path, code: int = 2) -> None:
+    """Exit ``code``, one clear message on stderr naming the problem, no traceback, no run folder."""
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("mnist-tui: error: "), result.stderr
+    assert expected in result.stderr
+    assert not runs_dir.exists()
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_FILES))
+def test_a_bad_config_file_is_a_clear_error(cli: Cli, tmp_path: Path, case: str) -> None:
+    text, expected = CONFIG_FILES[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = cli("--no-ui", "--config", str(path), "--runs-dir", str(tmp_path / "runs"))
+    assert_clean_error(result, expected, tmp_path / "runs")
+    assert str(path) in result.stderr
+
+
+@pytest.mark.parametrize("case", sorted(FLAGS))
+def test_bad_flags_are_clear_errors(cli: Cli, tmp_path: Path, case: str) -> None:
+    argv, expected = FLAGS[case]
+    result = cli("--no-ui", "--preset", "smoke", *argv, "--runs-dir", str(tmp_path / "runs"))
+    assert_clean_error(result, expected, tmp_path / "runs")
+
+
+def test_a_missing_data_folder_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    result = cli("--no-ui", "--preset", "smoke", "--data-dir", "/nonexistent", "--runs-dir", str(tmp_path / "runs"))
+    assert_clean_error(result, "data folder /nonexistent does not exist", tmp_path / "runs")
+
+
+def test_a_truncated_data_file_is_named(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for source in (data_dir / "MNIST" / "raw").iterdir():
+        if source.name.endswith("ubyte") and source.name != "train-labels-idx1-ubyte":
+            (raw / source.name).symlink_to(source)
+    # A fresh, shorter file (never a truncated hard link, which would truncate the shared original).
+    (raw / "train-labels-idx1-ubyte").write_bytes((data_dir / "MNIST/raw/train-labels-idx1-ubyte").read_bytes()[:1000])
+    result = cli("--no-ui", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"))
+    assert_clean_error(result, f"{raw / 'train-labels-idx1-ubyte'} is 1,000 bytes, expected 60,008", tmp_path / "runs")
+
+
+def test_a_batch_larger_than_the_data_is_a_clear_error(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
+    result = cli(
+        "--no-ui", "--preset", "smoke", "--set", "drop_last=true", "--set", "batch_size=5000",
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+    )
+    assert_clean_error(result, "batch_size 5000 with drop_last leaves no batch of the 2,000 training digits", tmp_path / "runs")
+
+
+def test_resuming_a_missing_run_is_a_clear_error(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "runs" / "smoke-20260101-000000-abcd"
+    result = cli("--no-ui", "--resume", str(missing), "--data-dir", str(data_dir))
+    assert_clean_error(result, f"run folder {missing} does not exist", tmp_path / "runs")
+
+
+def test_resuming_a_corrupt_run_is_a_clear_error_that_changes_nothing(
+    cli: Cli, train, tiny, data_dir: Path, tmp_path: Path
+) -> None:
+    run_dir = Path(train(tiny.replace(epochs=1), runs_dir=tmp_path / "runs")[0].run_dir)
+    (run_dir / "last.pt").write_bytes(b"\x00garbage" * 64)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    result = cli("--no-ui", "--resume", str(run_dir), "--data-dir", str(data_dir))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"mnist-tui: error: {run_dir / 'last.pt'} is corrupt" in result.stderr
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+
+
+def test_an_absurd_learning_rate_diverges_with_exit_3_naming_the_step(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
+    result = cli(
+        "--no-ui", "--preset", "smoke", "--set", "optimizer=sgd", "--set", "lr=1e6",
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("diverged:")]
+    step = int(line.split(" at step ")[1].split()[0])
+    assert step >= 1 and "try a smaller lr" in line
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+    logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert (logged[-1]["event"], logged[-1]["step"]) == ("diverged", step)
+
+
+def test_list_presets_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list-presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "batchnorm-dropout-he", "relu-adam-100-holdout", "relu-adam-100-pooled", "relu-adam-500", "sigmoid-sgd", "smoke",
+    ]
+    assert all("Source" in line or "Smoke" in line for line in lines)
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == "mnist-tui 0.1.0\n"
+
+
+@pytest.mark.parametrize("argv", [["--preset", "smoke", "--config", "x.toml"], ["--epochs", "two"], ["--frobnicate"]])
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "usage: mnist-tui" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("threshold", "code"), [("50", 0), ("99.9", 4)])
+def test_fail_under_sets_the_exit_code(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path, threshold: str, code: int
+) -> None:
+    argv = ["--no-ui", "--preset", "smoke", "--device", "cpu", "--data-dir", str(data_dir), "--runs-dir", str(tmp_path)]
+    assert main([*argv, "--fail-under", threshold]) == code
+    err = capsys.readouterr().err
+    if code:
+        assert "is below --fail-under 99.9 %" in err
+    else:
+        assert err == ""
+
+
+# --- signals: a graceful stop, then an exact resume ------------------------------------------
+
+
+def start_long_run(data_dir: Path, runs_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """The smoke preset on 20,000 digits (313 batches): a second or two, long enough to interrupt."""
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "mnist_tui", "--no-ui", "--preset", "smoke", "--set", "train_limit=20000",
+            "--device", "cpu", "--data-dir", str(data_dir), "--runs-dir", str(runs_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def interrupt_after_first_report(process: subprocess.Popen[str], signal_number: int) -> str:
+    """Wait for the first batch line, send the signal, return everything printed."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("epoch 1 step "):
+            process.send_signal(signal_number)
+            break
+    else:
+        pytest.fail("the run printed no batch line: " + "".join(lines) + process.stderr.read())
+    out, err = process.communicate(timeout=120)
+    assert "Traceback" not in out + err, err
+    return "".join(lines) + out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_gracefully_and_resume_finishes_the_run(
+    cli: Cli, command_env: dict[str, str], data_dir: Path, tmp_path: Path, signal_number: int, code: int
+) -> None:
+    process = start_long_run(data_dir, tmp_path / "runs", command_env)
+    out = interrupt_after_first_report(process, signal_number)
+    assert process.returncode == code
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert f"continue with: mnist-tui --resume {run_dir}" in out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["epochs_completed"]) == ("stopped", 0)
+    assert (run_dir / "last.pt").is_file()
+    stopped = json.loads((run_dir / "events.jsonl").read_text().splitlines()[-1])
+    assert stopped["event"] == "stopped" and 5 <= stopped["step"] < 313
+    if signal_number != signal.SIGINT:
+        return  # resuming after SIGTERM is the same code path
+    resumed = cli("--no-ui", "--resume", str(run_dir), "--data-dir", str(data_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr + resumed.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["epochs_completed"]) == ("finished", 1)
+    logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in logged].count("run_started") == 2
+    assert logged[-1]["event"] == "finished"
+    steps = [e["step"] for e in logged if e["event"] == "batch"]
+    assert steps == sorted(steps) and steps[-1] == 313
