@@ -1,0 +1,110 @@
+"""Headless output: plain lines for logs, pure JSON lines for machines, and the exit code of each ending."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.command import main
+from mnist_tui.engine.events import RunDiverged, RunFailed, RunFinished, RunStopped, Terminal
+from mnist_tui.exit_codes import exit_code
+from mnist_tui.headless import describe_end
+
+RUN = "smoke-20260101-000000-abcd"
+BATCH_LINE = re.compile(r"^epoch [12] step \d+/32 loss \d+\.\d{4} lr 0\.003 [\d,]+ samples/s$")
+
+
+def smoke_argv(data_dir: Path, runs_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--no-ui", "--preset", "smoke", "--epochs", "2", "--device", "cpu",
+        "--data-dir", str(data_dir), "--runs-dir", str(runs_dir), *extra,
+    ]
+
+
+def test_plain_output_is_one_line_per_report_and_epoch(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    assert main(smoke_argv(data_dir, tmp_path)) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "\r" not in out and "\x1b" not in out, "no carriage returns or escape codes in logs"
+    lines = out.splitlines()
+    assert lines[0].startswith("run smoke-") and "2,000 training digits, evaluated on 1,000 (test set)" in lines[0]
+    assert sum(bool(BATCH_LINE.match(line)) for line in lines) == 14  # 7 reports in each of 2 epochs
+    epochs = [line for line in lines if line.startswith(("epoch 1/2:", "epoch 2/2:"))]
+    assert len(epochs) == 2 and all(" | eval loss " in line for line in epochs)
+    (run_dir,) = tmp_path.iterdir()
+    assert lines[-2].startswith("finished: final accuracy ")
+    assert lines[-1] == f"run folder: {run_dir}"
+    assert len(lines) == 1 + 14 + 2 + 2
+
+
+def test_jsonl_prints_every_event_as_json_and_the_terminal_event_last(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    assert main(smoke_argv(data_dir, tmp_path, "--jsonl")) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[0]["event"] == "run_started" and events[-1]["event"] == "finished"
+    terminal = {"finished", "stopped", "diverged", "failed"}
+    assert [e["event"] in terminal for e in events].count(True) == 1
+    (run_dir,) = tmp_path.iterdir()
+    logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert events == logged
+
+
+def test_jsonl_from_the_real_command_is_pure_json_even_when_the_run_diverges(
+    cli, data_dir: Path, tmp_path: Path
+) -> None:
+    """A subprocess, so nothing but the printer can reach stdout unseen; the outcome goes to stderr too."""
+    result: subprocess.CompletedProcess[str] = cli(
+        "--preset", "smoke", "--set", "optimizer=sgd", "--set", "lr=1e6", "--jsonl",
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+    )
+    assert result.returncode == 3
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["event"] for e in events[:2]] == ["run_started", "samples"]
+    assert events[-1]["event"] == "diverged"
+    assert result.stderr.startswith("mnist-tui: diverged: ") and f"at step {events[-1]['step']} " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (RunFinished(run_id=RUN, final_accuracy=97.5, best_accuracy=98.125, best_epoch=2, epochs_completed=3, train_seconds=12.34),
+         "finished: final accuracy 97.50 % (best 98.12 % at epoch 2), 12.3 s of training"),
+        (RunStopped(run_id=RUN, epoch=2, step=40, epochs_completed=1),
+         f"stopped at epoch 2, step 40; continue with: mnist-tui --resume runs/{RUN}"),
+        (RunDiverged(run_id=RUN, epoch=1, step=3, loss=float("nan")),
+         "diverged: the loss became nan at step 3 (epoch 1); try a smaller lr"),
+        (RunFailed(run_id=RUN, error="bad things", reason="error"), "error: bad things"),
+    ],
+)
+def test_each_ending_is_described_in_one_sentence(event: Terminal, expected: str) -> None:
+    assert describe_end(event, f"runs/{RUN}") == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "fail_under", "signal_code", "code"),
+    [
+        (RunFinished(run_id=RUN, final_accuracy=97.0, best_accuracy=97.0, best_epoch=1, epochs_completed=1, train_seconds=1.0), None, None, 0),
+        (RunFinished(run_id=RUN, final_accuracy=97.0, best_accuracy=97.0, best_epoch=1, epochs_completed=1, train_seconds=1.0), 97.0, None, 0),
+        (RunFinished(run_id=RUN, final_accuracy=97.0, best_accuracy=98.0, best_epoch=1, epochs_completed=1, train_seconds=1.0), 97.5, None, 4),
+        (RunFailed(run_id=RUN, error="x", reason="error"), None, None, 1),
+        (RunFailed(run_id=RUN, error="x", reason="config"), None, None, 2),
+        (RunFailed(run_id=RUN, error="x", reason="data"), None, None, 2),
+        (RunFailed(run_id=RUN, error="x", reason="checkpoint"), None, None, 2),
+        (RunDiverged(run_id=RUN, epoch=1, step=3, loss=1e9), 50.0, None, 3),
+        (RunStopped(run_id=RUN, epoch=1, step=3, epochs_completed=0), None, None, 130),
+        (RunStopped(run_id=RUN, epoch=1, step=3, epochs_completed=0), None, 143, 143),
+        (RunStopped(run_id=RUN, epoch=1, step=3, epochs_completed=0), None, 129, 129),
+        (None, None, None, 1),
+    ],
+)
+def test_exit_codes_follow_the_readme(event: Terminal | None, fail_under: float | None, signal_code: int | None, code: int) -> None:
+    assert exit_code(event, fail_under=fail_under, signal_code=signal_code) == code
