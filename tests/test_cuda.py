@@ -1,0 +1,142 @@
+"""On a CUDA device: training steps never wait for the host, and CUDA graphs change no numbers.
+
+These run where a GPU is (they skip elsewhere) on synthetic data made here, so they need neither
+the MNIST files nor the dashboard's libraries. Reports, evaluation and epoch ends read values back
+by design; only ``Trainer.run_steps``, the loop between two reports, is checked for host syncs.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import torch
+
+from mnist_tui.engine.config import OPTIMIZERS, Config
+from mnist_tui.engine.cuda_graph import uses_cuda_graphs
+from mnist_tui.engine.data import Split
+from mnist_tui.engine.trainer import Report, Trainer
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+TRAIN_SIZE = 8100  # 127 batches of 64 an epoch, the last one short (it runs outside the graph)
+LEARNING_RATES = {"sgd": 0.05, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001, "radam": 0.001}
+
+
+class _Never:
+    def is_set(self) -> bool:
+        return False
+
+
+@pytest.fixture(scope="module")
+def split() -> Split:
+    """Random digits labelled by a fixed random linear teacher: learnable, and no files needed."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(TRAIN_SIZE + 1024, 784, generator=generator)
+    y = (x @ torch.randn(784, 10, generator=generator)).argmax(dim=1)
+    device = torch.device("cuda")
+    return Split(
+        train_x=x[:TRAIN_SIZE].to(device), train_y=y[:TRAIN_SIZE].to(device),
+        eval_x=x[TRAIN_SIZE:].to(device), eval_y=y[TRAIN_SIZE:].to(device),
+        eval_name="synthetic", class_names=tuple("0123456789"),
+    )
+
+
+def config_for(optimizer: str, **changes: object) -> Config:
+    return Config(
+        hidden=(256, 128), optimizer=optimizer, lr=LEARNING_RATES[optimizer], batch_size=64,
+        device="cuda", report_every=25, gallery_size=0, **changes,
+    )
+
+
+def guard_host_syncs(trainer: Trainer, *, skip: int) -> list[int]:
+    """Make a host sync inside ``trainer.run_steps`` an error, after its first ``skip`` calls.
+
+    Returns the first steps of the guarded intervals (to show the guard was active).
+    """
+    original = trainer.run_steps
+    calls: list[int] = []
+    guarded: list[int] = []
+
+    def run_steps(first: int, last: int, stop: object) -> tuple[int, int]:
+        calls.append(first)
+        if len(calls) <= skip:
+            return original(first, last, stop)
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            result = original(first, last, stop)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        guarded.append(first)
+        return result
+
+    trainer.run_steps = run_steps  # type: ignore[method-assign]
+    return guarded
+
+
+def train(trainer: Trainer, epochs: int) -> Iterator[Report | tuple[float, float, float]]:
+    """Every report, then each epoch's (train loss, train accuracy %, seconds) and (eval loss, accuracy %)."""
+    for _ in range(epochs):
+        yield from trainer.train_epoch(_Never())
+        loss, accuracy, _seconds = trainer.finish_epoch()
+        trainer.step_schedule()
+        yield (loss, accuracy, *trainer.evaluate())
+
+
+@pytest.mark.parametrize("graphs", [False, True], ids=["eager", "graphs"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_training_steps_never_wait_for_the_host(split: Split, optimizer: str, graphs: bool) -> None:
+    """Three epochs (381 steps) with ``set_sync_debug_mode("error")`` around every run of steps.
+
+    With graphs, the first interval warms up and captures the graph (capture synchronises by
+    design) and is left unguarded; every later interval only replays it.
+    """
+    config = config_for(optimizer, cuda_graphs=graphs)
+    trainer = Trainer(config, split, torch.device("cuda"))
+    uses_graph = uses_cuda_graphs(config, trainer.device)
+    guarded = guard_host_syncs(trainer, skip=1 if uses_graph else 0)
+    results = list(train(trainer, epochs=3))
+    assert len(guarded) >= 3 * 127 // 25, "the guard was active for (nearly) every interval"
+    reports = [r for r in results if isinstance(r, Report)]
+    assert all(r.diverged_step is None for r in reports)
+    assert reports[-1].loss < reports[0].loss, "the model learns"
+    assert trainer.global_step == 3 * 127
+
+
+def assert_same_training(eager: list, graphed: list) -> None:
+    """Losses agree to 1e-4 (relative); accuracies (percent) to 0.2, a couple of flipped predictions."""
+    assert len(eager) == len(graphed)
+    for a, b in zip(eager, graphed):
+        if isinstance(a, Report):
+            assert b.loss == pytest.approx(a.loss, rel=1e-4)
+        else:
+            (loss_a, accuracy_a, eval_loss_a, eval_accuracy_a), (loss_b, accuracy_b, eval_loss_b, eval_accuracy_b) = a, b
+            assert (loss_b, eval_loss_b) == pytest.approx((loss_a, eval_loss_a), rel=1e-4)
+            assert (accuracy_b, eval_accuracy_b) == pytest.approx((accuracy_a, eval_accuracy_a), abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "changes"),
+    [
+        ("sgd", {"momentum": 0.9, "nesterov": True}),
+        ("adam", {}),
+        ("adamw", {"weight_decay": 0.01}),
+        ("rmsprop", {"momentum": 0.5}),
+        ("radam", {}),
+        ("adam", {"batch_norm": True, "dropout": 0.3}),
+        ("sgd", {"momentum": 0.9, "batch_norm": True, "dropout": 0.2, "schedule": "step", "step_epochs": 1, "gamma": 0.5}),
+    ],
+    ids=["sgd-nesterov", "adam", "adamw", "rmsprop", "radam", "adam-bn-dropout", "sgd-bn-dropout-step-schedule"],
+)
+def test_cuda_graphs_give_the_same_losses_as_eager_steps(split: Split, optimizer: str, changes: dict) -> None:
+    """Every report, epoch loss, train and eval accuracy agree between the two paths (the step schedule recaptures)."""
+    runs = []
+    for graphs in (False, True):
+        config = config_for(optimizer, cuda_graphs=graphs, **changes)  # the Trainer seeds torch itself
+        trainer = Trainer(config, split, torch.device("cuda"))
+        assert uses_cuda_graphs(config, trainer.device) is graphs
+        runs.append(list(train(trainer, epochs=3)))
+    assert_same_training(*runs)
