@@ -24,9 +24,9 @@ class AccuracyTable(DataTable):
 
     def on_mount(self) -> None:
         self.add_column("epoch", key="epoch")
-        self.add_column("train acc", key="train_acc")
+        self.add_column("train %", key="train_acc")
+        self.add_column("eval %", key="eval_acc")
         self.add_column("eval loss", key="eval_loss")
-        self.add_column("eval acc", key="eval_acc")
         self.add_column(" ", key="best")
 
     def reset(self) -> None:
@@ -44,9 +44,9 @@ class AccuracyTable(DataTable):
         style = "bold green" if best else ""
         self.add_row(
             f"{event.epoch}/{event.epochs}",
-            f"{event.train_accuracy:.2f} %",
+            f"{event.train_accuracy:.2f}",
+            Text(f"{event.eval_accuracy:.2f}", style=style),
             f"{event.eval_loss:.4f}",
-            Text(f"{event.eval_accuracy:.2f} %", style=style),
             Text(BEST, style="bold yellow") if best else "",
             key=str(event.epoch),
         )

@@ -43,6 +43,10 @@ from .source import EngineEvent, EventSource, engine_source
 from .status_bar import StatusBar
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+FULL_GALLERY_HEIGHT = 38
+"""Below this many rows the gallery draws half-size digits, so every pane keeps its place."""
+SIDEBAR_WIDTH = 110
+"""Below this many columns the form hides during a run (it is locked then anyway)."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
@@ -118,11 +122,7 @@ class MnistApp(App[int]):
         yield DigitGallery(id="gallery")
         yield StatusBar(id="status")
         yield Footer()
-        yield Static(
-            f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
-            "Make the window larger; training goes on meanwhile.",
-            id="too-small",
-        )
+        yield Static("", id="too-small")
 
     def on_mount(self) -> None:
         self.query_one("#sidebar").border_title = "Hyperparameters"
@@ -131,6 +131,7 @@ class MnistApp(App[int]):
         self.query_one("#gallery").border_title = "Predictions"
         self.query_one(StatusBar).name_shown = self._config.name
         self._set_state("idle")
+        self._fit_to_size(*self.size)
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for number, code in SIGNAL_CODES.items():
@@ -140,8 +141,19 @@ class MnistApp(App[int]):
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: this handler runs before App._on_resize updates self.size.
-        small = event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT
-        self.screen.set_class(small, "-too-small")
+        self._fit_to_size(event.size.width, event.size.height)
+
+    def _fit_to_size(self, width: int, height: int) -> None:
+        """Too small, narrow and short layouts follow the terminal's size (at start and on resize)."""
+        screen = self.screen
+        screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
+        screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
+        self.query_one(DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
+        self.query_one("#too-small", Static).update(
+            f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
+            "Enlarge it to see the dashboard (a run goes on training meanwhile), or press q to quit."
+        )
 
     # --- actions --------------------------------------------------------------------------
 
@@ -277,6 +289,7 @@ class MnistApp(App[int]):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.query_one(StatusBar).state = state
+        self.screen.set_class(state in ACTIVE, "-active")
         self.refresh_bindings()
 
 

@@ -57,7 +57,7 @@ class ConfigForm(Widget):
     ConfigForm .row { height: 1; }
     ConfigForm .row Label { width: 17; color: $text-muted; }
     ConfigForm .row Input, ConfigForm .row Select { width: 1fr; }
-    ConfigForm .error { color: $error; height: auto; display: none; padding-left: 17; }
+    ConfigForm .error { color: $error; height: auto; display: none; }
     ConfigForm .error.-shown { display: block; }
     ConfigForm Input.-invalid { color: $error; }
     ConfigForm #preset-description { color: $text-muted; height: auto; }
@@ -162,11 +162,14 @@ class ConfigForm(Widget):
             return None
 
     def submit(self) -> bool:
-        """Post :class:`Submitted` if the form is valid; otherwise show why and focus the first problem."""
+        """Post :class:`Submitted` if the form is valid; otherwise show why and scroll to the first problem.
+
+        Focus stays where it is, so the single-key commands (q, ?) keep working.
+        """
         config = self.read()
         if config is None:
             first = next(name for name in FIELDS if name in self.errors)
-            self.query_one(f"#field-{first}").focus()
+            self.query_one(f"#error-{first}").scroll_visible(animate=False)
             return False
         self.post_message(self.Submitted(config, self.preset))
         return True

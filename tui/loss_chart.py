@@ -27,7 +27,7 @@ class LossChart(PlotextPlot):
     """Batch loss, its moving average and evaluation loss against epochs."""
 
     DEFAULT_CSS = """
-    LossChart { height: 1fr; min-height: 8; }
+    LossChart { height: 1fr; min-height: 5; }
     """
 
     def __init__(self, *, capacity: int = 1024, id: str | None = None) -> None:

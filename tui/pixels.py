@@ -51,6 +51,21 @@ def _merge(segments: Iterable[Segment]) -> list[Segment]:
     return merged
 
 
+def downsample(pixels: bytes, width: int, factor: int) -> bytes:
+    """Mean of each ``factor`` x ``factor`` block: a 28x28 digit becomes 14x14 with ``factor=2``."""
+    if factor == 1:
+        return pixels
+    height = len(pixels) // width
+    if width % factor or height % factor:
+        raise ValueError(f"{width}x{height} pixels do not split into {factor}x{factor} blocks")
+    out = bytearray()
+    for y in range(0, height, factor):
+        for x in range(0, width, factor):
+            block = [pixels[(y + dy) * width + x + dx] for dy in range(factor) for dx in range(factor)]
+            out.append(round(sum(block) / len(block)))
+    return bytes(out)
+
+
 class PixelArt:
     """A rich renderable of greyscale pixels, ``width`` cells wide and half as many rows high."""
 
