@@ -1,4 +1,8 @@
-"""The real ``mnist-tui`` command in a subprocess: clear errors and exit codes, divergence, Ctrl+C and resume."""
+"""The ``mnist-tui`` command: clear errors and exit codes, divergence, Ctrl+C and resume.
+
+Most cases run the real command in a subprocess (stdout and stderr as a user sees them); a few that
+need the dataset run ``main()`` in-process on the session's cached dataset, to keep the suite quick.
+"""
 
 from __future__ import annotations
 
@@ -76,11 +80,15 @@ def test_a_truncated_data_file_is_named(cli: Cli, data_dir: Path, tmp_path: Path
     assert_clean_error(result, f"{raw / 'train-labels-idx1-ubyte'} is 1,000 bytes, expected 60,008", tmp_path / "runs")
 
 
-def test_a_batch_larger_than_the_data_is_a_clear_error(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
-    result = cli(
+def test_a_batch_larger_than_the_data_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    """In-process (an exception would fail the test just as a traceback would): exit 2, no run folder."""
+    code = main([
         "--no-ui", "--preset", "smoke", "--set", "drop_last=true", "--set", "batch_size=5000",
         "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
-    )
+    ])
+    result = subprocess.CompletedProcess([], code, *capsys.readouterr())
     assert_clean_error(result, "batch_size 5000 with drop_last leaves no batch of the 2,000 training digits", tmp_path / "runs")
 
 
@@ -103,14 +111,17 @@ def test_resuming_a_corrupt_run_is_a_clear_error_that_changes_nothing(
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
 
 
-def test_an_absurd_learning_rate_diverges_with_exit_3_naming_the_step(cli: Cli, data_dir: Path, tmp_path: Path) -> None:
-    result = cli(
-        "--no-ui", "--preset", "smoke", "--set", "optimizer=sgd", "--set", "lr=1e6",
+def test_an_absurd_learning_rate_diverges_with_exit_3_naming_the_step(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    """In-process; ``test_headless`` runs the same divergence through the real command with --jsonl."""
+    code = main([
+        "--no-ui", "--preset", "smoke", "--device", "cpu", "--set", "optimizer=sgd", "--set", "lr=1e6",
         "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
-    )
-    assert result.returncode == 3, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    (line,) = [line for line in result.stdout.splitlines() if line.startswith("diverged:")]
+    ])
+    out, _ = capsys.readouterr()
+    assert code == 3
+    (line,) = [line for line in out.splitlines() if line.startswith("diverged:")]
     step = int(line.split(" at step ")[1].split()[0])
     assert step >= 1 and "try a smaller lr" in line
     (run_dir,) = (tmp_path / "runs").iterdir()
