@@ -82,8 +82,13 @@ class RunFolder:
     def create(cls, runs_dir: Path | str, run_id: str, config: Config) -> RunFolder:
         path = Path(runs_dir) / run_id
         path.mkdir(parents=True, exist_ok=False)
-        atomic_write(path / "config.toml", config_to_toml(config).encode())
-        return cls(path)
+        folder = cls(path)
+        folder.write_config(config)
+        return folder
+
+    def write_config(self, config: Config) -> None:
+        """Save the resolved config as ``config.toml`` (it loads back with ``--config``)."""
+        atomic_write(self.path / "config.toml", config_to_toml(config).encode())
 
     def record(self, event: Event) -> None:
         """Append the event to ``events.jsonl``; the terminal event also writes ``summary.json``."""

@@ -95,13 +95,12 @@ def resume_training(
     """
     path = Path(run_dir)
     try:
-        config, state, logged = open_run(path)
-        if epochs is not None:
-            config = config.replace(epochs=epochs)
+        saved, state, logged = open_run(path)
+        config = saved if epochs is None else saved.replace(epochs=epochs)
     except (CheckpointError, ConfigError) as error:
         yield RunFailed(run_id=path.name, error=str(error), reason="checkpoint")
         return
-    resume = _Resume(path=path, state=state, logged=logged)
+    resume = _Resume(path=path, state=state, logged=logged, saved=saved)
     yield from _run(config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume)
 
 
@@ -117,9 +116,10 @@ def _check_batches(config: Config, train_size: int) -> None:
 
 
 class _Resume:
-    def __init__(self, path: Path, state: dict[str, Any], logged: list[dict[str, Any]]) -> None:
+    def __init__(self, path: Path, state: dict[str, Any], logged: list[dict[str, Any]], saved: Config) -> None:
         self.path = path
         self.state = state
+        self.saved = saved
         self.epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
 
 
@@ -152,6 +152,8 @@ def _run(
     # Nothing is written before here: a config or data error leaves no run folder behind.
     if resume is not None:
         folder: RunFolder | None = RunFolder(resume.path)
+        if config != resume.saved:  # a raised epoch count: a later plain --resume must keep it
+            folder.write_config(config)
     elif runs_dir is not None:
         try:
             folder = RunFolder.create(Path(runs_dir), run_id, config)

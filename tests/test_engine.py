@@ -27,6 +27,7 @@ from mnist_tui.engine.events import (
     Terminal,
     event_from_dict,
 )
+from mnist_tui.engine.presets import load_config_file
 from mnist_tui.engine.train import resume_training, run_training
 from mnist_tui.engine.trainer import Trainer
 
@@ -312,6 +313,30 @@ def test_resume_with_more_epochs_trains_up_to_them(data_dir: Path, tmp_path: Pat
     more = list(resume_training(done[0].run_dir, data_dir=data_dir, epochs=2))
     assert isinstance(more[-1], RunFinished) and more[-1].epochs_completed == 2
     assert losses(done) + losses(more) == losses(train(tiny, runs_dir=None))
+
+
+def test_a_raised_epoch_count_is_kept_for_the_next_resume(data_dir: Path, tmp_path: Path, train: Train, tiny: Config) -> None:
+    """``--resume RUN --epochs 3``, Ctrl+C, then a plain ``--resume RUN`` still trains up to 3 epochs."""
+    done = train(tiny.replace(epochs=1), runs_dir=tmp_path)
+    run_dir = done[0].run_dir
+    flag = threading.Event()
+    raised = stop_when(
+        resume_training(run_dir, data_dir=data_dir, stop=flag, epochs=3),
+        lambda e: isinstance(e, BatchReported) and e.epoch == 2,
+        flag,
+    )
+    assert isinstance(raised[-1], RunStopped)
+    assert load_config_file(Path(run_dir) / "config.toml") == tiny.replace(epochs=3)
+    rest = list(resume_training(run_dir, data_dir=data_dir))
+    assert isinstance(rest[-1], RunFinished) and rest[-1].epochs_completed == 3
+    straight = train(tiny.replace(epochs=3), runs_dir=None)
+    assert losses(done) + losses(raised) + losses(rest) == losses(straight)
+
+
+def test_a_given_run_id_names_the_folder_and_tags_every_event(train: Train, tiny: Config, data_dir: Path, tmp_path: Path) -> None:
+    events = list(run_training(tiny.replace(epochs=1), data_dir=data_dir, runs_dir=tmp_path, run_id="mine-1"))
+    assert {e.run_id for e in events} == {"mine-1"}
+    assert isinstance(events[-1], RunFinished) and (tmp_path / "mine-1" / "last.pt").is_file()
 
 
 # --- how runs end otherwise -----------------------------------------------------------------
