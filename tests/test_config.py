@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ from mnist_tui.engine.config import (
     parse_value,
 )
 from mnist_tui.engine.presets import config_to_toml, list_presets, load_config_file, load_preset
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def write_config(tmp_path: Path, text: str, name: str = "my-run.toml") -> Path:
@@ -138,6 +142,26 @@ def test_every_field_has_a_one_line_docstring() -> None:
     docs = field_docs()
     assert set(docs) == set(FIELDS)
     assert all(doc and "\n" not in doc for doc in docs.values())
+
+
+def readme_defaults() -> dict[str, str]:
+    """The README's table of configuration fields: key -> default as written there."""
+    section = README.read_text(encoding="utf-8").split("## Configuration fields")[1].split("\n## ")[0]
+    documented: dict[str, str] = {}
+    for row in section.splitlines():
+        if row.startswith("| `"):
+            keys, defaults = (re.findall(r"`([^`]+)`", cell) for cell in row.split("|")[1:3])
+            documented.update(zip(keys, defaults * len(keys) if len(defaults) == 1 else defaults, strict=True))
+    return documented
+
+
+def test_the_readme_documents_every_field_with_its_default() -> None:
+    documented = readme_defaults()
+    assert set(documented) == set(FIELDS) - {"name"}
+    defaults = Config()
+    assert {key: parse_value(key, text) for key, text in documented.items()} == {
+        key: getattr(defaults, key) for key in documented
+    }
 
 
 # --- --set parsing --------------------------------------------------------------------------
