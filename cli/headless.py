@@ -207,10 +207,13 @@ def run_headless(options: Options) -> int:
         print(line, flush=True)
 
     terminal: Terminal | None = None
+    run_dir: str | None = None
     with _Signals() as signals:
         printer = make_printer(options, write)
         try:
             for event in events_for(options, signals.stop):
+                if isinstance(event, RunStarted):
+                    run_dir = event.run_dir
                 if isinstance(event, Terminal):
                     terminal = event
                 try:
@@ -227,7 +230,7 @@ def run_headless(options: Options) -> int:
         finally:
             printer.close()
     if isinstance(terminal, RunFailed) or (options.jsonl and isinstance(terminal, (RunStopped, RunDiverged))):
-        print(f"mnist-tui: {describe_end(terminal)}", file=sys.stderr)
+        print(f"mnist-tui: {describe_end(terminal, run_dir)}", file=sys.stderr)
     code = exit_code(terminal, fail_under=options.fail_under, signal_code=signals.code)
     if isinstance(terminal, RunFinished) and code != 0:
         print(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from mnist_tui.command import main
-from mnist_tui.engine.events import RunDiverged, RunFailed, RunFinished, RunStopped, Terminal
+from mnist_tui.engine.events import BatchReported, Event, RunDiverged, RunFailed, RunFinished, RunStopped, Terminal
 from mnist_tui.exit_codes import exit_code
-from mnist_tui.headless import describe_end
+from mnist_tui.headless import JsonlPrinter, describe_end
 
 RUN = "smoke-20260101-000000-abcd"
 BATCH_LINE = re.compile(r"^epoch [12] step \d+/32 loss \d+\.\d{4} lr 0\.003 [\d,]+ samples/s$")
@@ -71,6 +73,35 @@ def test_jsonl_from_the_real_command_is_pure_json_even_when_the_run_diverges(
     assert [e["event"] for e in events[:2]] == ["run_started", "samples"]
     assert events[-1]["event"] == "diverged"
     assert result.stderr.startswith("mnist-tui: diverged: ") and f"at step {events[-1]['step']} " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["INT", "TERM", "HUP"]
+)
+def test_a_signal_with_jsonl_stops_gracefully_and_names_the_folder_to_resume(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    signal_number: int, code: int,
+) -> None:
+    """A real signal to this process after the first report goes through the command's own handler."""
+    show = JsonlPrinter.show
+    before = signal.getsignal(signal_number)
+
+    def show_then_signal(self: JsonlPrinter, event: Event) -> None:
+        show(self, event)
+        if isinstance(event, BatchReported) and event.step == 5:
+            # Never kill the test run itself: only signal once the command's handler is in place.
+            assert signal.getsignal(signal_number) not in (before, signal.SIG_DFL), "no handler installed"
+            os.kill(os.getpid(), signal_number)
+
+    monkeypatch.setattr(JsonlPrinter, "show", show_then_signal)
+    assert main(smoke_argv(data_dir, tmp_path, "--jsonl")) == code
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[-1]["event"] == "stopped" and events[-1]["step"] == 5
+    (run_dir,) = tmp_path.iterdir()
+    assert err == f"mnist-tui: stopped at epoch 1, step 5; continue with: mnist-tui --resume {run_dir}\n"
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
+    assert signal.getsignal(signal_number) is before, "the previous handler is restored"
 
 
 @pytest.mark.parametrize(
