@@ -116,7 +116,7 @@ class MnistApp(App[int]):
                 yield ConfigForm(self._config, preset=self._preset, id="form")
             with Vertical(id="main"):
                 yield LossChart(id="loss")
-                with Horizontal(id="numbers"):
+                with Horizontal(id="run-panes"):
                     yield RunProgress(id="progress")
                     yield AccuracyTable(id="accuracy")
         yield DigitGallery(id="gallery")
