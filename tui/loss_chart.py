@@ -16,11 +16,13 @@ from .series import DecimatedSeries
 REDRAW_SECONDS = 0.25
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR = "gray", "cyan", "orange"
 LEGEND = (
-    "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]• evaluation[/]"
+    "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]"
 )
 """The border title doubles as the legend (plotext's own legend would cover the curves)."""
 SMOOTHING = 0.8
 """Weight of the past in the smoothed curve (an exponential moving average of reports)."""
+MIN_LOSS = 1e-6
+"""The y axis is logarithmic: a loss that rounded to 0 is drawn here."""
 
 
 class LossChart(PlotextPlot):
@@ -56,7 +58,8 @@ class LossChart(PlotextPlot):
     def add_batch(self, epochs: float, loss: float) -> None:
         """A reported mean batch loss at ``epochs`` (fractional epochs since the run began)."""
         if not math.isfinite(loss):
-            return  # a diverged report ends the run; it has no place on a linear axis
+            return  # a diverged report ends the run; it has no place on the axis
+        loss = max(loss, MIN_LOSS)
         self.batch.append(epochs, loss)
         self._average = loss if self._average is None else SMOOTHING * self._average + (1 - SMOOTHING) * loss
         self.smooth.append(epochs, self._average)
@@ -65,7 +68,7 @@ class LossChart(PlotextPlot):
     def add_evaluation(self, epoch: float, loss: float) -> None:
         """The evaluation loss at the end of ``epoch``."""
         if math.isfinite(loss):
-            self.evaluation.append(epoch, loss)
+            self.evaluation.append(epoch, max(loss, MIN_LOSS))
             self._dirty = True
 
     def _redraw_if_changed(self) -> None:
@@ -84,8 +87,8 @@ class LossChart(PlotextPlot):
         plt.plot(xs, ys, marker="braille", color=BATCH_COLOR)
         xs, ys = self.smooth.points()
         plt.plot(xs, ys, marker="braille", color=SMOOTH_COLOR)
-        if len(self.evaluation):
+        if len(self.evaluation):  # last: one marker per epoch, drawn over the curves
             xs, ys = self.evaluation.points()
-            plt.plot(xs, ys, marker="dot", color=EVAL_COLOR)
-        plt.ylim(0, None)
+            plt.scatter(xs, ys, marker="●", color=EVAL_COLOR)
+        plt.yscale("log")  # losses fall over decades: a linear axis flattens everything after epoch 1
         self.refresh()
