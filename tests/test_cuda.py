@@ -36,7 +36,7 @@ def split() -> Split:
     """Random digits labelled by a fixed random linear teacher: learnable, and no files needed."""
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(TRAIN_SIZE + 1024, 784, generator=generator)
-    y = (x @ torch.randn(784, 10, generator=generator)).argmax(dim=1)
+    y = ((x - 0.5) @ torch.randn(784, 10, generator=generator)).argmax(dim=1)  # centred: balanced classes
     device = torch.device("cuda")
     return Split(
         train_x=x[:TRAIN_SIZE].to(device), train_y=y[:TRAIN_SIZE].to(device),
