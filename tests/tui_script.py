@@ -9,10 +9,11 @@ does: once ``stop.is_set()``, it yields one :class:`RunStopped` and ends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from textual.pilot import Pilot
 
@@ -149,24 +150,28 @@ def finished(run_id: str, accuracies: tuple[float, ...]) -> RunFinished:
 # --- scripts ------------------------------------------------------------------------------------
 
 ACCURACIES = (95.5, 97.25, 96.75)
-"""Three epochs whose best is the second: the star must move to epoch 2 and stay there."""
+"""Evaluation accuracies of epochs 1, 2, 3 (and again from 4): the best is epoch 2, so the star moves once."""
 
 
-def training_run(
-    *, accuracies: tuple[float, ...] = ACCURACIES, report_every: int = 25, end: bool = True
-) -> Script:
-    """A whole run: started, samples before training, then per epoch reports, epoch end and samples.
+def training_run(*, end: bool = True, until_step: int | None = None) -> Script:
+    """A whole run of ``config.epochs`` epochs with a report every ``config.report_every`` steps.
 
-    With ``end=False`` the script stops short of its terminal event, so the run stays running.
+    Started, samples before training (all wrong), then per epoch its reports, its end and its
+    samples (two wrong), then finished. With ``end=False`` the run stays running after its last
+    epoch; with ``until_step`` it stays running after the report of that step.
     """
 
     def script(config: Config, run_id: str) -> Iterator[Event]:
-        epochs = len(accuracies)
+        epochs = config.epochs
+        accuracies = tuple(ACCURACIES[i % len(ACCURACIES)] for i in range(epochs))
         yield started(run_id, config)
         yield samples(run_id, 0, wrong=tuple(range(10)))
         for epoch in range(1, epochs + 1):
-            for step in range((epoch - 1) * STEPS_PER_EPOCH + report_every, epoch * STEPS_PER_EPOCH + 1, report_every):
+            first = (epoch - 1) * STEPS_PER_EPOCH
+            for step in range(first + config.report_every, first + STEPS_PER_EPOCH + 1, config.report_every):
                 yield batch(run_id, step)
+                if step == until_step:
+                    return
             yield epoch_ended(run_id, epoch, epochs, accuracies)
             yield samples(run_id, epoch)
         if end:
@@ -185,11 +190,13 @@ def endless_reports(config: Config, run_id: str) -> Iterator[Event]:
 
 
 def failing_run(error: str = "CUDA error: out of memory") -> Script:
-    """A run that starts, reports once and fails as the engine reports a failure."""
+    """A run that fails after a few reports of its first epoch, as the engine reports a failure."""
 
     def script(config: Config, run_id: str) -> Iterator[Event]:
         yield started(run_id, config)
-        yield batch(run_id, 25)
+        yield samples(run_id, 0, wrong=tuple(range(10)))
+        for step in range(5, 45, 5):
+            yield batch(run_id, step)
         yield RunFailed(run_id=run_id, error=error, reason="error")
 
     return script
@@ -262,7 +269,7 @@ class ScriptedSource:
         yield RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
 
 
-# --- waiting on the app -------------------------------------------------------------------------
+# --- running and waiting on the app -------------------------------------------------------------------------
 
 
 async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
@@ -272,4 +279,25 @@ async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
         await asyncio.sleep(0.01)
-    await pilot.pause()
+    await pilot.pause(0)
+
+
+async def press(pilot: Pilot, *keys: str) -> None:
+    """Press ``keys`` as the terminal would, and let the app handle each one.
+
+    ``Pilot.press`` also waits for the whole process to go idle, which it never does while a run
+    streams events (up to two seconds a key); ``simulate_key`` sends the same key event.
+    """
+    for key in keys:
+        pilot.app.simulate_key(key)
+        await pilot.pause(0)
+
+
+def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an ``async def`` test in its own event loop (the project has no pytest-asyncio)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run

@@ -1,0 +1,315 @@
+"""The dashboard driven by Pilot and fed by a scripted event source: no torch, no data, no training."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.widgets import ProgressBar, Static
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import RunFailed
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.config_form import ConfigForm
+from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
+from mnist_tui.tui.help_screen import HelpScreen
+from mnist_tui.tui.loss_chart import REDRAW_SECONDS, LossChart
+from mnist_tui.tui.run_progress import RunProgress
+from mnist_tui.tui.source import EngineEvent
+from mnist_tui.tui.status_bar import StatusBar
+from tui_script import (
+    RUN_DIR,
+    STEPS_PER_EPOCH,
+    ScriptedSource,
+    batch,
+    endless_reports,
+    epoch_ended,
+    failing_run,
+    press,
+    raising_run,
+    run_async,
+    samples,
+    started,
+    training_run,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = load_preset("smoke").replace(epochs=3)
+"""Three epochs of 100 steps, a report every 5 steps: 60 reports."""
+SIZE = (120, 40)
+
+
+def make_app(source: ScriptedSource, config: Config = CONFIG) -> MnistApp:
+    return MnistApp(config, source=source, preset="smoke")
+
+
+def outcome(app: MnistApp) -> str:
+    """The outcome line of the progress pane, asserted to be on screen (the toast saying it goes away)."""
+    line = app.query_one("#outcome", Static)
+    if line.content:
+        pane = app.query_one(RunProgress).content_region
+        assert pane.contains(line.region.x, line.region.y), f"the outcome line at {line.region} is outside {pane}"
+    return str(line.content)
+
+
+def caption(card: DigitCard) -> Text:
+    """The caption under a card's pixel art (its content is a Group of the art and the caption)."""
+    return card.content.renderables[-1]  # type: ignore[union-attr]
+
+
+def test_the_dashboard_and_its_test_script_import_no_torch() -> None:
+    """Everything these tests import (the app, every widget, the script) loads no torch, so they run without it."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import tui_script
+        import mnist_tui.tui.app
+        from mnist_tui.engine.presets import load_preset
+        mnist_tui.tui.app.MnistApp(load_preset("smoke"), source=tui_script.ScriptedSource())
+        loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "torchvision", "numpy"))
+        assert not loaded, loaded
+        assert "textual" in sys.modules and "mnist_tui.tui.digit_gallery" in sys.modules
+        print("no torch")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no torch"
+
+
+@run_async
+async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None:
+    source = ScriptedSource(training_run())
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the run to finish")
+
+        assert len(source.calls) == 1 and source.last.run_id == app.run_id
+        reports = 3 * STEPS_PER_EPOCH // CONFIG.report_every
+        chart = app.query_one(LossChart)
+        assert chart.batch.count == chart.smooth.count == reports
+        xs, ys = chart.batch.points()
+        assert xs[:2] == [5 / STEPS_PER_EPOCH, 10 / STEPS_PER_EPOCH] and xs[-1] == 3.0
+        assert ys[0] == pytest.approx(2.3 / (1 + 5 / 20))
+        assert chart.evaluation.points()[0] == [1, 2, 3]
+
+        progress = app.query_one(RunProgress)
+        assert progress.step == 300
+        run_bar = app.query_one("#run-bar", ProgressBar)
+        assert (run_bar.progress, run_bar.total) == (300, 300)
+        epoch_bar = app.query_one("#epoch-bar", ProgressBar)
+        assert (epoch_bar.progress, epoch_bar.total) == (100, 100)
+        assert outcome(app) == "Finished: final accuracy 96.75 % (best 97.25 % at epoch 2)"
+
+        table = app.query_one(AccuracyTable)
+        assert table.row_count == 3
+        assert [str(table.get_cell(str(epoch), "epoch")) for epoch in (1, 2, 3)] == ["1/3", "2/3", "3/3"]
+        stars = [str(table.get_cell(str(epoch), "best")) for epoch in (1, 2, 3)]
+        assert stars == ["", BEST, ""]  # the star moved from epoch 1 to the best, epoch 2, and stayed
+        assert str(table.get_cell("2", "eval_acc")).startswith("97.25")
+
+        gallery = app.query_one(DigitGallery)
+        cards = list(gallery.query(DigitCard))
+        assert len(cards) == 10
+        assert [card.has_class("wrong") for card in cards] == [label in (3, 8) for label in range(10)]
+        assert caption(cards[0]).plain.split() == ["0", "→", "0", "97%"]
+        assert caption(cards[3]).plain.split() == ["3", "→", "4", "55%"]
+        assert "red" in str(caption(cards[3]).spans[-1].style)
+        assert "green" in str(caption(cards[0]).spans[-1].style)
+        assert gallery.border_title == "Predictions after epoch 3: 8/10 right"
+
+        status = app.query_one(StatusBar)
+        assert (status.state, status.device, status.run_dir) == ("finished", "cpu", RUN_DIR)
+        assert not app.query_one(ConfigForm).disabled
+
+
+@run_async
+async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> None:
+    """Mid-run (the script played out, the run goes on): running, form locked, every pane filled.
+
+    Then a stale run's events (run id not the app's) and a second s leave every pane as it was.
+    """
+    source = ScriptedSource(training_run(end=False))
+    app = make_app(source, CONFIG.replace(epochs=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, source.played_out.is_set, what="the script")
+        chart, table, progress = app.query_one(LossChart), app.query_one(AccuracyTable), app.query_one(RunProgress)
+        gallery, status = app.query_one(DigitGallery), app.query_one(StatusBar)
+        await wait_until(pilot, lambda: table.row_count == 2 and gallery.samples is not None and gallery.samples.epoch == 2)
+        assert app.state == "running" and status.state == "running"
+        assert app.query_one(ConfigForm).disabled
+        assert app.query_one("#run-bar", ProgressBar).progress == 200 == progress.step
+        assert chart.batch.count == 40
+        assert gallery.border_title == "Predictions after epoch 2: 8/10 right"
+        assert (status.device, status.run_dir) == ("cpu", RUN_DIR)
+
+        def panes() -> tuple[object, ...]:
+            return (
+                chart.batch.count, len(chart.evaluation), table.row_count, progress.step, gallery.samples,
+                status.device, status.run_dir, app.state, outcome(app),
+            )
+
+        before = panes()
+        stale = "smoke-20200101-000000-dead"
+        assert stale != app.run_id
+        for event in (
+            dataclasses.replace(started(stale, CONFIG), device="cuda:1", run_dir="runs/stale", start_epoch=2),
+            batch(stale, 7),
+            epoch_ended(stale, 1, 3, (99.0,)),
+            samples(stale, 1, wrong=()),
+            RunFailed(run_id=stale, error="left over", reason="error"),
+        ):
+            app.post_message(EngineEvent(event))
+        await press(pilot, "s")
+        await pilot.pause()
+        assert panes() == before
+        assert len(source.calls) == 1
+
+        # The same kind of event with the current run id does land (so the check above can fail).
+        app.post_message(EngineEvent(batch(app.run_id, 205)))
+        await wait_until(pilot, lambda: chart.batch.count == before[0] + 1)
+
+
+@run_async
+async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_run() -> None:
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        progress = app.query_one(RunProgress)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: progress.step > 10, what="reports")
+
+        await press(pilot, "p")
+        assert app.state == "paused" and app.query_one(StatusBar).state == "paused"
+        await pilot.pause(0.1)  # an event posted just before the pause may still be on its way
+        held = progress.step
+        bar = app.query_one("#epoch-bar", ProgressBar).progress
+        await pilot.pause(0.3)
+        assert progress.step == held
+        assert app.query_one("#epoch-bar", ProgressBar).progress == bar
+        assert not source.last.stop.is_set()
+
+        await press(pilot, "p")
+        assert app.state == "running"
+        await wait_until(pilot, lambda: progress.step > held + 5, what="the run to go on")
+
+        await press(pilot, "x")
+        assert app.state in ("stopping", "stopped")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        assert source.last.stop.is_set()
+        assert app.query_one(StatusBar).state == "stopped"
+        step = progress.step
+        epoch = (step - 1) // STEPS_PER_EPOCH + 1
+        assert outcome(app) == f"Stopped at epoch {epoch}, step {step:,}; the last checkpoint resumes it"
+        assert not app.query_one(ConfigForm).disabled
+
+
+@run_async
+async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_start() -> None:
+    """A RunFailed event, then a source that raises in the worker thread, then a run that finishes."""
+    source = ScriptedSource(failing_run("CUDA error: out of memory"))
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "failed", what="the failure")
+        assert app.query_one(StatusBar).state == "failed"
+        assert outcome(app) == "Failed: CUDA error: out of memory"
+        assert not app.query_one(ConfigForm).disabled
+
+        source.script = raising_run(RuntimeError("data folder vanished"))
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: outcome(app).startswith("Failed: Runtime"), what="the second failure")
+        assert outcome(app) == "Failed: RuntimeError: data folder vanished"
+        assert app.state == "failed" and app.query_one(StatusBar).state == "failed"
+
+        source.script = training_run()
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the third run")
+        assert len(source.calls) == 3 and len({call.run_id for call in source.calls}) == 3
+        assert app.query_one(LossChart).batch.count == 60  # the failed runs' reports were forgotten
+
+
+@run_async
+async def test_quit_during_a_paused_run_stops_the_source_and_exits() -> None:
+    """The paused worker waits between two events; quitting releases it so the engine sees its stop flag."""
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 5)
+        await press(pilot, "p")
+        assert app.state == "paused"
+        started_at = time.monotonic()
+        await press(pilot, "q")
+        while app.return_value is None and time.monotonic() - started_at < 5:
+            await asyncio.sleep(0.01)
+    assert app.return_value == 0
+    assert source.last.stop.is_set()
+    assert app.state == "stopped"  # it exited once the engine had stopped, not on the grace timer
+
+
+@run_async
+async def test_q_closes_the_help_first_then_quits_the_idle_app_at_once() -> None:
+    source = ScriptedSource()
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await press(pilot, "q")
+        assert not isinstance(app.screen, HelpScreen) and app.return_value is None
+        await press(pilot, "q")
+        await pilot.pause()
+    assert app.return_value == 0
+    assert source.calls == []
+
+
+@run_async
+async def test_a_terminal_smaller_than_80x24_shows_the_too_small_message() -> None:
+    """At start, and after each resize: just big enough, one column short, one row short."""
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=(70, 20)) as pilot:
+        for size in (None, (80, 24), (79, 24), (80, 23)):
+            if size is not None:
+                await pilot.resize_terminal(*size)
+                await wait_until(pilot, lambda: app.size == size)
+            small = app.size.width < 80 or app.size.height < 24
+            assert app.screen.has_class("-too-small") is small, app.size
+            assert app.query_one("#too-small").display is small, app.size
+            assert app.query_one("#body").display is not small, app.size
+
+
+@run_async
+async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        await pilot.pause(REDRAW_SECONDS * 1.5)
+        idle = chart.redraws
+        assert idle >= 1  # the empty chart was drawn once
+        await pilot.pause(REDRAW_SECONDS * 2.5)
+        assert chart.redraws == idle
+
+        for step in range(1, 51):  # many points between two ticks make one redraw
+            chart.add_batch(step / 100, 1 / step)
+        await wait_until(pilot, lambda: chart.redraws > idle, timeout=2)
+        await pilot.pause(REDRAW_SECONDS * 2.5)
+        assert chart.redraws == idle + 1

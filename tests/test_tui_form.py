@@ -1,0 +1,167 @@
+"""The hyperparameter form inside the dashboard: the engine's checks, presets, and the config a run gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.widgets import Input, Select, Static
+
+from mnist_tui.engine.config import FIELDS, Config, ConfigError, parse_value
+from mnist_tui.engine.presets import list_presets, load_preset, preset_description
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.config_form import CUSTOM, ConfigForm, format_value
+from mnist_tui.tui.status_bar import StatusBar
+from tui_script import ScriptedSource, press, run_async, training_run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = load_preset("smoke")
+SIZE = (120, 40)
+
+
+def make_app(source: ScriptedSource, messages: list[Message] | None = None) -> tuple[MnistApp, Any]:
+    app = MnistApp(CONFIG, source=source, preset="smoke")
+    hook = messages.append if messages is not None else None
+    return app, app.run_test(size=SIZE, message_hook=hook)
+
+
+def engine_message(**values: Any) -> str:
+    """What the engine says about these values (text is parsed first, as ``--set`` does)."""
+    try:
+        parsed = {name: parse_value(name, value) if isinstance(value, str) else value for name, value in values.items()}
+        Config(**parsed)
+    except ConfigError as error:
+        return str(error)
+    raise AssertionError(f"the engine accepts {values}")
+
+
+def error_shown(app: MnistApp, name: str) -> str | None:
+    """The error under field ``name``, or None while it is hidden."""
+    error = app.query_one(f"#error-{name}", Static)
+    return str(error.content) if error.display else None
+
+
+def field(app: MnistApp, name: str) -> Any:
+    return app.query_one(f"#field-{name}")
+
+
+@run_async
+async def test_invalid_fields_block_the_start_and_show_the_engines_messages_until_fixed() -> None:
+    """batch_size abc, hidden 0, lr -1, then nesterov with adam: s starts nothing until each is fixed.
+
+    A value that does not parse is flagged as it is typed; a value out of range, or a clash between
+    two fields, when s is pressed (the engine checks the whole config, one problem at a time). Once
+    all are fixed, the run gets the edited config.
+    """
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source)
+    async with running as pilot:
+        field(app, "batch_size").value = "abc"
+        field(app, "hidden").value = "0"
+        field(app, "lr").value = "-1"
+        await pilot.pause()
+        assert error_shown(app, "batch_size") == engine_message(batch_size="abc")
+        assert field(app, "batch_size").has_class("-invalid")
+        assert error_shown(app, "hidden") is None and error_shown(app, "lr") is None
+
+        await press(pilot, "s")
+        assert source.calls == [] and app.state == "idle"
+        assert error_shown(app, "batch_size") == engine_message(batch_size="abc")
+
+        field(app, "batch_size").value = "128"
+        await pilot.pause()
+        assert error_shown(app, "batch_size") is None and not field(app, "batch_size").has_class("-invalid")
+        await press(pilot, "s")
+        assert source.calls == [] and app.state == "idle"
+        assert error_shown(app, "hidden") == engine_message(hidden="0")
+        assert field(app, "hidden").has_class("-invalid")
+
+        field(app, "hidden").value = "256, 128"
+        await press(pilot, "s")
+        assert source.calls == [] and app.state == "idle"
+        assert error_shown(app, "hidden") is None
+        assert error_shown(app, "lr") == engine_message(lr="-1")
+
+        field(app, "lr").value = "0.01"
+        field(app, "nesterov").value = True  # with optimizer adam: the engine refuses the pair
+        await press(pilot, "s")
+        message = engine_message(nesterov=True, optimizer="adam")
+        assert "sgd" in message
+        assert error_shown(app, "nesterov") == message
+        assert error_shown(app, "lr") is None
+        assert source.calls == [] and app.state == "idle"
+        assert app.query_one(StatusBar).state == "idle"
+
+        field(app, "optimizer").value = "sgd"
+        field(app, "momentum").value = "0.9"
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running")
+        assert source.last.config == CONFIG.replace(
+            batch_size=128, hidden=(256, 128), lr=0.01, optimizer="sgd", momentum=0.9, nesterov=True
+        )
+        assert all(error_shown(app, name) is None for name in FIELDS)
+
+
+@run_async
+async def test_typed_edits_start_a_run_with_the_edited_config() -> None:
+    """Keys typed into a field edit it (s, q and x there are text, not commands); enter starts the run."""
+    messages: list[Message] = []
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source, messages)
+    async with running as pilot:
+        app.set_focus(field(app, "name"))
+        await pilot.press("end", "s", "q", "x")  # focus selected the text: end keeps it
+        assert field(app, "name").value == "smokesqx"
+        assert source.calls == [] and app.return_value is None and app.state == "idle"
+
+        field(app, "epochs").value = "3"
+        app.set_focus(field(app, "lr"))
+        await pilot.press("end", "backspace", "5")  # 0.003 -> 0.005
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.state == "running")
+
+        expected = CONFIG.replace(name="smokesqx", epochs=3, lr=0.005)
+        assert source.last.config == expected
+        # One message, seen once per node it bubbles through on its way to the app.
+        submitted = {id(m): m for m in messages if isinstance(m, ConfigForm.Submitted)}
+        assert [(m.config, m.preset) for m in submitted.values()] == [(expected, "smoke")]
+        assert app.query_one(ConfigForm).disabled  # locked while the run goes on
+
+
+@run_async
+async def test_choosing_a_preset_fills_every_field() -> None:
+    """Picked with the keyboard from the preset menu; a pending error is cleared; s runs the preset."""
+    target = "sigmoid-sgd"
+    preset = load_preset(target)
+    assert preset != CONFIG
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source)
+    async with running as pilot:
+        field(app, "batch_size").value = "abc"
+        await pilot.pause()
+        assert error_shown(app, "batch_size") is not None
+
+        menu = app.query_one("#preset", Select)
+        options = [*list_presets(), CUSTOM]
+        app.set_focus(menu)
+        await pilot.press("enter")
+        moves = options.index(target) - options.index("smoke")
+        await pilot.press(*(["down"] * moves if moves > 0 else ["up"] * -moves), "enter")
+        await wait_until(pilot, lambda: menu.value == target, what="the preset to be chosen")
+
+        form = app.query_one(ConfigForm)
+        for name in FIELDS:
+            value = getattr(preset, name)
+            shown = field(app, name).value
+            assert shown == (format_value(value) if isinstance(field(app, name), Input) else value), name
+        assert form.preset == target
+        assert str(app.query_one("#preset-description", Static).content) == preset_description(target)
+        assert error_shown(app, "batch_size") is None
+        assert form.read() == preset
+
+        app.set_focus(None)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running")
+        assert source.last.config == preset

@@ -1,0 +1,78 @@
+"""SVG snapshots of the dashboard at 120x40 (and one too small), fed by scripted events with fixed numbers.
+
+Regenerate after a deliberate layout change with
+``MNIST_TUI_DATA=../shared/data .venv/bin/python -m pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the new SVGs (``tests/__snapshots__/test_tui_snapshots/``) before committing them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui.run_progress import RunProgress
+from tui_script import Script, ScriptedSource, failing_run, press, training_run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+SIZE = (120, 40)
+CONFIG = load_preset("smoke").replace(epochs=3)
+
+
+def make_app(script: Script | None = None) -> MnistApp:
+    return MnistApp(CONFIG, source=ScriptedSource(script), preset="smoke")
+
+
+def settle(pilot: Pilot) -> None:
+    # Textual draws an indeterminate progress bar (idle, starting) at a position that moves with
+    # the wall clock; with animations off it is drawn still, so the snapshot does not depend on time.
+    pilot.app.animation_level = "none"
+
+
+async def settle_chart(pilot: Pilot) -> None:
+    """Wait for the chart's timer to have drawn every point that arrived."""
+    chart = pilot.app.query_one(LossChart)
+    await wait_until(pilot, lambda: not chart._dirty, what="the chart to redraw")
+
+
+def run_until(condition: Callable[[MnistApp], Any]) -> Callable[[Pilot], Any]:
+    """A ``run_before`` that presses s and waits until ``condition(app)`` holds and the chart is drawn."""
+
+    async def run_before(pilot: Pilot) -> None:
+        settle(pilot)
+        app: Any = pilot.app
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: condition(app), what="the script")
+        await settle_chart(pilot)
+
+    return run_before
+
+
+def test_idle(snap_compare: Any) -> None:
+    """The form with the smoke preset, an empty chart, no run yet."""
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_mid_run(snap_compare: Any) -> None:
+    """Halfway through epoch 3 of 3: two table rows with the star on epoch 2, the gallery after epoch 2."""
+    app = make_app(training_run(until_step=250))
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_until(lambda app: app.query_one(RunProgress).step == 250))
+
+
+def test_finished(snap_compare: Any) -> None:
+    app = make_app(training_run())
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_until(lambda app: app.state == "finished"))
+
+
+def test_failed(snap_compare: Any) -> None:
+    app = make_app(failing_run("CUDA error: out of memory"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_until(lambda app: app.state == "failed"))
+
+
+def test_too_small(snap_compare: Any) -> None:
+    assert snap_compare(make_app(), terminal_size=(70, 20), run_before=settle)
