@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from importlib import resources
+from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
-from pathlib import Path
 
 from .config import Config, ConfigError, _did_you_mean, config_from_mapping
 
