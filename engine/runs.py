@@ -54,20 +54,20 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions that decide a run's numbers, saved in its summary."""
-    import torchvision
-
+    """Versions that decide a run's numbers, saved in its summary (read without importing torchvision)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        own = version("mnist-tui")
-    except PackageNotFoundError:
-        own = "unknown"
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "unknown"
+
     return {
-        "mnist_tui": own,
+        "mnist_tui": installed("mnist-tui"),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": installed("torchvision"),
     }
 
 
