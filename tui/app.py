@@ -237,11 +237,17 @@ class MnistApp(App[int]):
     def _pump(self, config: Config, run_id: str) -> None:
         """Iterate the engine in this thread and post every event; wait here while paused."""
         stop = get_current_worker().cancelled_event
-        for event in self._source(config, run_id, stop):
-            self.post_message(EngineEvent(event))
-            while not self._unpaused.wait(0.05):
-                if stop.is_set():
-                    break
+        try:
+            for event in self._source(config, run_id, stop):
+                self.post_message(EngineEvent(event))
+                while not self._unpaused.wait(0.05):
+                    if stop.is_set():
+                        break
+        except Exception as error:
+            # Once stopped, the worker is cancelled and never reports this error: post it here.
+            failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
+            self.post_message(EngineEvent(failed))
+            raise
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
