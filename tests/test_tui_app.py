@@ -225,7 +225,7 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
 
 @run_async
 async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_start() -> None:
-    """A RunFailed event, then a source that raises in the worker thread, then a run that finishes."""
+    """A RunFailed event, a source that raises, one that raises while stopping, then a run that finishes."""
     source = ScriptedSource(failing_run("CUDA error: out of memory"))
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
@@ -241,10 +241,19 @@ async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_
         assert outcome(app) == "Failed: RuntimeError: data folder vanished"
         assert app.state == "failed" and app.query_one(StatusBar).state == "failed"
 
-        source.script = training_run()
+        # A source that raises once stopped: the worker is cancelled by then and reports no error.
+        source.script = training_run(end=False)
+        source.fail_on_stop = OSError("No space left on device")
         await press(pilot, "s")
-        await wait_until(pilot, lambda: app.state == "finished", what="the third run")
-        assert len(source.calls) == 3 and len({call.run_id for call in source.calls}) == 3
+        await wait_until(pilot, lambda: app.state == "running" and source.played_out.is_set())
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "failed", what="the failure after the stop")
+        assert outcome(app) == "Failed: OSError: No space left on device"
+
+        source.script, source.fail_on_stop = training_run(), None
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the last run")
+        assert len(source.calls) == 4 and len({call.run_id for call in source.calls}) == 4
         assert app.query_one(LossChart).batch.count == 60  # the failed runs' reports were forgotten
 
 

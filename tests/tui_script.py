@@ -231,9 +231,13 @@ class ScriptedSource:
     flag is set. ``pace`` sleeps between events, like the time a report takes to train.
     """
 
-    def __init__(self, script: Script | None = None, *, pace: float = 0.0) -> None:
+    def __init__(
+        self, script: Script | None = None, *, pace: float = 0.0, fail_on_stop: Exception | None = None
+    ) -> None:
         self.script = script or training_run()
         self.pace = pace
+        self.fail_on_stop = fail_on_stop
+        """Raised instead of yielding RunStopped (an engine whose last checkpoint cannot be written)."""
         self.calls: list[Call] = []
         self.played_out = threading.Event()
         """Set when the latest run has yielded every scripted event and is only waiting to stop."""
@@ -252,7 +256,7 @@ class ScriptedSource:
         epoch, step, epochs_completed = 1, 0, 0
         for event in self.script(config, run_id):
             if stop.is_set():
-                yield RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
+                yield self._stopped(run_id, epoch, step, epochs_completed)
                 return
             if isinstance(event, BatchReported):
                 epoch, step = event.epoch, event.step
@@ -266,7 +270,12 @@ class ScriptedSource:
         self.played_out.set()
         while not stop.is_set():
             time.sleep(0.01)
-        yield RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
+        yield self._stopped(run_id, epoch, step, epochs_completed)
+
+    def _stopped(self, run_id: str, epoch: int, step: int, epochs_completed: int) -> RunStopped:
+        if self.fail_on_stop is not None:
+            raise self.fail_on_stop
+        return RunStopped(run_id=run_id, epoch=epoch, step=step, epochs_completed=epochs_completed)
 
 
 # --- running and waiting on the app -------------------------------------------------------------------------
