@@ -17,7 +17,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
 
 from ..engine.config import Config
 from ..engine.events import (
@@ -145,7 +146,7 @@ class MnistApp(App[int]):
 
     def _fit_to_size(self, width: int, height: int) -> None:
         """Too small, narrow and short layouts follow the terminal's size (at start and on resize)."""
-        screen = self.screen
+        screen = self.main_screen
         screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
         screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
@@ -154,6 +155,11 @@ class MnistApp(App[int]):
             f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
             "Enlarge it to see the dashboard (a run goes on training meanwhile), or press q to quit."
         )
+
+    @property
+    def main_screen(self) -> Screen:
+        """The dashboard's screen, also while the help screen is on top of it."""
+        return self.screen_stack[0]
 
     # --- actions --------------------------------------------------------------------------
 
@@ -243,18 +249,10 @@ class MnistApp(App[int]):
                 while not self._unpaused.wait(0.05):
                     if stop.is_set():
                         break
-        except Exception as error:
-            # Once stopped, the worker is cancelled and never reports this error: post it here.
+        except Exception as error:  # the engine reports its own errors; this is a source's bug
+            self.log.error(f"event source failed: {error!r}")
             failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
             self.post_message(EngineEvent(failed))
-            raise
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self._worker or event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        self._end(RunFailed(run_id=self.run_id or "", error=f"{type(error).__name__}: {error}", reason="error"))
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
@@ -295,7 +293,7 @@ class MnistApp(App[int]):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.query_one(StatusBar).state = state
-        self.screen.set_class(state in ACTIVE, "-active")
+        self.main_screen.set_class(state in ACTIVE, "-active")
         self.refresh_bindings()
 
 
