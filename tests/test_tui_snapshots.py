@@ -61,7 +61,8 @@ def test_idle(snap_compare: Any) -> None:
 def test_mid_run(snap_compare: Any) -> None:
     """Halfway through epoch 3 of 3: two table rows with the star on epoch 2, the gallery after epoch 2."""
     app = make_app(training_run(until_step=250))
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_until(lambda app: app.query_one(RunProgress).step == 250))
+    at_step_250 = run_until(lambda app: app.query_one(RunProgress).step == 250)
+    assert snap_compare(app, terminal_size=SIZE, run_before=at_step_250)
 
 
 def test_finished(snap_compare: Any) -> None:

@@ -58,7 +58,9 @@ def started(run_id: str, config: Config, *, steps_per_epoch: int = STEPS_PER_EPO
     )
 
 
-def batch(run_id: str, step: int, *, steps_per_epoch: int = STEPS_PER_EPOCH, loss: float | None = None) -> BatchReported:
+def batch(
+    run_id: str, step: int, *, steps_per_epoch: int = STEPS_PER_EPOCH, loss: float | None = None
+) -> BatchReported:
     """The report at global ``step`` (from 1); the loss falls from 2.3 unless given."""
     epoch, epoch_step = divmod(step - 1, steps_per_epoch)
     return BatchReported(
