@@ -200,7 +200,7 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
 
         await press(pilot, "p")
         assert app.state == "paused" and app.query_one(StatusBar).state == "paused"
-        await pilot.pause(0.1)  # an event posted just before the pause may still be on its way
+        await pilot.pause(0.2)  # an event posted just before the pause may still be on its way
         held = progress.step
         bar = app.query_one("#epoch-bar", ProgressBar).progress
         await pilot.pause(0.3)
