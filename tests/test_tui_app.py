@@ -18,7 +18,7 @@ from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import RunFailed
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
-from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.app import ACTIVE, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
@@ -55,12 +55,13 @@ def make_app(source: ScriptedSource, config: Config = CONFIG) -> MnistApp:
 
 
 def outcome(app: MnistApp) -> str:
-    """The outcome line of the progress pane, asserted to be on screen (the toast saying it goes away)."""
-    line = app.query_one("#outcome", Static)
-    if line.content:
-        pane = app.query_one(RunProgress).content_region
-        assert pane.contains(line.region.x, line.region.y), f"the outcome line at {line.region} is outside {pane}"
-    return str(line.content)
+    """How the run ended, as the progress pane shows it ("" while idle or active), asserted wholly on screen."""
+    if app.state == "idle" or app.state in ACTIVE:
+        return ""
+    numbers = app.query_one("#numbers", Static)
+    pane = app.query_one(RunProgress).content_region
+    assert pane.contains_region(numbers.region), f"the outcome at {numbers.region} is outside {pane}"
+    return str(numbers.content)
 
 
 def caption(card: DigitCard) -> Text:
@@ -117,7 +118,7 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
         assert (run_bar.progress, run_bar.total) == (300, 300)
         epoch_bar = app.query_one("#epoch-bar", ProgressBar)
         assert (epoch_bar.progress, epoch_bar.total) == (100, 100)
-        assert outcome(app) == "Finished: final accuracy 96.75 % (best 97.25 % at epoch 2)"
+        assert outcome(app) == "Finished: final accuracy 96.75 %\nbest 97.25 % at epoch 2"
 
         table = app.query_one(AccuracyTable)
         assert table.row_count == 3
@@ -219,7 +220,7 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
         assert app.query_one(StatusBar).state == "stopped"
         step = progress.step
         epoch = (step - 1) // STEPS_PER_EPOCH + 1
-        assert outcome(app) == f"Stopped at epoch {epoch}, step {step:,}; the last checkpoint resumes it"
+        assert outcome(app) == f"Stopped at epoch {epoch}, step {step:,}\nthe last checkpoint resumes it"
         assert not app.query_one(ConfigForm).disabled
 
 

@@ -55,17 +55,17 @@ SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def describe_end(event: Terminal) -> tuple[str, str]:
-    """The outcome line for the progress panel, and its style."""
+    """How a run ended, as a headline and a detail line, and its style."""
     if isinstance(event, RunFinished):
         return (
-            f"Finished: final accuracy {event.final_accuracy:.2f} % "
-            f"(best {event.best_accuracy:.2f} % at epoch {event.best_epoch})",
+            f"Finished: final accuracy {event.final_accuracy:.2f} %\n"
+            f"best {event.best_accuracy:.2f} % at epoch {event.best_epoch}",
             "bold green",
         )
     if isinstance(event, RunStopped):
-        return f"Stopped at epoch {event.epoch}, step {event.step:,}; the last checkpoint resumes it", "bold yellow"
+        return f"Stopped at epoch {event.epoch}, step {event.step:,}\nthe last checkpoint resumes it", "bold yellow"
     if isinstance(event, RunDiverged):
-        return f"Diverged: the loss became {event.loss} at step {event.step:,}; try a smaller lr", "bold red"
+        return f"Diverged at step {event.step:,} (loss {event.loss})\ntry a smaller learning rate", "bold red"
     if isinstance(event, RunFailed):
         return f"Failed: {event.error}", "bold red"
     return event.status, "bold"
@@ -110,6 +110,7 @@ class MnistApp(App[int]):
         self._unpaused = threading.Event()
         self._unpaused.set()
         self._worker: Worker[None] | None = None
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -149,6 +150,8 @@ class MnistApp(App[int]):
         screen = self.main_screen
         screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
+        self._narrow = width < SIDEBAR_WIDTH
+        self._show_sidebar()
         screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
         self.query_one(DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
         self.query_one("#too-small", Static).update(
@@ -286,15 +289,19 @@ class MnistApp(App[int]):
         self._set_state(event.status)
         self._worker = None
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
-        self.notify(outcome, severity=severity, timeout=8)
+        self.notify(outcome.replace("\n", "; "), severity=severity, timeout=8)
         if self._quitting:
             self.exit(self.exit_code)
 
     def _set_state(self, state: str) -> None:
         self.state = state
         self.query_one(StatusBar).state = state
-        self.main_screen.set_class(state in ACTIVE, "-active")
+        self._show_sidebar()
         self.refresh_bindings()
+
+    def _show_sidebar(self) -> None:
+        # Set on the one container: a screen-wide class would restyle every widget at each start.
+        self.query_one("#sidebar").display = not (self._narrow and self.state in ACTIVE)
 
 
 def run_dashboard(

@@ -21,7 +21,7 @@ def format_duration(seconds: float) -> str:
 
 
 class RunProgress(Vertical):
-    """Two bars (epoch, run) and a line of numbers: samples/s, learning rate, time left."""
+    """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
 
     DEFAULT_CSS = """
     RunProgress { height: auto; }
@@ -29,8 +29,7 @@ class RunProgress(Vertical):
     RunProgress .caption { width: 10; }
     RunProgress ProgressBar { width: 1fr; }
     RunProgress Bar { width: 1fr; }
-    RunProgress #numbers { height: 2; margin-top: 1; }
-    RunProgress #outcome { height: auto; }
+    RunProgress #numbers { height: 3; margin-top: 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -45,12 +44,11 @@ class RunProgress(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("epoch", id="epoch-caption", classes="caption")
-            yield ProgressBar(id="epoch-bar", show_eta=False)
+            yield ProgressBar(total=1, id="epoch-bar", show_eta=False)
         with Horizontal():
             yield Label("run", classes="caption")
-            yield ProgressBar(id="run-bar", show_eta=False)
+            yield ProgressBar(total=1, id="run-bar", show_eta=False)
         yield Static("No run yet: pick a preset or edit the form, then press s.", id="numbers")
-        yield Static("", id="outcome")
 
     def start(self, event: RunStarted) -> None:
         """A run (new or resumed) begins."""
@@ -63,7 +61,6 @@ class RunProgress(Vertical):
         self.query_one("#numbers", Static).update(
             f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
         )
-        self.query_one("#outcome", Static).update("")
 
     def advance(self, event: BatchReported) -> None:
         """A loss report: move the bars, update throughput and time left."""
@@ -78,8 +75,8 @@ class RunProgress(Vertical):
         )
 
     def finish(self, outcome: str, style: str) -> None:
-        """The run ended: a line saying how, in ``style``."""
-        self.query_one("#outcome", Static).update(Text(outcome, style=style))
+        """The run ended: how, in ``style``, where the numbers were."""
+        self.query_one("#numbers", Static).update(Text(outcome, style=style))
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         self.query_one("#epoch-caption", Label).update(f"epoch {min(epoch, self.epochs)}/{self.epochs}")
