@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+
+from .exit_codes import ENGINE_THREAD
 
 
 def main() -> int:
     from .command import main as run
 
-    return run()
+    code = run()
+    if not any(thread.name == ENGINE_THREAD for thread in threading.enumerate()):
+        # Every run folder is closed and no engine runs: skip the interpreter's teardown, which
+        # takes a second or two with torch and textual loaded (quitting must feel instant).
+        # Where an engine thread still runs, the normal exit waits for it to save its work.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe or terminal: nothing more can be said
+                pass
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

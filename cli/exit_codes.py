@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .engine.events import Terminal
 
+ENGINE_THREAD = "mnist-tui engine"
+"""The name a thread carries while it runs the engine: the process exits fast only when none does."""
+
 FINISHED = 0
 FAILED = 1
 USAGE = 2

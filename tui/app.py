@@ -40,6 +40,7 @@ from .digit_gallery import DigitGallery
 from .help_screen import HelpScreen
 from .loss_chart import LossChart
 from .run_progress import RunProgress
+from ..exit_codes import ENGINE_THREAD
 from .source import EngineEvent, EventSource, engine_source
 from .status_bar import StatusBar
 
@@ -246,6 +247,8 @@ class MnistApp(App[int]):
     def _pump(self, config: Config, run_id: str) -> None:
         """Iterate the engine in this thread and post every event; wait here while paused."""
         stop = get_current_worker().cancelled_event
+        thread = threading.current_thread()
+        pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
             for event in self._source(config, run_id, stop):
                 self.post_message(EngineEvent(event))
@@ -256,6 +259,8 @@ class MnistApp(App[int]):
             self.log.error(f"event source failed: {error!r}")
             failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
             self.post_message(EngineEvent(failed))
+        finally:
+            thread.name = pool_name
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
