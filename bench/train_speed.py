@@ -329,6 +329,8 @@ def machine() -> str:
     """CPU model, cores, torch version and threads, as one line."""
     import torch
 
+    from mnist_tui.engine.trainer import training_threads
+
     model = platform.processor() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -339,20 +341,23 @@ def machine() -> str:
         pass
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads"
+        f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads "
+        f"(the engine trains on {training_threads()})"
     )
 
 
-def _measure(side: str, preset: str, data_dir: str, seed: int) -> float:
+def _measure(side: str, preset: str, data_dir: str, seed: int, loop_threads: int | None) -> float:
     """One epoch of ``side`` in a fresh interpreter; returns its seconds."""
     command = [sys.executable, __file__, "--worker", side, "--preset", preset, "--data-dir", data_dir, "--seed", str(seed)]
+    if side == "loop" and loop_threads:
+        command += ["--loop-threads", str(loop_threads)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"{side} run of {preset} failed:\n{result.stderr}")
     return float(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
 
 
-def bench(preset: str, data_dir: str, repeats: int) -> tuple[float, float]:
+def bench(preset: str, data_dir: str, repeats: int, loop_threads: int | None = None) -> tuple[float, float]:
     """Alternate engine and loop epochs ``repeats`` times each; print and return the medians."""
     times: dict[str, list[float]] = {"engine": [], "loop": []}
     print(f"{preset}:", flush=True)
@@ -360,7 +365,7 @@ def bench(preset: str, data_dir: str, repeats: int) -> tuple[float, float]:
         # Alternate which side goes first, so a drift in the machine's load favours neither.
         order = ("engine", "loop") if repeat % 2 == 0 else ("loop", "engine")
         for side in order:
-            seconds = _measure(side, preset, data_dir, seed=repeat)
+            seconds = _measure(side, preset, data_dir, seed=repeat, loop_threads=loop_threads)
             times[side].append(seconds)
             # The load average tells a reader whether other work shared the cores during the run.
             print(f"  run {repeat + 1} {side:<6} {seconds:7.2f} s   load {os.getloadavg()[0]:.1f}", flush=True)
@@ -383,17 +388,28 @@ def main(argv: list[str] | None = None) -> None:
         "--data-dir", default=os.environ.get("MNIST_TUI_DATA", str(DEFAULT_DATA_DIR)),
         help="folder holding MNIST/raw (default: $MNIST_TUI_DATA, else ../shared/data)",
     )
+    parser.add_argument(
+        "--loop-threads", type=int, metavar="N",
+        help="run the sources' loops on N intra-op threads (default: PyTorch's own count, as the sources do)",
+    )
     parser.add_argument("--worker", choices=("engine", "loop"), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        if args.loop_threads:
+            import torch
+
+            torch.set_num_threads(args.loop_threads)
         measure = engine_epoch if args.worker == "engine" else loop_epoch
         print(json.dumps({"seconds": measure(args.preset, args.data_dir, args.seed)}))
         return
     print(f"machine: {machine()}")
-    print(f"data: {args.data_dir}; {args.repeats} alternating epochs per side, each in a fresh process\n")
+    print(f"data: {args.data_dir}; {args.repeats} alternating epochs per side, each in a fresh process")
+    if args.loop_threads:
+        print(f"the sources' loops run on {args.loop_threads} intra-op thread(s), not PyTorch's default")
+    print()
     presets = SOURCE_PRESETS if args.all else (args.preset,)
-    results = {preset: bench(preset, args.data_dir, args.repeats) for preset in presets}
+    results = {preset: bench(preset, args.data_dir, args.repeats, args.loop_threads) for preset in presets}
     if len(results) > 1:
         print("\npreset                  engine s  loop s  loop/engine")
         for preset, (engine, loop) in results.items():

@@ -8,7 +8,9 @@ reads the buffer once (the one host sync), which also finds the first diverged s
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -23,6 +25,36 @@ from .optim import build_optimizer, build_schedule
 from .runs import CheckpointError
 
 EVAL_BATCH = 8192
+
+
+def training_threads() -> int:
+    """Intra-op threads for training steps on the CPU: PyTorch's count, but one core left free.
+
+    A step at these batch sizes is a few dozen operations of 10 us to 1 ms each, and every
+    parallel one ends in an OpenMP barrier. When another thread holds one of the cores (the
+    dashboard's UI thread, any other process), the barrier waits for the scheduler instead:
+    on a busy 2-core machine, steps on two threads were measured 10 to 100 times slower than on
+    one, while on an idle one two threads gain at most 1.5x (bench/README.md).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), cores - 1))
+
+
+@contextmanager
+def _intra_op_threads(count: int | None) -> Iterator[None]:
+    """Run the block on ``count`` intra-op threads (None: unchanged), then restore the setting."""
+    if count is None or count == torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class _Flag(Protocol):
@@ -75,6 +107,7 @@ class Trainer:
         self._seconds = 0.0
         self._perm: torch.Tensor | None = None
         self._epoch_shuffle_state = self.shuffle.get_state()
+        self._threads = training_threads() if device.type == "cpu" else None
         self._graph = (
             CapturedStep(self._step, config.batch_size, device) if uses_cuda_graphs(config, device) else None
         )
@@ -128,18 +161,19 @@ class Trainer:
         samples = 0
         self.model.train()
         step = first
-        while step < last:
-            index = perm[step * size : (step + 1) * size]
-            count = index.shape[0]
-            if self._graph is not None and count == size:
-                loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
-            else:  # the CPU, or the last, smaller batch of an epoch
-                loss = self._step(index)
-            self._losses[step - first] = loss
-            samples += count
-            step += 1
-            if stop.is_set():
-                break
+        with _intra_op_threads(self._threads):
+            while step < last:
+                index = perm[step * size : (step + 1) * size]
+                count = index.shape[0]
+                if self._graph is not None and count == size:
+                    loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
+                else:  # the CPU, or the last, smaller batch of an epoch
+                    loss = self._step(index)
+                self._losses[step - first] = loss
+                samples += count
+                step += 1
+                if stop.is_set():
+                    break
         self._seen += samples
         self.global_step += step - first
         self.epoch_step = step
