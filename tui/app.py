@@ -8,8 +8,10 @@ engine's stop flag. Widgets are set from here, on the UI thread; they post messa
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from textual import events, on, work
@@ -239,6 +241,14 @@ class MnistApp(App[int]):
 
     def _on_signal(self, code: int) -> None:
         self.exit_code = code
+        if code == SIGNAL_CODES[signal.SIGHUP]:
+            # The terminal is gone: nothing can be drawn or restored. Stop the engine, let it
+            # write its checkpoint, then leave without touching the terminal.
+            if self._worker is not None:
+                self._worker.cancel()
+            self._unpaused.set()
+            threading.Thread(target=_exit_when_engine_ends, args=(code,), daemon=True).start()
+            return
         self.call_later(self.action_quit)
 
     # --- the engine thread ----------------------------------------------------------------
@@ -307,6 +317,14 @@ class MnistApp(App[int]):
     def _show_sidebar(self) -> None:
         # Set on the one container: a screen-wide class would restyle every widget at each start.
         self.query_one("#sidebar").display = not (self._narrow and self.state in ACTIVE)
+
+
+def _exit_when_engine_ends(code: int, timeout: float = 60.0) -> None:
+    """Exit with ``code`` once no engine thread runs (it saves the run first), or after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while any(thread.name == ENGINE_THREAD for thread in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os._exit(code)
 
 
 def run_dashboard(

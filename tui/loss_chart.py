@@ -83,12 +83,37 @@ class LossChart(PlotextPlot):
             plt.ylim(0, 1)
             self.refresh()
             return
+        # Losses fall over decades: plotted as log10 on a linear axis whose ticks name the losses
+        # (plotext's own log scale raised a math domain error on some resizes).
         xs, ys = self.batch.points()
-        plt.plot(xs, ys, marker="braille", color=BATCH_COLOR)
+        plt.plot(xs, _log(ys), marker="braille", color=BATCH_COLOR)
+        low, high = min(ys), max(ys)
         xs, ys = self.smooth.points()
-        plt.plot(xs, ys, marker="braille", color=SMOOTH_COLOR)
+        plt.plot(xs, _log(ys), marker="braille", color=SMOOTH_COLOR)
         if len(self.evaluation):  # last: one marker per epoch, drawn over the curves
             xs, ys = self.evaluation.points()
-            plt.scatter(xs, ys, marker="●", color=EVAL_COLOR)
-        plt.yscale("log")  # losses fall over decades: a linear axis flattens everything after epoch 1
+            plt.scatter(xs, _log(ys), marker="●", color=EVAL_COLOR)
+            low, high = min(low, *ys), max(high, *ys)
+        ticks = loss_ticks(low, high)
+        plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
         self.refresh()
+
+
+def _log(values: list[float]) -> list[float]:
+    return [math.log10(v) for v in values]
+
+
+def loss_ticks(low: float, high: float) -> list[float]:
+    """Round losses (1, 2 and 5 per decade) spanning ``low`` to ``high``, for a logarithmic axis."""
+    ticks: list[float] = []
+    decade = math.floor(math.log10(low))
+    while 10.0**decade <= high * 10:
+        ticks += [m * 10.0**decade for m in (1, 2, 5)]
+        decade += 1
+    inside = [t for t in ticks if low <= t <= high]
+    below = [t for t in ticks if t < low][-1:]
+    above = [t for t in ticks if t > high][:1]
+    chosen = inside if len(inside) >= 2 else below + inside + above  # ticks off the data fall outside the frame
+    if len(chosen) > 8:  # many decades: powers of ten only, so the labels don't crowd a short axis
+        chosen = [t for t in chosen if math.isclose(10 ** round(math.log10(t)), t)]
+    return [float(f"{t:.6g}") for t in chosen]
