@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from rich.markdown import Markdown
+from textual.widgets import Static
 
 HELP = """\
 # mnist-tui
@@ -47,4 +48,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            # One rich renderable, not Textual's Markdown widget (dozens of child widgets): the
+            # screen opens in milliseconds while training runs.
+            yield Static(Markdown(HELP))
