@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui.loss_chart import CAPACITY, LossChart
 from mnist_tui.tui.series import DecimatedSeries
 
 REPORTS = 100 * 1875 // 25
@@ -107,7 +107,7 @@ def test_the_loss_chart_keeps_a_100_epoch_run_bounded() -> None:
     for epoch in range(1, 101):
         chart.add_evaluation(epoch, 1 / epoch)
     for series in (chart.batch, chart.smooth, chart.evaluation):
-        assert len(series.points()[0]) <= 1024
+        assert len(series.points()[0]) <= CAPACITY
     assert chart.batch.count == chart.smooth.count == REPORTS
     _, ys = chart.batch.points()
     assert all(a > b for a, b in zip(ys, ys[1:]))

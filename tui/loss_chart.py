@@ -13,7 +13,10 @@ from textual_plotext import PlotextPlot
 
 from .series import DecimatedSeries
 
-REDRAW_SECONDS = 0.25
+REDRAW_SECONDS = 0.5
+CAPACITY = 256
+"""Points kept per curve. A braille chart 80 cells wide has 160 dot columns, so more would not
+show, and each plotext build costs about 0.1 ms per point on the UI thread."""
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR = "gray", "cyan", "orange"
 LEGEND = (
     "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]"
@@ -32,7 +35,7 @@ class LossChart(PlotextPlot):
     LossChart { height: 1fr; min-height: 5; }
     """
 
-    def __init__(self, *, capacity: int = 1024, id: str | None = None) -> None:
+    def __init__(self, *, capacity: int = CAPACITY, id: str | None = None) -> None:
         super().__init__(id=id)
         self.batch = DecimatedSeries(capacity)
         self.smooth = DecimatedSeries(capacity)
