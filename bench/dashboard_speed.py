@@ -91,6 +91,7 @@ class Tmux:
         shell = shutil.which("bash")
         argv = [shell, "--norc", "--noprofile"] if shell else ["sh"]
         self("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(cwd), shlex.join(argv))
+        self.socket = Path(self("display-message", "-p", "#{socket_path}").strip())
 
     def __call__(self, *args: str) -> str:
         done = subprocess.run(
@@ -117,6 +118,7 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.name, "kill-server"], env=self.env, capture_output=True, check=False)
+        self.socket.unlink(missing_ok=True)  # a killed server leaves its socket behind
 
 
 def environment(threads: int | None) -> dict[str, str]:

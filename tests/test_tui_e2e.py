@@ -88,6 +88,7 @@ class Terminal:
         argv = [shell, "--norc", "--noprofile"] if shell else ["sh"]
         self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(cwd), shlex.join(argv))
         self.shell_pid = int(self.tmux("display-message", "-p", "#{pane_pid}").strip())
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").strip())
         self.app_pid: int | None = None
 
     def tmux(self, *args: str, check: bool = True) -> str:
@@ -168,6 +169,7 @@ class Terminal:
 
     def close(self) -> None:
         self.tmux("kill-server", check=False)
+        self.socket_path.unlink(missing_ok=True)  # a killed server leaves its socket behind
         if self.app_pid is not None and _alive(self.app_pid):
             os.kill(self.app_pid, signal.SIGKILL)  # a hung app must not outlive its test
 
