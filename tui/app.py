@@ -42,7 +42,7 @@ from .digit_gallery import DigitGallery
 from .help_screen import HelpScreen
 from .loss_chart import LossChart
 from .run_progress import RunProgress
-from ..exit_codes import ENGINE_THREAD
+from ..exit_codes import ENGINE_THREAD, FAILED
 from .source import EngineEvent, EventSource, engine_source
 from .status_bar import StatusBar
 
@@ -341,4 +341,6 @@ def run_dashboard(
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
     app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
     code = app.run()
-    return app.exit_code if code is None else code
+    if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)
+        return app.return_code or FAILED
+    return code

@@ -71,12 +71,13 @@ class RunProgress(Vertical):
         left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
         self.query_one("#numbers", Static).update(
             f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
-            f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}"
+            f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}",
+            layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
 
     def finish(self, outcome: str, style: str) -> None:
         """The run ended: how, in ``style``, where the numbers were."""
-        self.query_one("#numbers", Static).update(Text(outcome, style=style))
+        self.query_one("#numbers", Static).update(Text(outcome, style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         self.query_one("#epoch-caption", Label).update(f"epoch {min(epoch, self.epochs)}/{self.epochs}")
