@@ -104,17 +104,6 @@ def resume_training(
     yield from _run(config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume)
 
 
-def _check_batches(config: Config, train_size: int) -> None:
-    """An epoch needs at least one batch; say which setting leaves none."""
-    if train_size == 0:
-        raise ConfigError("no training digits are left (check train_limit and holdout_fraction)")
-    if config.drop_last and train_size < config.batch_size:
-        raise ConfigError(
-            f"batch_size {config.batch_size} with drop_last leaves no batch of the {train_size:,} "
-            "training digits; lower batch_size or set drop_last = false"
-        )
-
-
 class _Resume:
     def __init__(self, path: Path, state: dict[str, Any], logged: list[dict[str, Any]], saved: Config) -> None:
         self.path = path
@@ -136,7 +125,6 @@ def _run(
     try:
         device = resolve_device(config.device)
         split = load_split(config, data_dir, device)
-        _check_batches(config, len(split.train_y))
         trainer = Trainer(config, split, device)
         if resume is not None:
             trainer.load_state(resume.state)
@@ -242,12 +230,7 @@ class _Session:
                     return
                 yield self.emit(self._batch(epoch, report))
             if trainer.epoch_step < trainer.steps_per_epoch:  # stopped mid-epoch
-                state = trainer.full_state()
-                if trainer.epoch_step == 0:
-                    # Stopped after the epoch drew its permutation but before its first batch: keep
-                    # the shuffle state from before the draw, so the resumed run draws the same one.
-                    state["shuffle_state"] = state["epoch_shuffle_state"]
-                yield from self._checkpoint("last", state)
+                yield from self._checkpoint("last", trainer.full_state())
                 yield self.emit(
                     RunStopped(
                         run_id=self.run_id, epoch=epoch, step=trainer.global_step,

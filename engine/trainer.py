@@ -17,7 +17,7 @@ from typing import Any, Iterator, Protocol
 import torch
 import torch.nn.functional as F
 
-from .config import Config
+from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .model import build_model, count_parameters
@@ -41,6 +41,20 @@ def training_threads() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(torch.get_num_threads(), cores - 1))
+
+
+def steps_per_epoch(config: Config, train_size: int) -> int:
+    """Batches per epoch; a ConfigError says which setting leaves none."""
+    if train_size == 0:
+        raise ConfigError("no training digits are left (check train_limit and holdout_fraction)")
+    if config.drop_last:
+        if train_size < config.batch_size:
+            raise ConfigError(
+                f"batch_size {config.batch_size} with drop_last leaves no batch of the {train_size:,} "
+                "training digits; lower batch_size or set drop_last = false"
+            )
+        return train_size // config.batch_size
+    return math.ceil(train_size / config.batch_size)
 
 
 @contextmanager
@@ -87,15 +101,7 @@ class Trainer:
         self.parameters = count_parameters(self.model)
         # Shuffling uses a CPU generator too, so the batch order does not depend on the device.
         self.shuffle = torch.Generator().manual_seed(config.seed)
-        train_size = len(split.train_y)
-        if config.drop_last:
-            self.steps_per_epoch = train_size // config.batch_size
-        else:
-            self.steps_per_epoch = math.ceil(train_size / config.batch_size)
-        if self.steps_per_epoch == 0:
-            raise ValueError(
-                f"batch_size {config.batch_size} with drop_last leaves no batch of {train_size} digits"
-            )
+        self.steps_per_epoch = steps_per_epoch(config, len(split.train_y))
         self.epoch = 0  # epochs completed
         self.epoch_step = 0  # batches done in the current epoch
         self.global_step = 0
@@ -255,7 +261,7 @@ class Trainer:
             "epoch_step": self.epoch_step,
             "global_step": self.global_step,
             "epoch_shuffle_state": self._epoch_shuffle_state,
-            "shuffle_state": self.shuffle.get_state(),
+            "shuffle_state": self._resume_shuffle_state(),
             "cpu_rng_state": torch.get_rng_state(),
             "partial": {
                 "loss_sum": self._loss_sum.item(),
@@ -267,6 +273,16 @@ class Trainer:
         if self.device.type == "cuda":
             state["cuda_rng_state"] = torch.cuda.get_rng_state(self.device)
         return state
+
+    def _resume_shuffle_state(self) -> torch.Tensor:
+        """The shuffle generator's state a resumed run continues from.
+
+        An epoch draws its permutation before its first batch; stopped between the two, no batch
+        has used it, so the resumed run must draw it again from the state before the draw.
+        """
+        if self.epoch_step == 0 and self._perm is not None:
+            return self._epoch_shuffle_state
+        return self.shuffle.get_state()
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`full_state`; a mismatched checkpoint is a CheckpointError."""
