@@ -323,3 +323,38 @@ async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
         await wait_until(pilot, lambda: chart.redraws > idle, timeout=2)
         await pilot.pause(REDRAW_SECONDS * 2.5)
         assert chart.redraws == idle + 1
+
+
+@run_async
+async def test_loss_reports_repaint_without_relaying_out_the_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relayout of the whole dashboard per report was most of the UI's cost during training.
+
+    The captions are sized once at the start for the run's longest ("epoch 12000/12000" here),
+    shown whole, and the reports after that only repaint.
+    """
+    from textual.screen import Screen
+
+    layouts: list[int] = []
+    original = Screen._refresh_layout
+
+    def counted(self: Screen, *args: object, **kwargs: object) -> None:
+        layouts.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    source = ScriptedSource(endless_reports, pace=0.01)
+    app = make_app(source, CONFIG.replace(epochs=12_000))
+    async with app.run_test(size=SIZE) as pilot:
+        progress = app.query_one(RunProgress)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: progress.step > 5, what="reports")
+        await pilot.pause(0.3)  # the start's own relayouts settle
+        before, step = len(layouts), progress.step
+        await wait_until(pilot, lambda: progress.step > step + 40, what="40 more reports")
+        await pilot.pause(0.1)
+        assert len(layouts) == before, f"{len(layouts) - before} relayouts during {progress.step - step} reports"
+        caption = app.query_one("#epoch-caption")
+        assert str(caption.content) == "epoch 1/12000"
+        assert caption.content_region.width >= len("epoch 12000/12000")
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")

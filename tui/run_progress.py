@@ -57,6 +57,11 @@ class RunProgress(Vertical):
         self.batch_size = int(event.config["batch_size"])
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
+        # Captions as wide as this run's longest, so the bars line up and never move (up to
+        # "epoch 100000/100000"); set once here, the reports then update them without a relayout.
+        width = max(10, len(f"epoch {self.epochs}/{self.epochs} "))
+        for caption in self.query(".caption"):
+            caption.styles.width = width
         self._bars(event.start_epoch + 1, event.start_step)
         self.query_one("#numbers", Static).update(
             f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
@@ -80,7 +85,10 @@ class RunProgress(Vertical):
         self.query_one("#numbers", Static).update(Text(outcome, style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
-        self.query_one("#epoch-caption", Label).update(f"epoch {min(epoch, self.epochs)}/{self.epochs}")
+        caption = f"epoch {min(epoch, self.epochs)}/{self.epochs}"
+        label = self.query_one("#epoch-caption", Label)
+        if str(label.content) != caption:  # once an epoch, in a box sized by start()
+            label.update(caption, layout=False)
         self.query_one("#epoch-bar", ProgressBar).update(total=self.steps_per_epoch, progress=epoch_step)
         self.query_one("#run-bar", ProgressBar).update(
             total=self.epochs * self.steps_per_epoch, progress=self.step
