@@ -358,3 +358,23 @@ async def test_loss_reports_repaint_without_relaying_out_the_screen(monkeypatch:
         assert caption.content_region.width >= len("epoch 12000/12000")
         await press(pilot, "x")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+
+
+def test_the_dashboard_runs_with_a_short_gil_switch_interval_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine thread gets the GIL back within 0.1 ms of the UI's Python (bench/README.md)."""
+    import sys
+
+    from mnist_tui.tui import app as app_module
+
+    seen: list[float] = []
+
+    def run(self: MnistApp) -> int:
+        seen.append(sys.getswitchinterval())
+        return 0
+
+    monkeypatch.setattr(MnistApp, "run", run)
+    before = sys.getswitchinterval()
+    code = app_module.run_dashboard(CONFIG, preset="smoke", autostart=False, data_dir=None, runs_dir="runs")
+    assert code == 0
+    assert seen == [pytest.approx(app_module.SWITCH_INTERVAL)] and app_module.SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before

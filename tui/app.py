@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -54,6 +55,13 @@ SIDEBAR_WIDTH = 110
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
+SWITCH_INTERVAL = 0.0001
+"""Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
+
+The engine thread gives the GIL up at each tensor operation and needs it back right after; with
+the default, each time it finds the UI thread in Python it waits up to 5 ms for it, and a step
+is dozens of operations. At 0.1 ms, training with the dashboard open went from 1.20x to 1.06x the
+headless time (bench/dashboard_speed.py, bench/README.md)."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -78,6 +86,7 @@ class MnistApp(App[int]):
     """Train an MLP on MNIST and watch it learn."""
 
     CSS_PATH = "app.tcss"
+    SCREENS = {"help": HelpScreen}
     TITLE = "mnist-tui"
     AUTO_FOCUS = None  # keys go to the app until the user picks a field
     BINDINGS = [
@@ -224,7 +233,7 @@ class MnistApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen("help")  # one installed screen (SCREENS): composed once, then reused
 
     def action_leave_field(self) -> None:
         self.set_focus(None)
@@ -340,7 +349,12 @@ def run_dashboard(
     """Run the dashboard until the user quits; returns the process exit code."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
     app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
-    code = app.run()
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        code = app.run()
+    finally:
+        sys.setswitchinterval(previous)
     if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)
         return app.return_code or FAILED
     return code
