@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mnist_tui.tui.loss_chart import CAPACITY, LossChart
+from mnist_tui.tui.loss_chart import CAPACITY, LossChart, epoch_ticks, loss_ticks
 from mnist_tui.tui.series import DecimatedSeries
 
 REPORTS = 100 * 1875 // 25
@@ -124,3 +124,32 @@ def test_the_loss_chart_skips_non_finite_losses() -> None:
     chart.add_evaluation(1, math.nan)
     assert chart.batch.points() == ([0.1], [2.0])
     assert len(chart.evaluation) == 0
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.04, 0.54, [0.1, 0.2, 0.3, 0.4, 0.5]),  # mid first epoch
+        (0.01, 3.0, [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]),
+        (0.02, 100.0, [20.0, 40.0, 60.0, 80.0, 100.0]),
+        (0.3, 0.3, [0.3]),  # one report so far
+    ],
+)
+def test_epoch_ticks_are_round_and_few(low: float, high: float, expected: list[float]) -> None:
+    assert epoch_ticks(low, high) == expected
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.0013, 0.9), (0.02, 7.3), (0.5, 12_345.0), (1e-4, 2e-4)])
+def test_epoch_ticks_stay_inside_the_data_and_number_at_most_seven(low: float, high: float) -> None:
+    ticks = epoch_ticks(low, high)
+    assert 1 <= len(ticks) <= 7
+    assert all(low - 1e-12 <= t <= high + 1e-12 for t in ticks)
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) <= 1  # evenly spaced
+
+
+def test_loss_ticks_span_the_losses_on_round_values() -> None:
+    assert loss_ticks(0.05, 2.3) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+    assert loss_ticks(0.3, 0.4) == [0.2, 0.5]  # fewer than two inside: one tick either side
+    decades = loss_ticks(1e-6, 2.3)
+    assert decades == [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1.0]  # many decades: powers of ten only

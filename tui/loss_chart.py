@@ -99,6 +99,9 @@ class LossChart(PlotextPlot):
             low, high = min(low, *ys), max(high, *ys)
         ticks = loss_ticks(low, high)
         plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
+        xs = self.batch.points()[0] + self.evaluation.points()[0]
+        ticks = epoch_ticks(min(xs), max(xs))
+        plt.xticks(ticks, [f"{t:g}" for t in ticks])
         self.refresh()
 
 
@@ -120,3 +123,22 @@ def loss_ticks(low: float, high: float) -> list[float]:
     if len(chosen) > 8:  # many decades: powers of ten only, so the labels don't crowd a short axis
         chosen = [t for t in chosen if math.isclose(10 ** round(math.log10(t)), t)]
     return [float(f"{t:.6g}") for t in chosen]
+
+
+def epoch_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round epoch positions (steps of 1, 2, 2.5 or 5 times a power of ten) from ``low`` to ``high``.
+
+    About ``most`` ticks (at most one more), so the labels under a narrow chart never run together.
+    """
+    span = high - low
+    if span <= 0:
+        return [float(f"{low:.6g}")]
+    step = 10.0 ** math.floor(math.log10(span / most))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if span / (step * multiple) <= most:
+            step *= multiple
+            break
+    first = math.ceil(low / step - 1e-9)
+    ticks = [(first + i) * step for i in range(int((high - first * step) / step + 1e-9) + 1)]
+    return [float(f"{t:.6g}") for t in ticks] or [float(f"{low:.6g}")]
+
