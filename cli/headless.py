@@ -28,6 +28,7 @@ from .engine.events import (
     Terminal,
 )
 from .exit_codes import HANGUP, INTERRUPTED, TERMINATED, exit_code
+from .gil import short_switch_interval
 
 
 class Printer(Protocol):
@@ -208,7 +209,7 @@ def run_headless(options: Options) -> int:
 
     terminal: Terminal | None = None
     run_dir: str | None = None
-    with _Signals() as signals:
+    with _Signals() as signals, short_switch_interval():  # Rich's refresh thread runs beside the engine
         printer = make_printer(options, write)
         try:
             for event in events_for(options, signals.stop):

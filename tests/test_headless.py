@@ -139,3 +139,27 @@ def test_each_ending_is_described_in_one_sentence(event: Terminal, expected: str
 )
 def test_exit_codes_follow_the_readme(event: Terminal | None, fail_under: float | None, signal_code: int | None, code: int) -> None:
     assert exit_code(event, fail_under=fail_under, signal_code=signal_code) == code
+
+
+def test_the_engine_trains_with_a_short_gil_switch_interval_then_it_is_restored(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, tmp_path: Path
+) -> None:
+    """Beside Rich's refresh thread, the engine waits at most 0.1 ms for the GIL (mnist_tui/gil.py)."""
+    import sys
+
+    from mnist_tui import headless
+    from mnist_tui.gil import SWITCH_INTERVAL
+
+    seen: list[float] = []
+    real = headless.events_for
+
+    def recorded(options: object, stop: object):  # type: ignore[no-untyped-def]
+        for event in real(options, stop):  # type: ignore[arg-type]
+            seen.append(sys.getswitchinterval())
+            yield event
+
+    monkeypatch.setattr(headless, "events_for", recorded)
+    before = sys.getswitchinterval()
+    assert main(smoke_argv(data_dir, tmp_path)) == 0
+    assert seen and all(value == pytest.approx(SWITCH_INTERVAL) for value in seen)
+    assert sys.getswitchinterval() == before

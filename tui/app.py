@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ from .help_screen import HelpScreen
 from .loss_chart import LossChart
 from .run_progress import RunProgress
 from ..exit_codes import ENGINE_THREAD, FAILED
+from ..gil import short_switch_interval
 from .source import EngineEvent, EventSource, engine_source
 from .status_bar import StatusBar
 
@@ -55,13 +55,6 @@ SIDEBAR_WIDTH = 110
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
-SWITCH_INTERVAL = 0.0001
-"""Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
-
-The engine thread gives the GIL up at each tensor operation and needs it back right after; with
-the default, each time it finds the UI thread in Python it waits up to 5 ms for it, and a step
-is dozens of operations. At 0.1 ms, training with the dashboard open went from 1.20x to 1.06x the
-headless time (bench/dashboard_speed.py, bench/README.md)."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -349,12 +342,8 @@ def run_dashboard(
     """Run the dashboard until the user quits; returns the process exit code."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
     app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    try:
+    with short_switch_interval():  # the engine thread gets the GIL back within 0.1 ms of the UI's Python
         code = app.run()
-    finally:
-        sys.setswitchinterval(previous)
     if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)
         return app.return_code or FAILED
     return code
