@@ -379,3 +379,67 @@ def test_the_dashboard_runs_with_a_short_gil_switch_interval_and_restores_it(mon
     assert code == 0
     assert seen == [pytest.approx(SWITCH_INTERVAL)] and SWITCH_INTERVAL < before
     assert sys.getswitchinterval() == before
+
+
+@run_async
+async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -> None:
+    from mnist_tui.tui.key_bar import KeyBar
+
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(KeyBar)
+        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "q"]
+        assert bar.enabled == (True, False, False, True, True)  # idle: nothing to pause or stop
+
+        def column(key: str) -> int:
+            """A cell inside the key's label (the bar has one cell of padding)."""
+            return 1 + next(x for x in range(200) if bar.key_at(x) and bar.key_at(x).key == key) + 1
+
+        await pilot.click(KeyBar, offset=(column("p"), 0))
+        assert app.state == "idle"  # a greyed key does nothing
+        await pilot.click(KeyBar, offset=(column("s"), 0))
+        await wait_until(pilot, lambda: app.state == "running", what="the run to start")
+        assert bar.enabled == (False, True, True, True, True)
+        assert "p Pause/Resume" in str(bar.render())
+
+        await pilot.click(KeyBar, offset=(column("x"), 0))
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        assert bar.enabled == (True, False, False, True, True)
+
+
+@run_async
+async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_relayout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual's Footer recomposed at every screen switch: most of the help's time to close."""
+    from textual.screen import Screen
+
+    layouts: list[str] = []
+    original = Screen._refresh_layout
+
+    def counted(self: Screen, *args: object, **kwargs: object) -> None:
+        layouts.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    source = ScriptedSource(endless_reports, pace=0.05)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        await press(pilot, "question_mark")  # the first opening composes the help screen once
+        await pilot.pause(0.2)
+        await press(pilot, "escape")
+        await pilot.pause(0.2)
+        layouts.clear()
+        for _ in range(3):
+            await press(pilot, "question_mark")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, HelpScreen)
+            await press(pilot, "escape")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, HelpScreen)
+        assert layouts == []
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")

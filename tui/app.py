@@ -18,7 +18,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
@@ -40,6 +40,7 @@ from .accuracy_table import AccuracyTable
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
 from .help_screen import HelpScreen
+from .key_bar import Key, KeyBar
 from .loss_chart import LossChart
 from .run_progress import RunProgress
 from ..exit_codes import ENGINE_THREAD, FAILED
@@ -55,6 +56,14 @@ SIDEBAR_WIDTH = 110
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
+KEYS = (
+    Key("s", "start", "Start"),
+    Key("p", "pause", "Pause/Resume"),
+    Key("x", "stop", "Stop"),
+    Key("?", "help", "Help"),
+    Key("q", "quit", "Quit"),
+)
+"""The key bar's keys, as ``BINDINGS`` binds them."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -128,7 +137,7 @@ class MnistApp(App[int]):
                     yield AccuracyTable(id="accuracy")
         yield DigitGallery(id="gallery")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyBar(KEYS, id="keys")
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
@@ -314,7 +323,7 @@ class MnistApp(App[int]):
         self.state = state
         self.query_one(StatusBar).state = state
         self._show_sidebar()
-        self.refresh_bindings()
+        self.query_one(KeyBar).update_keys()
 
     def _show_sidebar(self) -> None:
         # Set on the one container: a screen-wide class would restyle every widget at each start.

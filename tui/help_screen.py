@@ -33,7 +33,8 @@ evaluation loss after each epoch (orange), against epochs.
 **Predictions**: the same evaluation digits all run, drawn from their pixels, with the true label,
 the model's prediction and its confidence: green when right, red when wrong. Scroll for more.
 
-**Status** (bottom): the run's state, its device and its run folder.
+**Status** (bottom): the run's state, its device and its run folder. Below it, the keys: grey
+when they do nothing now; a click runs one.
 """
 
 
