@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mnist_tui.tui.loss_chart import CAPACITY, LossChart, epoch_ticks, loss_ticks
+from mnist_tui.tui.loss_chart import CAPACITY, LossChart, epoch_ticks, fit_ticks, loss_ticks
 from mnist_tui.tui.series import DecimatedSeries
 
 REPORTS = 100 * 1875 // 25
@@ -153,3 +153,12 @@ def test_loss_ticks_span_the_losses_on_round_values() -> None:
     assert loss_ticks(0.3, 0.4) == [0.2, 0.5]  # fewer than two inside: one tick either side
     decades = loss_ticks(1e-6, 2.3)
     assert decades == [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1.0]  # many decades: powers of ten only
+
+
+def test_a_short_chart_keeps_fewer_loss_ticks_with_the_ends() -> None:
+    ticks = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+    assert fit_ticks(ticks, rows=20) == ticks
+    assert fit_ticks(ticks, rows=5) == [0.05, 0.2, 2.0]  # one label per two rows
+    assert fit_ticks(ticks, rows=3) == [0.05, 2.0]
+    assert fit_ticks(ticks, rows=1) == [0.5]
+    assert fit_ticks(ticks, rows=0) == [0.5]

@@ -51,6 +51,9 @@ class LossChart(PlotextPlot):
         self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
         self._redraw_if_changed()
 
+    def on_resize(self) -> None:
+        self._dirty = True  # the y ticks that fit depend on the height
+
     def reset(self) -> None:
         """Forget every point (a new run starts)."""
         for series in (self.batch, self.smooth, self.evaluation):
@@ -97,7 +100,8 @@ class LossChart(PlotextPlot):
             xs, ys = self.evaluation.points()
             plt.scatter(xs, _log(ys), marker="●", color=EVAL_COLOR)
             low, high = min(low, *ys), max(high, *ys)
-        ticks = loss_ticks(low, high)
+        # The plot's rows: the chart's height less plotext's frame, x axis and its labels.
+        ticks = fit_ticks(loss_ticks(low, high), rows=self.content_size.height - 3)
         plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
         xs = self.batch.points()[0] + self.evaluation.points()[0]
         ticks = epoch_ticks(min(xs), max(xs))
@@ -141,4 +145,18 @@ def epoch_ticks(low: float, high: float, most: int = 6) -> list[float]:
     first = math.ceil(low / step - 1e-9)
     ticks = [(first + i) * step for i in range(int((high - first * step) / step + 1e-9) + 1)]
     return [float(f"{t:.6g}") for t in ticks] or [float(f"{low:.6g}")]
+
+
+def fit_ticks(ticks: list[float], rows: int) -> list[float]:
+    """At most one tick per two plot rows, evenly picked, the lowest and highest kept where two fit.
+
+    On a short chart plotext would otherwise put neighbouring labels on one row, or out of order.
+    """
+    room = max(1, (rows + 1) // 2)
+    if len(ticks) <= room:
+        return ticks
+    if room == 1:
+        return [ticks[len(ticks) // 2]]
+    last = len(ticks) - 1
+    return [ticks[round(i * last / (room - 1))] for i in range(room)]
 
