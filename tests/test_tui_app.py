@@ -443,3 +443,35 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
         assert layouts == []
         await press(pilot, "x")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+
+
+@run_async
+async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_is_width() -> None:
+    """At 80x24 under the chart the loss kept no plot row, and beside the form progress kept 6 cells."""
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main, chart = app.query_one("#main"), app.query_one(LossChart)
+        progress, accuracy = app.query_one("#progress"), app.query_one("#accuracy")
+        await pilot.pause(0.1)
+        assert app.query_one("#sidebar").display  # idle: the form takes 32 of the 80 columns
+        assert not main.has_class("-beside") and main.has_class("-cramped")
+        assert progress.region.width >= 20 and accuracy.region.width >= 20
+
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        await pilot.pause(0.1)
+        assert not app.query_one("#sidebar").display  # running on a narrow terminal: no form
+        assert main.has_class("-beside")
+        assert chart.region.height >= 10 and chart.region.width >= 36
+        assert progress.region.x >= chart.region.right and accuracy.region.y >= progress.region.bottom
+
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        await pilot.pause(0.1)
+        assert not main.has_class("-beside") and progress.region.width >= 20
+
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        assert not main.has_class("-beside") and not main.has_class("-cramped")
+        assert accuracy.region.width == 42

@@ -51,8 +51,16 @@ from .status_bar import StatusBar
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 FULL_GALLERY_HEIGHT = 38
 """Below this many rows the gallery draws half-size digits, so every pane keeps its place."""
+BESIDE_HEIGHT, BESIDE_WIDTH = 30, 76
+"""Below this many rows, progress and accuracy stand beside the loss chart instead of under it,
+where the chart's column (the sidebar's, when shown, taken off) has at least this many cells."""
+CRAMPED_WIDTH = 82
+"""Below this many cells in the chart's column, progress and accuracy share it half and half
+(the accuracy table's 42 cells would leave the progress pane none)."""
 SIDEBAR_WIDTH = 110
 """Below this many columns the form hides during a run (it is locked then anyway)."""
+SIDEBAR_COLUMNS = {False: 38, True: 32}
+"""The sidebar's width (app.tcss), on wide and on narrow terminals."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
@@ -125,6 +133,7 @@ class MnistApp(App[int]):
         self._unpaused.set()
         self._worker: Worker[None] | None = None
         self._narrow = False
+        self._terminal = (0, 0)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -165,6 +174,7 @@ class MnistApp(App[int]):
         screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
         self._narrow = width < SIDEBAR_WIDTH
+        self._terminal = (width, height)
         self._show_sidebar()
         screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
         self.query_one(DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
@@ -327,7 +337,14 @@ class MnistApp(App[int]):
 
     def _show_sidebar(self) -> None:
         # Set on the one container: a screen-wide class would restyle every widget at each start.
-        self.query_one("#sidebar").display = not (self._narrow and self.state in ACTIVE)
+        sidebar = self.query_one("#sidebar")
+        sidebar.display = not (self._narrow and self.state in ACTIVE)
+        width, height = self._terminal
+        if sidebar.display:
+            width -= SIDEBAR_COLUMNS[self._narrow]
+        main = self.query_one("#main")
+        main.set_class(height < BESIDE_HEIGHT and width >= BESIDE_WIDTH, "-beside")
+        main.set_class(width < CRAMPED_WIDTH, "-cramped")
 
 
 def _exit_when_engine_ends(code: int, timeout: float = 60.0) -> None:
