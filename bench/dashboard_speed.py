@@ -39,6 +39,8 @@ import time
 import uuid
 from pathlib import Path
 
+from machine_info import cpu_model  # bench/, on sys.path when a script here runs
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 COMMAND = Path(sys.executable).with_name("mnist-tui")
@@ -62,14 +64,7 @@ def machine(threads: int | None) -> str:
     version, intra, training = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     import textual
 
     return (

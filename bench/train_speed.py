@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from machine_info import cpu_model  # bench/, on sys.path when a script here runs
+
 SOURCE_PRESETS = (
     "sigmoid-sgd",
     "relu-adam-500",
@@ -331,14 +333,7 @@ def machine() -> str:
 
     from mnist_tui.engine.trainer import training_threads
 
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads "
