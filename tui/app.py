@@ -64,14 +64,6 @@ SIDEBAR_COLUMNS = {False: 38, True: 32}
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
 ACTIVE = ("starting", "running", "paused", "stopping")
-KEYS = (
-    Key("s", "start", "Start"),
-    Key("p", "pause", "Pause/Resume"),
-    Key("x", "stop", "Stop"),
-    Key("?", "help", "Help"),
-    Key("q", "quit", "Quit"),
-)
-"""The key bar's keys, as ``BINDINGS`` binds them."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -146,7 +138,8 @@ class MnistApp(App[int]):
                     yield AccuracyTable(id="accuracy")
         yield DigitGallery(id="gallery")
         yield StatusBar(id="status")
-        yield KeyBar(KEYS, id="keys")
+        shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
+        yield KeyBar(tuple(Key(b.key_display or b.key, b.action, b.description) for b in shown), id="keys")
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
@@ -175,7 +168,7 @@ class MnistApp(App[int]):
         screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
         self._narrow = width < SIDEBAR_WIDTH
         self._terminal = (width, height)
-        self._show_sidebar()
+        self._arrange_panes()
         screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
         self.query_one(DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
         self.query_one("#too-small", Static).update(
@@ -332,10 +325,11 @@ class MnistApp(App[int]):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.query_one(StatusBar).state = state
-        self._show_sidebar()
+        self._arrange_panes()
         self.query_one(KeyBar).update_keys()
 
-    def _show_sidebar(self) -> None:
+    def _arrange_panes(self) -> None:
+        """The form beside the panes or hidden, and the panes beside the chart or under it, by size and state."""
         # Set on the one container: a screen-wide class would restyle every widget at each start.
         sidebar = self.query_one("#sidebar")
         sidebar.display = not (self._narrow and self.state in ACTIVE)
