@@ -48,6 +48,19 @@ def build_model(config: Config) -> nn.Sequential:
     return model
 
 
+def store_input_major(layer: nn.Linear) -> None:
+    """Keep ``layer.weight`` (shape out x in, values unchanged) in input-major memory order.
+
+    One input's weights are then one contiguous row of ``weight.t()``. The CPU step
+    (``mlp_step.py``) multiplies only the pixels a batch lights, gathering and scattering those
+    rows. nn.Linear, the optimizers and ``state_dict`` work with any strides (gradients and
+    optimizer state take the parameter's layout), but autograd's CPU backward is slower with
+    this one, so only models trained by that step are stored so.
+    """
+    with torch.no_grad():
+        layer.weight = nn.Parameter(layer.weight.t().contiguous().t())
+
+
 def _initialise(layer: nn.Linear, scheme: str) -> None:
     weight = layer.weight
     if scheme == "kaiming_uniform":

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
-from .model import build_model, count_parameters
+from .mlp_step import MLPStep, supports
+from .model import build_model, count_parameters, store_input_major
 from .optim import build_optimizer, build_schedule
 from .runs import CheckpointError
 
@@ -96,6 +97,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         # Built on the CPU, then moved: the same seed gives the same initial weights on every device.
         self.model = build_model(config).to(device)
+        manual = supports(config, device)
+        if manual:
+            store_input_major(self.model[0])
         self.optimizer = build_optimizer(config, self.model, device)
         self.schedule = build_schedule(config, self.optimizer)
         self.parameters = count_parameters(self.model)
@@ -117,6 +121,7 @@ class Trainer:
         self._graph = (
             CapturedStep(self._step, config.batch_size, device) if uses_cuda_graphs(config, device) else None
         )
+        self._manual = MLPStep(config, self.model, self.optimizer) if manual else None
 
     # --- training -------------------------------------------------------------------------
 
@@ -189,11 +194,14 @@ class Trainer:
         """One optimisation step on the batch ``index``; returns the loss (a device scalar)."""
         x = self.split.train_x.index_select(0, index)
         y = self.split.train_y.index_select(0, index)
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        if self._manual is not None:
+            loss, logits = self._manual(x, y)
+        else:
+            logits = self.model(x)
+            loss = F.cross_entropy(logits, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
         detached = loss.detach()
         self._loss_sum.add_(detached, alpha=index.shape[0])
         self._correct.add_((logits.argmax(dim=1) == y).sum())
@@ -302,6 +310,8 @@ class Trainer:
             raise CheckpointError(f"checkpoint does not fit this configuration: {error}") from None
         if self._graph is not None:
             self._graph.invalidate()  # the optimizer's state tensors were replaced
+        if self._manual is not None:
+            self._manual.invalidate()
         if self.epoch_step:
             # Mid-epoch: rebuild the epoch's permutation and its running sums.
             self.shuffle.set_state(state["epoch_shuffle_state"])

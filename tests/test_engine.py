@@ -203,6 +203,11 @@ RESUMABLE = {
         "dropout": 0.3, "schedule": "step", "step_epochs": 1, "gamma": 0.5,
     },
     "rmsprop-cosine": {"optimizer": "rmsprop", "lr": 0.001, "momentum": 0.5, "schedule": "cosine", "hidden": (32, 16)},
+    # The CPU step folds these gradients into the momentum buffers (engine/mlp_step.py).
+    "sgd-momentum-sigmoid-step": {
+        "optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "schedule": "step", "step_epochs": 1,
+    },
+    "adamw-gelu-dropout": {"optimizer": "adamw", "lr": 0.003, "weight_decay": 0.01, "activation": "gelu", "dropout": 0.2},
 }
 
 
