@@ -58,7 +58,7 @@ def machine(threads: int | None) -> str:
     """CPU model, cores, load, torch version and the threads a run gets, as one line."""
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     probe = (
-        "import torch; from mnist_tui.engine.trainer import training_threads; "
+        "import torch; from mnist_tui.engine.threads import training_threads; "
         "print(torch.__version__, torch.get_num_threads(), training_threads())"
     )
     version, intra, training = subprocess.run(

@@ -331,7 +331,7 @@ def machine() -> str:
     """CPU model, cores, torch version and threads, as one line."""
     import torch
 
-    from mnist_tui.engine.trainer import training_threads
+    from mnist_tui.engine.threads import training_threads
 
     model = cpu_model()
     return (

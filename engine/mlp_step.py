@@ -11,7 +11,7 @@ Two more savings, both exact in real arithmetic:
 
 - **Unlit pixels.** Four in five MNIST pixels are 0, and a batch of 32 digits lights only about
   460 of the 784. Their columns of the input contribute nothing to the first layer's output or
-  weight gradient, so both products run over the lit pixels only (the weight is stored
+  weight gradient, so both products run over the lit pixels only (weights are stored
   input-major, ``model.store_input_major``, so a pixel's weights are one contiguous row).
 - **Momentum SGD without a gradient tensor.** ``buffer = momentum * buffer + grad`` is one
   matrix product accumulated into the momentum buffer (``addmm_`` with ``beta=momentum``), then
@@ -89,6 +89,8 @@ class MLPStep:
         self.model = model
         self.optimizer = optimizer
         self.linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+        if not all(layer.weight.t().is_contiguous() for layer in self.linears):
+            raise ValueError("MLPStep needs input-major weights: call model.store_input_major before building the optimizer")
         self._activation = _FORWARD[config.activation]
         self._activation_backward = _BACKWARD[config.activation]
         self._dropout = config.dropout
@@ -96,9 +98,9 @@ class MLPStep:
         self.params = [p for layer in self.linears for p in (layer.weight, layer.bias)]
         with torch.no_grad():
             for p in self.params:
-                p.grad = torch.zeros_like(p)  # the parameter's layout (input-major for the first)
+                p.grad = torch.zeros_like(p)  # the parameter's layout: input-major weights
         # The optimizers' fused CPU kernels copy non-contiguous tensors in and out; their update
-        # is elementwise, so they are given every tensor in memory order (the first weight's
+        # is elementwise, so they are given every tensor in memory order (each weight's
         # transpose) instead.
         self._params = [_memory_order(p) for p in self.params]
         self._grads = [_memory_order(p.grad) for p in self.params]
@@ -146,14 +148,14 @@ class MLPStep:
         lit = torch.nonzero(x.amax(0)).view(-1)
         if lit.numel() <= self.lit_share_limit * x.shape[1]:
             x = x.index_select(1, lit)
-            z = torch.addmm(first.bias, x, first.weight.t().index_select(0, lit))
+            z = torch.addmm(first.bias, x, self._params[0].index_select(0, lit))
         else:
             lit = None
-            z = torch.addmm(first.bias, x, first.weight.t())
+            z = torch.addmm(first.bias, x, self._params[0])
         saved: list[_Saved] = []
         training = self.model.training
         a = x
-        for layer in self.linears[1:]:
+        for index, layer in enumerate(self.linears[1:], 1):
             out = self._activation(z)
             mask = None
             if self._dropout > 0 and training:
@@ -163,7 +165,7 @@ class MLPStep:
             else:
                 saved.append(_Saved(a, z, out, mask))
                 a = out
-            z = torch.addmm(layer.bias, a, layer.weight.t())
+            z = torch.addmm(layer.bias, a, self._params[2 * index])
         saved.append(_Saved(a, z, z, None))  # the output layer: only its input is used
         return z, saved, lit
 
@@ -177,14 +179,10 @@ class MLPStep:
         for index in range(len(self.linears) - 1, -1, -1):
             layer = self.linears[index]
             layer_input = saved[index].input
-            weight_into = buffers[2 * index] if buffers is not None else layer.weight.grad
+            # Memory-order views (one row per input) of the weight's buffer or gradient.
+            weight_into = self._flat_state[0][2 * index] if buffers is not None else self._grads[2 * index]
             bias_into = buffers[2 * index + 1] if buffers is not None else layer.bias.grad
-            if index == 0:
-                self._first_weight_grad(weight_into, layer_input, grad, lit, momentum)
-            elif buffers is not None:
-                weight_into.addmm_(grad.t(), layer_input, beta=momentum)
-            else:
-                torch.mm(grad.t(), layer_input, out=weight_into)
+            _weight_grad(weight_into, layer_input, grad, lit if index == 0 else None, momentum)
             if buffers is not None:
                 torch.add(grad.sum(0), bias_into, alpha=momentum, out=bias_into)
             else:
@@ -196,24 +194,6 @@ class MLPStep:
             if below.mask is not None:
                 grad = aten.native_dropout_backward(grad, below.mask, scale)
             grad = self._activation_backward(grad, below.z, below.out)
-
-    @staticmethod
-    def _first_weight_grad(
-        into: torch.Tensor, x: torch.Tensor, grad: torch.Tensor, lit: torch.Tensor | None, momentum: float
-    ) -> None:
-        """The first layer's weight gradient, input-major: rows of unlit pixels get none."""
-        rows = into.t()  # contiguous: one row per pixel
-        if lit is None:
-            if momentum:
-                rows.addmm_(x.t(), grad, beta=momentum)
-            else:
-                torch.mm(x.t(), grad, out=rows)
-            return
-        lit_rows = torch.mm(x.t(), grad)
-        if momentum:
-            rows.mul_(momentum).index_add_(0, lit, lit_rows)
-        else:
-            rows.zero_().index_copy_(0, lit, lit_rows)
 
     # --- optimizer --------------------------------------------------------------------------
 
@@ -251,6 +231,28 @@ class MLPStep:
                 self._state = [[s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state], [s["step"] for s in state]]
             self._flat_state = [[_memory_order(t) for t in kind] for kind in self._state]
         return self._state
+
+
+def _weight_grad(
+    rows: torch.Tensor, layer_input: torch.Tensor, grad: torch.Tensor, lit: torch.Tensor | None, momentum: float
+) -> None:
+    """A weight's gradient into ``rows`` (input-major), or folded into it when it is a momentum buffer.
+
+    ``lit`` (first layer only): the pixels ``layer_input`` keeps; the other rows get no gradient.
+    The product is ``input.t() @ grad``, one row per input: with the output count as the product's
+    first dimension (10 for the last layer), MKL's result would depend on its thread count.
+    """
+    if lit is None:
+        if momentum:
+            rows.addmm_(layer_input.t(), grad, beta=momentum)
+        else:
+            torch.mm(layer_input.t(), grad, out=rows)
+        return
+    lit_rows = torch.mm(layer_input.t(), grad)
+    if momentum:
+        rows.mul_(momentum).index_add_(0, lit, lit_rows)
+    else:
+        rows.zero_().index_copy_(0, lit, lit_rows)
 
 
 def _memory_order(tensor: torch.Tensor | None) -> torch.Tensor | None:

@@ -48,17 +48,20 @@ def build_model(config: Config) -> nn.Sequential:
     return model
 
 
-def store_input_major(layer: nn.Linear) -> None:
-    """Keep ``layer.weight`` (shape out x in, values unchanged) in input-major memory order.
+def store_input_major(model: nn.Sequential) -> None:
+    """Keep each linear layer's weight (shape out x in, values unchanged) in input-major memory order.
 
-    One input's weights are then one contiguous row of ``weight.t()``. The CPU step
-    (``mlp_step.py``) multiplies only the pixels a batch lights, gathering and scattering those
-    rows. nn.Linear, the optimizers and ``state_dict`` work with any strides (gradients and
-    optimizer state take the parameter's layout), but autograd's CPU backward is slower with
-    this one, so only models trained by that step are stored so.
+    One input's weights are then one contiguous row of ``weight.t()``: the CPU step
+    (``mlp_step.py``) gathers the rows of the pixels a batch lights, and computes every weight
+    gradient as ``input.t() @ grad``, whose result does not depend on MKL's thread count.
+    nn.Linear, the optimizers and ``state_dict`` work with any strides (gradients and optimizer
+    state take the parameter's layout), but autograd's CPU backward is slower with this one, so
+    only models trained by that step are stored so.
     """
     with torch.no_grad():
-        layer.weight = nn.Parameter(layer.weight.t().contiguous().t())
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight = nn.Parameter(layer.weight.t().contiguous().t())
 
 
 def _initialise(layer: nn.Linear, scheme: str) -> None:

@@ -7,10 +7,9 @@ reads the buffer once (the one host sync), which also finds the first diverged s
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -21,27 +20,12 @@ from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .mlp_step import MLPStep, supports
+from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 from .model import build_model, count_parameters, store_input_major
 from .optim import build_optimizer, build_schedule
 from .runs import CheckpointError
 
 EVAL_BATCH = 8192
-
-
-def training_threads() -> int:
-    """Intra-op threads for training steps on the CPU: PyTorch's count, but one core left free.
-
-    A step at these batch sizes is a few dozen operations of 10 us to 1 ms each, and every
-    parallel one ends in an OpenMP barrier. When another thread holds one of the cores (the
-    dashboard's UI thread, any other process), the barrier waits for the scheduler instead:
-    on a busy 2-core machine, steps on two threads were measured 10 to 100 times slower than on
-    one, while on an idle one two threads gain at most 1.5x (bench/README.md).
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(torch.get_num_threads(), cores - 1))
 
 
 def steps_per_epoch(config: Config, train_size: int) -> int:
@@ -56,20 +40,6 @@ def steps_per_epoch(config: Config, train_size: int) -> int:
             )
         return train_size // config.batch_size
     return math.ceil(train_size / config.batch_size)
-
-
-@contextmanager
-def _intra_op_threads(count: int | None) -> Iterator[None]:
-    """Run the block on ``count`` intra-op threads (None: unchanged), then restore the setting."""
-    if count is None or count == torch.get_num_threads():
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _Flag(Protocol):
@@ -99,7 +69,7 @@ class Trainer:
         self.model = build_model(config).to(device)
         manual = supports(config, device)
         if manual:
-            store_input_major(self.model[0])
+            store_input_major(self.model)
         self.optimizer = build_optimizer(config, self.model, device)
         self.schedule = build_schedule(config, self.optimizer)
         self.parameters = count_parameters(self.model)
@@ -117,7 +87,9 @@ class Trainer:
         self._seconds = 0.0
         self._perm: torch.Tensor | None = None
         self._epoch_shuffle_state = self.shuffle.get_state()
-        self._threads = training_threads() if device.type == "cpu" else None
+        # The hand-derived step gives the same bits on any thread count, so it may follow the load.
+        adaptive = manual and config.batch_size >= ADAPTIVE_MIN_ROWS
+        self.threads = ThreadChoice.for_run(adaptive) if device.type == "cpu" else None
         self._graph = (
             CapturedStep(self._step, config.batch_size, device) if uses_cuda_graphs(config, device) else None
         )
@@ -144,11 +116,14 @@ class Trainer:
         while self.epoch_step < self.steps_per_epoch and not stop.is_set():
             first = self.epoch_step
             last = min(self.steps_per_epoch, (first // every + 1) * every)
+            threads = self.threads.next() if self.threads else None
             started = time.perf_counter()
-            done, samples = self.run_steps(first, last, stop)
+            done, samples = self.run_steps(first, last, stop, threads=threads)
             losses = self._losses[: done - first].tolist()  # the one host sync of this interval
             elapsed = time.perf_counter() - started
             self._seconds += elapsed
+            if self.threads and threads and done > first:
+                self.threads.record(threads, elapsed / (done - first))
             lr = self.optimizer.param_groups[0]["lr"]
             limit = self.config.diverge_above
             # ``not value <= limit`` also catches NaN, which compares false with everything.
@@ -164,20 +139,29 @@ class Trainer:
             if bad is not None:
                 return
 
-    def run_steps(self, first: int, last: int, stop: _Flag) -> tuple[int, int]:
-        """Batches ``first`` to ``last`` of the epoch with no host sync; returns (reached, samples)."""
+    def run_steps(self, first: int, last: int, stop: _Flag, *, threads: int | None = None) -> tuple[int, int]:
+        """Batches ``first`` to ``last`` of the epoch with no host sync; returns (reached, samples).
+
+        On the CPU, on ``threads`` intra-op threads (default: the current choice).
+        """
         perm = self._perm
         assert perm is not None
         size = self.config.batch_size
         samples = 0
         self.model.train()
         step = first
-        with _intra_op_threads(self._threads):
+        choice = self.threads
+        with contextlib.ExitStack() as scope:
+            if choice is not None:
+                scope.enter_context(intra_op_threads(threads or choice.current))
             while step < last:
                 index = perm[step * size : (step + 1) * size]
                 count = index.shape[0]
                 if self._graph is not None and count == size:
                     loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
+                elif choice is not None and count < ADAPTIVE_MIN_ROWS:
+                    with intra_op_threads(choice.fallback):  # small products vary with the thread count
+                        loss = self._step(index)
                 else:  # the CPU, or the last, smaller batch of an epoch
                     loss = self._step(index)
                 self._losses[step - first] = loss

@@ -54,7 +54,7 @@ def train_both(config: Config, digits, *, lit_share_limit: float | None = None) 
     torch.manual_seed(config.seed)
     reference = build_model(config)
     model = copy.deepcopy(reference)
-    store_input_major(model[0])
+    store_input_major(model)
     reference_optimizer = build_optimizer(config, reference, CPU)
     step = MLPStep(config, model, build_optimizer(config, model, CPU))
     if lit_share_limit is not None:
@@ -112,7 +112,7 @@ def test_unlit_pixels_leave_their_weights_to_momentum_alone(digits) -> None:
     config = Config(hidden=(16,), optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, device="cpu")
     torch.manual_seed(0)
     model = build_model(config)
-    store_input_major(model[0])
+    store_input_major(model)
     step = MLPStep(config, model, build_optimizer(config, model, CPU))
     step(x_all[:32], y_all[:32])  # the first step creates the momentum buffers
     x, y = x_all[32:64], y_all[32:64]
@@ -128,16 +128,17 @@ def test_unlit_pixels_leave_their_weights_to_momentum_alone(digits) -> None:
     assert not torch.allclose(buffer[:, lit], 0.5 * before_buffer[:, lit])
 
 
-def test_the_first_weight_is_stored_input_major_with_its_values_and_state_dict_unchanged() -> None:
+def test_weights_are_stored_input_major_with_their_values_and_state_dict_unchanged() -> None:
     config = Config(hidden=(20,), device="cpu")
     torch.manual_seed(0)
     plain = build_model(config)
     torch.manual_seed(0)
     model = build_model(config)
-    store_input_major(model[0])
-    weight = model[0].weight
-    assert weight.shape == (20, 784) and weight.t().is_contiguous() and not weight.is_contiguous()
-    assert torch.equal(weight, plain[0].weight)
+    store_input_major(model)
+    for layer, plain_layer in ((model[0], plain[0]), (model[2], plain[2])):
+        weight = layer.weight
+        assert weight.shape == plain_layer.weight.shape and weight.t().is_contiguous() and not weight.is_contiguous()
+        assert torch.equal(weight, plain_layer.weight)
     # Checkpoints load across layouts both ways.
     model.load_state_dict(plain.state_dict())
     plain.load_state_dict(model.state_dict())

@@ -1,0 +1,104 @@
+"""How many intra-op threads train on the CPU, chosen from the step times the run measures.
+
+One step of these MLPs is a few dozen operations of 10 us to 1 ms, and every parallel one ends
+in an OpenMP barrier. On an idle 2-core machine, two threads train the hand-derived step
+(``mlp_step.py``) about 1.4 times faster than one; beside a busy process, whose core the
+scheduler shares, the barriers wait and two threads are 1.6 times slower than one. Which is
+faster depends on what else runs, and that changes during a run, so the count is measured:
+the run trains on one count, tries the other every few report intervals, and keeps whichever
+steps faster.
+
+Changing the count mid-run changes no result: every operation of that step gives the same bits
+on any thread count (each weight gradient is computed input-major for this; a test checks it),
+except matrix products with fewer than about 12 rows, so batches under ``ADAPTIVE_MIN_ROWS``
+rows always run on the fallback count. Autograd's step has no such guarantee (its last layer's
+weight gradient changes with the thread count), so it keeps one fixed count.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+
+ADAPTIVE_MIN_ROWS = 32
+"""Batches with fewer rows run on the fallback count (MKL's small products vary with threads)."""
+PROBE_EVERY = 8
+"""Report intervals between two tries of the other count."""
+SWITCH_GAIN = 0.9
+"""A try must step this much faster (time ratio) than the recent intervals to switch."""
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def training_threads() -> int:
+    """The fixed count: PyTorch's own, but one core left free (for the dashboard's UI thread)."""
+    return max(1, min(torch.get_num_threads(), cpu_cores() - 1))
+
+
+class ThreadChoice:
+    """The thread count of each report interval: ``next()`` before it, ``record()`` after it.
+
+    With one count there is nothing to choose. With two (all cores, and one left free), the run
+    starts on all cores, tries the other on its third interval (the first one also pays for
+    warming up, so it is not counted), and then every ``PROBE_EVERY`` intervals.
+    """
+
+    def __init__(self, counts: tuple[int, ...]) -> None:
+        self.counts = tuple(dict.fromkeys(counts))  # in order of preference, without repeats
+        self.current = self.counts[0]
+        self.fallback = min(self.counts)
+        self._times: dict[int, list[float]] = {count: [] for count in self.counts}
+        self._intervals = 0
+        self._probes = 0
+
+    @classmethod
+    def for_run(cls, adaptive: bool) -> ThreadChoice:
+        """All cores or one left free, chosen by speed when ``adaptive``; else the fixed count."""
+        fixed = training_threads()
+        if not adaptive:
+            return cls((fixed,))
+        return cls((min(torch.get_num_threads(), cpu_cores()), fixed))
+
+    def next(self) -> int:
+        """The count to train the next interval on."""
+        self._intervals += 1
+        if len(self.counts) > 1 and (self._intervals == 3 or self._intervals % PROBE_EVERY == 0):
+            self._probes += 1
+            others = [count for count in self.counts if count != self.current]
+            return others[(self._probes - 1) % len(others)]
+        return self.current
+
+    def record(self, count: int, seconds_per_step: float) -> None:
+        """What the interval trained on ``count`` measured; switches when a try was faster."""
+        if self._intervals == 1 or len(self.counts) == 1:
+            return  # the first interval also warms up
+        times = self._times[count]
+        times.append(seconds_per_step)
+        del times[:-3]
+        current = self._times[self.current]
+        if count != self.current and current and seconds_per_step < SWITCH_GAIN * statistics.median(current):
+            self.current = count
+
+
+@contextmanager
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run the block on ``count`` intra-op threads, then restore the setting."""
+    if count == torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,109 @@
+"""The CPU's thread count: chosen from measured step times, and never a cause of other losses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.data import load_split
+from mnist_tui.engine.threads import PROBE_EVERY, ThreadChoice, intra_op_threads
+from mnist_tui.engine.trainer import Trainer
+
+
+class Never:
+    def is_set(self) -> bool:
+        return False
+
+
+def drive(choice: ThreadChoice, seconds: dict[int, float], intervals: int) -> list[int]:
+    """The counts ``choice`` picks for ``intervals`` intervals when a step on N threads takes seconds[N]."""
+    picked = []
+    for _ in range(intervals):
+        count = choice.next()
+        picked.append(count)
+        choice.record(count, seconds[count])
+    return picked
+
+
+def test_the_faster_count_is_kept_and_the_other_tried_now_and_then() -> None:
+    choice = ThreadChoice((2, 1))
+    picked = drive(choice, {2: 0.003, 1: 0.004}, 24)
+    assert choice.current == 2
+    assert [i + 1 for i, count in enumerate(picked) if count == 1] == [3, 8, 16, 24]
+
+
+def test_a_count_that_turns_slow_is_left_for_the_other() -> None:
+    """Idle at first (two threads win), then a busy neighbour makes two threads slower than one."""
+    choice = ThreadChoice((2, 1))
+    drive(choice, {2: 0.003, 1: 0.004}, 10)
+    assert choice.current == 2
+    drive(choice, {2: 0.0065, 1: 0.0042}, PROBE_EVERY * 2)
+    assert choice.current == 1
+    drive(choice, {2: 0.003, 1: 0.004}, PROBE_EVERY * 2)
+    assert choice.current == 2
+
+
+def test_a_try_within_noise_does_not_switch() -> None:
+    choice = ThreadChoice((2, 1))
+    drive(choice, {2: 0.0040, 1: 0.0038}, 40)
+    assert choice.current == 2
+
+
+def test_one_count_is_never_changed() -> None:
+    choice = ThreadChoice((1,))
+    assert drive(choice, {1: 0.001}, 20) == [1] * 20
+    assert choice.fallback == 1
+
+
+def test_the_block_runs_on_the_count_and_the_setting_comes_back() -> None:
+    before = torch.get_num_threads()
+    with intra_op_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+
+
+class Alternating(ThreadChoice):
+    """Switches between 1 and 2 threads at every interval: the worst case for reproducibility."""
+
+    def __init__(self) -> None:
+        super().__init__((1, 2))
+        self.flip = 0
+
+    def next(self) -> int:
+        self.flip += 1
+        return 1 + self.flip % 2
+
+
+CONFIGS = {
+    "sgd-momentum-sigmoid": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "hidden": (64, 32)},
+    "adam-relu": {"optimizer": "adam", "lr": 0.003, "hidden": (100, 100)},
+    "adamw-gelu-dropout": {"optimizer": "adamw", "lr": 0.003, "activation": "gelu", "dropout": 0.3, "hidden": (48,)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_losses_do_not_depend_on_the_thread_count(data_dir: Path, tiny: Config, name: str) -> None:
+    """One epoch of 2,000 digits (31 batches of 64 and one of 16) on 1 thread, on 2, and switching
+    at every report: the same loss at every step, to the bit."""
+    config = tiny.replace(**CONFIGS[name])
+    split = load_split(config, data_dir, torch.device("cpu"))
+
+    def losses(choice: ThreadChoice) -> list[float]:
+        trainer = Trainer(config, split, torch.device("cpu"))
+        assert trainer._manual is not None, "this config trains with the hand-derived step"
+        trainer.threads = choice
+        seen: list[float] = []
+        every = config.report_every
+        trainer._begin_epoch()
+        for first in range(0, trainer.steps_per_epoch, every):
+            last = min(first + every, trainer.steps_per_epoch)
+            trainer.run_steps(first, last, Never(), threads=choice.next())
+            seen += trainer._losses[: last - first].tolist()
+        return seen
+
+    one, two, switching = losses(ThreadChoice((1,))), losses(ThreadChoice((2,))), losses(Alternating())
+    assert len(one) == 32
+    assert one == two == switching
