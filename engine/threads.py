@@ -5,8 +5,7 @@ in an OpenMP barrier. On an idle 2-core machine, two threads train the hand-deri
 (``mlp_step.py``) about 1.4 times faster than one; beside a busy process, whose core the
 scheduler shares, the barriers wait and two threads are 1.6 times slower than one. Which is
 faster depends on what else runs, and that changes during a run, so the count is measured:
-the run trains on one count, tries the other every few report intervals, and keeps whichever
-steps faster.
+the run trains on one count, tries the other now and then, and keeps whichever steps faster.
 
 Changing the count mid-run changes no result: every operation of that step gives the same bits
 on any thread count (each weight gradient is computed input-major for this; a test checks it),
@@ -18,7 +17,6 @@ weight gradient changes with the thread count), so it keeps one fixed count.
 from __future__ import annotations
 
 import os
-import statistics
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -26,10 +24,14 @@ import torch
 
 ADAPTIVE_MIN_ROWS = 32
 """Batches with fewer rows run on the fallback count (MKL's small products vary with threads)."""
-PROBE_EVERY = 8
-"""Report intervals between two tries of the other count."""
+FIRST_PROBE = 3
+"""The report interval that first tries the other count (the first one also warms up)."""
+PROBE_GAPS = (8, 64)
+"""Intervals between tries: from 8, doubling while the current count keeps winning, up to 64."""
 SWITCH_GAIN = 0.9
-"""A try must step this much faster (time ratio) than the recent intervals to switch."""
+"""A try must step this much faster (time ratio) than the interval before it to switch."""
+SLOWDOWN = 1.25
+"""An interval this much slower than the current count's best recent one tries the other next."""
 
 
 def cpu_cores() -> int:
@@ -49,8 +51,11 @@ class ThreadChoice:
     """The thread count of each report interval: ``next()`` before it, ``record()`` after it.
 
     With one count there is nothing to choose. With two (all cores, and one left free), the run
-    starts on all cores, tries the other on its third interval (the first one also pays for
-    warming up, so it is not counted), and then every ``PROBE_EVERY`` intervals.
+    starts on all cores and tries the other on its third interval (the first one also pays for
+    warming up, so it is not counted). A try that wins switches; one that loses doubles the wait
+    for the next (8 intervals, then 16, up to 64), since each losing try costs its interval. An
+    interval much slower than the current count's recent best (another process has started)
+    brings the next try forward.
     """
 
     def __init__(self, counts: tuple[int, ...]) -> None:
@@ -59,6 +64,8 @@ class ThreadChoice:
         self.fallback = min(self.counts)
         self._times: dict[int, list[float]] = {count: [] for count in self.counts}
         self._intervals = 0
+        self._next_probe = FIRST_PROBE
+        self._gap = PROBE_GAPS[0]
         self._probes = 0
 
     @classmethod
@@ -72,7 +79,7 @@ class ThreadChoice:
     def next(self) -> int:
         """The count to train the next interval on."""
         self._intervals += 1
-        if len(self.counts) > 1 and (self._intervals == 3 or self._intervals % PROBE_EVERY == 0):
+        if len(self.counts) > 1 and self._intervals >= self._next_probe:
             self._probes += 1
             others = [count for count in self.counts if count != self.current]
             return others[(self._probes - 1) % len(others)]
@@ -84,10 +91,18 @@ class ThreadChoice:
             return  # the first interval also warms up
         times = self._times[count]
         times.append(seconds_per_step)
-        del times[:-3]
+        del times[:-5]
         current = self._times[self.current]
-        if count != self.current and current and seconds_per_step < SWITCH_GAIN * statistics.median(current):
-            self.current = count
+        if count != self.current:  # a try, against the interval just before it (the load drifts)
+            if current and seconds_per_step < SWITCH_GAIN * current[-1]:
+                self.current = count
+                self._gap = PROBE_GAPS[0]
+                self._next_probe = self._intervals + self._gap
+            else:
+                self._next_probe = self._intervals + self._gap
+                self._gap = min(2 * self._gap, PROBE_GAPS[1])
+        elif len(current) >= 3 and seconds_per_step > SLOWDOWN * min(current):
+            self._next_probe = min(self._next_probe, self._intervals + 1)
 
 
 @contextmanager

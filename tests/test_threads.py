@@ -9,7 +9,7 @@ import torch
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.data import load_split
-from mnist_tui.engine.threads import PROBE_EVERY, ThreadChoice, intra_op_threads
+from mnist_tui.engine.threads import PROBE_GAPS, ThreadChoice, intra_op_threads
 from mnist_tui.engine.trainer import Trainer
 
 
@@ -28,22 +28,25 @@ def drive(choice: ThreadChoice, seconds: dict[int, float], intervals: int) -> li
     return picked
 
 
-def test_the_faster_count_is_kept_and_the_other_tried_now_and_then() -> None:
+def test_the_faster_count_is_kept_and_the_other_tried_ever_more_rarely() -> None:
     choice = ThreadChoice((2, 1))
-    picked = drive(choice, {2: 0.003, 1: 0.004}, 24)
+    picked = drive(choice, {2: 0.003, 1: 0.004}, 300)
     assert choice.current == 2
-    assert [i + 1 for i, count in enumerate(picked) if count == 1] == [3, 8, 16, 24]
+    tries = [i + 1 for i, count in enumerate(picked) if count == 1]
+    assert tries[:6] == [3, 3 + 8, 11 + 16, 27 + 32, 59 + 64, 123 + 64]
+    assert all(b - a <= PROBE_GAPS[1] for a, b in zip(tries, tries[1:]))
 
 
 def test_a_count_that_turns_slow_is_left_for_the_other() -> None:
     """Idle at first (two threads win), then a busy neighbour makes two threads slower than one."""
     choice = ThreadChoice((2, 1))
-    drive(choice, {2: 0.003, 1: 0.004}, 10)
+    drive(choice, {2: 0.003, 1: 0.004}, 12)  # tries on intervals 3 and 11, the next on 27
     assert choice.current == 2
-    drive(choice, {2: 0.0065, 1: 0.0042}, PROBE_EVERY * 2)
+    picked = drive(choice, {2: 0.0065, 1: 0.0042}, 3)
+    assert picked == [2, 1, 1], "the slowdown brings the next try forward, and it wins"
     assert choice.current == 1
-    drive(choice, {2: 0.003, 1: 0.004}, PROBE_EVERY * 2)
-    assert choice.current == 2
+    drive(choice, {2: 0.003, 1: 0.004}, PROBE_GAPS[0] + 1)
+    assert choice.current == 2, "the first try after the neighbour left wins"
 
 
 def test_a_try_within_noise_does_not_switch() -> None:
