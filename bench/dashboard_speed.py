@@ -58,8 +58,8 @@ def machine(threads: int | None) -> str:
     """CPU model, cores, load, torch version and the threads a run gets, as one line."""
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     probe = (
-        "import torch; from mnist_tui.engine.threads import training_threads; "
-        "print(torch.__version__, torch.get_num_threads(), training_threads())"
+        "import torch; from mnist_tui.engine.threads import ThreadChoice; "
+        "print(torch.__version__, torch.get_num_threads(), '-or-'.join(map(str, ThreadChoice.for_run(True).counts)))"
     )
     version, intra, training = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
@@ -69,7 +69,7 @@ def machine(threads: int | None) -> str:
 
     return (
         f"{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Python "
-        f"{platform.python_version()}, torch {version} ({intra} intra-op threads, {training} for training steps), "
+        f"{platform.python_version()}, torch {version} ({intra} intra-op threads; training steps on {training.replace('-', ' ')}, whichever is faster), "
         f"textual {textual.__version__}"
     )
 

@@ -331,13 +331,15 @@ def machine() -> str:
     """CPU model, cores, torch version and threads, as one line."""
     import torch
 
-    from mnist_tui.engine.threads import training_threads
+    from mnist_tui.engine.threads import ThreadChoice
 
     model = cpu_model()
+    counts = " or ".join(map(str, ThreadChoice.for_run(adaptive=True).counts))
+    fixed = ThreadChoice.for_run(adaptive=False).current
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads "
-        f"(the engine trains on {training_threads()})"
+        f"(the engine's CPU step trains on {counts}, whichever steps faster; autograd's, with batch norm, on {fixed})"
     )
 
 

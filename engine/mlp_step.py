@@ -20,7 +20,10 @@ Two more savings, both exact in real arithmetic:
 
 Summing fewer terms, or in another order, changes the last bits of a float: losses here match
 autograd's to rounding, and every run on the CPU takes this path, so a seed still fixes them.
-Models with batch norm keep the autograd step (``supports`` says which configs this covers).
+Every weight gradient is computed as ``input.t() @ grad``: unlike autograd's ``grad.t() @ input``
+(10 rows for the last layer), MKL gives it the same bits on any thread count, so the thread count
+may follow the machine's load (``threads.py``). Models with batch norm keep the autograd step
+(``supports`` says which configs this covers).
 """
 
 from __future__ import annotations

@@ -158,7 +158,9 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
         await wait_until(pilot, lambda: table.row_count == 2 and getattr(gallery.samples, "epoch", None) == 2)
         assert app.state == "running" and status.state == "running"
         assert app.query_one(ConfigForm).disabled
-        assert app.query_one("#run-bar", ProgressBar).progress == 200 == progress.step
+        assert progress.step == 200
+        # The bars show the latest report at the next UI tick, with the chart.
+        await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200, timeout=2)
         assert chart.batch.count == 40
         assert gallery.border_title == "Predictions after epoch 2: 8/10 right"
         assert (status.device, status.run_dir) == ("cpu", RUN_DIR)
@@ -475,3 +477,24 @@ async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_i
         await pilot.pause(0.2)
         assert not main.has_class("-beside") and not main.has_class("-cramped")
         assert accuracy.region.width == 42
+
+
+@run_async
+async def test_training_waits_until_the_start_and_each_gallery_are_on_screen() -> None:
+    """The engine thread resumes after a run's start and after predictions only once the screen
+    shows them: their relayout and pixel art are painted before training competes for the cores."""
+    app: MnistApp
+    seen: list[tuple[str, object]] = []
+
+    def script(config: Config, run_id: str):
+        yield started(run_id, config)
+        seen.append(("started", app.query_one(StatusBar).state))
+        yield samples(run_id, 0, wrong=(1, 2))
+        seen.append(("samples", getattr(app.query_one(DigitGallery).samples, "epoch", None)))
+        yield batch(run_id, 5)
+
+    app = make_app(ScriptedSource(script))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.query_one(RunProgress).step == 5, what="the first report")
+    assert seen == [("started", "running"), ("samples", 0)]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
+from textual.css.query import NoMatches
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
@@ -63,6 +64,12 @@ SIDEBAR_COLUMNS = {False: 38, True: 32}
 """The sidebar's width (app.tcss), on wide and on narrow terminals."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
+PROGRESS_SECONDS = 0.5
+"""How often the progress pane shows the latest report."""
+PAINT_WAIT = 1.0
+"""Longest the engine waits for the screen to show a run's start or a new gallery before training on."""
+HEAVY_EVENTS = (RunStarted, SamplesPredicted)
+"""Events whose display takes a relayout or the pixel art (tens of ms): training waits for them."""
 ACTIVE = ("starting", "running", "paused", "stopping")
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -122,6 +129,8 @@ class MnistApp(App[int]):
         self.exit_code = 0
         self._quitting = False
         self._unpaused = threading.Event()
+        self._shown = threading.Event()
+        """Set once the screen shows the last of the HEAVY_EVENTS; the engine thread waits for it."""
         self._unpaused.set()
         self._worker: Worker[None] | None = None
         self._narrow = False
@@ -150,6 +159,7 @@ class MnistApp(App[int]):
         self.query_one(StatusBar).name_shown = self._config.name
         self._set_state("idle")
         self._fit_to_size(*self.size)
+        self.set_interval(PROGRESS_SECONDS, self._paint_progress)
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for number, code in SIGNAL_CODES.items():
@@ -215,6 +225,7 @@ class MnistApp(App[int]):
         if self.state == "running":
             self._unpaused.clear()
             self._set_state("paused")
+            self.query_one(RunProgress).paint()
         elif self.state == "paused":
             self._unpaused.set()
             self._set_state("running")
@@ -275,7 +286,14 @@ class MnistApp(App[int]):
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
             for event in self._source(config, run_id, stop):
+                heavy = isinstance(event, HEAVY_EVENTS)
+                if heavy:
+                    self._shown.clear()
                 self.post_message(EngineEvent(event))
+                if heavy:
+                    # Let the UI lay out and paint it before training competes for the cores (it
+                    # comes before an epoch's first batch, outside the training clock).
+                    self._shown.wait(PAINT_WAIT)
                 while not self._unpaused.wait(0.05):
                     if stop.is_set():
                         break
@@ -291,14 +309,24 @@ class MnistApp(App[int]):
         event: Event = message.event
         if event.run_id != self.run_id:
             return  # a leftover of an earlier run
+        try:
+            self._show_event(event)
+        except NoMatches:  # the app is closing: its widgets are gone
+            pass
+
+    def _show_event(self, event: Event) -> None:
         if isinstance(event, BatchReported):
             self.query_one(LossChart).add_batch(event.step / event.steps_per_epoch, event.loss)
-            self.query_one(RunProgress).advance(event)
+            progress = self.query_one(RunProgress)
+            progress.advance(event)
+            if self.state != "running":
+                progress.paint()  # a report that arrives as the run pauses or stops is shown at once
         elif isinstance(event, EpochEnded):
             self.query_one(AccuracyTable).add_epoch(event)
             self.query_one(LossChart).add_evaluation(event.epoch, event.eval_loss)
         elif isinstance(event, SamplesPredicted):
             self.query_one(DigitGallery).show(event)
+            self.call_after_refresh(self._shown.set)
         elif isinstance(event, RunStarted):
             status = self.query_one(StatusBar)
             status.device, status.run_dir = event.device, event.run_dir or ""
@@ -306,8 +334,19 @@ class MnistApp(App[int]):
             self.query_one("#accuracy").border_title = f"Accuracy per epoch · {event.eval_name}"
             if self.state == "starting":
                 self._set_state("running")
+            self.call_after_refresh(self._shown.set)
         elif isinstance(event, Terminal):
             self._end(event)
+
+    def _paint_progress(self) -> None:
+        """Show the latest report's progress (reports can come many times a second; each repaint
+        takes the UI thread's time from training). The chart redraws on a timer of its own: in
+        one screen refresh, the two would repaint everything between them."""
+        try:
+            progress = self.main_screen.query_one(RunProgress)  # the help screen may be on top
+        except NoMatches:  # a tick that fires while the app closes
+            return
+        progress.paint()
 
     def _end(self, event: Terminal) -> None:
         if self.state not in ACTIVE:

@@ -40,6 +40,8 @@ class RunProgress(Vertical):
         self.step = 0
         self.rate: float | None = None
         """Smoothed training samples per second."""
+        self._unpainted: BatchReported | None = None
+        self._painted_any = False
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -57,6 +59,7 @@ class RunProgress(Vertical):
         self.batch_size = int(event.config["batch_size"])
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
+        self._unpainted, self._painted_any = None, False
         # Captions as wide as this run's longest, so the bars line up and never move (up to
         # "epoch 100000/100000"); set once here, the reports then update them without a relayout.
         width = max(10, len(f"epoch {self.epochs}/{self.epochs} "))
@@ -68,10 +71,22 @@ class RunProgress(Vertical):
         )
 
     def advance(self, event: BatchReported) -> None:
-        """A loss report: move the bars, update throughput and time left."""
+        """A loss report: count it now; the bars and numbers show it at the next :meth:`paint`
+        (the run's first report at once). Reports come several times a second, and each repaint
+        takes the UI thread's time from training."""
         self.step = event.step
         rate = event.samples_per_second
         self.rate = rate if self.rate is None else RATE_SMOOTHING * self.rate + (1 - RATE_SMOOTHING) * rate
+        self._unpainted = event
+        if not self._painted_any:
+            self.paint()
+
+    def paint(self) -> None:
+        """Show the latest report, if one is not shown yet."""
+        event, self._unpainted = self._unpainted, None
+        if event is None:
+            return
+        self._painted_any = True
         self._bars(event.epoch, event.epoch_step)
         left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
         self.query_one("#numbers", Static).update(
@@ -81,7 +96,8 @@ class RunProgress(Vertical):
         )
 
     def finish(self, outcome: str, style: str) -> None:
-        """The run ended: how, in ``style``, where the numbers were."""
+        """The run ended: how, in ``style``, where the numbers were (the bars show its last report)."""
+        self.paint()
         self.query_one("#numbers", Static).update(Text(outcome, style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
