@@ -343,10 +343,9 @@ class MnistApp(App[int]):
         takes the UI thread's time from training). The chart redraws on a timer of its own: in
         one screen refresh, the two would repaint everything between them."""
         try:
-            progress = self.main_screen.query_one(RunProgress)  # the help screen may be on top
-        except NoMatches:  # a tick that fires while the app closes
-            return
-        progress.paint()
+            self.main_screen.query_one(RunProgress).paint()  # the help screen may be on top
+        except NoMatches:  # a tick that fires while the app closes: its widgets are going
+            pass
 
     def _end(self, event: Terminal) -> None:
         if self.state not in ACTIVE:
