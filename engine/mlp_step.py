@@ -108,7 +108,6 @@ class MLPStep:
         self._params = [_memory_order(p) for p in self.params]
         self._grads = [_memory_order(p.grad) for p in self.params]
         self._state: list[list[torch.Tensor]] | None = None
-        self._flat_state: list[list[torch.Tensor]] = []
         group = optimizer.param_groups[0]
         # Plain momentum SGD folds each gradient straight into its momentum buffer.
         self._fold = (
@@ -119,7 +118,6 @@ class MLPStep:
     def invalidate(self) -> None:
         """Forget the optimizer's state tensors (after ``optimizer.load_state_dict``)."""
         self._state = None
-        self._flat_state = []
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,9 +132,10 @@ class MLPStep:
             self._backward(grad, saved, lit, buffers=None)
             self.optimizer.step()
         elif self._fold:
-            self._backward(grad, saved, lit, buffers=self._optimizer_state()[0])
+            buffers = self._optimizer_state()[0]
+            self._backward(grad, saved, lit, buffers=buffers)
             lr = self.optimizer.param_groups[0]["lr"]
-            for param, buffer in zip(self._params, self._flat_state[0]):
+            for param, buffer in zip(self._params, buffers):
                 param.add_(buffer, alpha=-lr)
         else:
             self._backward(grad, saved, lit, buffers=None)
@@ -175,16 +174,16 @@ class MLPStep:
     def _backward(
         self, grad: torch.Tensor, saved: list[_Saved], lit: torch.Tensor | None, buffers: list[torch.Tensor] | None
     ) -> None:
-        """From the loss gradient at the logits, fill each ``.grad`` or, with ``buffers``, fold it
-        into the momentum buffers (``buffer = momentum * buffer + grad``)."""
+        """From the loss gradient at the logits, fill each ``.grad`` or, with ``buffers`` (the
+        momentum buffers in memory order), fold it into them (``buffer = momentum * buffer + grad``)."""
         momentum = self.optimizer.param_groups[0]["momentum"] if buffers is not None else 0.0
         scale = 1.0 / (1.0 - self._dropout) if self._dropout < 1 else 0.0
         for index in range(len(self.linears) - 1, -1, -1):
             layer = self.linears[index]
             layer_input = saved[index].input
-            # Memory-order views (one row per input) of the weight's buffer or gradient.
-            weight_into = self._flat_state[0][2 * index] if buffers is not None else self._grads[2 * index]
-            bias_into = buffers[2 * index + 1] if buffers is not None else layer.bias.grad
+            # Memory-order views (one row per input for a weight) of the buffers or gradients.
+            into = buffers if buffers is not None else self._grads
+            weight_into, bias_into = into[2 * index], into[2 * index + 1]
             _weight_grad(weight_into, layer_input, grad, lit if index == 0 else None, momentum)
             if buffers is not None:
                 torch.add(grad.sum(0), bias_into, alpha=momentum, out=bias_into)
@@ -202,8 +201,7 @@ class MLPStep:
 
     def _update(self) -> None:
         """One step of the configured optimizer, through its functional form."""
-        self._optimizer_state()
-        state = self._flat_state
+        state = self._optimizer_state()
         group = self.optimizer.param_groups[0]
         if self.config.optimizer == "sgd":
             sgd.sgd(
@@ -222,17 +220,15 @@ class MLPStep:
         )
 
     def _optimizer_state(self) -> list[list[torch.Tensor]]:
-        """The optimizer's state tensors, per kind, in parameter order (cached until invalidated).
-
-        ``_flat_state`` holds the same tensors in memory order, for the fused kernels.
-        """
+        """The optimizer's state tensors, per kind, in parameter order and memory order (cached
+        until invalidated)."""
         if self._state is None:
             state = [self.optimizer.state[p] for p in self.params]
             if self.config.optimizer == "sgd":
-                self._state = [[s.get("momentum_buffer") for s in state]]
+                kinds = [[s.get("momentum_buffer") for s in state]]
             else:
-                self._state = [[s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state], [s["step"] for s in state]]
-            self._flat_state = [[_memory_order(t) for t in kind] for kind in self._state]
+                kinds = [[s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state], [s["step"] for s in state]]
+            self._state = [[_memory_order(t) for t in kind] for kind in kinds]
         return self._state
 
 

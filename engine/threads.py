@@ -59,14 +59,13 @@ class ThreadChoice:
     """
 
     def __init__(self, counts: tuple[int, ...]) -> None:
-        self.counts = tuple(dict.fromkeys(counts))  # in order of preference, without repeats
+        self.counts = tuple(dict.fromkeys(counts))[:2]  # the start first; no repeats
         self.current = self.counts[0]
         self.fallback = min(self.counts)
         self._times: dict[int, list[float]] = {count: [] for count in self.counts}
         self._intervals = 0
         self._next_probe = FIRST_PROBE
         self._gap = PROBE_GAPS[0]
-        self._probes = 0
 
     @classmethod
     def for_run(cls, adaptive: bool) -> ThreadChoice:
@@ -80,9 +79,7 @@ class ThreadChoice:
         """The count to train the next interval on."""
         self._intervals += 1
         if len(self.counts) > 1 and self._intervals >= self._next_probe:
-            self._probes += 1
-            others = [count for count in self.counts if count != self.current]
-            return others[(self._probes - 1) % len(others)]
+            return next(count for count in self.counts if count != self.current)  # a try
         return self.current
 
     def record(self, count: int, seconds_per_step: float) -> None:

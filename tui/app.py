@@ -343,7 +343,7 @@ class MnistApp(App[int]):
         takes the UI thread's time from training). The chart redraws on a timer of its own: in
         one screen refresh, the two would repaint everything between them."""
         try:
-            self.main_screen.query_one(RunProgress).paint()  # the help screen may be on top
+            self.query_one(RunProgress).paint()
         except NoMatches:  # a tick that fires while the app closes: its widgets are going
             pass
 
