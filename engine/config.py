@@ -23,6 +23,7 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "radam")
 SCHEDULES = ("constant", "step", "cosine")
 DATASETS = ("mnist", "fashion-mnist")
 EVAL_SPLITS = ("test", "holdout", "pooled")
+SPLIT_SHUFFLES = ("torch", "sklearn")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -44,6 +45,8 @@ class Config:
     """Share of the pool held out for evaluation when eval_split is holdout or pooled."""
     split_seed: int = 0
     """Seed of the holdout split, fixed apart from the training seed."""
+    split_shuffle: str = "torch"
+    """How the holdout split shuffles the pool: torch (torch.randperm) or sklearn (scikit-learn's train_test_split with random_state = split_seed: the digits the sources held out)."""
     train_limit: int = 0
     """Train on only the first N training digits (0: all of them)."""
     eval_limit: int = 0
@@ -96,6 +99,7 @@ class Config:
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
+        _check_choice("split_shuffle", self.split_shuffle, SPLIT_SHUFFLES)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("init", self.init, INITS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -125,6 +129,8 @@ class Config:
         _check_range("gallery_size", self.gallery_size, low=0, high=100)
         _check_range("seed", self.seed, low=0, high=2**63 - 1)
         _check_range("split_seed", self.split_seed, low=0, high=2**63 - 1)
+        if self.split_shuffle == "sklearn" and self.split_seed >= 2**32:
+            raise ConfigError(f"split_seed must be below 2**32 with split_shuffle = 'sklearn' (numpy's seeds), not {self.split_seed}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ConfigError("nesterov needs optimizer = 'sgd' and momentum > 0")
 
@@ -143,6 +149,7 @@ FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Co
 CHOICES: dict[str, tuple[str, ...]] = {
     "dataset": DATASETS,
     "eval_split": EVAL_SPLITS,
+    "split_shuffle": SPLIT_SHUFFLES,
     "activation": ACTIVATIONS,
     "init": INITS,
     "optimizer": OPTIMIZERS,

@@ -172,13 +172,13 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
     else:
         if config.eval_split == "pooled":
             train_x, train_y = torch.cat([train_x, test_x]), torch.cat([train_y, test_y])
-        generator = torch.Generator().manual_seed(config.split_seed)
-        order = torch.randperm(len(train_x), generator=generator)
-        held = round(len(train_x) * config.holdout_fraction)
+        order, held = holdout_order(config, len(train_x))
         test_x, test_y = train_x[order[:held]], train_y[order[:held]]
         train_x, train_y = train_x[order[held:]], train_y[order[held:]]
         pool = "training set" if config.eval_split == "holdout" else "all 70k digits"
         eval_name = f"{config.holdout_fraction * 100:.3g} % holdout of {pool}"
+        if config.split_shuffle == "sklearn":
+            eval_name += ", split as scikit-learn does"
     if config.train_limit:
         train_x, train_y = train_x[: config.train_limit], train_y[: config.train_limit]
     if config.eval_limit:
@@ -191,6 +191,23 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
         eval_name=eval_name,
         class_names=_DATASETS[config.dataset][1],
     )
+
+
+def holdout_order(config: Config, size: int) -> tuple[torch.Tensor, int]:
+    """The pool's indices in split order and how many of the first ones are held out.
+
+    ``sklearn`` reproduces ``train_test_split(pool, test_size=holdout_fraction,
+    random_state=split_seed)`` without scikit-learn: numpy's legacy ``RandomState`` (whose stream
+    numpy keeps stable) permutes the pool, and the first ``ceil(fraction * size)`` indices are held
+    out, in that order. The sources split this way, so their presets evaluate on the same digits.
+    """
+    if config.split_shuffle == "sklearn":
+        import numpy  # torchvision's dependency; only this split needs it
+
+        permutation = numpy.random.RandomState(config.split_seed).permutation(size)
+        return torch.from_numpy(permutation).long(), math.ceil(size * config.holdout_fraction)
+    generator = torch.Generator().manual_seed(config.split_seed)
+    return torch.randperm(size, generator=generator), round(size * config.holdout_fraction)
 
 
 def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -112,6 +112,11 @@ def test_wrong_type_in_a_file_names_the_field_and_the_type(tmp_path: Path, line:
         ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ({"name": "my run"}, "name must be letters, digits"),
         ({"nesterov": True}, "nesterov needs optimizer = 'sgd' and momentum > 0"),
+        ({"split_shuffle": "numpy"}, "split_shuffle must be one of torch, sklearn, not 'numpy'"),
+        (
+            {"split_shuffle": "sklearn", "split_seed": 2**32},
+            "split_seed must be below 2**32 with split_shuffle = 'sklearn' (numpy's seeds), not 4294967296",
+        ),
     ],
 )
 def test_out_of_range_values_name_the_field_and_what_is_allowed(changes: dict, expected: str) -> None:
@@ -292,6 +297,7 @@ ODD_CONFIG = Config(
     eval_split="pooled",
     holdout_fraction=1 / 7,
     split_seed=3,
+    split_shuffle="sklearn",
     train_limit=123,
     eval_limit=45,
     hidden=(7, 5, 3),

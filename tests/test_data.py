@@ -18,6 +18,7 @@ from mnist_tui.engine.data import (
     default_data_dir,
     ensure_files,
     gallery_indices,
+    holdout_order,
     load_split,
 )
 
@@ -154,6 +155,35 @@ def test_the_holdout_split_is_fixed_by_split_seed_alone(data_dir: Path) -> None:
     holdout = load_split(Config(eval_split="holdout", holdout_fraction=0.25), data_dir, CPU)
     assert (len(holdout.train_y), len(holdout.eval_y)) == (45_000, 15_000)
     assert holdout.eval_name == "25 % holdout of training set"
+
+
+# scikit-learn 1.9.1's train_test_split(numpy.arange(size), test_size=fraction, random_state=0):
+# the first and last held-out indices, the first training ones, and the counts.
+SKLEARN_SPLITS = {
+    (70_000, 1 / 7): ([10840, 56267, 14849, 62726, 47180, 61640], [39237, 21866, 38802], [28926, 9080, 52804, 28094], 10_000),
+    (60_000, 0.2): ([3048, 19563, 58303, 8870, 40228, 31488], [50430, 21574, 10617], [5778, 5287, 57167, 29516], 12_000),
+}
+
+
+@pytest.mark.parametrize(("size", "fraction"), sorted(SKLEARN_SPLITS))
+def test_the_sklearn_shuffle_holds_out_what_train_test_split_does(size: int, fraction: float) -> None:
+    first, last, train, count = SKLEARN_SPLITS[(size, fraction)]
+    order, held = holdout_order(Config(holdout_fraction=fraction, split_shuffle="sklearn"), size)
+    assert held == count
+    assert order[:6].tolist() == first and order[held - 3 : held].tolist() == last
+    assert order[held : held + 4].tolist() == train
+    assert sorted(order.tolist()) == list(range(size))
+
+
+def test_the_sklearn_split_evaluates_on_those_digits_of_the_pool(data_dir: Path) -> None:
+    """The pooled split takes the 60,000 training digits, then the 10,000 test digits, as the source's pool."""
+    pooled = load_split(Config(eval_split="pooled", holdout_fraction=1 / 7, split_shuffle="sklearn"), data_dir, CPU)
+    train = load_split(Config(), data_dir, CPU)
+    first = SKLEARN_SPLITS[(70_000, 1 / 7)][0]
+    pool_x = torch.cat([train.train_x, train.eval_x])
+    assert torch.equal(pooled.eval_x[:6], pool_x[first])
+    assert (len(pooled.train_y), len(pooled.eval_y)) == (60_000, 10_000)
+    assert pooled.eval_name == "14.3 % holdout of all 70k digits, split as scikit-learn does"
 
 
 def test_the_gallery_cycles_through_the_classes() -> None:

@@ -39,7 +39,7 @@ SOURCES = {
     "relu-adam-100-holdout": {  # 002
         "hidden": (100, 100), "activation": "relu", "batch_norm": False, "dropout": 0.0,
         "optimizer": "adam", "lr": 0.001, "batch_size": 64, "drop_last": True, "epochs": 10,
-        "eval_split": "holdout", "holdout_fraction": 0.2, **FULL_DATA,
+        "eval_split": "holdout", "holdout_fraction": 0.2, "split_seed": 0, "split_shuffle": "sklearn", **FULL_DATA,
     },
     "batchnorm-dropout-he": {  # 003
         "hidden": (512, 256), "activation": "relu", "batch_norm": True, "dropout": 0.5,
@@ -49,7 +49,7 @@ SOURCES = {
     "relu-adam-100-pooled": {  # 004
         "hidden": (100, 100), "activation": "relu", "batch_norm": False, "dropout": 0.0,
         "optimizer": "adam", "lr": 0.01, "batch_size": 64, "drop_last": False, "epochs": 3,
-        "eval_split": "pooled", **FULL_DATA,
+        "eval_split": "pooled", "split_seed": 0, "split_shuffle": "sklearn", **FULL_DATA,
     },
     "smoke": {"train_limit": 2000, "epochs": 1},
 }

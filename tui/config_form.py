@@ -24,7 +24,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Model": ("hidden", "activation", "batch_norm", "dropout", "init"),
     "Optimizer": ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule", "step_epochs", "gamma"),
     "Training": ("epochs", "batch_size", "drop_last", "seed", "device", "cuda_graphs"),
-    "Data": ("dataset", "eval_split", "holdout_fraction", "split_seed", "train_limit", "eval_limit"),
+    "Data": ("dataset", "eval_split", "holdout_fraction", "split_seed", "split_shuffle", "train_limit", "eval_limit"),
     "Run": ("name", "report_every", "gallery_size", "diverge_above"),
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
