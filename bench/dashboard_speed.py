@@ -198,7 +198,7 @@ def dashboard(args: argparse.Namespace, work: Path) -> dict[str, float]:
                 first = (time.monotonic(), cpu_seconds(app), sum(cpu_seconds(server).values()))
             if "● finished" in screen or EXITED.search(screen):
                 break
-            time.sleep(0.1)
+            time.sleep(args.poll)
         else:
             raise SystemExit(f"timed out; the screen:\n{screen}")
         if first is None or app is None:
@@ -402,6 +402,11 @@ def main() -> int:
     parser.add_argument(
         "--dashboard-command", type=shlex.split, default=[str(COMMAND)],
         help="the command for the dashboard side (default: the installed mnist-tui), e.g. to try a change",
+    )
+    parser.add_argument(
+        "--poll", type=float, default=1.0,
+        help="seconds between screen captures in the overhead runs: each capture is a tmux client "
+        "process and a render by the tmux server, CPU the dashboard itself does not use",
     )
     parser.add_argument("--timeout", type=float, default=300, help="seconds one run may take")
     args = parser.parse_args()
