@@ -17,6 +17,7 @@ weight gradient changes with the thread count), so it keeps one fixed count.
 from __future__ import annotations
 
 import os
+import statistics
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -29,9 +30,11 @@ FIRST_PROBE = 3
 PROBE_GAPS = (8, 64)
 """Intervals between tries: from 8, doubling while the current count keeps winning, up to 64."""
 SWITCH_GAIN = 0.9
-"""A try must step this much faster (time ratio) than the interval before it to switch."""
+"""A try must step this much faster (time ratio) than the current count's last intervals to switch."""
 SLOWDOWN = 1.25
-"""An interval this much slower than the current count's best recent one tries the other next."""
+"""Two intervals in a row this much slower than the current count's typical one try the other next."""
+KEPT = 5
+"""Recent intervals remembered per count."""
 
 
 def cpu_cores() -> int:
@@ -53,9 +56,13 @@ class ThreadChoice:
     With one count there is nothing to choose. With two (all cores, and one left free), the run
     starts on all cores and tries the other on its third interval (the first one also pays for
     warming up, so it is not counted). A try that wins switches; one that loses doubles the wait
-    for the next (8 intervals, then 16, up to 64), since each losing try costs its interval. An
-    interval much slower than the current count's recent best (another process has started)
-    brings the next try forward.
+    for the next (8 intervals, then 16, up to 64), since each losing try costs its interval. Two
+    intervals in a row much slower than the current count's typical one (another process has
+    started) bring the next try forward.
+
+    Another thread's bursts of work (the dashboard repainting) slow single intervals, and more so
+    on all cores: a try is judged against the mean of the current count's last three intervals,
+    bursts included, and one slow interval alone brings no try forward.
     """
 
     def __init__(self, counts: tuple[int, ...]) -> None:
@@ -88,17 +95,18 @@ class ThreadChoice:
             return  # the first interval also warms up
         times = self._times[count]
         times.append(seconds_per_step)
-        del times[:-5]
+        del times[:-KEPT]
         current = self._times[self.current]
-        if count != self.current:  # a try, against the interval just before it (the load drifts)
-            if current and seconds_per_step < SWITCH_GAIN * current[-1]:
+        if count != self.current:  # a try, against the intervals just before it (the load drifts)
+            recent = current[-3:]
+            if recent and seconds_per_step < SWITCH_GAIN * statistics.fmean(recent):
                 self.current = count
                 self._gap = PROBE_GAPS[0]
                 self._next_probe = self._intervals + self._gap
             else:
                 self._next_probe = self._intervals + self._gap
                 self._gap = min(2 * self._gap, PROBE_GAPS[1])
-        elif len(current) >= 3 and seconds_per_step > SLOWDOWN * min(current):
+        elif len(current) >= 3 and min(current[-2:]) > SLOWDOWN * statistics.median(current):
             self._next_probe = min(self._next_probe, self._intervals + 1)
 
 
