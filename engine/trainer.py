@@ -20,10 +20,10 @@ from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .mlp_step import MLPStep, supports
-from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 from .model import build_model, count_parameters, store_input_major
 from .optim import build_optimizer, build_schedule
 from .runs import CheckpointError
+from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
 EVAL_BATCH = 8192
 
