@@ -29,6 +29,8 @@ class Event:
     run_id: str
 
     kind: ClassVar[str] = "event"
+    recorded: ClassVar[bool] = True
+    """Whether the run folder's ``events.jsonl`` keeps it (ephemeral answers do not)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the event's kind first (bytes become base64 text)."""
@@ -117,6 +119,120 @@ class SamplesPredicted(Event):
     kind: ClassVar[str] = "samples"
 
 
+# --- inspection: products of the epoch's one evaluation pass ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfusionCounted(Event):
+    """Counts of every (true, predicted) pair over the whole evaluation set; rows are true classes."""
+
+    epoch: int
+    matrix: tuple[tuple[int, ...], ...]
+    class_names: tuple[str, ...]
+
+    kind: ClassVar[str] = "confusion"
+
+
+@dataclass(frozen=True, slots=True)
+class MistakesFound(Event):
+    """The most confident mistakes of every (true, predicted) cell; ``indices`` are evaluation-set positions."""
+
+    epoch: int
+    indices: tuple[int, ...]
+    labels: tuple[int, ...]
+    predictions: tuple[int, ...]
+    confidences: tuple[float, ...]
+    images: tuple[bytes, ...]
+
+    kind: ClassVar[str] = "mistakes"
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsSampled(Event):
+    """Incoming weights of some units of hidden layer ``layer`` as 28x28 bytes: ``b`` is ``(b - 128) / 127 * scale``."""
+
+    epoch: int
+    layer: int
+    units: tuple[int, ...]
+    images: tuple[bytes, ...]
+    scale: float
+
+    kind: ClassVar[str] = "weights"
+
+
+@dataclass(frozen=True, slots=True)
+class LayersMeasured(Event):
+    """Per hidden layer: width, share of dead units (None where the activation cannot die), weight and gradient norms."""
+
+    epoch: int
+    sizes: tuple[int, ...]
+    dead: tuple[float | None, ...]
+    weight_norms: tuple[float, ...]
+    grad_norms: tuple[float, ...]
+
+    kind: ClassVar[str] = "layers"
+
+
+# --- commands in, events out ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged(Event):
+    """Optimizer settings changed from ``step`` (global) on: ``changes`` maps a field to ``[old, new]``."""
+
+    epoch: int
+    step: int
+    changes: dict[str, list[float]]
+    source: str
+
+    kind: ClassVar[str] = "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPaused(Event):
+    """Training paused between two batches at global ``step``; paused time is not training time."""
+
+    epoch: int
+    step: int
+
+    kind: ClassVar[str] = "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResumed(Event):
+    """Training goes on after a pause."""
+
+    epoch: int
+    step: int
+
+    kind: ClassVar[str] = "resumed"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAnswered(Event):
+    """The engine's answer to one command: done, or ignored with the reason (malformed, stale, invalid)."""
+
+    command_id: str
+    command: str
+    accepted: bool
+    message: str
+    source: str
+
+    kind: ClassVar[str] = "command"
+
+
+@dataclass(frozen=True, slots=True)
+class DigitPredicted(Event):
+    """The model's class probabilities for given pixels (a ``predict`` command); not recorded in the log."""
+
+    command_id: str
+    probabilities: tuple[float, ...]
+    step: int
+
+    kind: ClassVar[str] = "prediction"
+    recorded: ClassVar[bool] = False
+
+
 @dataclass(frozen=True, slots=True)
 class CheckpointSaved(Event):
     """A checkpoint was written atomically: ``which`` is best or last."""
@@ -192,6 +308,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BatchReported,
         EpochEnded,
         SamplesPredicted,
+        ConfusionCounted,
+        MistakesFound,
+        WeightsSampled,
+        LayersMeasured,
+        SettingsChanged,
+        RunPaused,
+        RunResumed,
+        CommandAnswered,
+        DigitPredicted,
         CheckpointSaved,
         RunFinished,
         RunStopped,
@@ -202,15 +327,25 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from :meth:`Event.to_dict` output (for replaying ``events.jsonl``)."""
+    """Rebuild an event from :meth:`Event.to_dict` output (for replaying ``events.jsonl``).
+
+    An unknown kind or a missing field is a KeyError, a mistyped one a TypeError or ValueError.
+    """
     data = dict(data)
     cls = EVENT_TYPES[data.pop("event")]
     values: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
         value = data[item.name]
         if item.name == "images":
-            value = tuple(base64.b64decode(v) for v in value)
-        elif isinstance(value, list) and item.name != "config":
-            value = tuple(value)
+            value = tuple(base64.b64decode(v, validate=True) for v in value)
+        elif isinstance(value, list):
+            value = _tupled(value)
         values[item.name] = value
     return cls(**values)
+
+
+def _tupled(value: Any) -> Any:
+    """Lists as tuples, all the way down (dicts such as ``config`` and ``changes`` stay as they are)."""
+    if isinstance(value, list):
+        return tuple(_tupled(v) for v in value)
+    return value

@@ -91,7 +91,9 @@ class RunFolder:
         atomic_write(self.path / "config.toml", config_to_toml(config).encode())
 
     def record(self, event: Event) -> None:
-        """Append the event to ``events.jsonl``; the terminal event also writes ``summary.json``."""
+        """Append the event to ``events.jsonl`` (unless it is an ephemeral answer such as a prediction)."""
+        if not event.recorded:
+            return
         if self._log is None:
             self._log = open(self.path / "events.jsonl", "a", encoding="utf-8")
         self._log.write(event.to_json() + "\n")

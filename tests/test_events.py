@@ -18,6 +18,15 @@ from mnist_tui.engine.events import (
     RunDiverged,
     RunFailed,
     RunFinished,
+    CommandAnswered,
+    ConfusionCounted,
+    DigitPredicted,
+    LayersMeasured,
+    MistakesFound,
+    RunPaused,
+    RunResumed,
+    SettingsChanged,
+    WeightsSampled,
     RunStarted,
     RunStopped,
     SamplesPredicted,
@@ -46,6 +55,23 @@ EXAMPLES: list[Event] = [
     RunStopped(run_id=RUN, epoch=1, step=12, epochs_completed=0),
     RunDiverged(run_id=RUN, epoch=1, step=2, loss=2.1e10),
     RunFailed(run_id=RUN, error="data folder /nonexistent does not exist", reason="data"),
+    ConfusionCounted(
+        run_id=RUN, epoch=1, matrix=tuple(tuple(7 if i == j else i for j in range(10)) for i in range(10)),
+        class_names=tuple("0123456789"),
+    ),
+    MistakesFound(
+        run_id=RUN, epoch=1, indices=(8, 9001), labels=(5, 3), predictions=(6, 5), confidences=(0.75, 0.5),
+        images=(b"\x10" * 784, b"\xf0" * 784),
+    ),
+    WeightsSampled(run_id=RUN, epoch=1, layer=0, units=(0, 17), images=(b"\x80" * 784, b"\x00" * 784), scale=0.25),
+    LayersMeasured(
+        run_id=RUN, epoch=1, sizes=(100, 100), dead=(0.02, None), weight_norms=(3.5, 2.25), grad_norms=(0.125, 0.0625)
+    ),
+    SettingsChanged(run_id=RUN, epoch=1, step=40, changes={"lr": [0.001, 0.0001]}, source="dashboard"),
+    RunPaused(run_id=RUN, epoch=1, step=50),
+    RunResumed(run_id=RUN, epoch=1, step=50),
+    CommandAnswered(run_id=RUN, command_id="7", command="pause", accepted=False, message="already paused", source="commands.jsonl"),
+    DigitPredicted(run_id=RUN, command_id="draw-3", probabilities=(0.1,) * 10, step=75),
 ]
 
 
