@@ -106,11 +106,11 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
         assert len(source.calls) == 1 and source.last.run_id == app.run_id
         reports = 3 * STEPS_PER_EPOCH // CONFIG.report_every
         chart = app.query_one(LossChart)
-        assert chart.batch.count == chart.smooth.count == reports
-        xs, ys = chart.batch.points()
+        assert chart.curves.batch.count == chart.curves.smooth.count == reports
+        xs, ys = chart.curves.batch.points()
         assert xs[:2] == [5 / STEPS_PER_EPOCH, 10 / STEPS_PER_EPOCH] and xs[-1] == 3.0
         assert ys[0] == pytest.approx(2.3 / (1 + 5 / 20))
-        assert chart.evaluation.points()[0] == [1, 2, 3]
+        assert chart.curves.evaluation.points()[0] == [1, 2, 3]
 
         progress = app.query_one(RunProgress)
         assert progress.step == 300
@@ -161,13 +161,13 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
         assert progress.step == 200
         # The bars show the latest report at the next UI tick, with the chart.
         await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200, timeout=2)
-        assert chart.batch.count == 40
+        assert chart.curves.batch.count == 40
         assert gallery.border_title == "Predictions after epoch 2: 8/10 right"
         assert (status.device, status.run_dir) == ("cpu", RUN_DIR)
 
         def panes() -> tuple[object, ...]:
             return (
-                chart.batch.count, len(chart.evaluation), table.row_count, progress.step, gallery.samples,
+                chart.curves.batch.count, len(chart.curves.evaluation), table.row_count, progress.step, gallery.samples,
                 status.device, status.run_dir, app.state, outcome(app),
             )
 
@@ -189,7 +189,7 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
 
         # The same kind of event with the current run id does land (so the check above can fail).
         app.post_message(EngineEvent(batch(app.run_id, 205)))
-        await wait_until(pilot, lambda: chart.batch.count == before[0] + 1)
+        await wait_until(pilot, lambda: chart.curves.batch.count == before[0] + 1)
 
 
 @run_async
@@ -257,7 +257,7 @@ async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_
         await press(pilot, "s")
         await wait_until(pilot, lambda: app.state == "finished", what="the last run")
         assert len(source.calls) == 4 and len({call.run_id for call in source.calls}) == 4
-        assert app.query_one(LossChart).batch.count == 60  # the failed runs' reports were forgotten
+        assert app.query_one(LossChart).curves.batch.count == 60  # the failed runs' reports were forgotten
 
 
 @run_async
@@ -321,7 +321,8 @@ async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
         assert chart.redraws == idle
 
         for step in range(1, 51):  # many points between two ticks make one redraw
-            chart.add_batch(step / 100, 1 / step)
+            app.run_state.loss.add_batch(step / 100, 1 / step)
+            chart.show_run(app.run_state)
         await wait_until(pilot, lambda: chart.redraws > idle, timeout=2)
         await pilot.pause(REDRAW_SECONDS * 2.5)
         assert chart.redraws == idle + 1

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from mnist_tui.tui.loss_chart import CAPACITY, LossChart, epoch_ticks, fit_ticks, loss_ticks
+from mnist_tui.tui.loss_chart import epoch_ticks, fit_ticks, loss_ticks
+from mnist_tui.tui.run_state import CAPACITY, LossCurves
 from mnist_tui.tui.series import DecimatedSeries
 
 REPORTS = 100 * 1875 // 25
@@ -99,8 +100,8 @@ def test_capacity_must_be_even_and_at_least_two(capacity: int) -> None:
 
 
 def test_the_loss_chart_keeps_a_100_epoch_run_bounded() -> None:
-    """``LossChart.add_batch`` with 7,500 reports: every series it keeps stays within capacity."""
-    chart = LossChart()
+    """``LossCurves.add_batch`` with 7,500 reports: every series it keeps stays within capacity."""
+    chart = LossCurves()
     points = falling(REPORTS)
     for x, y in points:
         chart.add_batch(x, y)
@@ -117,7 +118,7 @@ def test_the_loss_chart_keeps_a_100_epoch_run_bounded() -> None:
 
 
 def test_the_loss_chart_skips_non_finite_losses() -> None:
-    chart = LossChart()
+    chart = LossCurves()
     chart.add_batch(0.1, 2.0)
     chart.add_batch(0.2, math.nan)
     chart.add_batch(0.3, math.inf)

@@ -77,3 +77,13 @@ def test_failed(snap_compare: Any) -> None:
 
 def test_too_small(snap_compare: Any) -> None:
     assert snap_compare(make_app(), terminal_size=(70, 20), run_before=settle)
+
+
+def test_inspect(snap_compare: Any) -> None:
+    """After a finished run, the Inspect view with the cell 2 → 3 chosen: heatmap, bars, mistakes, weights."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await run_until(lambda app: app.state == "finished")(pilot)
+        await pilot.press("2", "down", "down", "right", "right", "enter")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

@@ -20,7 +20,11 @@ from textual.pilot import Pilot
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import (
     BatchReported,
+    ConfusionCounted,
     EpochEnded,
+    LayersMeasured,
+    MistakesFound,
+    WeightsSampled,
     Event,
     RunFailed,
     RunFinished,
@@ -137,6 +141,56 @@ def samples(run_id: str, epoch: int, *, wrong: tuple[int, ...] = (3, 8)) -> Samp
     )
 
 
+EVAL_SIZE = 1000
+
+
+def confusion(run_id: str, epoch: int) -> ConfusionCounted:
+    """100 digits of each class; class k is taken for k+1 in ``5 - epoch`` cases (at least 1) and for k+3 once."""
+    wrong = max(1, 5 - epoch)
+    rows = []
+    for k in range(10):
+        row = [0] * 10
+        row[(k + 1) % 10] = wrong
+        row[(k + 3) % 10] += 1
+        row[k] = 100 - sum(row)
+        rows.append(tuple(row))
+    return ConfusionCounted(run_id=run_id, epoch=epoch, matrix=tuple(rows), class_names=CLASS_NAMES)
+
+
+def mistakes(run_id: str, epoch: int, per_cell: int = 3) -> MistakesFound:
+    """The mistakes of :func:`confusion`, at most ``per_cell`` per cell, drawn as their true digit."""
+    matrix = confusion(run_id, epoch).matrix
+    indices, labels, predictions, confidences = [], [], [], []
+    for true in range(10):
+        for predicted in range(10):
+            for n in range(min(per_cell, matrix[true][predicted] if true != predicted else 0)):
+                indices.append(true * 100 + predicted * 10 + n)
+                labels.append(true)
+                predictions.append(predicted)
+                confidences.append(round(0.9 - 0.1 * n, 2))
+    return MistakesFound(
+        run_id=run_id, epoch=epoch, indices=tuple(indices), labels=tuple(labels), predictions=tuple(predictions),
+        confidences=tuple(confidences), images=tuple(digit_image(label) for label in labels),
+    )
+
+
+def weights(run_id: str, epoch: int, units: int = 8) -> WeightsSampled:
+    """``units`` tiles: a horizontal gradient from negative to positive, shifted by the unit."""
+    images = tuple(bytes((x * 9 + u * 16) % 256 for y in range(28) for x in range(28)) for u in range(units))
+    return WeightsSampled(run_id=run_id, epoch=epoch, layer=0, units=tuple(range(units)), images=images, scale=0.25)
+
+
+def layers(run_id: str, epoch: int) -> LayersMeasured:
+    return LayersMeasured(
+        run_id=run_id, epoch=epoch, sizes=(64,), dead=(0.125,), weight_norms=(3.5 + epoch,), grad_norms=(0.5 / epoch,)
+    )
+
+
+def inspection(run_id: str, epoch: int) -> list[Event]:
+    """The inspection events the engine yields after an epoch."""
+    return [confusion(run_id, epoch), mistakes(run_id, epoch), weights(run_id, epoch), layers(run_id, epoch)]
+
+
 def finished(run_id: str, accuracies: tuple[float, ...]) -> RunFinished:
     best = max(range(len(accuracies)), key=lambda index: accuracies[index])
     return RunFinished(
@@ -176,6 +230,7 @@ def training_run(*, end: bool = True, until_step: int | None = None) -> Script:
                     return
             yield epoch_ended(run_id, epoch, epochs, accuracies)
             yield samples(run_id, epoch)
+            yield from inspection(run_id, epoch)
         if end:
             yield finished(run_id, accuracies)
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ..engine.events import EpochEnded
+from ..engine.events import EpochEnded, Event, RunStarted
+from .pane import Pane
+from .run_state import RunState
 
 BEST = "★"
 
 
-class AccuracyTable(DataTable):
+class AccuracyTable(Pane, DataTable):
     """One row per epoch; the best evaluation accuracy so far carries a star."""
+
+    EVENTS = (RunStarted, EpochEnded)
+    CAPTION = "Accuracy per epoch"
 
     DEFAULT_CSS = """
     AccuracyTable { height: 1fr; }
@@ -28,6 +33,18 @@ class AccuracyTable(DataTable):
         self.add_column("eval %", key="eval_acc")
         self.add_column("eval loss", key="eval_loss")
         self.add_column(" ", key="best")
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        if isinstance(event, EpochEnded):
+            self.add_epoch(event)
+        else:
+            self.show_run(run)
+
+    def show_run(self, run: RunState) -> None:
+        self.reset()
+        self.border_title = f"{self.CAPTION} · {run.eval_name}" if run.eval_name else self.CAPTION
+        for epoch in run.epochs:
+            self.add_epoch(epoch)
 
     def reset(self) -> None:
         """Forget every epoch (a new run starts)."""

@@ -13,41 +13,33 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Iterable
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.css.query import NoMatches
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
 from ..engine.config import Config
-from ..engine.events import (
-    BatchReported,
-    EpochEnded,
-    Event,
-    RunDiverged,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    RunStopped,
-    SamplesPredicted,
-    Terminal,
-    new_run_id,
-)
-from .accuracy_table import AccuracyTable
+from ..engine.events import Event, RunFailed, Terminal, new_run_id
+from ..exit_codes import ENGINE_THREAD, FAILED
+from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
 from .help_screen import HelpScreen
+from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
-from .loss_chart import LossChart
-from .run_progress import RunProgress
-from ..exit_codes import ENGINE_THREAD, FAILED
-from ..gil import short_switch_interval
+from .pane import Router, View
+from .run_progress import RunProgress, describe_end
+from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .source import EngineEvent, EventSource, engine_source
 from .status_bar import StatusBar
+from .train_view import TrainView
+from .view_bar import Tab, ViewBar
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 FULL_GALLERY_HEIGHT = 38
@@ -64,31 +56,11 @@ SIDEBAR_COLUMNS = {False: 38, True: 32}
 """The sidebar's width (app.tcss), on wide and on narrow terminals."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
-PROGRESS_SECONDS = 0.5
-"""How often the progress pane shows the latest report."""
 PAINT_WAIT = 1.0
-"""Longest the engine waits for the screen to show a run's start or a new gallery before training on."""
-HEAVY_EVENTS = (RunStarted, SamplesPredicted)
-"""Events whose display takes a relayout or the pixel art (tens of ms): training waits for them."""
-ACTIVE = ("starting", "running", "paused", "stopping")
+"""Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
+VIEWS: tuple[type[View], ...] = (TrainView, InspectView)
+"""The dashboard's views, in the order of their number keys."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-
-
-def describe_end(event: Terminal) -> tuple[str, str]:
-    """How a run ended, as a headline and a detail line, and its style."""
-    if isinstance(event, RunFinished):
-        return (
-            f"Finished: final accuracy {event.final_accuracy:.2f} %\n"
-            f"best {event.best_accuracy:.2f} % at epoch {event.best_epoch}",
-            "bold green",
-        )
-    if isinstance(event, RunStopped):
-        return f"Stopped at epoch {event.epoch}, step {event.step:,}\nthe last checkpoint resumes it", "bold yellow"
-    if isinstance(event, RunDiverged):
-        return f"Diverged at step {event.step:,} (loss {event.loss})\ntry a smaller learning rate", "bold red"
-    if isinstance(event, RunFailed):
-        return f"Failed: {event.error}", "bold red"
-    return event.status, "bold"
 
 
 class MnistApp(App[int]):
@@ -103,6 +75,8 @@ class MnistApp(App[int]):
         Binding("p", "pause", "Pause/Resume"),
         Binding("x", "stop", "Stop"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        *(Binding(view.KEY, f"view('{view.__name__}')", view.TITLE, show=False) for view in VIEWS),
+        Binding("f6", "next_view", "Views", key_display=f"1-{len(VIEWS)}"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -123,49 +97,87 @@ class MnistApp(App[int]):
         self._source = source
         self._autostart = autostart
         self._resume = Path(resume) if resume else None
-        self.state = "idle"
-        self.run_id: str | None = None
-        """The run whose events are shown; events of any other run are dropped."""
+        self.run_state = RunState()
+        """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
         self._quitting = False
         self._unpaused = threading.Event()
         self._shown = threading.Event()
-        """Set once the screen shows the last of the HEAVY_EVENTS; the engine thread waits for it."""
+        """Set once the screen shows the last event a visible pane waits for; the engine thread waits for it."""
+        self._waited: tuple[type[Event], ...] = ()
+        """Every event type some pane waits for (the pump waits only after these)."""
+        self._router = Router(())
+        self._views: dict[str, View] = {}
+        self._visible: set[Widget] = set()
         self._unpaused.set()
         self._worker: Worker[None] | None = None
         self._narrow = False
         self._terminal = (0, 0)
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="body"):
-            with VerticalScroll(id="sidebar"):
-                yield ConfigForm(self._config, preset=self._preset, id="form")
-            with Vertical(id="main"):
-                yield LossChart(id="loss")
-                with Horizontal(id="run-panes"):
-                    yield RunProgress(id="progress")
-                    yield AccuracyTable(id="accuracy")
-        yield DigitGallery(id="gallery")
+        yield ViewBar(tuple(Tab(view.KEY, view.__name__, view.TITLE) for view in VIEWS), id="views-bar")
+        with ContentSwitcher(initial=TrainView.__name__, id="views"):
+            yield TrainView(self._config, preset=self._preset, id=TrainView.__name__)
+            yield InspectView(id=InspectView.__name__)
         yield StatusBar(id="status")
         shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
         yield KeyBar(tuple(Key(b.key_display or b.key, b.action, b.description) for b in shown), id="keys")
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
-        self.query_one("#sidebar").border_title = "Hyperparameters"
-        self.query_one("#progress").border_title = "Progress"
-        self.query_one("#accuracy").border_title = "Accuracy per epoch"
-        self.query_one("#gallery").border_title = "Predictions"
         self.query_one(StatusBar).name_shown = self._config.name
+        self._views = {view.id or "": view for view in self.query(View)}
+        self._router = Router(self.query("*"))
+        self._waited = tuple({kind for pane in self._router.panes for kind in pane.WAITED})  # type: ignore[attr-defined]
+        self._visible = self._visible_panes()
         self._set_state("idle")
         self._fit_to_size(*self.size)
-        self.set_interval(PROGRESS_SECONDS, self._paint_progress)
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for number, code in SIGNAL_CODES.items():
                 loop.add_signal_handler(number, self._on_signal, code)
         if self._autostart:
             self.call_after_refresh(self.action_start)
+
+    @property
+    def state(self) -> str:
+        """The shown run's state: idle, starting, running, paused, stopping or how it ended."""
+        return self.run_state.state
+
+    @property
+    def run_id(self) -> str | None:
+        """The run whose events are shown; events of any other run are dropped."""
+        return self.run_state.run_id
+
+    @property
+    def current_view(self) -> str:
+        return self.query_one("#views", ContentSwitcher).current or TrainView.__name__
+
+    def action_view(self, name: str) -> None:
+        """Show the view ``name``; its panes catch up on what they missed while hidden."""
+        if name not in self._views or name == self.current_view:
+            return
+        self.query_one("#views", ContentSwitcher).current = name
+        self.query_one(ViewBar).current = name
+        self._visible = self._visible_panes()
+        self._router.catch_up(self.run_state, self._visible)
+        self._views[name].on_show_view()
+        if name != InspectView.__name__ and isinstance(self.focused, Widget) and self.focused.has_class("-view-focus"):
+            self.set_focus(None)
+
+    @on(ViewBar.Chosen)
+    def _view_chosen(self, message: ViewBar.Chosen) -> None:
+        self.action_view(message.view)
+
+    def _visible_panes(self) -> set[Widget]:
+        """The panes outside any view, and those of the current view."""
+        current = self.current_view
+        visible = set()
+        for pane in self._router.panes:
+            view = next((a for a in pane.ancestors_with_self if isinstance(a, View)), None)
+            if view is None or view.id == current:
+                visible.add(pane)
+        return visible
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: this handler runs before App._on_resize updates self.size.
@@ -180,7 +192,7 @@ class MnistApp(App[int]):
         self._terminal = (width, height)
         self._arrange_panes()
         screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
-        self.query_one(DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
+        self.query_one("#gallery", DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
         self.query_one("#too-small", Static).update(
             f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
             "Enlarge it to see the dashboard (a run goes on training meanwhile), or press q to quit."
@@ -207,25 +219,21 @@ class MnistApp(App[int]):
             return
         config = message.config
         resume, self._resume = self._resume, None
-        self.run_id = resume.name if resume else new_run_id(config.name)
+        run_id = resume.name if resume else new_run_id(config.name)
         self._config = config
-        self.query_one(StatusBar).name_shown = config.name
-        self.query_one(LossChart).reset()
-        self.query_one(AccuracyTable).reset()
-        self.query_one(DigitGallery).clear()
-        status = self.query_one(StatusBar)
-        status.device, status.run_dir = config.device, ""
+        self.run_state = RunState(run_id=run_id, state="starting", config=config.to_dict())
+        self._router.show_all(self.run_state, self._visible)
         self.query_one("#form").disabled = True
         self._unpaused.set()
         self._set_state("starting")
-        self._worker = self._pump(config, self.run_id)
+        self._worker = self._pump(config, run_id)
 
     def action_pause(self) -> None:
         """Pause between two reports, or resume."""
         if self.state == "running":
             self._unpaused.clear()
             self._set_state("paused")
-            self.query_one(RunProgress).paint()
+            self.query_one(RunProgress).paint()  # the latest report, as the pause holds it
         elif self.state == "paused":
             self._unpaused.set()
             self._set_state("running")
@@ -246,6 +254,28 @@ class MnistApp(App[int]):
             self.set_timer(QUIT_GRACE_SECONDS, lambda: self.exit(self.exit_code))
         else:
             self.exit(self.exit_code)
+
+    def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None) -> None:
+        """Show a recorded run (a replayed ``events.jsonl``) through the same path as a live one.
+
+        ``run_id`` picks one run where the log holds several; by default the first event's.
+        """
+        if self.state in ACTIVE:
+            self.notify("A run is in progress: stop it (x) before opening another.", severity="warning")
+            return
+        events = list(events)
+        run_id = run_id or next((e.run_id for e in events), None)
+        self.run_state = RunState(run_id=run_id)
+        self._router.show_all(self.run_state, self._visible)
+        for event in events:
+            if event.run_id == run_id:
+                self.show_event(event)
+        self._set_state(self.run_state.state)
+
+    def action_next_view(self) -> None:
+        """Show the next view (the key bar's "views" entry)."""
+        names = [view.__name__ for view in VIEWS]
+        self.action_view(names[(names.index(self.current_view) + 1) % len(names)])
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -286,11 +316,11 @@ class MnistApp(App[int]):
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
             for event in self._source(config, run_id, stop):
-                heavy = isinstance(event, HEAVY_EVENTS)
-                if heavy:
+                waited = isinstance(event, self._waited)
+                if waited:
                     self._shown.clear()
                 self.post_message(EngineEvent(event))
-                if heavy:
+                if waited:
                     # Let the UI lay out and paint it before training competes for the cores (it
                     # comes before an epoch's first batch, outside the training clock).
                     self._shown.wait(PAINT_WAIT)
@@ -310,48 +340,38 @@ class MnistApp(App[int]):
         if event.run_id != self.run_id:
             return  # a leftover of an earlier run
         try:
-            self._show_event(event)
+            self.show_event(event)
         except NoMatches:  # the app is closing: its widgets are gone
             pass
 
-    def _show_event(self, event: Event) -> None:
-        if isinstance(event, BatchReported):
-            self.query_one(LossChart).add_batch(event.step / event.steps_per_epoch, event.loss)
-            progress = self.query_one(RunProgress)
-            progress.advance(event)
-            if self.state != "running":
-                progress.paint()  # a report that arrives as the run pauses or stops is shown at once
-        elif isinstance(event, EpochEnded):
-            self.query_one(AccuracyTable).add_epoch(event)
-            self.query_one(LossChart).add_evaluation(event.epoch, event.eval_loss)
-        elif isinstance(event, SamplesPredicted):
-            self.query_one(DigitGallery).show(event)
-            self.call_after_refresh(self._shown.set)
-        elif isinstance(event, RunStarted):
-            status = self.query_one(StatusBar)
-            status.device, status.run_dir = event.device, event.run_dir or ""
-            self.query_one(RunProgress).start(event)
-            self.query_one("#accuracy").border_title = f"Accuracy per epoch · {event.eval_name}"
-            if self.state == "starting":
-                self._set_state("running")
-            self.call_after_refresh(self._shown.set)
-        elif isinstance(event, Terminal):
-            self._end(event)
+    def show_event(self, event: Event) -> None:
+        """Apply one event of the shown run and route it to the visible panes that take it.
 
-    def _paint_progress(self) -> None:
-        """Show the latest report's progress (reports can come many times a second; each repaint
-        takes the UI thread's time from training). The chart redraws on a timer of its own: in
-        one screen refresh, the two would repaint everything between them."""
-        try:
-            self.query_one(RunProgress).paint()
-        except NoMatches:  # a tick that fires while the app closes: its widgets are going
-            pass
+        The live engine, a replayed ``events.jsonl`` and a followed run all come through here.
+        """
+        before = self.run_state.state
+        self.run_state.apply(event)
+        # The app's own intents outlast the engine's reports until the engine acts on them.
+        if before == "stopping" and not isinstance(event, Terminal):
+            self.run_state.state = "stopping"  # the engine stops at its next batch
+        elif before == "paused" and not isinstance(event, Terminal) and not self._unpaused.is_set():
+            self.run_state.state = "paused"
+        waited = self._router.route(event, self.run_state, self._visible)
+        if isinstance(event, self._waited):
+            # The engine waits until the screen shows this (or for nothing, where no visible pane takes it).
+            if waited:
+                self.call_after_refresh(self._shown.set)
+            else:
+                self._shown.set()
+        if isinstance(event, Terminal):
+            self._end(event, before)
+        elif self.run_state.state != before:
+            self._set_state(self.run_state.state)
 
-    def _end(self, event: Terminal) -> None:
-        if self.state not in ACTIVE:
+    def _end(self, event: Terminal, before: str) -> None:
+        if before not in ACTIVE:
             return
-        outcome, style = describe_end(event)
-        self.query_one(RunProgress).finish(outcome, style)
+        outcome, _style = describe_end(event)
         self.query_one("#form").disabled = False
         self._set_state(event.status)
         self._worker = None
@@ -361,7 +381,7 @@ class MnistApp(App[int]):
             self.exit(self.exit_code)
 
     def _set_state(self, state: str) -> None:
-        self.state = state
+        self.run_state.state = state
         self.query_one(StatusBar).state = state
         self._arrange_panes()
         self.query_one(KeyBar).update_keys()

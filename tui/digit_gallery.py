@@ -7,10 +7,13 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..engine.events import SamplesPredicted
+from ..engine.events import Event, SamplesPredicted
+from .pane import Pane
 from .pixels import PixelArt, downsample
+from .run_state import RunState
 
 IMAGE_WIDTH = 28
+IDLE_TEXT = "The model's predictions on real evaluation digits appear here when a run starts."
 
 
 def card_caption(label: str, prediction: str, confidence: float) -> Text:
@@ -33,8 +36,11 @@ class DigitCard(Static):
     """
 
 
-class DigitGallery(VerticalScroll):
+class DigitGallery(Pane, VerticalScroll):
     """The same evaluation digits all run, redrawn after every epoch."""
+
+    EVENTS = (SamplesPredicted,)
+    WAITED = (SamplesPredicted,)
 
     DEFAULT_CSS = """
     DigitGallery { layout: grid; grid-size: 4; grid-gutter: 0 1; grid-rows: 15; }
@@ -60,7 +66,17 @@ class DigitGallery(VerticalScroll):
             self.show(self.samples)
 
     def compose(self):  # type: ignore[override]
-        yield Static("The model's predictions on real evaluation digits appear here when a run starts.", classes="empty")
+        yield Static(IDLE_TEXT, classes="empty")
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        assert isinstance(event, SamplesPredicted)
+        self.show(event)
+
+    def show_run(self, run: RunState) -> None:
+        if run.samples is not None:
+            self.show(run.samples)
+        elif self.samples is not None or run.state != "idle":
+            self.clear()
 
     def on_resize(self) -> None:
         self._fit_columns()

@@ -17,6 +17,7 @@ HELP = """\
 | `p` | pause or resume the run |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
+| `1`, `2` | the Train and Inspect views (also a click on their tab at the top; F6 cycles) |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 
@@ -32,6 +33,13 @@ evaluation loss after each epoch (orange), against epochs.
 
 **Predictions**: the same evaluation digits all run, drawn from their pixels, with the true label,
 the model's prediction and its confidence: green when right, red when wrong. Scroll for more.
+
+**Inspect** (`2`): after each epoch, the confusion matrix of the whole evaluation set (rows are
+the true classes, columns the predictions; green the right ones, red the mistakes, shaded by their
+share of the row). Arrows or a click select a cell, `enter` shows its most confident mistakes as
+pixel art. Beside it, recall per class with its change since the previous epoch, and precision;
+below, the first hidden layer's weights (blue negative, orange positive, dark zero) and each hidden
+layer's dead units and weight and gradient norms. `[` and `]` choose an earlier or later epoch.
 
 **Status** (bottom): the run's state, its device and its run folder. Below it, the keys: grey
 when they do nothing now; a click runs one.

@@ -11,36 +11,31 @@ import math
 
 from textual_plotext import PlotextPlot
 
-from .series import DecimatedSeries
+from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged
+from .pane import Pane
+from .run_state import LossCurves, RunState
 
 REDRAW_SECONDS = 0.5
-CAPACITY = 256
-"""Points kept per curve. A braille chart 80 cells wide has 160 dot columns, so more would not
-show, and each plotext build costs about 0.1 ms per point on the UI thread."""
-BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR = "gray", "cyan", "orange"
+BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR, CHANGE_COLOR = "gray", "cyan", "orange", "magenta"
 LEGEND = (
     "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]"
 )
 """The border title doubles as the legend (plotext's own legend would cover the curves)."""
-SMOOTHING = 0.8
-"""Weight of the past in the smoothed curve (an exponential moving average of reports)."""
-MIN_LOSS = 1e-6
-"""The y axis is logarithmic: a loss that rounded to 0 is drawn here."""
+CHANGE_LEGEND = " [magenta]│ setting changed[/]"
 
 
-class LossChart(PlotextPlot):
-    """Batch loss, its moving average and evaluation loss against epochs."""
+class LossChart(Pane, PlotextPlot):
+    """Batch loss, its moving average and evaluation loss against epochs; a line at each setting change."""
 
+    EVENTS = (RunStarted, BatchReported, EpochEnded, SettingsChanged)
     DEFAULT_CSS = """
     LossChart { height: 1fr; min-height: 5; }
     """
 
-    def __init__(self, *, capacity: int = CAPACITY, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.batch = DecimatedSeries(capacity)
-        self.smooth = DecimatedSeries(capacity)
-        self.evaluation = DecimatedSeries(capacity)
-        self._average: float | None = None
+        self.curves = LossCurves()
+        """The run's curves, kept by the run's state (attributes down: the app sets them)."""
         self._dirty = True
         self.redraws = 0
         """Figures built so far (the tests check that idle time builds none)."""
@@ -54,56 +49,45 @@ class LossChart(PlotextPlot):
     def on_resize(self) -> None:
         self._dirty = True  # the y ticks that fit depend on the height
 
-    def reset(self) -> None:
-        """Forget every point (a new run starts)."""
-        for series in (self.batch, self.smooth, self.evaluation):
-            series.clear()
-        self._average = None
-        self._dirty = True
+    def show_event(self, event: Event, run: RunState) -> None:
+        self.curves = run.loss
+        self._dirty = True  # drawn at the next tick: reports come many times a second
 
-    def add_batch(self, epochs: float, loss: float) -> None:
-        """A reported mean batch loss at ``epochs`` (fractional epochs since the run began)."""
-        if not math.isfinite(loss):
-            return  # a diverged report ends the run; it has no place on the axis
-        loss = max(loss, MIN_LOSS)
-        self.batch.append(epochs, loss)
-        self._average = loss if self._average is None else SMOOTHING * self._average + (1 - SMOOTHING) * loss
-        self.smooth.append(epochs, self._average)
+    def show_run(self, run: RunState) -> None:
+        self.curves = run.loss
         self._dirty = True
-
-    def add_evaluation(self, epoch: float, loss: float) -> None:
-        """The evaluation loss at the end of ``epoch``."""
-        if math.isfinite(loss):
-            self.evaluation.append(epoch, max(loss, MIN_LOSS))
-            self._dirty = True
+        self.border_title = LEGEND + (CHANGE_LEGEND if run.loss.changes else "")
 
     def _redraw_if_changed(self) -> None:
-        if not self._dirty:
+        if not self._dirty or not self.display:
             return
         self._dirty = False
         self.redraws += 1
+        curves = self.curves
         plt = self.plt
         plt.clear_figure()
-        if not len(self.batch):
+        if not len(curves.batch):
             plt.xlim(0, 1)
             plt.ylim(0, 1)
             self.refresh()
             return
         # Losses fall over decades: plotted as log10 on a linear axis whose ticks name the losses
         # (plotext's own log scale raised a math domain error on some resizes).
-        xs, ys = self.batch.points()
+        xs, ys = curves.batch.points()
         plt.plot(xs, _log(ys), marker="braille", color=BATCH_COLOR)
         low, high = min(ys), max(ys)
-        xs, ys = self.smooth.points()
+        xs, ys = curves.smooth.points()
         plt.plot(xs, _log(ys), marker="braille", color=SMOOTH_COLOR)
-        if len(self.evaluation):  # last: one marker per epoch, drawn over the curves
-            xs, ys = self.evaluation.points()
+        if len(curves.evaluation):  # one marker per epoch, drawn over the curves
+            xs, ys = curves.evaluation.points()
             plt.scatter(xs, _log(ys), marker="●", color=EVAL_COLOR)
             low, high = min(low, *ys), max(high, *ys)
+        for at, _label in curves.changes:
+            plt.vline(at, CHANGE_COLOR)
         # The plot's rows: the chart's height less plotext's frame, x axis and its labels.
         ticks = fit_ticks(loss_ticks(low, high), rows=self.content_size.height - 3)
         plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
-        xs = self.batch.points()[0] + self.evaluation.points()[0]
+        xs = curves.batch.points()[0] + curves.evaluation.points()[0]
         ticks = epoch_ticks(min(xs), max(xs))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
         self.refresh()

@@ -7,9 +7,42 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar, Static
 
-from ..engine.events import BatchReported, RunStarted
+from ..engine.events import (
+    BatchReported,
+    Event,
+    RunDiverged,
+    RunFailed,
+    RunFinished,
+    RunPaused,
+    RunStarted,
+    RunStopped,
+    Terminal,
+)
+from .pane import Pane
+from .run_state import RunState
 
 RATE_SMOOTHING = 0.8
+PAINT_SECONDS = 0.5
+"""How often the pane shows the latest report (reports can come many times a second; each
+repaint takes the UI thread's time from training)."""
+IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
+
+
+def describe_end(event: Terminal) -> tuple[str, str]:
+    """How a run ended, as a headline and a detail line, and its style."""
+    if isinstance(event, RunFinished):
+        return (
+            f"Finished: final accuracy {event.final_accuracy:.2f} %\n"
+            f"best {event.best_accuracy:.2f} % at epoch {event.best_epoch}",
+            "bold green",
+        )
+    if isinstance(event, RunStopped):
+        return f"Stopped at epoch {event.epoch}, step {event.step:,}\nthe last checkpoint resumes it", "bold yellow"
+    if isinstance(event, RunDiverged):
+        return f"Diverged at step {event.step:,} (loss {event.loss})\ntry a smaller learning rate", "bold red"
+    if isinstance(event, RunFailed):
+        return f"Failed: {event.error}", "bold red"
+    return event.status, "bold"
 
 
 def format_duration(seconds: float) -> str:
@@ -20,8 +53,11 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-class RunProgress(Vertical):
+class RunProgress(Pane, Vertical):
     """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
+
+    EVENTS = (RunStarted, BatchReported, RunPaused, Terminal)
+    WAITED = (RunStarted,)  # sizing the captions relays out the pane
 
     DEFAULT_CSS = """
     RunProgress { height: auto; }
@@ -50,7 +86,37 @@ class RunProgress(Vertical):
         with Horizontal():
             yield Label("run", classes="caption")
             yield ProgressBar(total=1, id="run-bar", show_eta=False)
-        yield Static("No run yet: pick a preset or edit the form, then press s.", id="numbers")
+        yield Static(IDLE_TEXT, id="numbers")
+
+    def on_mount(self) -> None:
+        self.set_interval(PAINT_SECONDS, self.paint)
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        if isinstance(event, BatchReported):
+            self.advance(event)
+            if run.state != "running":
+                self.paint()  # a report that arrives as the run pauses or stops is shown at once
+        elif isinstance(event, RunPaused):
+            self.paint()
+        elif isinstance(event, RunStarted):
+            self.start(event)
+        elif isinstance(event, Terminal):
+            self.finish(*describe_end(event))
+
+    def show_run(self, run: RunState) -> None:
+        if run.started is None:
+            self.steps_per_epoch = self.step = 0
+            self._unpainted, self._painted_any = None, False
+            self.query_one("#epoch-bar", ProgressBar).update(total=1, progress=0)
+            self.query_one("#run-bar", ProgressBar).update(total=1, progress=0)
+            self.query_one("#numbers", Static).update(IDLE_TEXT if run.state == "idle" else "Starting…")
+            return
+        self.start(run.started)
+        if run.latest is not None:
+            self.advance(run.latest)
+            self.paint()
+        if run.terminal is not None:
+            self.finish(*describe_end(run.terminal))
 
     def start(self, event: RunStarted) -> None:
         """A run (new or resumed) begins."""

@@ -6,6 +6,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ..engine.events import RunPaused, RunResumed, RunStarted, Terminal
+from .pane import Pane
+from .run_state import RunState
+
 STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed")
 STATE_STYLES = {
     "idle": "bold",
@@ -20,8 +24,10 @@ STATE_STYLES = {
 }
 
 
-class StatusBar(Widget):
+class StatusBar(Pane, Widget):
     """``● running  device cuda  run folder runs/…``; the app sets the attributes."""
+
+    EVENTS = (RunStarted, RunPaused, RunResumed, Terminal)
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; padding: 0 1; }
@@ -32,6 +38,13 @@ class StatusBar(Widget):
     state: reactive[str] = reactive("idle")
     device: reactive[str] = reactive("")
     run_dir: reactive[str] = reactive("")
+
+    def show_run(self, run: RunState) -> None:
+        self.state = run.state
+        self.device = run.device or str(run.config.get("device", ""))
+        self.run_dir = run.run_dir
+        if run.config.get("name"):
+            self.name_shown = str(run.config["name"])
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,174 @@
+"""The views and the Inspect view, driven by Pilot and fed by scripted events (no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.engine.replay import read_events
+from mnist_tui.tui.accuracy_table import AccuracyTable
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.class_bars import per_class
+from mnist_tui.tui.confusion_grid import ConfusionGrid
+from mnist_tui.tui.digit_gallery import DigitGallery
+from mnist_tui.tui.inspect_view import InspectView
+from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui.mistake_cards import MistakeCards, cell_mistakes
+from mnist_tui.tui.view_bar import ViewBar
+from tui_script import ScriptedSource, confusion, mistakes, press, run_async, training_run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = load_preset("smoke").replace(epochs=3)
+SIZE = (120, 40)
+
+
+class Recording(ScriptedSource):
+    """A scripted source that also keeps every event it yields, as the run folder's log would."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.events: list = []
+
+    def _play(self, config, run_id, stop):  # type: ignore[no-untyped-def]
+        for event in super()._play(config, run_id, stop):
+            self.events.append(event)
+            yield event
+
+
+def make_app(source: ScriptedSource | None = None) -> MnistApp:
+    return MnistApp(CONFIG, source=source or ScriptedSource(), preset="smoke")
+
+
+async def finished_run(pilot, app: MnistApp) -> None:  # type: ignore[no-untyped-def]
+    await press(pilot, "s")
+    await wait_until(pilot, lambda: app.state == "finished", what="the run to finish")
+
+
+@run_async
+async def test_number_keys_and_tab_clicks_switch_views_and_hidden_views_draw_nothing() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(InspectView)
+        draws = []
+        original = view._draw
+        view._draw = lambda: (draws.append(1), original())[1]  # type: ignore[method-assign]
+        await finished_run(pilot, app)
+        assert app.current_view == "TrainView" and not view.display
+        assert draws == []  # three epochs of inspection events, none drawn while hidden
+
+        await pilot.press("2")
+        assert app.current_view == "InspectView" and view.display
+        assert len(draws) == 1  # caught up once, from the run's state
+        assert app.query_one(ConfusionGrid).matrix == confusion(app.run_id or "", 3).matrix
+        assert app.query_one(ViewBar).current == "InspectView"
+
+        await pilot.press("1")
+        assert app.current_view == "TrainView"
+        bar = app.query_one(ViewBar)
+        second = bar.tabs[1]
+        await pilot.click(ViewBar, offset=(1 + len(bar.tabs[0].label) + 2 + 1, 0))
+        assert app.current_view == second.view
+
+
+@run_async
+async def test_number_keys_type_into_a_field_instead_of_switching() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        field = next(i for i in app.query(Input) if i.id and "lr" in i.id)
+        app.set_focus(field)
+        await pilot.press("end", "2")
+        assert app.current_view == "TrainView" and field.value.endswith("2")
+
+
+@run_async
+async def test_arrows_enter_and_clicks_select_a_cell_and_show_its_mistakes() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await finished_run(pilot, app)
+        await pilot.press("2")
+        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
+        assert app.focused is grid and grid.cursor == (0, 1)
+        await pilot.press("enter")
+        shown = str(cards.render())
+        assert cards.content is not None
+        found = cell_mistakes(mistakes(app.run_id or "", 3), 0, 1)
+        assert len(found) == 2  # epoch 3 takes 0 for 1 in two cases
+        assert "0 taken for 1: 2 most confident of 2" in _text(cards)
+
+        await pilot.press("down", "down", "right", "right", "enter")  # (2, 3): 2 taken for 3
+        assert grid.cursor == (2, 3) and "2 taken for 3" in _text(cards)
+        await pilot.press("left")  # the diagonal: no mistakes, it says so
+        await pilot.press("enter")
+        assert "is the diagonal" in _text(cards)
+
+        # A click on the cell of row 5, column 8 (5 taken for 8: the once-per-class k+3 mistake).
+        await pilot.click(ConfusionGrid, offset=(11 + 8 * 6 + 2, 1 + 5))
+        assert grid.cursor == (5, 8) and "5 taken for 8: 1 most confident of 1" in _text(cards)
+        del shown
+
+
+@run_async
+async def test_brackets_choose_earlier_epochs_and_the_bars_show_the_change() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await finished_run(pilot, app)
+        await pilot.press("2")
+        view, grid = app.query_one(InspectView), app.query_one(ConfusionGrid)
+        await pilot.press("left_square_bracket")
+        assert view.epoch == 2 and grid.matrix == confusion(app.run_id or "", 2).matrix
+        assert "epoch 2 ·" in str(app.query_one("#confusion-box").border_title)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert view.epoch == 1
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert view.epoch is None and "(latest)" in str(app.query_one("#confusion-box").border_title)
+        # Recall of class 0 rose from epoch 2 (96 of 100) to epoch 3 (97 of 100): +1.00 shown.
+        assert per_class(confusion("", 3).matrix)[0][0] == 97.0
+        assert "▲ 1.00" in _text(app.query_one("#class-bars", Static))
+
+
+@run_async
+async def test_a_recorded_log_replayed_draws_the_same_panes_as_the_live_run(tmp_path: Path) -> None:
+    source = Recording(training_run())
+    live = make_app(source)
+    log = tmp_path / "events.jsonl"
+    async with live.run_test(size=SIZE) as pilot:
+        await finished_run(pilot, live)
+        log.write_text("".join(event.to_json() + "\n" for event in source.events))
+        await pilot.press("2")
+        seen_live = _panes(live)
+
+    replayed = make_app()
+    async with replayed.run_test(size=SIZE) as pilot:
+        replayed.show_recorded(read_events(log))
+        await pilot.pause()
+        assert replayed.state == "finished" and replayed.run_id == live.run_id
+        await pilot.press("2")
+        assert _panes(replayed) == seen_live
+
+
+def _panes(app: MnistApp) -> dict:
+    chart = app.query_one(LossChart)
+    table = app.query_one(AccuracyTable)
+    return {
+        "loss": (chart.curves.batch.points(), chart.curves.evaluation.points()),
+        "table": [table.get_row_at(i) for i in range(table.row_count)],
+        "gallery": app.query_one(DigitGallery).samples,
+        "numbers": str(app.query_one("#numbers", Static).content),
+        "status": (app.state, app.run_state.device),
+        "confusion": app.query_one(ConfusionGrid).matrix,
+        "bars": _text(app.query_one("#class-bars", Static)),
+        "mistakes": _text(app.query_one(MistakeCards)),
+    }
+
+
+def _text(widget: Static) -> str:
+    """What a static widget shows, as plain text."""
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text()

@@ -1,0 +1,72 @@
+"""Per-class recall and precision as bars, with the change since the previous epoch."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+BAR = 10
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(share: float, width: int = BAR) -> str:
+    """``share`` (0 to 1) as a bar of ``width`` cells, in eighths of a cell."""
+    eighths = round(max(0.0, min(1.0, share)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[rest] if rest else "")).ljust(width)
+
+
+def per_class(matrix: tuple[tuple[int, ...], ...]) -> list[tuple[float | None, float | None]]:
+    """(recall, precision) of each class in percent; None where a class has no digit or no prediction."""
+    size = len(matrix)
+    result = []
+    for k in range(size):
+        row = sum(matrix[k])
+        column = sum(matrix[r][k] for r in range(size))
+        recall = 100.0 * matrix[k][k] / row if row else None
+        precision = 100.0 * matrix[k][k] / column if column else None
+        result.append((recall, precision))
+    return result
+
+
+def change(now: float | None, before: float | None) -> Text:
+    if now is None or before is None:
+        return Text("")
+    delta = now - before
+    if abs(delta) < 0.005:
+        return Text("  ±0.00", style="dim")
+    return Text(f"{'▲' if delta > 0 else '▼'}{abs(delta):5.2f}", style="green" if delta > 0 else "red")
+
+
+class ClassBars(Static):
+    """Recall per class as a bar, its change since the previous epoch, and precision."""
+
+    def show(
+        self,
+        matrix: tuple[tuple[int, ...], ...] | None,
+        previous: tuple[tuple[int, ...], ...] | None,
+        names: tuple[str, ...],
+    ) -> None:
+        if matrix is None:
+            self.update(Text("Per-class accuracy appears after the first epoch.", style="dim"))
+            return
+        table = Table.grid(padding=(0, 1))
+        table.add_column(justify="right", no_wrap=True, max_width=10)
+        table.add_column(no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_row(Text("class", style="dim"), Text("recall", style="dim"), "", Text("change", style="dim"),
+                      Text("prec.", style="dim"))
+        before = per_class(previous) if previous is not None else [(None, None)] * len(names)
+        for name, (recall, precision), (old_recall, _) in zip(names, per_class(matrix), before):
+            colour = "green" if (recall or 0) >= 97 else "yellow" if (recall or 0) >= 90 else "red"
+            table.add_row(
+                Text(name[:10], style="bold"),
+                Text(bar((recall or 0) / 100), style=colour),
+                f"{recall:6.2f}" if recall is not None else "     –",
+                change(recall, old_recall),
+                f"{precision:6.2f}" if precision is not None else "     –",
+            )
+        self.update(table)

@@ -1,0 +1,111 @@
+"""The confusion heatmap: counts of (true, predicted) pairs, shaded by their share of the row."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widget import Widget
+
+CELL = 6
+"""Cells per column: a count up to 99999 and a space."""
+LABEL = 11
+"""Cells for the row labels (class names cut to fit)."""
+RIGHT, WRONG = (40, 160, 70), (200, 50, 50)
+"""The diagonal (right) is shaded green, the rest (mistakes) red."""
+
+
+def shade(count: int, row_total: int, diagonal: bool) -> Style:
+    """A cell's background: its share of the row, green on the diagonal and red elsewhere.
+
+    Mistakes are rarely more than a few percent of a row, so their share is stretched (x5) to show.
+    """
+    share = count / row_total if row_total else 0.0
+    strength = share if diagonal else min(1.0, share * 5)
+    if not count:
+        return Style(color="grey42")
+    base = RIGHT if diagonal else WRONG
+    r, g, b = (round(16 + (c - 16) * (0.25 + 0.75 * strength)) for c in base)
+    return Style(bgcolor=f"rgb({r},{g},{b})", color="white", bold=diagonal)
+
+
+class ConfusionGrid(Widget, can_focus=True):
+    """Rows are true classes, columns predictions; arrows or the mouse move the selection, enter chooses."""
+
+    BINDINGS = [
+        Binding("up", "move(-1, 0)", "Up", show=False),
+        Binding("down", "move(1, 0)", "Down", show=False),
+        Binding("left", "move(0, -1)", "Left", show=False),
+        Binding("right", "move(0, 1)", "Right", show=False),
+        Binding("enter", "choose", "Show mistakes", show=False),
+    ]
+    DEFAULT_CSS = """
+    ConfusionGrid { width: auto; height: auto; }
+    ConfusionGrid:focus { background-tint: $accent 5%; }
+    """
+
+    class Chosen(Message):
+        """A cell was chosen (enter or a click): show its mistakes."""
+
+        def __init__(self, row: int, column: int) -> None:
+            super().__init__()
+            self.row, self.column = row, column
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.matrix: tuple[tuple[int, ...], ...] | None = None
+        self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
+        self.cursor = (0, 1)
+        """The selected (true, predicted) cell."""
+
+    def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
+        self.matrix, self.names = matrix, names
+        self.refresh(layout=True)
+
+    def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
+        return LABEL + CELL * len(self.names)
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
+        return 1 + len(self.names)
+
+    def render(self) -> Text:
+        names = self.names
+        text = Text(no_wrap=True)
+        text.append("true ╲ pred".ljust(LABEL)[:LABEL], style="dim")
+        for column, name in enumerate(names):
+            style = "bold underline" if column == self.cursor[1] else "bold"
+            text.append(name[: CELL - 1].center(CELL - 1) + " ", style=style)
+        for row, name in enumerate(names):
+            text.append("\n")
+            style = "bold underline" if row == self.cursor[0] else "bold"
+            text.append(name[: LABEL - 1].rjust(LABEL - 1), style=style)
+            text.append(" ")
+            counts = self.matrix[row] if self.matrix else (0,) * len(names)
+            total = sum(counts)
+            for column, count in enumerate(counts):
+                cell = f"{count:>{CELL - 1}} " if (count or row == column) and self.matrix else f"{'·':>{CELL - 1}} "
+                style = shade(count, total, row == column)
+                if (row, column) == self.cursor:
+                    style += Style(reverse=True, bold=True)
+                text.append(cell, style=style)
+        return text
+
+    def action_move(self, rows: int, columns: int) -> None:
+        size = len(self.names)
+        self.cursor = ((self.cursor[0] + rows) % size, (self.cursor[1] + columns) % size)
+        self.refresh()
+
+    def action_choose(self) -> None:
+        self.post_message(self.Chosen(*self.cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row, column = offset.y - 1, (offset.x - LABEL) // CELL
+        if 0 <= row < len(self.names) and offset.x >= LABEL and 0 <= column < len(self.names):
+            self.cursor = (row, column)
+            self.refresh()
+            self.post_message(self.Chosen(row, column))

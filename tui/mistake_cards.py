@@ -1,0 +1,62 @@
+"""The mistakes of one (true, predicted) cell as pixel art, the most confident first."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ..engine.events import MistakesFound
+from .pixels import PixelArt
+
+CARD = 28
+
+
+def cell_mistakes(mistakes: MistakesFound, true: int, predicted: int) -> list[int]:
+    """Positions in ``mistakes`` of the digits of class ``true`` taken for ``predicted``, most confident first."""
+    found = [
+        i for i, (label, prediction) in enumerate(zip(mistakes.labels, mistakes.predictions))
+        if label == true and prediction == predicted
+    ]
+    return sorted(found, key=lambda i: -mistakes.confidences[i])
+
+
+class MistakeCards(Static):
+    """Digit, label → prediction, confidence and its index in the evaluation set."""
+
+    def show(
+        self, mistakes: MistakesFound | None, cell: tuple[int, int], names: tuple[str, ...], count: int | None
+    ) -> None:
+        """The mistakes of ``cell`` (true, predicted); ``count`` is the cell's count in the confusion matrix."""
+        true, predicted = cell
+        title = f"{names[true]} taken for {names[predicted]}"
+        if true == predicted:
+            self.update(Text(
+                f"{names[true]} → {names[predicted]} is the diagonal: the digits it got right.\n"
+                "Select an off-diagonal cell (arrows, then enter, or a click) to see its mistakes.", style="dim"))
+            return
+        if mistakes is None:
+            self.update(Text("Mistakes appear after the first epoch.", style="dim"))
+            return
+        chosen = cell_mistakes(mistakes, true, predicted)
+        if not chosen:
+            self.update(Text(f"No mistakes: no {names[true]} was taken for {names[predicted]}.", style="dim"))
+            return
+        columns = max(1, (self.size.width + 1) // (CARD + 1)) if self.size.width else 3
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(min(columns, len(chosen))):
+            grid.add_column(width=CARD)
+        cards = []
+        for i in chosen:
+            caption = Text(justify="center", no_wrap=True, overflow="ellipsis")
+            caption.append(names[mistakes.labels[i]], style="bold")
+            caption.append(" → ")
+            caption.append(names[mistakes.predictions[i]], style="bold red")
+            caption.append(f" {mistakes.confidences[i]:.0%}", style="red")
+            caption.append(f" #{mistakes.indices[i]}", style="dim")
+            cards.append(Group(PixelArt(mistakes.images[i]), caption))
+        for start in range(0, len(cards), columns):
+            grid.add_row(*cards[start : start + columns])
+        shown = f"{len(chosen)} most confident of {count:,}" if count is not None else f"{len(chosen)}"
+        self.update(Group(Text(f"{title}: {shown}", style="bold"), grid))

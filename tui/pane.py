@@ -1,0 +1,83 @@
+"""Panes and views: how the dashboard routes each event to the widgets that show it.
+
+A pane is a widget that declares the event types it shows (``EVENTS``) and those whose showing
+the engine should wait for (``WAITED``: a relayout or pixel art, tens of milliseconds). The app
+applies each event to the run's :class:`~.run_state.RunState`, then hands it to the panes that
+want it. A pane in a hidden view gets nothing: it is marked stale and catches up from the state
+when its view is shown, so hidden views cost nothing while training.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import ClassVar, Iterable
+
+from textual.containers import Container
+from textual.widget import Widget
+
+from ..engine.events import EVENT_TYPES, Event
+from .run_state import RunState
+
+
+class Pane:
+    """Mixin for a widget that shows some of a run's events (declared, not wired in the app)."""
+
+    EVENTS: ClassVar[tuple[type[Event], ...]] = ()
+    """Event types this pane shows (subclasses included: ``Terminal`` covers every ending)."""
+    WAITED: ClassVar[tuple[type[Event], ...]] = ()
+    """Of those, the ones whose showing training waits for (at most a moment)."""
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        """Show one new event; ``run`` already includes it. By default, redraw from the state."""
+        self.show_run(run)
+
+    def show_run(self, run: RunState) -> None:
+        """Show the run as ``run`` describes it now: after a new run starts, a replay, or being hidden."""
+        raise NotImplementedError
+
+
+class View(Container):
+    """One of the dashboard's views (Train, Inspect, …); the number keys and the view bar switch them."""
+
+    KEY: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+
+    def on_show_view(self) -> None:
+        """Called after the view became the visible one (focus a widget, say)."""
+
+
+class Router:
+    """Which panes take which event types, and which panes missed events while hidden."""
+
+    def __init__(self, panes: Iterable[Widget]) -> None:
+        self.panes: list[Widget] = [p for p in panes if isinstance(p, Pane)]
+        self.routes: dict[type[Event], list[Widget]] = defaultdict(list)
+        for kind in EVENT_TYPES.values():
+            for pane in self.panes:
+                if issubclass(kind, pane.EVENTS):  # type: ignore[attr-defined]
+                    self.routes[kind].append(pane)
+        self.stale: set[Widget] = set()
+
+    def route(self, event: Event, run: RunState, visible: set[Widget] | None) -> bool:
+        """Show ``event`` on the visible panes that take it (``visible=None``: all); True if any waits for it."""
+        waited = False
+        for pane in self.routes.get(type(event), ()):
+            if visible is not None and pane not in visible:
+                self.stale.add(pane)
+                continue
+            pane.show_event(event, run)  # type: ignore[attr-defined]
+            waited = waited or isinstance(event, pane.WAITED)  # type: ignore[attr-defined]
+        return waited
+
+    def catch_up(self, run: RunState, visible: set[Widget]) -> None:
+        """Redraw the stale panes that are visible now from the state."""
+        for pane in [p for p in self.stale if p in visible]:
+            self.stale.discard(pane)
+            pane.show_run(run)  # type: ignore[attr-defined]
+
+    def show_all(self, run: RunState, visible: set[Widget]) -> None:
+        """Every visible pane from the state (a new run, a replay); the others become stale."""
+        self.stale = {p for p in self.panes if p not in visible}
+        for pane in self.panes:
+            if pane in visible:
+                pane.show_run(run)  # type: ignore[attr-defined]
