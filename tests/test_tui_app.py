@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Static
+
+from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import RunFailed
@@ -22,7 +24,8 @@ from mnist_tui.tui.app import ACTIVE, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
-from mnist_tui.tui.loss_chart import REDRAW_SECONDS, LossChart
+from mnist_tui.tui.app import FRAME_SECONDS as REDRAW_SECONDS
+from mnist_tui.tui.loss_chart import LossChart
 from mnist_tui.tui.run_progress import RunProgress
 from mnist_tui.tui.source import EngineEvent
 from mnist_tui.tui.status_bar import StatusBar
@@ -392,8 +395,8 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(KeyBar)
-        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "q"]
-        assert bar.enabled == (True, False, False, True, True)  # idle: nothing to pause or stop
+        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "1-2", "q"]
+        assert bar.enabled == (True, False, False, True, True, True)  # idle: nothing to pause or stop
 
         def column(key: str) -> int:
             """A cell inside the key's label (the bar has one cell of padding)."""
@@ -403,12 +406,12 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
         assert app.state == "idle"  # a greyed key does nothing
         await pilot.click(KeyBar, offset=(column("s"), 0))
         await wait_until(pilot, lambda: app.state == "running", what="the run to start")
-        assert bar.enabled == (False, True, True, True, True)
+        assert bar.enabled == (False, True, True, True, True, True)
         assert "p Pause/Resume" in str(bar.render())
 
         await pilot.click(KeyBar, offset=(column("x"), 0))
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
-        assert bar.enabled == (True, False, False, True, True)
+        assert bar.enabled == (True, False, False, True, True, True)
 
 
 @run_async

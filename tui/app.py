@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Iterable
 
@@ -25,7 +26,7 @@ from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
 from ..engine.config import Config
-from ..engine.events import Event, RunFailed, Terminal, new_run_id
+from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
@@ -36,7 +37,7 @@ from .key_bar import Key, KeyBar
 from .pane import Router, View
 from .run_progress import RunProgress, describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
-from .source import EngineEvent, EventSource, engine_source
+from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
 from .train_view import TrainView
 from .view_bar import Tab, ViewBar
@@ -56,6 +57,10 @@ SIDEBAR_COLUMNS = {False: 38, True: 32}
 """The sidebar's width (app.tcss), on wide and on narrow terminals."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
+FRAME_SECONDS = 0.5
+"""The frame tick: loss reports that arrived are applied, and the chart and progress repainted,
+at most this often, in one wake-up of the UI thread (a person sees no difference; each wake-up
+takes a core from training for a moment). Other events are shown as they come."""
 PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
 VIEWS: tuple[type[View], ...] = (TrainView, InspectView)
@@ -108,6 +113,8 @@ class MnistApp(App[int]):
         """Every event type some pane waits for (the pump waits only after these)."""
         self._router = Router(())
         self._views: dict[str, View] = {}
+        self._arrived: deque[Event] = deque()
+        """Events the engine thread handed over, in order, not shown yet (appending is thread-safe)."""
         self._visible: set[Widget] = set()
         self._unpaused.set()
         self._worker: Worker[None] | None = None
@@ -132,6 +139,7 @@ class MnistApp(App[int]):
         self._visible = self._visible_panes()
         self._set_state("idle")
         self._fit_to_size(*self.size)
+        self.set_interval(FRAME_SECONDS, self._frame)
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for number, code in SIGNAL_CODES.items():
@@ -232,6 +240,7 @@ class MnistApp(App[int]):
         """Pause between two reports, or resume."""
         if self.state == "running":
             self._unpaused.clear()
+            self._show_arrived()  # the reports that arrived before the pause, not at the next frame
             self._set_state("paused")
             self.query_one(RunProgress).paint()  # the latest report, as the pause holds it
         elif self.state == "paused":
@@ -319,7 +328,10 @@ class MnistApp(App[int]):
                 waited = isinstance(event, self._waited)
                 if waited:
                     self._shown.clear()
-                self.post_message(EngineEvent(event))
+                self._arrived.append(event)
+                if not isinstance(event, BatchReported):
+                    # Reports wait for the frame tick; anything else is shown now (with the reports before it).
+                    self.post_message(EventsArrived())
                 if waited:
                     # Let the UI lay out and paint it before training competes for the cores (it
                     # comes before an epoch's first batch, outside the training clock).
@@ -330,9 +342,34 @@ class MnistApp(App[int]):
         except Exception as error:  # the engine reports its own errors; this is a source's bug
             self.log.error(f"event source failed: {error!r}")
             failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
-            self.post_message(EngineEvent(failed))
+            self._arrived.append(failed)
+            self.post_message(EventsArrived())
         finally:
             thread.name = pool_name
+
+    @on(EventsArrived)
+    def _events_arrived(self, message: EventsArrived) -> None:
+        self._show_arrived()
+
+    def _show_arrived(self) -> None:
+        """Show every event the engine thread handed over, in order."""
+        while self._arrived:
+            event = self._arrived.popleft()
+            if event.run_id != self.run_id:
+                continue  # a leftover of an earlier run
+            try:
+                self.show_event(event)
+            except NoMatches:  # the app is closing: its widgets are gone
+                self._arrived.clear()
+                return
+
+    def _frame(self) -> None:
+        """The frame tick: show the reports that arrived, then let the visible panes paint."""
+        self._show_arrived()
+        try:
+            self._router.frame(self._visible)
+        except NoMatches:  # a tick that fires while the app closes: its widgets are going
+            pass
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:

@@ -15,7 +15,6 @@ from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, Settin
 from .pane import Pane
 from .run_state import LossCurves, RunState
 
-REDRAW_SECONDS = 0.5
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR, CHANGE_COLOR = "gray", "cyan", "orange", "magenta"
 LEGEND = (
     "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]"
@@ -43,22 +42,22 @@ class LossChart(Pane, PlotextPlot):
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = LEGEND
-        self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
-        self._redraw_if_changed()
+        self.frame()
 
     def on_resize(self) -> None:
         self._dirty = True  # the y ticks that fit depend on the height
 
     def show_event(self, event: Event, run: RunState) -> None:
         self.curves = run.loss
-        self._dirty = True  # drawn at the next tick: reports come many times a second
+        self._dirty = True  # drawn at the next frame: reports come many times a second
 
     def show_run(self, run: RunState) -> None:
         self.curves = run.loss
         self._dirty = True
         self.border_title = LEGEND + (CHANGE_LEGEND if run.loss.changes else "")
 
-    def _redraw_if_changed(self) -> None:
+    def frame(self) -> None:
+        """Rebuild the figure if points arrived since the last frame (the app's frame tick)."""
         if not self._dirty or not self.display:
             return
         self._dirty = False

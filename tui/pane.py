@@ -35,6 +35,13 @@ class Pane:
         """Show the run as ``run`` describes it now: after a new run starts, a replay, or being hidden."""
         raise NotImplementedError
 
+    def frame(self) -> None:
+        """Paint what arrived since the last frame (the app's frame tick, while the pane is visible).
+
+        Frequent events (loss reports) only update a pane's data; the repaint waits for the frame,
+        so a second's reports cost one wake-up of the UI thread and one screen update.
+        """
+
 
 class View(Container):
     """One of the dashboard's views (Train, Inspect, …); the number keys and the view bar switch them."""
@@ -74,6 +81,12 @@ class Router:
         for pane in [p for p in self.stale if p in visible]:
             self.stale.discard(pane)
             pane.show_run(run)  # type: ignore[attr-defined]
+
+    def frame(self, visible: set[Widget]) -> None:
+        """A frame tick: every visible pane paints what arrived."""
+        for pane in self.panes:
+            if pane in visible:
+                pane.frame()  # type: ignore[attr-defined]
 
     def show_all(self, run: RunState, visible: set[Widget]) -> None:
         """Every visible pane from the state (a new run, a replay); the others become stale."""

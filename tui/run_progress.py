@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import Label, Static
 
 from ..engine.events import (
     BatchReported,
@@ -20,11 +20,9 @@ from ..engine.events import (
 )
 from .pane import Pane
 from .run_state import RunState
+from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
-PAINT_SECONDS = 0.5
-"""How often the pane shows the latest report (reports can come many times a second; each
-repaint takes the UI thread's time from training)."""
 IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
 
 
@@ -63,8 +61,7 @@ class RunProgress(Pane, Vertical):
     RunProgress { height: auto; }
     RunProgress Horizontal { height: 1; }
     RunProgress .caption { width: 10; }
-    RunProgress ProgressBar { width: 1fr; }
-    RunProgress Bar { width: 1fr; }
+    RunProgress ThinBar { width: 1fr; }
     RunProgress #numbers { height: 3; margin-top: 1; }
     """
 
@@ -82,14 +79,11 @@ class RunProgress(Pane, Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("epoch", id="epoch-caption", classes="caption")
-            yield ProgressBar(total=1, id="epoch-bar", show_eta=False)
+            yield ThinBar(id="epoch-bar")
         with Horizontal():
             yield Label("run", classes="caption")
-            yield ProgressBar(total=1, id="run-bar", show_eta=False)
+            yield ThinBar(id="run-bar")
         yield Static(IDLE_TEXT, id="numbers")
-
-    def on_mount(self) -> None:
-        self.set_interval(PAINT_SECONDS, self.paint)
 
     def show_event(self, event: Event, run: RunState) -> None:
         if isinstance(event, BatchReported):
@@ -107,8 +101,8 @@ class RunProgress(Pane, Vertical):
         if run.started is None:
             self.steps_per_epoch = self.step = 0
             self._unpainted, self._painted_any = None, False
-            self.query_one("#epoch-bar", ProgressBar).update(total=1, progress=0)
-            self.query_one("#run-bar", ProgressBar).update(total=1, progress=0)
+            self.query_one("#epoch-bar", ThinBar).update(total=1, progress=0)
+            self.query_one("#run-bar", ThinBar).update(total=1, progress=0)
             self.query_one("#numbers", Static).update(IDLE_TEXT if run.state == "idle" else "Starting…")
             return
         self.start(run.started)
@@ -147,6 +141,9 @@ class RunProgress(Pane, Vertical):
         if not self._painted_any:
             self.paint()
 
+    def frame(self) -> None:
+        self.paint()
+
     def paint(self) -> None:
         """Show the latest report, if one is not shown yet."""
         event, self._unpainted = self._unpainted, None
@@ -171,7 +168,7 @@ class RunProgress(Pane, Vertical):
         label = self.query_one("#epoch-caption", Label)
         if str(label.content) != caption:  # once an epoch, in a box sized by start()
             label.update(caption, layout=False)
-        self.query_one("#epoch-bar", ProgressBar).update(total=self.steps_per_epoch, progress=epoch_step)
-        self.query_one("#run-bar", ProgressBar).update(
+        self.query_one("#epoch-bar", ThinBar).update(total=self.steps_per_epoch, progress=epoch_step)
+        self.query_one("#run-bar", ThinBar).update(
             total=self.epochs * self.steps_per_epoch, progress=self.step
         )

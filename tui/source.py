@@ -31,6 +31,10 @@ class EngineEvent(Message):
         self.event = event
 
 
+class EventsArrived(Message):
+    """The engine thread handed over events that should not wait for the next frame (see the app)."""
+
+
 def engine_source(
     *, data_dir: str | Path | None, runs_dir: str | Path, resume: str | Path | None = None,
     resume_epochs: int | None = None,
