@@ -54,6 +54,11 @@ class Split:
     class_names: tuple[str, ...]
 
 
+def class_names_of(dataset: str) -> tuple[str, ...]:
+    """The names of ``dataset``'s ten classes (the digits, for MNIST)."""
+    return _DATASETS[dataset][1]
+
+
 def default_data_dir() -> Path:
     """``$MNIST_TUI_DATA``, else the user's cache folder (where torchvision downloads to)."""
     if os.environ.get(ENV_DATA_DIR):

@@ -13,12 +13,12 @@ import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Sequence
 
 import torch
 
 from .config import Config, ConfigError
-from .events import EpochEnded, Event, Terminal
+from .events import EpochEnded, Event, SettingsChanged, Terminal
 from .presets import config_to_toml, load_config_file
 
 CHECKPOINT_FORMAT = 1
@@ -124,8 +124,9 @@ def summarize(
     eval_name: str,
     device: str,
     versions: dict[str, str],
+    changes: Sequence[SettingsChanged] = (),
 ) -> dict[str, Any]:
-    """``summary.json`` of a run from all its epochs (across resumes) and how it ended."""
+    """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended."""
     best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
     return {
         "status": terminal.status if terminal else "running",
@@ -139,6 +140,9 @@ def summarize(
         "device": device,
         "error": getattr(terminal, "error", None),
         "versions": versions,
+        "changes": [
+            {"epoch": c.epoch, "step": c.step, "changes": c.changes, "source": c.source} for c in changes
+        ],
     }
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Generator, Iterator, Protocol
 
 import torch
 
+from .commands import CommandFile, Inbox
 from .config import Config, ConfigError
 from .data import DataError, load_split
 from .events import (
     BatchReported,
     CheckpointSaved,
+    CommandAnswered,
     EpochEnded,
     Event,
     RunDiverged,
@@ -27,11 +29,14 @@ from .events import (
     RunStarted,
     RunStopped,
     SamplesPredicted,
+    SettingsChanged,
     Terminal,
     event_from_dict,
 )
 from .events import new_run_id
 from .runs import CheckpointError, RunFolder, library_versions, open_run, summarize
+from .settings import current_settings
+from .steering import Steering
 from .trainer import Trainer
 
 
@@ -72,13 +77,16 @@ def run_training(
     runs_dir: str | Path | None = "runs",
     stop: StopFlag | None = None,
     run_id: str | None = None,
+    inbox: Inbox | None = None,
 ) -> Iterator[Event]:
     """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder.
 
     ``run_id`` (default: a new one from the config's name) names the run folder and tags every event.
+    ``inbox`` takes commands (pause, resume, step, stop, set, predict) from other threads; the run
+    folder's ``commands.jsonl`` takes them from other processes (``commands.py``).
     """
     run_id = run_id or new_run_id(config.name)
-    yield from _run(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None)
+    yield from _run(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None, inbox=inbox)
 
 
 def resume_training(
@@ -87,11 +95,13 @@ def resume_training(
     data_dir: str | Path | None = None,
     stop: StopFlag | None = None,
     epochs: int | None = None,
+    inbox: Inbox | None = None,
 ) -> Iterator[Event]:
     """Continue the run in ``run_dir`` from its last checkpoint, appending to its event log.
 
-    ``epochs`` raises the number of epochs to train to. A missing or corrupt run is reported as
-    a failed event with reason ``checkpoint``.
+    ``epochs`` raises the number of epochs to train to; ``inbox`` as for :func:`run_training`.
+    Settings changed during the run go on as changed (the checkpoint's optimizer holds them). A
+    missing or corrupt run is reported as a failed event with reason ``checkpoint``.
     """
     path = Path(run_dir)
     try:
@@ -101,7 +111,9 @@ def resume_training(
         yield RunFailed(run_id=path.name, error=str(error), reason="checkpoint")
         return
     resume = _Resume(path=path, state=state, logged=logged, saved=saved)
-    yield from _run(config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume)
+    yield from _run(
+        config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox
+    )
 
 
 class _Resume:
@@ -110,6 +122,8 @@ class _Resume:
         self.state = state
         self.saved = saved
         self.epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
+        self.changes = [event_from_dict(e) for e in logged if e.get("event") == SettingsChanged.kind]
+        self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
 
 
 def _run(
@@ -120,8 +134,10 @@ def _run(
     runs_dir: str | Path | None,
     stop: StopFlag | None,
     resume: _Resume | None,
+    inbox: Inbox | None,
 ) -> Iterator[Event]:
     stop = stop or _Never()
+    started = time.time()  # command-file lines written before this are stale
     try:
         device = resolve_device(config.device)
         split = load_split(config, data_dir, device)
@@ -150,9 +166,14 @@ def _run(
             return
     else:
         folder = None
-    session = _Session(config, run_id, trainer, folder, device, resume.epochs if resume else [])
+    command_file = (
+        CommandFile(folder.path, since=started, answered=resume.answered if resume else set())
+        if folder is not None else None
+    )
+    steering = Steering(run_id, trainer, config, stop=stop, inbox=inbox, command_file=command_file)
+    session = _Session(config, run_id, trainer, folder, device, resume, steering)
     try:
-        yield from session.events(stop)
+        yield from session.events()
     except Exception as error:  # turned into the run's terminal event, with the traceback kept
         if folder is not None:
             (folder.path / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -172,38 +193,44 @@ class _Session:
         trainer: Trainer,
         folder: RunFolder | None,
         device: torch.device,
-        earlier_epochs: list[EpochEnded],
+        resume: _Resume | None,
+        steering: Steering,
     ) -> None:
         self.config = config
         self.run_id = run_id
         self.trainer = trainer
         self.folder = folder
         self.device = device
-        self.epochs: list[EpochEnded] = list(earlier_epochs)
+        self.steering = steering
+        self.epochs: list[EpochEnded] = list(resume.epochs if resume else [])
+        self.changes: list[SettingsChanged] = list(resume.changes if resume else [])
         self.versions = library_versions()
         self.eval_name = trainer.split.eval_name
 
     def emit(self, event: Event) -> Event:
-        """Record ``event`` in the run folder (and the summary, at epoch ends and the end)."""
+        """Record ``event`` in the run folder (and the summary, at epoch ends, changes and the end)."""
+        if isinstance(event, SettingsChanged):
+            self.changes.append(event)
         if self.folder is not None:
             self.folder.record(event)
-            if isinstance(event, (EpochEnded, Terminal)):
+            if isinstance(event, (EpochEnded, SettingsChanged, Terminal)):
                 terminal = event if isinstance(event, Terminal) else None
                 self.folder.write_summary(
                     summarize(
                         self.epochs, terminal, eval_name=self.eval_name,
-                        device=str(self.device), versions=self.versions,
+                        device=str(self.device), versions=self.versions, changes=self.changes,
                     )
                 )
         return event
 
-    def events(self, stop: StopFlag) -> Iterator[Event]:
-        config, trainer = self.config, self.trainer
+    def events(self) -> Iterator[Event]:
+        config, trainer, steering = self.config, self.trainer, self.steering
         split = trainer.split
         yield self.emit(
             RunStarted(
                 run_id=self.run_id,
-                config=config.to_dict(),
+                # The settings it trains with: a resumed run goes on with the ones changed before.
+                config={**config.to_dict(), **current_settings(trainer)},
                 device=str(self.device),
                 train_size=len(split.train_y),
                 eval_size=len(split.eval_y),
@@ -219,18 +246,14 @@ class _Session:
             yield self.emit(self._samples(epoch=0))
         while trainer.epoch < config.epochs:
             epoch = trainer.epoch + 1
-            for report in trainer.train_epoch(stop):
-                if report.diverged_step is not None:
-                    yield self.emit(self._batch(epoch, report))
-                    yield self.emit(
-                        RunDiverged(
-                            run_id=self.run_id, epoch=epoch, step=report.diverged_step, loss=report.bad_loss
-                        )
-                    )
-                    return
-                yield self.emit(self._batch(epoch, report))
+            diverged = yield from self._train(epoch)
+            if diverged is not None:
+                yield from self._finish("diverged")
+                yield self.emit(diverged)
+                return
             if trainer.epoch_step < trainer.steps_per_epoch:  # stopped mid-epoch
                 yield from self._checkpoint("last", trainer.full_state())
+                yield from self._finish("stopped")
                 yield self.emit(
                     RunStopped(
                         run_id=self.run_id, epoch=epoch, step=trainer.global_step,
@@ -239,7 +262,8 @@ class _Session:
                 )
                 return
             yield from self._end_epoch(epoch)
-            if stop.is_set() and trainer.epoch < config.epochs:
+            if steering.stopping and trainer.epoch < config.epochs:
+                yield from self._finish("stopped")
                 yield self.emit(
                     RunStopped(
                         run_id=self.run_id, epoch=trainer.epoch, step=trainer.global_step,
@@ -247,6 +271,7 @@ class _Session:
                     )
                 )
                 return
+        yield from self._finish("finished")
         best = max(self.epochs, key=lambda e: e.eval_accuracy)
         yield self.emit(
             RunFinished(
@@ -258,6 +283,31 @@ class _Session:
                 train_seconds=round(sum(e.seconds for e in self.epochs), 3),
             )
         )
+
+    def _train(self, epoch: int) -> Generator[Event, None, RunDiverged | None]:
+        """Train the rest of the epoch, taking commands between batches; returns how it diverged, if it did.
+
+        Ends early when the run is to stop. A command cuts the trainer's epoch short after the
+        batch in progress; the epoch then goes on from there once the command is acted on.
+        """
+        trainer, steering = self.trainer, self.steering
+        while True:
+            yield from self._steer(steering.between(epoch))
+            for report in trainer.train_epoch(steering.interrupt, batches=steering.step_batches):
+                yield self.emit(self._batch(epoch, report))
+                if report.diverged_step is not None:
+                    return RunDiverged(run_id=self.run_id, epoch=epoch, step=report.diverged_step, loss=report.bad_loss)
+                yield from self._steer(steering.at_report())
+            if trainer.epoch_step >= trainer.steps_per_epoch or steering.stopping:
+                return None
+
+    def _steer(self, events: Iterator[Event]) -> Iterator[Event]:
+        for event in events:
+            yield self.emit(event)
+
+    def _finish(self, outcome: str) -> Iterator[Event]:
+        """Answer the commands still waiting, before the run's terminal event."""
+        yield from self._steer(self.steering.finish(outcome))
 
     def _batch(self, epoch: int, report: Any) -> BatchReported:
         return BatchReported(

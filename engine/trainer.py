@@ -105,17 +105,21 @@ class Trainer:
         self._seen = 0
         self._seconds = 0.0
 
-    def train_epoch(self, stop: _Flag) -> Iterator[Report]:
+    def train_epoch(self, stop: _Flag, *, batches: int | None = None) -> Iterator[Report]:
         """Train the rest of the current epoch, yielding a report every ``report_every`` batches.
 
-        Returns early (after reporting the batches done) once ``stop`` is set.
+        Returns early (after reporting the batches done) once ``stop`` is set; it may be called
+        again to go on. ``batches``: train only that many (fewer at the epoch's end), in one report.
         """
-        if self.epoch_step == 0 or self._perm is None:
+        if self._perm is None:  # not when called again mid-epoch: the epoch keeps its order
             self._begin_epoch()
         every = self.config.report_every
         while self.epoch_step < self.steps_per_epoch and not stop.is_set():
             first = self.epoch_step
-            last = min(self.steps_per_epoch, (first // every + 1) * every)
+            if batches is None:
+                last = min(self.steps_per_epoch, (first // every + 1) * every)
+            else:
+                last = min(self.steps_per_epoch, first + batches)
             threads = self.threads.next() if self.threads else None
             started = time.perf_counter()
             done, samples = self.run_steps(first, last, stop, threads=threads)
@@ -136,7 +140,7 @@ class Trainer:
                 bad_loss=math.nan if bad is None else losses[bad],
             )
             yield report
-            if bad is not None:
+            if bad is not None or batches is not None:
                 return
 
     def run_steps(self, first: int, last: int, stop: _Flag, *, threads: int | None = None) -> tuple[int, int]:
@@ -203,6 +207,13 @@ class Trainer:
 
     def step_schedule(self) -> None:
         self.schedule.step()
+
+    def settings_changed(self) -> None:
+        """Forget what the step paths derived from the optimizer's settings (after a change mid-run)."""
+        if self._graph is not None:
+            self._graph.invalidate()  # momentum and weight decay are constants of the captured step
+        if self._manual is not None:
+            self._manual = MLPStep(self.config, self.model, self.optimizer)  # e.g. whether momentum folds
 
     # --- evaluation -----------------------------------------------------------------------
 
