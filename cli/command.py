@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mnist-tui",
         description="Train MLPs on MNIST in a terminal dashboard, or headless with --no-ui.",
         epilog=(
+            "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model. "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
-            "4 finished below --fail-under, 130 Ctrl+C, 143 SIGTERM"
+            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM"
         ),
     )
     source = parser.add_mutually_exclusive_group()
@@ -117,6 +118,11 @@ def resolve(args: argparse.Namespace) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-tui`` and ``python -m mnist_tui``; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["predict"]:  # a subcommand; every other command line is the flags below
+        from .predict import main as predict
+
+        return predict(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_presets:

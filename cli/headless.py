@@ -3,7 +3,9 @@
 On a terminal a Rich progress display; otherwise one stable line per report and per epoch (no
 carriage returns in CI logs); with ``--jsonl`` every event as one JSON object per line and
 nothing else on stdout. Ctrl+C, SIGTERM and a closed terminal stop the run gracefully: the
-engine finishes its batch, writes the last checkpoint and the summary, then we exit.
+engine finishes its batch, writes the last checkpoint and the summary, then we exit. The run
+folder's ``commands.jsonl`` steers a headless run too (``engine/commands.py``): pauses, changes
+and refused commands get a line, and a stop command ends the run as Ctrl+C does (exit 130).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from typing import Callable, Iterable, Protocol
 from .command import Options
 from .engine.events import (
     BatchReported,
+    CommandAnswered,
     EpochEnded,
     Event,
     RunDiverged,
     RunFailed,
     RunFinished,
+    RunPaused,
+    RunResumed,
     RunStarted,
     RunStopped,
+    SettingsChanged,
     Terminal,
 )
 from .exit_codes import HANGUP, INTERRUPTED, TERMINATED, exit_code
@@ -83,6 +89,21 @@ def describe_epoch(event: EpochEnded) -> str:
     )
 
 
+def describe_steering(event: Event) -> str | None:
+    """One line for a command's effect or answer (None for other events and for answers the effect shows)."""
+    if isinstance(event, SettingsChanged):
+        changes = ", ".join(f"{key} {old:g} -> {new:g}" for key, (old, new) in event.changes.items())
+        return f"changed at step {event.step} (epoch {event.epoch}): {changes} ({event.source})"
+    if isinstance(event, RunPaused):
+        return f"paused at step {event.step} (epoch {event.epoch})"
+    if isinstance(event, RunResumed):
+        return f"resumed at step {event.step} (epoch {event.epoch})"
+    if isinstance(event, CommandAnswered) and (not event.accepted or event.command in ("step", "stop")):
+        outcome = "done" if event.accepted else "refused"
+        return f"command {event.command or '?'} from {event.source} {outcome}: {event.message}"
+    return None
+
+
 class LinePrinter:
     """Plain, stable lines for logs and CI: one per report and per epoch."""
 
@@ -101,6 +122,8 @@ class LinePrinter:
             )
         elif isinstance(event, EpochEnded):
             self.write(describe_epoch(event))
+        elif (steering := describe_steering(event)) is not None:
+            self.write(steering)
         elif isinstance(event, Terminal) and not isinstance(event, RunFailed):  # failures go to stderr
             self.write(describe_end(event, self.run_dir))
             if self.run_dir:
@@ -147,6 +170,9 @@ class RichPrinter:
         elif isinstance(event, EpochEnded):
             style = "green" if event.best_epoch == event.epoch else ""
             self.console.print(describe_epoch(event), style=style)
+        elif (steering := describe_steering(event)) is not None:
+            refused = isinstance(event, CommandAnswered) and not event.accepted
+            self.console.print(steering, style="yellow" if refused else "cyan", markup=False, highlight=False)
         elif isinstance(event, Terminal):
             self.progress.stop()
             if isinstance(event, RunFailed):  # failures go to stderr

@@ -1,0 +1,74 @@
+"""``mnist-tui predict RUN_DIR IMAGE...``: classify image files with a run's saved model.
+
+Each image is prepared as MNIST's digits were (``engine/prepare.py``) and classified by the run's
+``best.pt`` (else ``last.pt``). Every image is read before anything is printed, so a bad one
+fails the command (one line, exit 2) without half an answer on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .exit_codes import USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-tui predict",
+        description=(
+            "Classify image files (PNG, JPEG, PGM, any size, white on black or black on white) "
+            "with a run's best.pt (else last.pt)."
+        ),
+        epilog="exit codes: 0 classified, 2 a missing run, a missing or unreadable image, or a corrupt checkpoint",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/NAME-...)")
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``mnist-tui predict``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    # torch loads here, not for the other subcommands' --help.
+    from .engine.predictor import load_predictor
+    from .engine.prepare import ImageError, NoDigit, load_image, prepare_digit
+    from .engine.runs import CheckpointError
+
+    try:
+        predictor = load_predictor(args.run_dir)
+    except CheckpointError as error:
+        return _fail(str(error))
+    digits: list[bytes] = []
+    for path in args.images:
+        try:
+            digits.append(prepare_digit(load_image(path)))
+        except ImageError as error:
+            return _fail(str(error))
+        except NoDigit:
+            return _fail(f"{path}: nothing to classify: the image is blank")
+    names = predictor.class_names
+    for path, pixels in zip(args.images, digits):
+        probabilities = predictor.predict(pixels)
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        if args.json:
+            line = {
+                "image": path,
+                "prediction": best,
+                "class": names[best],
+                "probabilities": list(probabilities),
+                "checkpoint": str(predictor.checkpoint),
+            }
+            print(json.dumps(line), flush=True)
+        else:
+            spread = "  ".join(f"{name} {p:.3f}" for name, p in zip(names, probabilities))
+            print(f"{path}: {names[best]} ({probabilities[best]:.1%})  {spread}", flush=True)
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"mnist-tui predict: error: {message}", file=sys.stderr)
+    return USAGE
