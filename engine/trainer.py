@@ -303,10 +303,8 @@ class Trainer:
             partial = state["partial"]
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise CheckpointError(f"checkpoint does not fit this configuration: {error}") from None
-        if self._graph is not None:
-            self._graph.invalidate()  # the optimizer's state tensors were replaced
-        if self._manual is not None:
-            self._manual.invalidate()
+        # The optimizer's state tensors were replaced, and its settings may be ones changed mid-run.
+        self.settings_changed()
         if self.epoch_step:
             # Mid-epoch: rebuild the epoch's permutation and its running sums.
             self.shuffle.set_state(state["epoch_shuffle_state"])
