@@ -70,5 +70,6 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"mnist-tui predict: error: {message}", file=sys.stderr)
+    first = message.strip().splitlines()[0]  # torch's load errors run to several lines
+    print(f"mnist-tui predict: error: {first}", file=sys.stderr)
     return USAGE

@@ -2,8 +2,8 @@
 
 MNIST's digits were scaled, keeping their aspect, so that their bounding box fits 20x20 (with
 anti-aliasing, which gives the grey edges), then placed in a 28x28 field so that their centre of
-mass falls on the field's centre (pixel 14, 14: in the training set every digit's centre of mass
-lies within half a pixel of it, so they were moved by whole pixels). :func:`prepare_digit` does
+mass falls on the field's centre: in the training set every digit's centre of mass lies in
+[13.5, 14.5) on both axes (pixel 14, within half a pixel: they were moved by whole pixels). :func:`prepare_digit` does
 the same to a canvas or an image of any size; :func:`load_image` reads an image file as ink.
 """
 
@@ -51,9 +51,10 @@ def prepare_digit(pixels: Any) -> bytes:
     total = float(fitted.sum())
     ys, xs = np.indices(fitted.shape)
     centre_y, centre_x = float((fitted * ys).sum()) / total, float((fitted * xs).sum()) / total
-    # Whole-pixel moves, kept inside the field (a very lopsided digit cannot be centred fully).
-    top = min(max(math.floor(CENTRE - centre_y + 0.5), 0), FIELD - height)
-    left = min(max(math.floor(CENTRE - centre_x + 0.5), 0), FIELD - width)
+    # Whole-pixel moves that leave the centre of mass in [13.5, 14.5), as in MNIST; kept inside
+    # the field (a very lopsided digit cannot be centred fully).
+    top = min(max(math.ceil(CENTRE - 0.5 - centre_y), 0), FIELD - height)
+    left = min(max(math.ceil(CENTRE - 0.5 - centre_x), 0), FIELD - width)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + height, left : left + width] = fitted
     return np.rint(field * 255).astype(np.uint8).tobytes()

@@ -1,0 +1,126 @@
+"""``mnist-tui predict``: real test digits as enlarged image files, classified by a small trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_tui.command import main
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import RunFinished
+from mnist_tui.engine.predictor import load_predictor
+from mnist_tui.engine.train import run_training
+
+DIGITS = 200
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunFinished]:
+    """A smoke model trained for three epochs (seconds) and its ending."""
+    from mnist_tui.engine.presets import load_preset
+
+    config: Config = load_preset("smoke").replace(epochs=3, device="cpu")
+    events = list(run_training(config, data_dir=data_dir, runs_dir=tmp_path_factory.mktemp("runs")))
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    return Path(events[0].run_dir), finished
+
+
+@pytest.fixture(scope="module")
+def images(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[int]]:
+    """The first 200 test digits as 280x280 PNG files, every other one black on white."""
+    from mnist_tui.engine import data
+
+    pixels, labels = data._read(data_dir, "mnist", train=False)
+    folder = tmp_path_factory.mktemp("images")
+    paths = []
+    for index in range(DIGITS):
+        digit = pixels[index].numpy().reshape(28, 28)
+        big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+        if index % 2:
+            big = 255 - big
+        path = folder / f"{index:03d}.png"
+        Image.fromarray(big).save(path)
+        paths.append(path)
+    return paths, labels[:DIGITS].tolist()
+
+
+def test_predictions_agree_with_the_labels_about_as_often_as_the_model_is_right(
+    trained, images, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir, finished = trained
+    paths, labels = images
+    assert main(["predict", str(run_dir), *map(str, paths), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [row["image"] for row in rows] == list(map(str, paths))
+    assert all(row["checkpoint"] == str(run_dir / "best.pt") for row in rows)
+    assert all(len(row["probabilities"]) == 10 and abs(sum(row["probabilities"]) - 1) < 1e-4 for row in rows)
+    assert all(row["prediction"] == int(np.argmax(row["probabilities"])) == int(row["class"]) for row in rows)
+    agree = 100 * sum(row["prediction"] == label for row, label in zip(rows, labels)) / DIGITS
+    inverted = 100 * sum(row["prediction"] == label for row, label in list(zip(rows, labels))[1::2]) / (DIGITS // 2)
+    print(f"agreement {agree:.1f} % (black on white {inverted:.1f} %), best test accuracy {finished.best_accuracy:.1f} %")
+    assert agree >= finished.best_accuracy - 3
+    assert inverted >= finished.best_accuracy - 3, "black on white is read as well"
+
+
+def test_plain_output_names_the_digit_and_every_probability(trained, images, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir, _ = trained
+    paths, _ = images
+    assert main(["predict", str(run_dir), str(paths[0])]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    head, spread = line.split("  ", 1)
+    assert head.startswith(f"{paths[0]}: ") and head.endswith("%)")
+    pairs = spread.split("  ")
+    assert [pair.split()[0] for pair in pairs] == [str(d) for d in range(10)]
+    assert abs(sum(float(pair.split()[1]) for pair in pairs) - 1) < 0.01
+
+
+def test_best_pt_is_used_else_last_pt(trained, tmp_path: Path) -> None:
+    run_dir, _ = trained
+    assert load_predictor(run_dir).checkpoint.name == "best.pt"
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("config.toml", "last.pt"):
+        (copy / name).write_bytes((run_dir / name).read_bytes())
+    predictor = load_predictor(copy)
+    assert predictor.checkpoint.name == "last.pt" and predictor.epoch == 3
+
+
+def test_bad_inputs_are_one_line_and_exit_2(trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir, _ = trained
+    image = str(images[0][0])
+    (tmp_path / "notes.png").write_text("not an image")
+    Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(tmp_path / "black.png")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "config.toml").write_bytes((run_dir / "config.toml").read_bytes())
+    (corrupt / "best.pt").write_bytes(b"garbage" * 50)
+    cases = {
+        "no such run": ([str(tmp_path / "nowhere"), image], "does not exist"),
+        "missing image": ([str(run_dir), image, str(tmp_path / "gone.png")], "gone.png: no such file"),
+        "unreadable image": ([str(run_dir), str(tmp_path / "notes.png")], "notes.png: not an image Pillow can read"),
+        "blank image": ([str(run_dir), str(tmp_path / "black.png")], "black.png: nothing to classify: the image is blank"),
+        "corrupt checkpoint": ([str(corrupt), image], "best.pt is corrupt or not an mnist-tui checkpoint"),
+    }
+    for name, (argv, message) in cases.items():
+        assert main(["predict", *argv]) == 2, name
+        out, err = capsys.readouterr()
+        assert out == "", f"{name}: nothing on stdout"
+        assert err.count("\n") == 1 and err.startswith("mnist-tui predict: error: ") and message in err, (name, err)
+
+
+def test_the_real_command_dispatches_predict_and_keeps_its_flags(cli, trained, images) -> None:
+    run_dir, _ = trained
+    result = cli("predict", str(run_dir), str(images[0][0]), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["prediction"] == 7  # the first test digit, a clear 7
+    missing = cli("predict")
+    assert missing.returncode == 2 and "RUN_DIR" in missing.stderr
+    presets = cli("--list-presets")
+    assert presets.returncode == 0 and "smoke" in presets.stdout

@@ -1,0 +1,151 @@
+"""Preparing digits as MNIST did: bounding box to 20x20, centre of mass to the field's centre; image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_tui.engine.prepare import ImageError, NoDigit, load_image, prepare_digit
+
+
+def prepared(pixels: object) -> np.ndarray:
+    out = prepare_digit(pixels)
+    assert isinstance(out, bytes) and len(out) == 784
+    return np.frombuffer(out, dtype=np.uint8).reshape(28, 28).astype(np.float64)
+
+
+def box(image: np.ndarray, above: float = 0) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels above ``above``, inclusive."""
+    rows = np.flatnonzero((image > above).any(axis=1))
+    columns = np.flatnonzero((image > above).any(axis=0))
+    return rows[0], rows[-1], columns[0], columns[-1]
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(image.shape)
+    return (image * ys).sum() / image.sum(), (image * xs).sum() / image.sum()
+
+
+def canvas(size: int, *rectangles: tuple[int, int, int, int]) -> np.ndarray:
+    """A black canvas with full-ink rectangles (top, left, height, width)."""
+    grid = np.zeros((size, size), dtype=np.float32)
+    for top, left, height, width in rectangles:
+        grid[top : top + height, left : left + width] = 1.0
+    return grid
+
+
+@pytest.mark.parametrize(("height", "width", "fitted"), [(50, 25, (20, 10)), (8, 80, (2, 20)), (10, 10, (20, 20))])
+def test_the_bounding_box_is_scaled_to_fit_20x20_keeping_its_aspect(height: int, width: int, fitted: tuple) -> None:
+    image = prepared(canvas(100, (30, 10, height, width)))
+    top, bottom, left, right = box(image)
+    assert (bottom - top + 1, right - left + 1) == fitted
+    assert image.max() == 255
+
+
+def test_the_centre_of_mass_lands_on_the_fields_centre_as_in_mnist() -> None:
+    # A lopsided shape: a long bar with a heavy block at one end.
+    for shape in (canvas(60, (5, 5, 40, 4), (35, 5, 10, 25)), canvas(60, (10, 30, 30, 3), (10, 10, 3, 23))):
+        cy, cx = centre_of_mass(prepared(shape))
+        assert 13.5 <= cy < 14.5 and 13.5 <= cx < 14.5, (cy, cx)
+
+
+def test_where_and_how_big_it_was_drawn_does_not_matter() -> None:
+    small = canvas(100, (10, 10, 20, 6), (10, 10, 4, 14))
+    moved = canvas(100, (60, 70, 20, 6), (60, 70, 4, 14))
+    assert np.array_equal(prepared(small), prepared(moved))
+    big = np.kron(small, np.ones((3, 3), dtype=np.float32))  # the same drawing three times larger
+    assert np.abs(prepared(big) - prepared(small)).max() <= 1
+
+
+def test_mnist_digits_come_back_mostly_as_they_were(data_dir: Path) -> None:
+    """MNIST's own digits are already prepared: preparing them again changes few of them."""
+    from mnist_tui.engine import data
+
+    images, _ = data._read(data_dir, "mnist", train=False)
+    digits = images[:200].numpy().reshape(-1, 28, 28)
+    unchanged = sum(np.array_equal(prepared(digit), digit) for digit in digits)
+    assert unchanged >= 140, unchanged
+
+
+def test_an_empty_canvas_is_no_digit() -> None:
+    with pytest.raises(NoDigit, match="nothing to classify: the canvas is empty"):
+        prepare_digit(np.zeros((28, 28)))
+    with pytest.raises(NoDigit):
+        prepare_digit(np.full((28, 28), 0.05))  # faint noise is not ink
+
+
+def test_a_one_pixel_canvas_is_a_centred_block() -> None:
+    image = prepared(canvas(28, (3, 25, 1, 1)))
+    assert box(image) == (4, 23, 4, 23)
+    assert (image[4:24, 4:24] == 255).all() and image.sum() == 400 * 255
+    one = prepared([[1.0]])
+    assert np.array_equal(one, image)
+
+
+def test_pixel_formats() -> None:
+    grid = canvas(28, (5, 12, 18, 4))
+    as_bytes = bytes(np.rint(grid * 255).astype(np.uint8).ravel())
+    assert np.array_equal(prepared(as_bytes), prepared(grid))
+    assert np.array_equal(prepared((grid * 255).astype(np.uint8)), prepared(grid))
+    assert np.array_equal(prepared(grid.tolist()), prepared(grid))
+    with pytest.raises(ValueError, match="square image"):
+        prepare_digit(b"\x00" * 10)
+    with pytest.raises(ValueError, match="2-D grid"):
+        prepare_digit([1.0, 2.0])
+
+
+# --- image files ----------------------------------------------------------------------------
+
+
+def digit_image(size: int = 280) -> np.ndarray:
+    """A 7-like digit, white on black, as 8-bit greys."""
+    grid = canvas(28, (6, 8, 3, 13), (6, 18, 16, 3))
+    big = Image.fromarray(np.rint(grid * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(big)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".pgm"])
+def test_black_on_white_reads_as_white_on_black_in_every_format(tmp_path: Path, suffix: str) -> None:
+    white_on_black = digit_image()
+    Image.fromarray(white_on_black).save(tmp_path / f"plain{suffix}")
+    Image.fromarray(255 - white_on_black).save(tmp_path / f"inverted{suffix}")
+    plain, inverted = (prepared(load_image(tmp_path / f"{name}{suffix}")) for name in ("plain", "inverted"))
+    reference = prepared(white_on_black)
+    tolerance = 40 if suffix == ".jpg" else 1  # JPEG is lossy around the strokes
+    assert np.abs(plain - reference).max() <= tolerance
+    assert np.abs(inverted - reference).max() <= tolerance
+
+
+def test_grey_paper_and_colour_are_taken_away(tmp_path: Path) -> None:
+    ink = digit_image(140)
+    paper = np.rint(200 - ink.astype(np.float64) * 150 / 255).astype(np.uint8)  # dark grey ink, light grey paper
+    rgb = np.stack([paper, paper, paper], axis=-1)
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    assert np.abs(prepared(load_image(tmp_path / "photo.png")) - prepared(ink)).max() <= 2
+
+
+def test_transparent_parts_are_paper(tmp_path: Path) -> None:
+    ink = digit_image(56)
+    rgba = np.zeros((56, 56, 4), dtype=np.uint8)
+    rgba[..., 3] = ink  # black strokes on a transparent background
+    Image.fromarray(rgba).save(tmp_path / "strokes.png")
+    assert np.abs(prepared(load_image(tmp_path / "strokes.png")) - prepared(ink)).max() <= 2
+
+
+def test_unreadable_images_and_blank_ones(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="missing.png: no such file"):
+        load_image(tmp_path / "missing.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ImageError, match="text.png: not an image Pillow can read"):
+        load_image(tmp_path / "text.png")
+    Image.fromarray(digit_image()).save(tmp_path / "cut.png")
+    data = (tmp_path / "cut.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="cut.png: "):
+        load_image(tmp_path / "cut.png")
+    Image.fromarray(np.full((50, 50), 255, dtype=np.uint8)).save(tmp_path / "white.png")
+    with pytest.raises(NoDigit):
+        prepare_digit(load_image(tmp_path / "white.png"))
