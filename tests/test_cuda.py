@@ -140,3 +140,38 @@ def test_cuda_graphs_give_the_same_losses_as_eager_steps(split: Split, optimizer
         assert uses_cuda_graphs(config, trainer.device) is graphs
         runs.append(list(train(trainer, epochs=3)))
     assert_same_training(*runs)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "start", "change"),
+    [
+        ("sgd", {"momentum": 0.9}, {"momentum": 0.5, "weight_decay": 0.001}),
+        ("adam", {}, {"lr": 0.0003, "weight_decay": 0.01}),
+        ("rmsprop", {"momentum": 0.5}, {"momentum": 0.0, "lr": 0.002}),
+    ],
+    ids=["sgd-momentum-decay", "adam-lr-decay", "rmsprop-momentum-lr"],
+)
+def test_settings_changed_mid_run_apply_to_the_captured_step(
+    split: Split, optimizer: str, start: dict, change: dict
+) -> None:
+    """Momentum and weight decay are constants of a captured step: a change recaptures, so graphs match eager."""
+    from mnist_tui.engine.settings import change_settings
+
+    runs = []
+    for graphs in (False, True):
+        config = config_for(optimizer, cuda_graphs=graphs, **start)
+        trainer = Trainer(config, split, torch.device("cuda"))
+        results: list = []
+        for _ in range(2):
+            for report in trainer.train_epoch(_Never()):
+                results.append(report)
+                if trainer.global_step == 50:  # between two intervals, as the engine changes settings
+                    assert set(change_settings(trainer, config, change)) == set(change)
+            loss, accuracy, _seconds = trainer.finish_epoch()
+            trainer.step_schedule()
+            results.append((loss, accuracy, *trainer.evaluate()))
+        assert trainer.optimizer.param_groups[0]["momentum" if "momentum" in change else "lr"] == pytest.approx(
+            change.get("momentum", change.get("lr"))
+        )
+        runs.append(results)
+    assert_same_training(*runs)
