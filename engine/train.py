@@ -292,22 +292,22 @@ class _Session:
         """
         trainer, steering = self.trainer, self.steering
         while True:
-            yield from self._steer(steering.between(epoch))
+            yield from self._emit_all(steering.between(epoch))
             for report in trainer.train_epoch(steering.interrupt, batches=steering.step_batches):
                 yield self.emit(self._batch(epoch, report))
                 if report.diverged_step is not None:
                     return RunDiverged(run_id=self.run_id, epoch=epoch, step=report.diverged_step, loss=report.bad_loss)
-                yield from self._steer(steering.at_report())
+                yield from self._emit_all(steering.at_report())
             if trainer.epoch_step >= trainer.steps_per_epoch or steering.stopping:
                 return None
 
-    def _steer(self, events: Iterator[Event]) -> Iterator[Event]:
+    def _emit_all(self, events: Iterator[Event]) -> Iterator[Event]:
         for event in events:
             yield self.emit(event)
 
     def _finish(self, outcome: str) -> Iterator[Event]:
         """Answer the commands still waiting, before the run's terminal event."""
-        yield from self._steer(self.steering.finish(outcome))
+        yield from self._emit_all(self.steering.finish(outcome))
 
     def _batch(self, epoch: int, report: Any) -> BatchReported:
         return BatchReported(
