@@ -24,7 +24,7 @@ from mnist_tui.tui.app import ACTIVE, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
-from mnist_tui.tui.app import FRAME_SECONDS as REDRAW_SECONDS
+from mnist_tui.tui.loss_chart import REDRAW_SECONDS
 from mnist_tui.tui.loss_chart import LossChart
 from mnist_tui.tui.run_progress import RunProgress
 from mnist_tui.tui.source import EngineEvent

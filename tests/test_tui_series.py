@@ -163,3 +163,15 @@ def test_a_short_chart_keeps_fewer_loss_ticks_with_the_ends() -> None:
     assert fit_ticks(ticks, rows=3) == [0.05, 2.0]
     assert fit_ticks(ticks, rows=1) == [0.5]
     assert fit_ticks(ticks, rows=0) == [0.5]
+
+
+def test_the_chart_gets_at_most_one_point_per_column_with_both_ends_kept() -> None:
+    from mnist_tui.tui.loss_chart import thin
+
+    xs = [i / 100 for i in range(1000)]
+    ys = [1 / (1 + i) for i in range(1000)]
+    tx, ty = thin(xs, ys, 76)
+    assert len(tx) == len(ty) == 76
+    assert (tx[0], ty[0], tx[-1], ty[-1]) == (xs[0], ys[0], xs[-1], ys[-1])
+    assert tx == sorted(tx) and all(a > b for a, b in zip(ty, ty[1:]))  # a falling curve stays falling
+    assert thin(xs[:50], ys[:50], 76) == (xs[:50], ys[:50])  # fewer points than columns: all of them

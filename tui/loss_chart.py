@@ -8,13 +8,22 @@ is rebuilt on a timer, only when something changed.
 from __future__ import annotations
 
 import math
+import time
 
+from rich.console import RenderableType
 from textual_plotext import PlotextPlot
 
 from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged
 from .pane import Pane
 from .run_state import LossCurves, RunState
 
+REDRAW_SECONDS = 1.0
+"""The figure is rebuilt at most once a second (when points arrived): a plotext build and its
+decoding take 10-40 ms of the UI thread, which training on every core feels."""
+SHARE = 0.015
+"""On a slow machine the rebuilds are spaced further, so they take at most this share of a core."""
+Y_LABELS = 8
+"""Cells the y axis and its labels take from the chart's width (the rest is the plot)."""
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR, CHANGE_COLOR = "gray", "cyan", "orange", "magenta"
 LEGEND = (
     "Loss against epochs: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]"
@@ -38,6 +47,8 @@ class LossChart(Pane, PlotextPlot):
         self._dirty = True
         self.redraws = 0
         """Figures built so far (the tests check that idle time builds none)."""
+        self._next_redraw = 0.0
+        self._rendered: tuple[tuple[object, ...], RenderableType] | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -57,8 +68,8 @@ class LossChart(Pane, PlotextPlot):
         self.border_title = LEGEND + (CHANGE_LEGEND if run.loss.changes else "")
 
     def frame(self) -> None:
-        """Rebuild the figure if points arrived since the last frame (the app's frame tick)."""
-        if not self._dirty or not self.display:
+        """Rebuild the figure if points arrived (the app's frame tick), at most every REDRAW_SECONDS."""
+        if not self._dirty or not self.display or time.monotonic() < self._next_redraw:
             return
         self._dirty = False
         self.redraws += 1
@@ -72,10 +83,12 @@ class LossChart(Pane, PlotextPlot):
             return
         # Losses fall over decades: plotted as log10 on a linear axis whose ticks name the losses
         # (plotext's own log scale raised a math domain error on some resizes).
-        xs, ys = curves.batch.points()
+        # Only the points the plot can show: one per cell of its width (lines join them).
+        columns = max(2, self.content_size.width - Y_LABELS)
+        xs, ys = thin(*curves.batch.points(), columns)
         plt.plot(xs, _log(ys), marker="braille", color=BATCH_COLOR)
         low, high = min(ys), max(ys)
-        xs, ys = curves.smooth.points()
+        xs, ys = thin(*curves.smooth.points(), columns)
         plt.plot(xs, _log(ys), marker="braille", color=SMOOTH_COLOR)
         if len(curves.evaluation):  # one marker per epoch, drawn over the curves
             xs, ys = curves.evaluation.points()
@@ -90,6 +103,33 @@ class LossChart(Pane, PlotextPlot):
         ticks = epoch_ticks(min(xs), max(xs))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
         self.refresh()
+
+
+    def render(self) -> RenderableType:
+        """The figure built by the last :meth:`frame`, decoded once (a repaint for any other reason reuses it)."""
+        key = (self.size, self.redraws, self.app.theme)
+        if self._rendered is not None and self._rendered[0] == key:
+            return self._rendered[1]
+        started = time.perf_counter()
+        rendered = super().render()
+        self._rendered = (key, rendered)
+        cost = time.perf_counter() - started
+        self._next_redraw = time.monotonic() + max(REDRAW_SECONDS, cost / SHARE)
+        return rendered
+
+
+def thin(xs: list[float], ys: list[float], most: int) -> tuple[list[float], list[float]]:
+    """At most ``most`` points: the first and the newest as they are, means of neighbouring runs between."""
+    if len(xs) <= most:
+        return xs, ys
+    inner, buckets = len(xs) - 2, most - 2
+    out_x, out_y = [xs[0]], [ys[0]]
+    for i in range(buckets):
+        start, end = 1 + i * inner // buckets, 1 + (i + 1) * inner // buckets
+        if end > start:
+            out_x.append(sum(xs[start:end]) / (end - start))
+            out_y.append(sum(ys[start:end]) / (end - start))
+    return [*out_x, xs[-1]], [*out_y, ys[-1]]
 
 
 def _log(values: list[float]) -> list[float]:
