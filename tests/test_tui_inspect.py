@@ -91,10 +91,10 @@ async def test_arrows_enter_and_clicks_select_a_cell_and_show_its_mistakes() -> 
         await finished_run(pilot, app)
         await pilot.press("2")
         grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
-        assert app.focused is grid and grid.cursor == (0, 1)
+        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+        assert grid.cursor == (0, 1)
         await pilot.press("enter")
-        shown = str(cards.render())
-        assert cards.content is not None
+        await wait_until(pilot, lambda: "0 taken for 1" in _text(cards), what="the cell's mistakes")
         found = cell_mistakes(mistakes(app.run_id or "", 3), 0, 1)
         assert len(found) == 2  # epoch 3 takes 0 for 1 in two cases
         assert "0 taken for 1: 2 most confident of 2" in _text(cards)
@@ -108,7 +108,6 @@ async def test_arrows_enter_and_clicks_select_a_cell_and_show_its_mistakes() -> 
         # A click on the cell of row 5, column 8 (5 taken for 8: the once-per-class k+3 mistake).
         await pilot.click(ConfusionGrid, offset=(11 + 8 * 6 + 2, 1 + 5))
         assert grid.cursor == (5, 8) and "5 taken for 8: 1 most confident of 1" in _text(cards)
-        del shown
 
 
 @run_async
