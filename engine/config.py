@@ -95,6 +95,12 @@ class Config:
     """Batches between loss reports."""
     gallery_size: int = 10
     """Evaluation digits shown with their predictions after each epoch."""
+    inspect: bool = True
+    """Inspect each evaluation: confusion counts, the most confident mistakes, first-layer weights and per-layer statistics."""
+    mistakes_per_cell: int = 3
+    """Most confident mistakes kept per (true, predicted) pair at each inspection."""
+    weight_units: int = 32
+    """First-layer units whose incoming weights are shown as 28x28 images (the first N units)."""
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
@@ -127,6 +133,8 @@ class Config:
         _check_range("diverge_above", self.diverge_above, low=0.0, high=math.inf, open_low=True)
         _check_range("report_every", self.report_every, low=1, high=1_000_000)
         _check_range("gallery_size", self.gallery_size, low=0, high=100)
+        _check_range("mistakes_per_cell", self.mistakes_per_cell, low=0, high=100)
+        _check_range("weight_units", self.weight_units, low=0, high=65536)
         _check_range("seed", self.seed, low=0, high=2**63 - 1)
         _check_range("split_seed", self.split_seed, low=0, high=2**63 - 1)
         if self.split_shuffle == "sklearn" and self.split_seed >= 2**32:

@@ -325,7 +325,7 @@ class _Session:
         trainer = self.trainer
         train_loss, train_accuracy, seconds = trainer.finish_epoch()
         started = time.perf_counter()
-        eval_loss, eval_accuracy = trainer.evaluate()
+        eval_loss, eval_accuracy, inspection = trainer.evaluate()
         eval_seconds = time.perf_counter() - started
         earlier_best = max((e.eval_accuracy for e in self.epochs), default=-1.0)
         improved = eval_accuracy > earlier_best
@@ -346,6 +346,9 @@ class _Session:
         self.epochs.append(ended)
         trainer.step_schedule()
         yield self.emit(ended)
+        if inspection is not None:
+            for event in inspection.events(self.run_id, epoch):
+                yield self.emit(event)
         yield self.emit(self._samples(epoch=epoch))
         if improved:
             yield from self._checkpoint("best", trainer.weights_state(eval_accuracy))

@@ -22,6 +22,7 @@ from .data import Split, gallery_indices
 from .mlp_step import MLPStep, supports
 from .model import build_model, count_parameters, store_input_major
 from .optim import build_optimizer, build_schedule
+from .probes import EvalPass, Inspection, read_once
 from .runs import CheckpointError
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
@@ -217,20 +218,28 @@ class Trainer:
 
     # --- evaluation -----------------------------------------------------------------------
 
-    @torch.inference_mode()
-    def evaluate(self) -> tuple[float, float]:
-        """(mean loss, accuracy %) on the evaluation set, in large batches."""
+    def evaluate(self) -> tuple[float, float, Inspection | None]:
+        """(mean loss, accuracy %, the probes' inspection unless ``inspect`` is off) from one pass
+        over the evaluation set in large batches, read back from the device in one transfer."""
         self.model.eval()
+        seen = EvalPass(self.model, self.split, self.config) if self.config.inspect else None
         x_all, y_all = self.split.eval_x, self.split.eval_y
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), dtype=torch.long, device=self.device)
-        for start in range(0, len(y_all), EVAL_BATCH):
-            x, y = x_all[start : start + EVAL_BATCH], y_all[start : start + EVAL_BATCH]
-            logits = self.model(x)
-            loss_sum += F.cross_entropy(logits, y, reduction="sum")
-            correct += (logits.argmax(dim=1) == y).sum()
+        with torch.inference_mode():
+            loss_sum = torch.zeros((), device=self.device)
+            correct = torch.zeros((), dtype=torch.long, device=self.device)
+            for start in range(0, len(y_all), EVAL_BATCH):
+                x, y = x_all[start : start + EVAL_BATCH], y_all[start : start + EVAL_BATCH]
+                logits = self.model(x) if seen is None else seen.forward(x)
+                predictions = logits.argmax(dim=1)
+                loss_sum += F.cross_entropy(logits, y, reduction="sum")
+                correct += (predictions == y).sum()
+                if seen is not None:
+                    seen.record(start, logits, predictions)
+            measured = {"loss_sum": loss_sum, "correct": correct, **(seen.measure() if seen else {})}
+            read = read_once(measured)
         count = max(len(y_all), 1)
-        return loss_sum.item() / count, 100.0 * correct.item() / count
+        inspection = seen.inspection(read) if seen is not None else None
+        return read["loss_sum"].item() / count, 100.0 * read["correct"].item() / count, inspection
 
     @torch.inference_mode()
     def predict_gallery(self) -> tuple[tuple[bytes, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]]:

@@ -107,6 +107,8 @@ def test_wrong_type_in_a_file_names_the_field_and_the_type(tmp_path: Path, line:
         ({"holdout_fraction": 0.0}, "holdout_fraction must be in (0, 1), not 0.0"),
         ({"gamma": 1.5}, "gamma must be in (0, 1], not 1.5"),
         ({"gallery_size": 101}, "gallery_size must be in [0, 100], not 101"),
+        ({"mistakes_per_cell": -1}, "mistakes_per_cell must be in [0, 100], not -1"),
+        ({"weight_units": 65537}, "weight_units must be in [0, 65536], not 65537"),
         ({"seed": -1}, "seed must be in [0, 9223372036854775807], not -1"),
         ({"optimizer": "sgdd"}, "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'sgdd' (did you mean 'sgd'?)"),
         ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
@@ -322,6 +324,9 @@ ODD_CONFIG = Config(
     diverge_above=1e300,
     report_every=3,
     gallery_size=0,
+    inspect=False,
+    mistakes_per_cell=1,
+    weight_units=0,
 )
 
 

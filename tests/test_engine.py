@@ -69,7 +69,7 @@ def stop_when(events: Iterator[Event], condition: Callable[[Event], bool], flag:
 
 def test_events_come_in_order_and_end_with_one_terminal_event(train: Train, tiny: Config) -> None:
     events = train(tiny)
-    epoch = r"( batch)+ epoch samples( checkpoint:best)? checkpoint:last"
+    epoch = r"( batch)+ epoch confusion mistakes weights layers samples( checkpoint:best)? checkpoint:last"
     assert re.fullmatch(rf"run_started samples{epoch}{epoch} finished", kinds(events)), kinds(events)
     assert [isinstance(e, Terminal) for e in events].count(True) == 1
     assert [e.epoch for e in of(SamplesPredicted, events)] == [0, 1, 2]

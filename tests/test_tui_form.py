@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static
 from mnist_tui.engine.config import FIELDS, Config, ConfigError, parse_value
 from mnist_tui.engine.presets import list_presets, load_preset, preset_description
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.config_form import CUSTOM, ConfigForm, format_value
+from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm, format_value
 from mnist_tui.tui.status_bar import StatusBar
 from tui_script import ScriptedSource, press, run_async, training_run, wait_until
 
@@ -45,6 +45,11 @@ def error_shown(app: MnistApp, name: str) -> str | None:
 
 def field(app: MnistApp, name: str) -> Any:
     return app.query_one(f"#field-{name}")
+
+
+def test_every_config_field_has_one_row_in_the_form() -> None:
+    placed = [name for names in GROUPS.values() for name in names]
+    assert sorted(placed) == sorted(FIELDS)
 
 
 @run_async

@@ -26,6 +26,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Training": ("epochs", "batch_size", "drop_last", "seed", "device", "cuda_graphs"),
     "Data": ("dataset", "eval_split", "holdout_fraction", "split_seed", "split_shuffle", "train_limit", "eval_limit"),
     "Run": ("name", "report_every", "gallery_size", "diverge_above"),
+    "Inspect": ("inspect", "mistakes_per_cell", "weight_units"),
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CUSTOM = "custom"
