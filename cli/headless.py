@@ -1,11 +1,12 @@
 """Headless runs (``--no-ui``): the engine's events printed for people, logs or machines.
 
 On a terminal a Rich progress display; otherwise one stable line per report and per epoch (no
-carriage returns in CI logs); with ``--jsonl`` every event as one JSON object per line and
-nothing else on stdout. Ctrl+C, SIGTERM and a closed terminal stop the run gracefully: the
-engine finishes its batch, writes the last checkpoint and the summary, then we exit. The run
-folder's ``commands.jsonl`` steers a headless run too (``engine/commands.py``): pauses, changes
-and refused commands get a line, and a stop command ends the run as Ctrl+C does (exit 130).
+carriage returns in CI logs); both end with the last epoch's confusion matrix and per-class
+accuracy. With ``--jsonl`` every event as one JSON object per line and nothing else on stdout.
+Ctrl+C, SIGTERM and a closed terminal stop the run gracefully: the engine finishes its batch,
+writes the last checkpoint and the summary, then we exit. The run folder's ``commands.jsonl``
+steers a headless run too (``engine/commands.py``): pauses, changes and refused commands get a
+line, and a stop command ends the run as Ctrl+C does (exit 130).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from types import FrameType
 from typing import Callable, Iterable, Protocol
 
 from .command import Options
+from .confusion import confusion_lines, confusion_table
 from .engine.events import (
     BatchReported,
     CommandAnswered,
+    ConfusionCounted,
     EpochEnded,
     Event,
     RunDiverged,
@@ -110,6 +113,7 @@ class LinePrinter:
     def __init__(self, write: Callable[[str], None]) -> None:
         self.write = write
         self.run_dir: str | None = None
+        self.confusion: ConfusionCounted | None = None
 
     def show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -124,7 +128,12 @@ class LinePrinter:
             self.write(describe_epoch(event))
         elif (steering := describe_steering(event)) is not None:
             self.write(steering)
+        elif isinstance(event, ConfusionCounted):
+            self.confusion = event
         elif isinstance(event, Terminal) and not isinstance(event, RunFailed):  # failures go to stderr
+            if self.confusion is not None:
+                for line in confusion_lines(self.confusion):
+                    self.write(line)
             self.write(describe_end(event, self.run_dir))
             if self.run_dir:
                 self.write(f"run folder: {self.run_dir}")
@@ -153,6 +162,7 @@ class RichPrinter:
         self.epoch_task = self.progress.add_task("epoch", total=None, info="", visible=False)
         self.run_task = self.progress.add_task("run", total=None, info="", visible=False)
         self.run_dir: str | None = None
+        self.confusion: ConfusionCounted | None = None
         self.progress.start()
 
     def show(self, event: Event) -> None:
@@ -173,10 +183,14 @@ class RichPrinter:
         elif (steering := describe_steering(event)) is not None:
             refused = isinstance(event, CommandAnswered) and not event.accepted
             self.console.print(steering, style="yellow" if refused else "cyan", markup=False, highlight=False)
+        elif isinstance(event, ConfusionCounted):
+            self.confusion = event
         elif isinstance(event, Terminal):
             self.progress.stop()
             if isinstance(event, RunFailed):  # failures go to stderr
                 return
+            if self.confusion is not None:
+                self.console.print(confusion_table(self.confusion))
             style = {"finished": "bold green", "stopped": "yellow"}.get(event.status, "bold red")
             self.console.print(describe_end(event, self.run_dir), style=style)
             if self.run_dir:

@@ -42,7 +42,17 @@ def test_plain_output_is_one_line_per_report_and_epoch(
     (run_dir,) = tmp_path.iterdir()
     assert lines[-2].startswith("finished: final accuracy ")
     assert lines[-1] == f"run folder: {run_dir}"
-    assert len(lines) == 1 + 14 + 2 + 2
+    matrix = lines[-14:-2]
+    assert len(lines) == 1 + 14 + 2 + len(matrix) + 2
+    logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    last = [e for e in logged if e["event"] == "confusion"][-1]
+    assert matrix[0].startswith("confusion at epoch 2: rows: true class, columns: predicted; 1,000 digits, ")
+    assert matrix[1].split() == ["true", "\\", "predicted", *"0123456789", "accuracy"]
+    rows = [line.split() for line in matrix[2:]]
+    assert [[int(v) for v in row[1:11]] for row in rows] == last["matrix"]
+    recalls = [100 * last["matrix"][i][i] / sum(last["matrix"][i]) for i in range(10)]
+    assert [row[11:] for row in rows] == [[f"{r:.2f}", "%"] for r in recalls]
+    assert len({len(line) for line in matrix[1:]}) == 1, "the columns line up"
 
 
 def test_jsonl_prints_every_event_as_json_and_the_terminal_event_last(
