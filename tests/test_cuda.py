@@ -169,9 +169,51 @@ def test_settings_changed_mid_run_apply_to_the_captured_step(
                     assert set(change_settings(trainer, config, change)) == set(change)
             loss, accuracy, _seconds = trainer.finish_epoch()
             trainer.step_schedule()
-            results.append((loss, accuracy, *trainer.evaluate()))
+            results.append((loss, accuracy, *trainer.evaluate()[:2]))
         assert trainer.optimizer.param_groups[0]["momentum" if "momentum" in change else "lr"] == pytest.approx(
             change.get("momentum", change.get("lr"))
         )
         runs.append(results)
     assert_same_training(*runs)
+
+
+def test_inspection_reads_the_device_once_and_counts_what_the_logits_say(
+    split: Split, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evaluation with every probe makes no host sync but its one transfer (``read_once``)."""
+    from mnist_tui.engine import trainer as trainer_module
+    from mnist_tui.engine.probes import read_once
+
+    trainer = Trainer(config_for("adam"), split, torch.device("cuda"))
+    for _ in trainer.train_epoch(_Never()):
+        pass
+    trainer.finish_epoch()
+    transfers: list[int] = []
+
+    def unguarded_read_once(values: dict) -> dict:
+        transfers.append(len(values))
+        torch.cuda.set_sync_debug_mode("default")
+        try:
+            return read_once(values)
+        finally:
+            torch.cuda.set_sync_debug_mode("error")
+
+    monkeypatch.setattr(trainer_module, "read_once", unguarded_read_once)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        _, accuracy, inspection = trainer.evaluate()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert len(transfers) == 1 and inspection is not None
+    confusion, mistakes, weights, layers = inspection.events("cuda-run", 1)
+    with torch.inference_mode():
+        logits = trainer.model(split.eval_x)  # the evaluation set is one batch: the same kernels
+    labels, predictions = split.eval_y.cpu(), logits.argmax(dim=1).cpu()
+    expected = torch.zeros(10, 10, dtype=torch.long)
+    expected.index_put_((labels, predictions), torch.ones_like(labels), accumulate=True)
+    assert confusion.matrix == tuple(tuple(row) for row in expected.tolist())  # type: ignore[attr-defined]
+    assert 100.0 * int(expected.trace()) / len(labels) == accuracy
+    assert mistakes.indices  # type: ignore[attr-defined]
+    for index, label, prediction in zip(mistakes.indices, mistakes.labels, mistakes.predictions):  # type: ignore[attr-defined]
+        assert label == labels[index] != prediction == predictions[index]
+    assert len(weights.units) == 32 and all(norm > 0 for norm in layers.grad_norms)  # type: ignore[attr-defined]
