@@ -229,8 +229,8 @@ def training_run(*, end: bool = True, until_step: int | None = None) -> Script:
                 if step == until_step:
                     return
             yield epoch_ended(run_id, epoch, epochs, accuracies)
+            yield from inspection(run_id, epoch)  # in the engine's order: inspection, then the gallery
             yield samples(run_id, epoch)
-            yield from inspection(run_id, epoch)
         if end:
             yield finished(run_id, accuracies)
 
