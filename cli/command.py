@@ -7,6 +7,7 @@ top of the preset (or config file) only when given.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from .engine.config import Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
+SUBCOMMANDS = {
+    "predict": "predict",
+    "sweep": "sweep",
+}
+"""``mnist-tui NAME ...`` runs ``main(args)`` of the module named here (in mnist_tui); anything else is a training run."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mnist-tui",
         description="Train MLPs on MNIST in a terminal dashboard, or headless with --no-ui.",
         epilog=(
-            "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model. "
+            "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model; "
+            "mnist-tui sweep --space FILE.toml searches hyperparameters with Optuna (each has --help). "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
             "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM"
         ),
@@ -118,11 +125,9 @@ def resolve(args: argparse.Namespace) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-tui`` and ``python -m mnist_tui``; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["predict"]:  # a subcommand; every other command line is the flags below
-        from .predict import main as predict
-
-        return predict(argv[1:])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(f".{SUBCOMMANDS[argv[0]]}", __package__).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_presets:

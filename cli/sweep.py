@@ -1,0 +1,150 @@
+"""``mnist-tui sweep``: search hyperparameters with Optuna, in local worker processes and beyond.
+
+Everything the user gave is checked before any study is created: the base config, the search
+space, the storage URL, the data and the device. Then the study is created or joined, K worker
+processes run trials (``sweep_workers.py``), and this process prints a line per finished trial
+(any worker's, any machine's) and a final table; ``--export-best`` writes the best trial's
+config as a preset file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .command import ENV_DATA_DIR
+from .engine.config import Config, ConfigError, parse_assignment
+from .engine.presets import load_config_file, load_preset
+from .engine.space import SearchSpace, load_space
+from .exit_codes import USAGE
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """What ``mnist-tui sweep`` resolved to."""
+
+    base: Config
+    space: SearchSpace
+    space_file: str
+    trials: int | None
+    timeout: float | None
+    workers: int
+    storage: str | None
+    study: str
+    pruner: str
+    export_best: str | None
+    headless: bool
+    runs_dir: str
+    data_dir: str | None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-tui sweep",
+        description=(
+            "Search hyperparameters with Optuna: every trial is an ordinary run (its folder in --runs-dir), "
+            "worker processes share this machine's cores, and any number of machines can share one study."
+        ),
+        epilog="exit codes: 0 done, 1 workers kept dying or no trial succeeded, 2 usage/config/data/storage error, 130 Ctrl+C",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="the fixed part of every trial's config (default: relu-adam-500)")
+    source.add_argument("--config", metavar="FILE", help="the fixed part from a TOML config file")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                        help="fix a config field for every trial (repeatable)")
+    parser.add_argument("--space", metavar="FILE", required=True,
+                        help="TOML search space: one entry per field, such as lr = { low = 1e-4, high = 1e-1, log = true }")
+    parser.add_argument("--trials", type=int, metavar="N", help="trials this command runs (default: until --timeout or Ctrl+C)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="start no trial after SECONDS")
+    parser.add_argument("--workers", type=int, default=1, metavar="K", help="local worker processes (default: 1)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="an SQLAlchemy URL (postgresql://..., mysql://...) or a journal file path "
+                             "(default: RUNS_DIR/sweeps.journal)")
+    parser.add_argument("--study", metavar="NAME", help="study name; the same name joins or resumes it (default: PRESET-SPACE)")
+    parser.add_argument("--pruner", choices=("median", "none"), default="median",
+                        help="stop trials whose epoch accuracy is below the median of earlier trials' (default: median)")
+    parser.add_argument("--export-best", metavar="FILE", help="write the best trial's full config as a preset TOML file")
+    parser.add_argument("--no-ui", action="store_true", help="print a line per trial and a final table instead of the dashboard")
+    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where trial run folders go (default: ./runs)")
+    parser.add_argument("--data-dir", metavar="DIR", help=f"dataset folder (default: ${ENV_DATA_DIR}, else ~/.cache/mnist-tui)")
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> SweepOptions:
+    """Check every option (nothing is created); raises ConfigError with the reason."""
+    if args.config is not None:
+        base = load_config_file(args.config)
+    else:
+        base = load_preset(args.preset or "relu-adam-500")
+    changes = dict(parse_assignment(text) for text in args.overrides)
+    if changes:
+        base = base.replace(source="--set", **changes)
+    space = load_space(args.space, base)
+    both = [field for field in space.fields if field in changes]
+    if both:
+        raise ConfigError(f"{both[0]} is fixed by --set and searched by {args.space}: drop one")
+    if args.trials is not None and args.trials < 0:
+        raise ConfigError(f"--trials must be 0 or more, not {args.trials}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {args.workers}")
+    study = args.study or f"{base.name}-{Path(args.space).stem}"
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", study):
+        raise ConfigError(f"--study must be letters, digits, '.', '_' or '-' (it names run folders), not {study!r}")
+    if args.export_best is not None and not Path(args.export_best).resolve().parent.is_dir():
+        raise ConfigError(f"--export-best {args.export_best}: its folder does not exist")
+    return SweepOptions(
+        base=base,
+        space=space,
+        space_file=args.space,
+        trials=args.trials,
+        timeout=args.timeout,
+        workers=args.workers,
+        storage=args.storage,
+        study=study,
+        pruner=args.pruner,
+        export_best=args.export_best,
+        headless=args.no_ui,
+        runs_dir=args.runs_dir,
+        data_dir=args.data_dir or os.environ.get(ENV_DATA_DIR) or None,
+    )
+
+
+def preflight(options: SweepOptions) -> None:
+    """Fail now, not in every trial, on missing data or an absent device (and download data once)."""
+    from .engine.data import DataError, ensure_files
+    from .engine.train import resolve_device
+
+    choices = {d.field: d.choices for d in options.space.dimensions}
+    for dataset in choices.get("dataset") or (options.base.dataset,):
+        try:
+            ensure_files(options.data_dir, dataset)
+        except DataError as error:
+            raise ConfigError(str(error)) from None
+    for device in choices.get("device") or (options.base.device,):
+        resolve_device(device)
+
+
+def main(argv: Sequence[str]) -> int:
+    """``mnist-tui sweep ARGS``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from .engine.study import StudyError, check_storage, open_storage, open_study, quiet_optuna
+
+    try:
+        options = resolve(args)
+        check_storage(options.storage, workers=options.workers)
+        preflight(options)
+        quiet_optuna()
+        storage = open_storage(options.storage, options.runs_dir)
+        study = open_study(storage, options.study, base=options.base, space=options.space, pruner=options.pruner)
+    except (ConfigError, StudyError) as error:
+        print(f"mnist-tui sweep: error: {error}", file=sys.stderr)
+        return USAGE
+    from .sweep_run import run_sweep
+
+    return run_sweep(options, study)

@@ -1,0 +1,85 @@
+"""A sweep's headless output: one leaderboard line per finished trial, and a final table."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .engine.study import TrialRow
+
+TABLE_ROWS = 20
+"""Trials the final table lists (the best first); the rest are counted."""
+
+
+def format_param(value: Any) -> str:
+    """A parameter as the leaderboard shows it (floats to 3 significant digits)."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{key}={format_param(value)}" for key, value in params.items())
+
+
+def accuracy_of(row: TrialRow) -> float | None:
+    """The trial's value, or for a pruned or failed one its last reported accuracy."""
+    if row.value is not None:
+        return row.value
+    return row.accuracies[-1] if row.accuracies else None
+
+
+def ranked(rows: Iterable[TrialRow]) -> list[TrialRow]:
+    """Complete trials by value, then pruned ones by their last accuracy, then the rest."""
+    order = {"complete": 0, "pruned": 1}
+    return sorted(rows, key=lambda r: (order.get(r.state, 2), -(accuracy_of(r) or 0.0), r.number))
+
+
+def best_of(rows: Iterable[TrialRow]) -> TrialRow | None:
+    complete = [r for r in rows if r.state == "complete"]
+    return max(complete, key=lambda r: (r.value, -r.number)) if complete else None
+
+
+def describe_trial(row: TrialRow, best: TrialRow | None) -> str:
+    """The leaderboard line of a finished trial."""
+    accuracy = accuracy_of(row)
+    shown = f"{accuracy:6.2f} %" if accuracy is not None else "     - %"
+    state = row.outcome if row.outcome != row.state else row.state
+    if row.state == "pruned" and row.outcome == "pruned":
+        state = f"pruned at epoch {len(row.accuracies)}"
+    line = f"trial {row.number:>3} {state:<18} {shown}  {format_params(row.params)}"
+    if row.seconds is not None:
+        line += f"  {row.seconds:.1f} s"
+    if row.error and row.state == "failed":
+        line += f"  ({row.error})"
+    if best is not None:
+        line += "  *best*" if best.number == row.number else f"  best: trial {best.number} {best.value:.2f} %"
+    return line
+
+
+def trial_table(rows: list[TrialRow], fields: tuple[str, ...]) -> str:
+    """The study's trials, the best first, as an aligned text table."""
+    header = ["rank", "trial", "state", "accuracy", "epochs", "seconds", *fields, "run folder"]
+    lines = [header]
+    for rank, row in enumerate(ranked(rows)[:TABLE_ROWS], 1):
+        accuracy = accuracy_of(row)
+        lines.append([
+            str(rank),
+            str(row.number),
+            row.outcome,
+            f"{accuracy:.2f}" if accuracy is not None else "-",
+            str(len(row.accuracies)),
+            f"{row.seconds:.1f}" if row.seconds is not None else "-",
+            *(format_param(row.params[f]) if f in row.params else "-" for f in fields),
+            row.run_dir or "-",
+        ])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+    if len(rows) > TABLE_ROWS:
+        text += f"\n... and {len(rows) - TABLE_ROWS} more trials"
+    return text
+
+
+def tally(rows: Iterable[TrialRow]) -> str:
+    """How many trials ended in each state, such as "6 complete, 2 pruned"."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    return ", ".join(f"{count} {state}" for state, count in counts.items()) or "no trials"

@@ -1,0 +1,175 @@
+"""The local worker processes of a sweep, and the parent's supervision of them.
+
+Each worker is a spawned process that joins the study and runs trials one at a time with
+``study.optimize`` (so RDB storages get Optuna's heartbeat) until this command's trial count is
+claimed or its time is up. The count is shared: a worker claims a slot before each trial. A
+worker that dies (killed, out of memory) leaves its trial RUNNING; the parent fails it, gives
+its slot back and starts a new worker in its place, so the sweep still runs its count.
+
+K workers on C cores train on ``max(1, C // K)`` intra-op threads each: ``torch.set_num_threads``
+caps the engine's thread choice (engine/threads.py never goes above ``torch.get_num_threads()``),
+and ``OMP_NUM_THREADS`` sizes the OpenMP pool before torch loads. Ctrl+C reaches every process
+of the terminal's group: workers ignore it and stop when the parent sets the shared stop flag.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from .engine.config import Config
+from .engine.space import SearchSpace
+
+MAX_RESTARTS = 3
+"""Workers started in place of dead ones, beyond one per worker, before the sweep gives up."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every worker needs; sent to the spawned processes (so plain, picklable values)."""
+
+    storage: str | None
+    runs_dir: str
+    study: str
+    base: Config
+    space: SearchSpace
+    pruner: str
+    data_dir: str | None
+    trials: int | None
+    deadline: float | None
+    """Unix time after which no trial starts (``--timeout``)."""
+    threads: int
+
+
+class _Shared:
+    """The state the parent and its workers share: the stop flag and the trial count's slots."""
+
+    def __init__(self, context: Any, workers: int) -> None:
+        self.stop = context.Event()
+        self.claimed = context.Value("i", 0)
+        self.holding = context.Array("b", workers)
+        """Whether worker slot i holds a claimed trial it has not finished."""
+
+
+class _Stop:
+    """A trial's stop flag: the parent asked, or the parent is gone."""
+
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.parent = multiprocessing.parent_process()
+
+    def is_set(self) -> bool:
+        return self.shared.stop.is_set() or (self.parent is not None and not self.parent.is_alive())
+
+
+def _claim(plan: Plan, shared: _Shared, slot: int) -> bool:
+    with shared.claimed.get_lock():
+        if plan.trials is not None and shared.claimed.value >= plan.trials:
+            return False
+        if plan.deadline is not None and time.time() >= plan.deadline:
+            return False
+        shared.claimed.value += 1
+        shared.holding[slot] = 1
+        return True
+
+
+def work(plan: Plan, shared: _Shared, slot: int) -> None:
+    """A worker process: run trials until the count is claimed, the time is up or the parent stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl+C into the shared stop flag
+    os.environ["OMP_NUM_THREADS"] = str(plan.threads)
+    import torch
+
+    torch.set_num_threads(plan.threads)
+    from .engine.study import fail_dead_trials, open_storage, open_study, quiet_optuna
+    from .engine.trial import TrialFailed, run_trial
+
+    quiet_optuna()
+    study = open_study(open_storage(plan.storage, plan.runs_dir), plan.study, base=plan.base, space=plan.space, pruner=plan.pruner)
+    stop = _Stop(shared)
+    objective = functools.partial(
+        run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop
+    )
+    while not stop.is_set() and _claim(plan, shared, slot):
+        fail_dead_trials(study)
+        study.optimize(objective, n_trials=1, catch=(TrialFailed,))
+        shared.holding[slot] = 0
+
+
+class Workers:
+    """The parent's side: start K workers, replace dead ones, stop them all."""
+
+    def __init__(self, plan: Plan, count: int) -> None:
+        self.plan = plan
+        self.context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+        self.shared = _Shared(self.context, count)
+        self.processes: list[Any] = [None] * count
+        self.restarts_left = count + MAX_RESTARTS
+        self.deaths = 0
+        self.gave_up = False
+
+    def start(self) -> None:
+        for slot in range(len(self.processes)):
+            self._start(slot)
+
+    def _start(self, slot: int) -> None:
+        process = self.context.Process(
+            target=work, args=(self.plan, self.shared, slot), name=f"mnist-tui sweep worker {slot}", daemon=False
+        )
+        process.start()
+        self.processes[slot] = process
+
+    def active(self) -> bool:
+        """Whether any worker runs or has ended without :meth:`wait` having seen it."""
+        return any(p is not None for p in self.processes)
+
+    def wait(self, timeout: float) -> list[int]:
+        """Wait up to ``timeout`` s for a worker to end; returns the pids of workers that died.
+
+        A dead worker's claimed slot goes back to the count, and a new worker takes its place
+        while trials remain and the sweep is not stopping.
+        """
+        running = [p for p in self.processes if p is not None and p.is_alive()]
+        if running:
+            wait([p.sentinel for p in running], timeout=timeout)
+        dead = []
+        for slot, process in enumerate(self.processes):
+            if process is None or process.is_alive():
+                continue
+            process.join()  # reaped: its pid no longer looks alive to fail_dead_trials
+            self.processes[slot] = None
+            if process.exitcode == 0:
+                continue
+            dead.append(process.pid)
+            self.deaths += 1
+            with self.shared.claimed.get_lock():
+                if self.shared.holding[slot]:
+                    self.shared.holding[slot] = 0
+                    self.shared.claimed.value -= 1
+            if self.shared.stop.is_set():
+                continue
+            if self.restarts_left > 0:
+                self.restarts_left -= 1
+                self._start(slot)
+            else:
+                self.gave_up = True
+        return dead
+
+    def stop(self) -> None:
+        """Ask every worker to stop: running trials end after their batch, checkpointed."""
+        self.shared.stop.set()
+
+    def kill(self) -> None:
+        """End every worker now (a second Ctrl+C)."""
+        self.shared.stop.set()
+        for process in self.processes:
+            if process is not None and process.is_alive():
+                process.kill()
+        for process in self.processes:
+            if process is not None:
+                process.join()

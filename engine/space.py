@@ -1,0 +1,263 @@
+"""The search space of a sweep: one TOML entry per config field, checked by the config's own rules.
+
+A space file reads::
+
+    lr = { low = 1e-4, high = 1e-1, log = true }
+    batch_size = { low = 32, high = 256, step = 32 }
+    optimizer = { choices = ["adam", "sgd"] }
+    hidden = { choices = [[100, 100], [512, 256]] }
+
+Every bound and every choice goes through :func:`config_from_mapping` on top of the sweep's base
+config, so a space can only hold values a config file could; the corners of the space (each
+range's ends and each choice, in every combination) are built as whole configs up front, so a
+rule that ties two fields (nesterov needs momentum > 0) fails here, not in trial 17. This module
+does not import Optuna: :meth:`SearchSpace.suggest` calls the ``suggest_*`` methods of whatever
+trial it is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
+
+from .config import FIELDS, Config, ConfigError, check_key
+
+RANGE_KEYS = ("low", "high", "log", "step")
+NOT_SEARCHED = ("name",)
+"""Fields a sweep sets itself (each trial's name carries the study and the trial number)."""
+MAX_CORNERS = 4096
+"""Whole configs built to check a space's corners; past this, each field is checked alone."""
+
+
+class Suggester(Protocol):
+    """The part of ``optuna.Trial`` a space needs."""
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float: ...
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int: ...
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched field: a range (``low``..``high``, maybe ``log`` or ``step``) or ``choices``."""
+
+    field: str
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    step: float | int | None = None
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def labels(self) -> tuple[Any, ...]:
+        """The choices as Optuna stores them (hidden sizes as text such as "512,256")."""
+        return tuple(_label(choice) for choice in self.choices)
+
+    def value_of(self, param: Any) -> Any:
+        """The config value of a stored parameter (the inverse of :attr:`labels`)."""
+        if self.choices:
+            return self.choices[self.labels.index(param)]
+        return param
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.choices:
+            return {"choices": [list(c) if isinstance(c, tuple) else c for c in self.choices]}
+        data: dict[str, Any] = {"low": self.low, "high": self.high}
+        if self.log:
+            data["log"] = True
+        if self.step is not None:
+            data["step"] = self.step
+        return data
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The searched fields of a sweep, in file order."""
+
+    dimensions: tuple[Dimension, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(d.field for d in self.dimensions)
+
+    def suggest(self, trial: Suggester) -> dict[str, Any]:
+        """Ask ``trial`` for a value of every field; returns config values (hidden as a tuple)."""
+        values: dict[str, Any] = {}
+        for d in self.dimensions:
+            if d.choices:
+                values[d.field] = d.value_of(trial.suggest_categorical(d.field, list(d.labels)))
+            elif _kind(d.field) is int:
+                values[d.field] = trial.suggest_int(d.field, int(d.low), int(d.high), step=int(d.step or 1), log=d.log)
+            else:
+                values[d.field] = trial.suggest_float(d.field, float(d.low), float(d.high), step=d.step, log=d.log)
+        return values
+
+    def config_for(self, base: Config, params: dict[str, Any], *, name: str | None = None) -> Config:
+        """The whole config of a trial: ``base`` with the trial's parameters (as Optuna stores them)."""
+        values = {d.field: d.value_of(params[d.field]) for d in self.dimensions if d.field in params}
+        if name is not None:
+            values["name"] = name
+        return base.replace(source="search space", **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as plain data (saved with the study, so a joining command can be compared)."""
+        return {d.field: d.to_dict() for d in self.dimensions}
+
+
+def load_space(path: str | Path, base: Config) -> SearchSpace:
+    """Read and check a space file against ``base``; every mistake is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"search space file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"search space file {path} cannot be read: {error}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: TOML syntax error: {error}") from None
+    return space_from_mapping(data, base, source=str(path))
+
+
+def space_from_mapping(data: dict[str, Any], base: Config, *, source: str) -> SearchSpace:
+    """Check a parsed space against ``base``; errors start with ``source``."""
+    if not data:
+        raise ConfigError(f"{source}: searches nothing; add entries such as lr = {{ low = 1e-4, high = 1e-1, log = true }}")
+    for field in data:
+        check_key(field, source=source)
+    try:
+        raw = [_shape(field, entry) for field, entry in data.items()]
+        values = _checked_values(raw, base)
+        return SearchSpace(tuple(_dimension(d, values) for d in raw))
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _shape(field: str, entry: Any) -> Dimension:
+    """The entry's keys, before its values are checked: a range or a list of choices."""
+    if field in NOT_SEARCHED:
+        raise ConfigError(f"{field} cannot be searched: each trial's name is the study's name and its number")
+    if not isinstance(entry, dict):
+        raise ConfigError(
+            f"{field} must be a table such as {{ low = 1, high = 10 }} or {{ choices = [...] }}, not {entry!r}"
+        )
+    unknown = [key for key in entry if key not in (*RANGE_KEYS, "choices")]
+    if unknown:
+        raise ConfigError(f"{field}: unknown key {unknown[0]!r}; a range has low, high, log, step; a list has choices")
+    if "choices" in entry:
+        if set(entry) != {"choices"}:
+            raise ConfigError(f"{field}: choices cannot be combined with {', '.join(k for k in entry if k != 'choices')}")
+        choices = entry["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise ConfigError(f"{field}: choices must be a non-empty list, not {choices!r}")
+        return Dimension(field, choices=tuple(choices))
+    kind = _kind(field)
+    if kind not in (int, float):
+        raise ConfigError(f"{field} is {_WORDS[kind]}: search it with choices = [...], not a range")
+    missing = [key for key in ("low", "high") if key not in entry]
+    if missing:
+        raise ConfigError(f"{field}: a range needs low and high (missing {' and '.join(missing)})")
+    log = entry.get("log", False)
+    if not isinstance(log, bool):
+        raise ConfigError(f"{field}: log must be true or false, not {log!r}")
+    return Dimension(field, low=entry["low"], high=entry["high"], log=log, step=entry.get("step"))
+
+
+def _checked_values(raw: list[Dimension], base: Config) -> dict[tuple[str, int], Any]:
+    """Each corner value as its field takes it, after building the corners as whole configs.
+
+    A value alone on ``base`` may break a rule that another searched field satisfies (nesterov
+    with the base's adam, where the space also searches optimizer = ["sgd"]), so only a
+    combination that fails is an error; it is reported as a value of it that fails alone and in
+    every combination, if one does, else as the combination.
+    """
+    corners = [[(d.field, index, value) for index, value in enumerate(_raw_corners(d))] for d in raw]
+    alone: dict[tuple[str, int], ConfigError | None] = {}
+    values: dict[tuple[str, int], Any] = {}
+    for field, index, value in itertools.chain.from_iterable(corners):
+        try:
+            role = _role(raw, field, index)
+            values[field, index] = getattr(base.replace(source=f"{field} {role}", **{field: value}), field)
+            alone[field, index] = None
+        except ConfigError as error:
+            alone[field, index] = error
+    if math.prod(len(c) for c in corners) > MAX_CORNERS:  # too many combinations: each value must pass alone
+        combinations: Any = ([corner] for corner in itertools.chain.from_iterable(corners))
+    else:
+        combinations = itertools.product(*corners)
+    passed: set[tuple[str, int]] = set()
+    failure: tuple[Any, ConfigError] | None = None
+    for combination in combinations:
+        together = ", ".join(f"{field} = {value!r}" for field, _, value in combination)
+        try:
+            config = base.replace(source=f"{together} together", **{field: value for field, _, value in combination})
+        except ConfigError as error:
+            failure = failure or (combination, error)
+            continue
+        for field, index, _ in combination:
+            values[field, index] = getattr(config, field)
+            passed.add((field, index))
+    if failure is not None:
+        combination, error = failure
+        never = (alone[f, i] for f, i, _ in combination if (f, i) not in passed and alone[f, i] is not None)
+        raise next(never, error)
+    return values
+
+
+def _dimension(raw: Dimension, values: dict[tuple[str, int], Any]) -> Dimension:
+    """The entry with checked values, and the checks a range or a list needs beyond the config's."""
+    field = raw.field
+    if raw.choices:
+        choices = tuple(values[field, index] for index in range(len(raw.choices)))
+        for index, choice in enumerate(choices):
+            if choice in choices[:index]:
+                raise ConfigError(f"{field}: {raw.choices[index]!r} is listed twice among the choices")
+        return Dimension(field, choices=choices)
+    low, high = values[field, 0], values[field, 1]
+    if not low < high:
+        raise ConfigError(f"{field}: low ({low!r}) must be below high ({high!r})")
+    if raw.log and low <= 0:
+        raise ConfigError(f"{field}: a log range needs low > 0, not {low!r}")
+    step = raw.step
+    if step is not None:
+        kind = _kind(field)
+        numeric = isinstance(step, (int, float)) and not isinstance(step, bool)
+        if not numeric or kind is int and not isinstance(step, int) or not 0 < step < math.inf:
+            raise ConfigError(f"{field}: step must be a positive {'integer' if kind is int else 'number'}, not {step!r}")
+        if raw.log:
+            raise ConfigError(f"{field}: a range takes log or step, not both")
+        if kind is int and (high - low) % step:
+            raise ConfigError(f"{field}: high - low ({high - low}) must be a multiple of step ({step})")
+    return Dimension(field, low=low, high=high, log=raw.log, step=step)
+
+
+def _raw_corners(d: Dimension) -> tuple[Any, ...]:
+    return d.choices or (d.low, d.high)
+
+
+def _role(raw: list[Dimension], field: str, index: int) -> str:
+    dimension = next(d for d in raw if d.field == field)
+    return f"choice {dimension.choices[index]!r}" if dimension.choices else ("low", "high")[index]
+
+
+def _kind(field: str) -> type:
+    return {"str": str, "int": int, "float": float, "bool": bool}.get(FIELDS[field].type, tuple)
+
+
+def _label(value: Any) -> Any:
+    return ",".join(str(v) for v in value) if isinstance(value, tuple) else value
+
+
+_WORDS = {str: "text", bool: "true or false", tuple: "a list of layer sizes"}

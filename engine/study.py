@@ -1,0 +1,222 @@
+"""Where a sweep's trials live: Optuna's own storages and studies, and this project's view of them.
+
+The default storage is Optuna's journal storage in ``RUNS_DIR/sweeps.journal``: an append-only
+file whose writers take a lock, safe for several processes on one machine or on a shared
+filesystem. Any SQLAlchemy URL opens Optuna's RDB storage (PostgreSQL, MySQL), which several
+machines share; SQLite is refused with more than one worker, as Optuna advises.
+
+A trial whose process died stays RUNNING in the storage until someone fails it. With an RDB
+storage, Optuna's heartbeat does it (a trial silent for ``GRACE_SECONDS`` is failed when another
+trial starts); the journal storage has no heartbeat, so every trial records its host and process
+and :func:`fail_dead_trials` fails this machine's running trials whose process is gone (the
+sweep calls it when a worker dies and before each trial).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
+
+from .config import Config
+from .space import SearchSpace
+
+JOURNAL_FILE = "sweeps.journal"
+"""The default storage's file in the runs folder."""
+HEARTBEAT_SECONDS = 20
+"""How often a trial on an RDB storage says it is alive (Optuna's heartbeat)."""
+GRACE_SECONDS = 60
+"""How long an RDB trial may stay silent before another worker fails it."""
+PRUNERS = ("median", "none")
+STATES = {
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "waiting",
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+}
+
+
+class StudyError(RuntimeError):
+    """A storage that cannot be opened or a study that cannot be joined; the message says why."""
+
+
+def quiet_optuna() -> None:
+    """Optuna's own log lines and experimental warnings off: the sweep prints what happened."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def describe_storage(url: str | None, runs_dir: str | Path) -> str:
+    """The storage as people should read it (a URL's password hidden)."""
+    if url is None:
+        return str(Path(runs_dir) / JOURNAL_FILE)
+    if "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def check_storage(url: str | None, *, workers: int) -> None:
+    """Refuse what Optuna cannot do safely, before anything is opened."""
+    if url is not None and url.startswith("sqlite") and workers > 1:
+        raise StudyError(
+            f"--storage {url} with --workers {workers}: Optuna does not support SQLite for parallel "
+            "workers (it locks the whole file); use --workers 1, the default journal storage, "
+            "or a PostgreSQL or MySQL URL"
+        )
+
+
+def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
+    """Optuna's storage for ``--storage``: a journal file (the default, or a path), or an SQLAlchemy URL."""
+    if url is None or "://" not in url:
+        path = Path(runs_dir) / JOURNAL_FILE if url is None else Path(url)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return JournalStorage(JournalFileBackend(str(path)))
+        except OSError as error:
+            raise StudyError(f"cannot open the journal storage {path}: {error}") from None
+    try:
+        return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+    except ImportError as error:
+        extra = " (pip install 'mnist-tui[postgres]')" if url.startswith("postgres") else ""
+        raise StudyError(f"--storage {describe_storage(url, '')}: its database driver is missing{extra}: {error}") from None
+    except Exception as error:  # SQLAlchemy's errors for a bad URL or a server that does not answer
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first}") from None
+
+
+def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSpace, pruner: str) -> optuna.Study:
+    """Create the study, or join it when it exists with the same base config and space."""
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="maximize",
+        load_if_exists=True,
+        # The constant liar keeps parallel workers from sampling the same point while trials run.
+        sampler=optuna.samplers.TPESampler(constant_liar=True),
+        pruner=optuna.pruners.MedianPruner() if pruner == "median" else optuna.pruners.NopPruner(),
+    )
+    wanted = {"base": _plain(base.to_dict()), "space": _plain(space.to_dict())}
+    saved = study.user_attrs
+    if "base" not in saved:
+        for key, value in wanted.items():
+            study.set_user_attr(key, value)
+        return study
+    for key, word in (("base", "base config"), ("space", "search space")):
+        if _plain(saved.get(key)) != wanted[key]:
+            field = _first_difference(saved.get(key) or {}, wanted[key])
+            raise StudyError(
+                f"study {name!r} was created with another {word} ({field} differs); "
+                "run it with the same --preset/--config, --set and --space, or name a new --study"
+            )
+    return study
+
+
+def study_base_and_space(study: optuna.Study) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base config and space a study was created with (as saved in its attributes)."""
+    return study.user_attrs.get("base", {}), study.user_attrs.get("space", {})
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as the leaderboard and the Sweep view show it."""
+
+    number: int
+    state: str
+    params: dict[str, Any]
+    accuracies: tuple[float, ...]
+    """Evaluation accuracy after each epoch reported so far."""
+    value: float | None
+    seconds: float | None
+    run_dir: str | None
+    outcome: str
+    """complete, pruned, diverged, failed, interrupted, or "worker died" (failed by another process)."""
+    error: str | None = None
+
+
+def trial_row(trial: FrozenTrial) -> TrialRow:
+    """The row of a trial read from the storage."""
+    attrs = trial.user_attrs
+    state = STATES.get(trial.state, trial.state.name.lower())
+    outcome = attrs.get("outcome") or ("worker died" if trial.state == TrialState.FAIL else state)
+    end = trial.datetime_complete or (datetime.now() if trial.state == TrialState.RUNNING else None)
+    seconds = (end - trial.datetime_start).total_seconds() if end and trial.datetime_start else None
+    return TrialRow(
+        number=trial.number,
+        state=state,
+        params=dict(trial.params),
+        accuracies=tuple(value for _, value in sorted(trial.intermediate_values.items())),
+        value=trial.value if trial.state == TrialState.COMPLETE else None,
+        seconds=seconds,
+        run_dir=attrs.get("run_dir"),
+        outcome=outcome,
+        error=attrs.get("error"),
+    )
+
+
+def mark_process(trial: optuna.Trial) -> None:
+    """Record which process of which machine runs ``trial`` (for :func:`fail_dead_trials`)."""
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
+    trial.set_user_attr("pid_started", process_started(os.getpid()))
+
+
+def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Fail this machine's running trials whose process is gone; returns them as they were."""
+    host = socket.gethostname()
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        attrs = trial.user_attrs
+        if attrs.get("host") != host or "pid" not in attrs:
+            continue  # another machine's (its heartbeat or its own sweep decides), or just asked
+        if process_alive(attrs["pid"], attrs.get("pid_started")):
+            continue
+        try:
+            study.tell(trial.number, state=TrialState.FAIL)
+        except (ValueError, RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+            continue  # another process failed or finished it first
+        failed.append(trial)
+    return failed
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux); tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22: starttime (the name may hold spaces)
+
+
+def process_alive(pid: int, started: str | None) -> bool:
+    """Whether process ``pid`` runs and, where known, is the one that started at ``started``."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return started is None or process_started(pid) in (None, started)
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _first_difference(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+    keys = [key for key in {**saved, **wanted} if saved.get(key) != wanted.get(key)]
+    return keys[0] if keys else "something"
