@@ -37,8 +37,8 @@ def best_of(rows: Iterable[TrialRow]) -> TrialRow | None:
     return max(complete, key=lambda r: (r.value, -r.number)) if complete else None
 
 
-def describe_trial(row: TrialRow, best: TrialRow | None) -> str:
-    """The leaderboard line of a finished trial."""
+def describe_trial(row: TrialRow, best: TrialRow | None, *, mine: bool = True) -> str:
+    """The leaderboard line of a finished trial (``mine``: run by this command, not another sharing the study)."""
     accuracy = accuracy_of(row)
     shown = f"{accuracy:6.2f} %" if accuracy is not None else "     - %"
     state = row.outcome if row.outcome != row.state else row.state
@@ -49,6 +49,8 @@ def describe_trial(row: TrialRow, best: TrialRow | None) -> str:
         line += f"  {row.seconds:.1f} s"
     if row.error and row.state == "failed":
         line += f"  ({row.error})"
+    if not mine:
+        line += "  (another command's)"
     if best is not None:
         line += "  *best*" if best.number == row.number else f"  best: trial {best.number} {best.value:.2f} %"
     return line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import optuna
@@ -16,7 +17,7 @@ from .exit_codes import FAILED, FINISHED, INTERRUPTED
 from .headless import _Signals
 from .sweep import SweepOptions
 from .sweep_print import best_of, describe_trial, tally, trial_table
-from .sweep_workers import Plan, Workers
+from .sweep_workers import Plan, Workers, threads_per_worker
 
 POLL_SECONDS = 0.5
 """How often the parent looks at the storage for finished trials and dead workers."""
@@ -34,15 +35,17 @@ def plan_for(options: SweepOptions) -> Plan:
         data_dir=options.data_dir,
         trials=options.trials,
         deadline=time.time() + options.timeout if options.timeout else None,
-        threads=max(1, cpu_cores() // options.workers),
+        threads=threads_per_worker(options.workers, cpu_cores()),
+        session=uuid.uuid4().hex,
     )
 
 
 class Leaderboard:
     """Prints each trial once, when it has finished, with the study's best so far."""
 
-    def __init__(self, study: optuna.Study) -> None:
+    def __init__(self, study: optuna.Study, session: str) -> None:
         self.study = study
+        self.session = session
         self.printed = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
         self.earlier = len(self.printed)
         self.mine: list[TrialRow] = []
@@ -57,8 +60,9 @@ class Leaderboard:
             if row.state in ("running", "waiting") or row.number in self.printed:
                 continue
             self.printed.add(row.number)
-            self.mine.append(row)
-            print(describe_trial(row, best), flush=True)
+            if row.session == self.session:
+                self.mine.append(row)
+            print(describe_trial(row, best, mine=row.session == self.session), flush=True)
 
 
 def fail_orphans(study: optuna.Study, dead: list[int]) -> None:
@@ -75,7 +79,7 @@ def fail_orphans(study: optuna.Study, dead: list[int]) -> None:
 def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
     """Run the sweep's workers to the end and print its trials; returns the exit code."""
     plan = plan_for(options)
-    board = Leaderboard(study)
+    board = Leaderboard(study, plan.session)
     fail_orphans(study, [])  # left running by an earlier command on this machine that died
     count = f"{options.trials} trials" if options.trials is not None else "trials until Ctrl+C"
     print(
@@ -103,7 +107,7 @@ def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
     fail_orphans(study, [])
     board.update()
     rows = board.rows()
-    print(f"\nstudy {options.study}: {len(rows)} trials ({tally(rows)}); this command: {tally(board.mine)}")
+    print(f"\nstudy {options.study}: {len(rows)} trials ({tally(rows)}); this command ran {len(board.mine)} ({tally(board.mine)})")
     if rows:
         print(trial_table(rows, options.space.fields))
     if signals.code is not None:

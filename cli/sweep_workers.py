@@ -45,6 +45,13 @@ class Plan:
     deadline: float | None
     """Unix time after which no trial starts (``--timeout``)."""
     threads: int
+    session: str
+    """This command's id, recorded with each trial it runs."""
+
+
+def threads_per_worker(workers: int, cores: int) -> int:
+    """Intra-op threads of each of ``workers`` processes sharing ``cores``: no core runs two."""
+    return max(1, cores // workers)
 
 
 class _Shared:
@@ -93,7 +100,8 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
     study = open_study(open_storage(plan.storage, plan.runs_dir), plan.study, base=plan.base, space=plan.space, pruner=plan.pruner)
     stop = _Stop(shared)
     objective = functools.partial(
-        run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop
+        run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop,
+        session=plan.session,
     )
     while not stop.is_set() and _claim(plan, shared, slot):
         fail_dead_trials(study)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +39,8 @@ HEARTBEAT_SECONDS = 20
 """How often a trial on an RDB storage says it is alive (Optuna's heartbeat)."""
 GRACE_SECONDS = 60
 """How long an RDB trial may stay silent before another worker fails it."""
-PRUNERS = ("median", "none")
+OPEN_ATTEMPTS = 3
+"""Tries to open an RDB storage (its tables may be being created by another command)."""
 STATES = {
     TrialState.RUNNING: "running",
     TrialState.WAITING: "waiting",
@@ -89,14 +92,22 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
             return JournalStorage(JournalFileBackend(str(path)))
         except OSError as error:
             raise StudyError(f"cannot open the journal storage {path}: {error}") from None
-    try:
-        return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
-    except ImportError as error:
-        extra = " (pip install 'mnist-tui[postgres]')" if url.startswith("postgres") else ""
-        raise StudyError(f"--storage {describe_storage(url, '')}: its database driver is missing{extra}: {error}") from None
-    except Exception as error:  # SQLAlchemy's errors for a bad URL or a server that does not answer
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first}") from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+        except ImportError as error:
+            extra = " (pip install 'mnist-tui[postgres]')" if url.startswith("postgres") else ""
+            raise StudyError(f"--storage {describe_storage(url, '')}: its database driver is missing{extra}: {error}") from None
+        except Exception as error:  # SQLAlchemy's errors for a bad URL or a server that does not answer
+            from sqlalchemy.exc import DBAPIError
+
+            if attempt + 1 < OPEN_ATTEMPTS and isinstance(error, DBAPIError):
+                # Two commands creating a fresh database's tables at once: one loses the race.
+                time.sleep(0.5 + random.random())
+                continue
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first}") from None
+    raise AssertionError("unreachable")
 
 
 def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSpace, pruner: str) -> optuna.Study:
@@ -146,6 +157,8 @@ class TrialRow:
     outcome: str
     """complete, pruned, diverged, failed, interrupted, or "worker died" (failed by another process)."""
     error: str | None = None
+    session: str | None = None
+    """The command that ran it (each ``mnist-tui sweep`` has its own)."""
 
 
 def trial_row(trial: FrozenTrial) -> TrialRow:
@@ -165,11 +178,13 @@ def trial_row(trial: FrozenTrial) -> TrialRow:
         run_dir=attrs.get("run_dir"),
         outcome=outcome,
         error=attrs.get("error"),
+        session=attrs.get("session"),
     )
 
 
-def mark_process(trial: optuna.Trial) -> None:
-    """Record which process of which machine runs ``trial`` (for :func:`fail_dead_trials`)."""
+def mark_process(trial: optuna.Trial, session: str) -> None:
+    """Record which command (``session``), machine and process run ``trial`` (for :func:`fail_dead_trials`)."""
+    trial.set_user_attr("session", session)
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
     trial.set_user_attr("pid_started", process_started(os.getpid()))

@@ -53,13 +53,15 @@ def run_trial(
     data_dir: str | Path | None,
     runs_dir: str | Path,
     stop: StopFlag,
+    session: str,
 ) -> float:
     """Optuna's objective: train the trial's config and return its final evaluation accuracy.
 
     Raises ``optuna.TrialPruned`` when pruned (or diverged: a hopeless point, as pruned ones are)
-    and :class:`TrialFailed` when the run failed or ``stop`` interrupted it.
+    and :class:`TrialFailed` when the run failed or ``stop`` interrupted it. ``session`` names the
+    command that runs it.
     """
-    mark_process(trial)
+    mark_process(trial, session)
     study = trial.study.study_name
     space.suggest(trial)
     try:

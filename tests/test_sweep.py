@@ -1,0 +1,309 @@
+"""``mnist-tui sweep``: trials as runs, a study other processes see, pruning, dead workers, Ctrl+C, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from conftest import cli_env
+
+optuna = pytest.importorskip("optuna")
+
+SPACE = """
+lr = { low = 1e-4, high = 1e-1, log = true }
+hidden = { choices = [[16], [32, 16]] }
+"""
+TINY = ("--set", "train_limit=300", "--set", "eval_limit=200", "--set", "device=cpu")
+"""Trials of a few batches: the sweep's machinery is tested, not MNIST."""
+
+
+@pytest.fixture
+def space(tmp_path: Path) -> Path:
+    path = tmp_path / "S.toml"
+    path.write_text(SPACE)
+    return path
+
+
+def sweep_command(data_dir: Path, runs: Path, space: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "mnist_tui", "sweep", "--no-ui", "--preset", "smoke", "--space", str(space),
+        "--data-dir", str(data_dir), "--runs-dir", str(runs), *TINY, *args,
+    ]
+
+
+def load_trials(storage: str, study: str) -> dict[str, Any]:
+    """The study as a separate Python process sees it through ``optuna.load_study``."""
+    code = f"""
+import json, optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+storage = {storage}
+study = optuna.load_study(study_name={study!r}, storage=storage)
+trials = [dict(number=t.number, state=t.state.name, value=t.value, attrs=t.user_attrs, params=t.params)
+          for t in study.trials]
+complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+print(json.dumps(dict(trials=trials, best=study.best_value if complete else None,
+                      best_number=study.best_trial.number if complete else None)))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def journal(runs: Path) -> str:
+    return f"JournalStorage(JournalFileBackend({str(runs / 'sweeps.journal')!r}))"
+
+
+def summary_of(run_dir: str) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_eight_trials_on_two_workers_are_runs_the_study_records(data_dir: Path, tmp_path: Path, space: Path) -> None:
+    runs, best_file = tmp_path / "runs", tmp_path / "best.toml"
+    command = sweep_command(data_dir, runs, space, "--trials", "8", "--workers", "2", "--set", "epochs=2",
+                            "--export-best", str(best_file))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=cli_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 worker(s) x" in result.stdout
+
+    seen = load_trials(journal(runs), "smoke-S")
+    trials = seen["trials"]
+    assert [t["number"] for t in trials] == list(range(8))
+    assert {t["state"] for t in trials} <= {"COMPLETE", "PRUNED"}
+    assert len({t["attrs"]["pid"] for t in trials}) == 2  # both workers trained
+    folders = sorted(p.name for p in runs.iterdir() if p.is_dir())
+    assert len(folders) == 8
+    for trial in trials:
+        run_dir = Path(trial["attrs"]["run_dir"])
+        assert run_dir.parent == runs and run_dir.name.startswith(f"smoke-S-t{trial['number']:04d}-")
+        summary = summary_of(str(run_dir))
+        assert summary["sweep"]["study"] == "smoke-S" and summary["sweep"]["trial"] == trial["number"]
+        assert summary["sweep"]["state"] == trial["state"].lower()
+        assert summary["sweep"]["params"] == trial["params"]
+        if trial["state"] == "COMPLETE":
+            assert summary["final_test_accuracy"] == trial["value"] and summary["epochs_completed"] == 2
+        else:
+            assert summary["status"] == "stopped" and summary["epochs_completed"] == 1
+    # Each finished trial got its leaderboard line; the final table ranks the best first.
+    lines = [line for line in result.stdout.splitlines() if line.startswith("trial ")]
+    assert sorted(int(line.split()[1]) for line in lines) == list(range(8))
+    table = result.stdout.split("rank  trial")[1].splitlines()
+    assert table[1].split()[:2] == ["1", str(seen["best_number"])]
+    assert f"{seen['best']:.2f}" in table[1]
+
+    from mnist_tui.engine.presets import load_config_file, load_preset
+
+    exported = load_config_file(best_file)
+    best = trials[seen["best_number"]]
+    assert exported.lr == best["params"]["lr"]
+    assert exported.hidden == tuple(int(h) for h in best["params"]["hidden"].split(","))
+    assert exported.replace(lr=0.003, hidden=(64,), name="smoke") == load_preset("smoke").replace(
+        train_limit=300, eval_limit=200, device="cpu", epochs=2
+    )
+
+
+def running_trial(runs: Path, study: str, deadline: float) -> dict[str, Any]:
+    """Wait for a trial that is training (its run folder exists) and return it (read in this process)."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = runs / "sweeps.journal"
+    while time.time() < deadline:
+        if path.exists():
+            try:
+                trials = optuna.load_study(study_name=study, storage=JournalStorage(JournalFileBackend(str(path)))).trials
+            except KeyError:  # not created yet
+                trials = []
+            for trial in trials:
+                if trial.state.name == "RUNNING" and "run_dir" in trial.user_attrs:
+                    return {"number": trial.number, "attrs": trial.user_attrs}
+        time.sleep(0.2)
+    pytest.fail("no trial started training in time")
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_fails_its_trial_and_the_sweep_runs_its_count(
+    data_dir: Path, tmp_path: Path, space: Path
+) -> None:
+    runs = tmp_path / "runs"
+    # Long enough trials (8 epochs of 300 digits) that the kill lands mid-run.
+    options = ("--workers", "1", "--pruner", "none", "--set", "epochs=8")
+    command = sweep_command(data_dir, runs, space, "--trials", "2", *options)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path)
+    try:
+        victim = running_trial(runs, "smoke-S", time.time() + 120)
+        os.kill(victim["attrs"]["pid"], signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    trials = load_trials(journal(runs), "smoke-S")["trials"]
+    states = {t["number"]: t["state"] for t in trials}
+    assert states.pop(victim["number"]) == "FAIL"
+    assert sorted(states.values()) == ["COMPLETE", "COMPLETE"]  # its count, by a worker started in its place
+    assert len({t["attrs"]["pid"] for t in trials}) == 2
+    assert f"worker process {victim['attrs']['pid']} died" in out
+    assert f"trial {victim['number']:>3} worker died" in out
+
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_exits_130_and_the_same_command_resumes(
+    data_dir: Path, tmp_path: Path, space: Path
+) -> None:
+    runs = tmp_path / "runs"
+    command = sweep_command(data_dir, runs, space, "--trials", "20", "--workers", "2", "--pruner", "none",
+                            "--set", "epochs=10")
+    # Its own process group, as a terminal's foreground job: Ctrl+C reaches the parent and every worker.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+                               cwd=tmp_path, start_new_session=True)
+    try:
+        running_trial(runs, "smoke-S", time.time() + 120)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    trials = load_trials(journal(runs), "smoke-S")["trials"]
+    assert trials and not [t for t in trials if t["state"] == "RUNNING"]
+    interrupted = [t for t in trials if t["attrs"].get("outcome") == "interrupted"]
+    assert interrupted and all(t["state"] == "FAIL" for t in interrupted)
+    for trial in interrupted:  # stopped gracefully: checkpointed, the summary says so
+        summary = summary_of(trial["attrs"]["run_dir"])
+        assert summary["status"] == "stopped" and summary["sweep"]["state"] == "failed"
+    deadline = time.time() + 10
+    while time.time() < deadline:  # every process of the group is gone
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("a worker outlived the sweep")
+
+    # The same command again resumes the study: trial numbers continue.
+    command[command.index("--trials") + 1] = "1"
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=cli_env(), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(trials)} earlier trial(s)" in again.stdout
+    after = load_trials(journal(runs), "smoke-S")["trials"]
+    assert [t["number"] for t in after] == list(range(len(trials) + 1)) and after[-1]["state"] == "COMPLETE"
+
+
+BAD_SPACES = {
+    "unknown field": ("lrr = { low = 1e-4, high = 1e-1 }", "S.toml: unknown key 'lrr' (did you mean 'lr'?)"),
+    "reversed range": ("lr = { low = 1e-1, high = 1e-4 }", "S.toml: lr: low (0.1) must be below high (0.0001)"),
+    "empty choices": ("optimizer = { choices = [] }", "S.toml: optimizer: choices must be a non-empty list, not []"),
+    "forbidden value": ("lr = { low = 0, high = 1e-1 }", "S.toml: lr low: lr must be in (0, inf), not 0.0"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SPACES)
+def test_a_bad_space_exits_2_and_creates_no_study(case: str, cli: Callable[..., Any], tmp_path: Path) -> None:
+    text, message = BAD_SPACES[case]
+    (tmp_path / "S.toml").write_text(text + "\n")
+    result = cli("sweep", "--no-ui", "--preset", "smoke", "--space", "S.toml", "--trials", "1", "--runs-dir", "runs")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"mnist-tui sweep: error: {message}"
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # no journal, so no study
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--storage", "sqlite:///s.db", "--workers", "2"), "Optuna does not support SQLite for parallel workers"),
+        (("--workers", "0"), "--workers must be at least 1, not 0"),
+        (("--study", "a b"), "--study must be letters, digits, '.', '_' or '-'"),
+        (("--set", "lr=0.01"), "lr is fixed by --set and searched by S.toml: drop one"),
+        (("--data-dir", "missing"), "data folder missing does not exist"),
+        (("--storage", "nosuchdb://x"), "--storage nosuchdb://x: cannot open it"),
+    ],
+)
+def test_bad_options_exit_2_before_any_study(
+    args: tuple[str, ...], message: str, cli: Callable[..., Any], tmp_path: Path, space: Path, data_dir: Path
+) -> None:
+    # The real data folder first: a later --data-dir replaces it; nothing may try to download.
+    result = cli("sweep", "--no-ui", "--preset", "smoke", "--space", "S.toml", "--runs-dir", "runs",
+                 "--data-dir", str(data_dir), *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "s.db").exists()
+
+
+def test_a_joined_study_must_have_the_same_base_and_space(tmp_path: Path) -> None:
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.engine.study import StudyError, open_storage, open_study
+
+    base = load_preset("smoke")
+    space = space_from_mapping({"lr": {"low": 1e-4, "high": 1e-1, "log": True}}, base, source="S.toml")
+    storage = open_storage(None, tmp_path)
+    open_study(storage, "s", base=base, space=space, pruner="median")
+    open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="none")  # joins
+    with pytest.raises(StudyError, match="created with another base config \\(epochs differs\\)"):
+        open_study(storage, "s", base=base.replace(epochs=3), space=space, pruner="median")
+    wider = space_from_mapping({"lr": {"low": 1e-5, "high": 1e-1, "log": True}}, base, source="S.toml")
+    with pytest.raises(StudyError, match="created with another search space \\(lr differs\\)"):
+        open_study(storage, "s", base=base, space=wider, pruner="median")
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study: Any, trial: Any) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("prune", [True, False])
+def test_a_pruned_trial_stops_after_its_epoch_and_says_so(prune: bool, data_dir: Path, tmp_path: Path) -> None:
+    import threading
+
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.engine.trial import run_trial
+
+    base = load_preset("smoke").replace(train_limit=300, eval_limit=200, device="cpu", epochs=3)
+    space = space_from_mapping({"lr": {"low": 1e-3, "high": 1e-2, "log": True}}, base, source="S.toml")
+    study = optuna.create_study(
+        study_name="p", direction="maximize",
+        pruner=_AlwaysPrune() if prune else optuna.pruners.NopPruner(),
+    )
+    study.optimize(
+        lambda trial: run_trial(trial, base, space, data_dir=data_dir, runs_dir=tmp_path, stop=threading.Event(), session="x"),
+        n_trials=1,
+    )
+    trial = study.trials[0]
+    summary = summary_of(trial.user_attrs["run_dir"])
+    events = [json.loads(line) for line in (Path(trial.user_attrs["run_dir"]) / "events.jsonl").read_text().splitlines()]
+    if prune:
+        assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [1]
+        assert summary["sweep"]["state"] == "pruned" and summary["status"] == "stopped"
+        assert events[-1]["event"] == "stopped" and events[-1]["epochs_completed"] == 1
+    else:
+        assert trial.state.name == "COMPLETE" and list(trial.intermediate_values) == [1, 2, 3]
+        assert trial.value == summary["final_test_accuracy"] == trial.intermediate_values[3]
+        assert summary["sweep"] == {"study": "p", "trial": 0, "state": "complete", "outcome": "complete", "params": trial.params}
+
+
+def test_workers_share_the_cores_without_oversubscribing() -> None:
+    import torch
+
+    from mnist_tui.engine.threads import ThreadChoice
+    from mnist_tui.sweep_workers import threads_per_worker
+
+    assert [threads_per_worker(k, 16) for k in (1, 3, 16, 40)] == [16, 5, 1, 1]
+    # The hook: a worker's torch.set_num_threads caps the engine's thread choice.
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert ThreadChoice.for_run(adaptive=True).counts == (1,)
+        assert ThreadChoice.for_run(adaptive=False).counts == (1,)
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,130 @@
+"""Search space files: checked by the config's own rules, suggested through Optuna's trial API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.engine.config import Config, ConfigError
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.engine.space import SearchSpace, load_space, space_from_mapping
+
+ISSUE_EXAMPLE = """
+lr = { low = 1e-4, high = 1e-1, log = true }
+batch_size = { low = 32, high = 256, step = 32 }
+optimizer = { choices = ["adam", "sgd"] }
+hidden = { choices = [[100, 100], [512, 256]] }
+"""
+
+
+@pytest.fixture
+def base() -> Config:
+    return load_preset("smoke")
+
+
+def check(data: dict, base: Config) -> str:
+    with pytest.raises(ConfigError) as caught:
+        space_from_mapping(data, base, source="S.toml")
+    return str(caught.value)
+
+
+def test_the_issue_example_reads_as_typed_dimensions(tmp_path: Path, base: Config) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    space = load_space(path, base)
+    assert space.fields == ("lr", "batch_size", "optimizer", "hidden")
+    lr, batch, optimizer, hidden = space.dimensions
+    assert (lr.low, lr.high, lr.log, lr.step) == (1e-4, 1e-1, True, None)
+    assert (batch.low, batch.high, batch.step) == (32, 256, 32) and isinstance(batch.low, int)
+    assert optimizer.choices == ("adam", "sgd")
+    assert hidden.choices == ((100, 100), (512, 256))
+    assert hidden.labels == ("100,100", "512,256")  # Optuna's choices are plain values
+
+
+def test_an_int_field_takes_int_bounds_and_a_float_field_widens_ints(base: Config) -> None:
+    space = space_from_mapping({"dropout": {"low": 0, "high": 0.5}}, base, source="S.toml")
+    assert space.dimensions[0].low == 0.0 and isinstance(space.dimensions[0].low, float)
+    assert "batch_size low: batch_size must be an integer, not 32.5" in check({"batch_size": {"low": 32.5, "high": 64}}, base)
+
+
+def test_every_trial_is_a_whole_config_with_the_trials_values(base: Config) -> None:
+    optuna = pytest.importorskip("optuna")
+    space = space_from_mapping(
+        {"lr": {"low": 1e-4, "high": 1e-1, "log": True}, "hidden": {"choices": [[32], [64, 32]]}}, base, source="S.toml"
+    )
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        values = space.suggest(trial)
+        config = space.config_for(base, trial.params, name=f"s-t{trial.number:04d}")
+        assert isinstance(config, Config)
+        assert config.lr == values["lr"] and 1e-4 <= config.lr <= 1e-1
+        assert config.hidden == values["hidden"] and config.hidden in ((32,), (64, 32))
+        assert config.train_limit == base.train_limit and config.name == f"s-t{trial.number:04d}"
+        seen.add(config.hidden)
+        study.tell(trial, 1.0)
+    assert seen == {(32,), (64, 32)}
+    assert study.trials[0].distributions["hidden"].choices == ("32", "64,32")
+
+
+def test_an_unknown_field_names_the_file_and_the_closest_field(base: Config) -> None:
+    assert check({"lrr": {"low": 1e-4, "high": 1e-2}}, base) == "S.toml: unknown key 'lrr' (did you mean 'lr'?)"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"lr": {"low": 0.1, "high": 0.001}}, "S.toml: lr: low (0.1) must be below high (0.001)"),
+        ({"lr": {"choices": []}}, "S.toml: lr: choices must be a non-empty list, not []"),
+        ({"lr": {"low": 0, "high": 0.1}}, "S.toml: lr low: lr must be in (0, inf), not 0.0"),
+        ({"dropout": {"low": 0.0, "high": 1.0}}, "S.toml: dropout high: dropout must be in [0, 1), not 1.0"),
+        ({"hidden": {"choices": [[0]]}}, "S.toml: hidden choice [0]: hidden sizes must be between 1 and 65536, not 0"),
+        ({"weight_decay": {"low": 0, "high": 0.1, "log": True}}, "S.toml: weight_decay: a log range needs low > 0, not 0.0"),
+        ({"batch_size": {"low": 32, "high": 256, "step": 30}}, "S.toml: batch_size: high - low (224) must be a multiple of step (30)"),
+        ({"optimizer": {"low": 1, "high": 2}}, "S.toml: optimizer is text: search it with choices = [...], not a range"),
+        ({"lr": {"low": 1e-3}}, "S.toml: lr: a range needs low and high (missing high)"),
+        ({"lr": {"low": 1e-3, "high": 1e-1, "log": True, "step": 0.01}}, "S.toml: lr: a range takes log or step, not both"),
+        ({"lr": 0.01}, "S.toml: lr must be a table such as { low = 1, high = 10 } or { choices = [...] }, not 0.01"),
+        ({"name": {"choices": ["a", "b"]}}, "S.toml: name cannot be searched: each trial's name is the study's name and its number"),
+        ({}, "S.toml: searches nothing; add entries such as lr = { low = 1e-4, high = 1e-1, log = true }"),
+        ({"hidden": {"choices": [[10, 10], "10,10"]}}, "S.toml: hidden: '10,10' is listed twice among the choices"),
+    ],
+)
+def test_a_bad_entry_says_what_is_allowed(data: dict, message: str, base: Config) -> None:
+    assert check(data, base) == message
+
+
+def test_a_choice_the_field_forbids_names_the_choices(base: Config) -> None:
+    message = check({"optimizer": {"choices": ["adam", "sgdd"]}}, base)
+    assert message.startswith("S.toml: optimizer choice 'sgdd': optimizer must be one of sgd, adagrad")
+    assert "(did you mean 'sgd'?)" in message
+
+
+def test_fields_tied_by_a_rule_are_checked_together(base: Config) -> None:
+    # nesterov = true is invalid on the base (adam, momentum 0) but valid with what the space searches.
+    ok = {"optimizer": {"choices": ["sgd"]}, "momentum": {"low": 0.5, "high": 0.9}, "nesterov": {"choices": [True, False]}}
+    assert space_from_mapping(ok, base, source="S.toml").fields == ("optimizer", "momentum", "nesterov")
+    bad = {**ok, "momentum": {"low": 0.0, "high": 0.9}}
+    assert check(bad, base) == (
+        "S.toml: optimizer = 'sgd', momentum = 0.0, nesterov = True together: "
+        "nesterov needs optimizer = 'sgd' and momentum > 0"
+    )
+
+
+def test_the_file_itself_missing_or_malformed(tmp_path: Path, base: Config) -> None:
+    with pytest.raises(ConfigError, match="search space file .*nope.toml does not exist"):
+        load_space(tmp_path / "nope.toml", base)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("lr = { low = 1e-4, high = ")
+    with pytest.raises(ConfigError, match=r"broken.toml: TOML syntax error"):
+        load_space(broken, base)
+
+
+def test_a_space_round_trips_through_plain_data(tmp_path: Path, base: Config) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    space = load_space(path, base)
+    again = space_from_mapping(space.to_dict(), base, source="saved")
+    assert again == space and isinstance(again, SearchSpace)
