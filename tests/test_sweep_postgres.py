@@ -1,0 +1,106 @@
+"""Two ``mnist-tui sweep`` commands share one study in a real PostgreSQL server on loopback.
+
+The test starts its own server (Debian's PostgreSQL binaries, as the ``postgres`` user when run
+as root, in a temporary data folder) and stops it afterwards. It skips only where no server can
+be started: no PostgreSQL binaries, or initdb or pg_ctl failing here.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import cli_env
+
+optuna = pytest.importorskip("optuna")
+
+
+def _binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL server on 127.0.0.1 and a free port, for this module's tests."""
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed (pip install 'mnist-tui[postgres]')")
+    binaries = _binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql")
+    folder = Path(tempfile.mkdtemp(prefix="mnist-tui-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    data = folder / "data"
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=120)
+
+    started = run(str(binaries / "initdb"), "-A", "trust", "-U", "postgres", "-D", str(data))
+    if started.returncode == 0:
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        started = run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    if started.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"cannot start a PostgreSQL server here: {(started.stderr or started.stdout).strip()[:300]}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_two_commands_share_one_study(postgres_url: str, data_dir: Path, tmp_path: Path) -> None:
+    space = tmp_path / "S.toml"
+    space.write_text('lr = { low = 1e-4, high = 1e-1, log = true }\nhidden = { choices = [[16], [32, 16]] }\n')
+
+    def command(runs: str) -> list[str]:
+        return [
+            sys.executable, "-m", "mnist_tui", "sweep", "--no-ui", "--preset", "smoke", "--space", str(space),
+            "--storage", postgres_url, "--study", "shared", "--trials", "4", "--workers", "1",
+            "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / runs),
+            "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=2", "--set", "device=cpu",
+        ]
+
+    # Both at once, like two machines pointed at one database (each with its own runs folder).
+    first = subprocess.Popen(command("a"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path)
+    second = subprocess.Popen(command("b"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path)
+    outputs = [process.communicate(timeout=400) for process in (first, second)]
+    assert first.returncode == 0, outputs[0][1]
+    assert second.returncode == 0, outputs[1][1]
+
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    trials = study.trials
+    assert sorted(t.number for t in trials) == list(range(8))  # 0-7, none twice
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
+    sessions = {t.user_attrs["session"] for t in trials}
+    assert len(sessions) == 2 and all(
+        sum(t.user_attrs["session"] == s for t in trials) == 4 for s in sessions
+    )  # each command ran its four
+    by_folder = {runs: sorted(p.name for p in (tmp_path / runs).iterdir() if p.is_dir()) for runs in "ab"}
+    assert len(by_folder["a"]) == len(by_folder["b"]) == 4
+    numbers = sorted(int(name.split("-t")[1][:4]) for names in by_folder.values() for name in names)
+    assert numbers == list(range(8))
+    for out, _ in outputs:
+        assert "this command ran 4" in out
