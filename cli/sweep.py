@@ -145,6 +145,10 @@ def main(argv: Sequence[str]) -> int:
     except (ConfigError, StudyError) as error:
         print(f"mnist-tui sweep: error: {error}", file=sys.stderr)
         return USAGE
-    from .sweep_run import run_sweep
+    if options.headless:
+        from .sweep_run import run_sweep
 
-    return run_sweep(options, study)
+        return run_sweep(options, study)
+    from .sweep_ui import run_sweep_dashboard
+
+    return run_sweep_dashboard(options, study)

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .engine.study import TrialRow
+from .engine.trial_rows import TrialRow, accuracy_of, format_param, ranked
 
 TABLE_ROWS = 20
 """Trials the final table lists (the best first); the rest are counted."""
 
 
-def format_param(value: Any) -> str:
-    """A parameter as the leaderboard shows it (floats to 3 significant digits)."""
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def format_params(params: dict[str, Any]) -> str:
     return " ".join(f"{key}={format_param(value)}" for key, value in params.items())
-
-
-def accuracy_of(row: TrialRow) -> float | None:
-    """The trial's value, or for a pruned or failed one its last reported accuracy."""
-    if row.value is not None:
-        return row.value
-    return row.accuracies[-1] if row.accuracies else None
-
-
-def ranked(rows: Iterable[TrialRow]) -> list[TrialRow]:
-    """Complete trials by value, then pruned ones by their last accuracy, then the rest."""
-    order = {"complete": 0, "pruned": 1}
-    return sorted(rows, key=lambda r: (order.get(r.state, 2), -(accuracy_of(r) or 0.0), r.number))
-
-
-def best_of(rows: Iterable[TrialRow]) -> TrialRow | None:
-    complete = [r for r in rows if r.state == "complete"]
-    return max(complete, key=lambda r: (r.value, -r.number)) if complete else None
 
 
 def describe_trial(row: TrialRow, best: TrialRow | None, *, mine: bool = True) -> str:

@@ -1,4 +1,8 @@
-"""Running a resolved sweep headless: workers started, finished trials printed, the best exported."""
+"""Running a resolved sweep on this machine: its workers supervised, its trials printed, the best exported.
+
+:class:`Sweep` is what the headless loop here and the dashboard (``sweep_ui.py``) share: it starts
+the workers, fails the trials of dead ones, and ends with the study's table and exit code.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,14 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from .engine.study import TrialRow, describe_storage, fail_dead_trials, trial_row
+from .engine.study import describe_storage, fail_dead_trials, trial_row
 from .engine.threads import cpu_cores
 from .engine.trial import record_in_summary
+from .engine.trial_rows import TrialRow, best_of
 from .exit_codes import FAILED, FINISHED, INTERRUPTED
 from .headless import _Signals
 from .sweep import SweepOptions
-from .sweep_print import best_of, describe_trial, tally, trial_table
+from .sweep_print import describe_trial, tally, trial_table
 from .sweep_workers import Plan, Workers, threads_per_worker
 
 POLL_SECONDS = 0.5
@@ -40,86 +45,117 @@ def plan_for(options: SweepOptions) -> Plan:
     )
 
 
+class Sweep:
+    """A sweep this command runs: its study, its workers and the trials they ran."""
+
+    def __init__(self, options: SweepOptions, study: optuna.Study) -> None:
+        self.options = options
+        self.study = study
+        self.plan = plan_for(options)
+        self.workers = Workers(self.plan, options.workers)
+        self.earlier = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+
+    def rows(self) -> list[TrialRow]:
+        """Every trial of the study (any command's, any machine's), by number."""
+        return [trial_row(t) for t in self.study.get_trials(deepcopy=False)]
+
+    def mine(self, rows: list[TrialRow]) -> list[TrialRow]:
+        """The finished trials this command ran."""
+        return [r for r in rows if r.session == self.plan.session and r.state not in ("running", "waiting")]
+
+    def header(self) -> str:
+        options = self.options
+        count = f"{options.trials} trials" if options.trials is not None else "trials until Ctrl+C"
+        timeout = f" (none after {options.timeout:g} s)" if options.timeout else ""
+        return (
+            f"sweep {options.study} in {describe_storage(options.storage, options.runs_dir)}: {count}{timeout}, "
+            f"{options.workers} worker(s) x {self.plan.threads} thread(s); searching {', '.join(options.space.fields)}; "
+            f"{self.earlier} earlier trial(s)"
+        )
+
+    def step(self, timeout: float) -> list[int]:
+        """Wait up to ``timeout`` s for the workers; returns the pids of those that died (their trials failed)."""
+        dead = self.workers.wait(timeout)
+        if dead:
+            self.fail_orphans()
+        return dead
+
+    def fail_orphans(self) -> list[optuna.trial.FrozenTrial]:
+        """Fail this machine's running trials whose process is gone, and say so in their run folders."""
+        failed = fail_dead_trials(self.study)
+        for trial in failed:
+            run_dir = trial.user_attrs.get("run_dir")
+            if run_dir:
+                sweep = {"study": self.study.study_name, "trial": trial.number, "state": "failed",
+                         "outcome": "worker died", "params": trial.params}
+                record_in_summary(run_dir, sweep)
+        return failed
+
+    def finish(self, signal_code: int | None) -> int:
+        """Print the study's table, export the best trial; returns the exit code."""
+        self.workers.close()
+        self.fail_orphans()
+        rows = self.rows()
+        mine = self.mine(rows)
+        print(f"\nstudy {self.options.study}: {len(rows)} trials ({tally(rows)}); this command ran {len(mine)} ({tally(mine)})")
+        if rows:
+            print(trial_table(rows, self.options.space.fields))
+        if signal_code is not None:
+            return signal_code
+        if self.workers.gave_up:
+            print(f"mnist-tui sweep: workers died {self.workers.deaths} times; giving up", file=sys.stderr)
+            return FAILED
+        code = export_best(self.options, self.study) if self.options.export_best else FINISHED
+        if mine and all(row.state == "failed" for row in mine):
+            print("mnist-tui sweep: every trial failed; see the errors above", file=sys.stderr)
+            return FAILED
+        return code
+
+
+def death_message(dead: list[int]) -> str:
+    return f"worker process {', '.join(map(str, dead))} died (its running trial, if any, is failed); a new worker takes its place"
+
+
 class Leaderboard:
     """Prints each trial once, when it has finished, with the study's best so far."""
 
-    def __init__(self, study: optuna.Study, session: str) -> None:
-        self.study = study
-        self.session = session
-        self.printed = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-        self.earlier = len(self.printed)
-        self.mine: list[TrialRow] = []
-
-    def rows(self) -> list[TrialRow]:
-        return [trial_row(t) for t in self.study.get_trials(deepcopy=False)]
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.printed = {r.number for r in sweep.rows() if r.state not in ("running", "waiting")}
 
     def update(self) -> None:
-        rows = self.rows()
+        rows = self.sweep.rows()
         best = best_of(rows)
         for row in rows:
             if row.state in ("running", "waiting") or row.number in self.printed:
                 continue
             self.printed.add(row.number)
-            if row.session == self.session:
-                self.mine.append(row)
-            print(describe_trial(row, best, mine=row.session == self.session), flush=True)
-
-
-def fail_orphans(study: optuna.Study, dead: list[int]) -> None:
-    """Fail the running trials of dead workers, and say so in their run folders."""
-    for trial in fail_dead_trials(study):
-        run_dir = trial.user_attrs.get("run_dir")
-        if run_dir:
-            sweep = {"study": study.study_name, "trial": trial.number, "state": "failed", "outcome": "worker died", "params": trial.params}
-            record_in_summary(run_dir, sweep)
-    if dead:
-        print(f"worker process {', '.join(map(str, dead))} died (its running trial, if any, is failed); a new worker takes its place", flush=True)
+            print(describe_trial(row, best, mine=row.session == self.sweep.plan.session), flush=True)
 
 
 def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
-    """Run the sweep's workers to the end and print its trials; returns the exit code."""
-    plan = plan_for(options)
-    board = Leaderboard(study, plan.session)
-    fail_orphans(study, [])  # left running by an earlier command on this machine that died
-    count = f"{options.trials} trials" if options.trials is not None else "trials until Ctrl+C"
-    print(
-        f"sweep {options.study} in {describe_storage(options.storage, options.runs_dir)}: {count}"
-        f"{f' (none after {options.timeout:g} s)' if options.timeout else ''}, {options.workers} worker(s) "
-        f"x {plan.threads} thread(s); searching {', '.join(options.space.fields)}; {board.earlier} earlier trial(s)",
-        flush=True,
-    )
-    workers = Workers(plan, options.workers)
+    """Run the sweep headless: a line per finished trial, then the table; returns the exit code."""
+    sweep = Sweep(options, study)
+    sweep.fail_orphans()  # left running by an earlier command on this machine that died
+    board = Leaderboard(sweep)
+    print(sweep.header(), flush=True)
     with _Signals() as signals:
         try:
-            workers.start()
-            while workers.active():
-                dead = workers.wait(POLL_SECONDS)
+            sweep.workers.start()
+            while sweep.workers.active():
+                dead = sweep.step(POLL_SECONDS)
                 if dead:
-                    fail_orphans(study, dead)
+                    print(death_message(dead), flush=True)
                 if signals.stop.is_set():
-                    workers.stop()
+                    sweep.workers.stop()
                 board.update()
         except KeyboardInterrupt:  # a second Ctrl+C: no waiting for the running batches
-            workers.kill()
-            fail_orphans(study, [])
+            sweep.workers.kill()
+            sweep.fail_orphans()
             print("mnist-tui sweep: aborted (second Ctrl+C); running trials are failed", file=sys.stderr)
             return INTERRUPTED
-    fail_orphans(study, [])
     board.update()
-    rows = board.rows()
-    print(f"\nstudy {options.study}: {len(rows)} trials ({tally(rows)}); this command ran {len(board.mine)} ({tally(board.mine)})")
-    if rows:
-        print(trial_table(rows, options.space.fields))
-    if signals.code is not None:
-        return signals.code
-    if workers.gave_up:
-        print(f"mnist-tui sweep: workers died {workers.deaths} times; giving up", file=sys.stderr)
-        return FAILED
-    code = export_best(options, study) if options.export_best else FINISHED
-    if board.mine and all(row.state == "failed" for row in board.mine):
-        print("mnist-tui sweep: every trial failed; see the errors above", file=sys.stderr)
-        return FAILED
-    return code
+    return sweep.finish(signals.code)
 
 
 def export_best(options: SweepOptions, study: optuna.Study) -> int:

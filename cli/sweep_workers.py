@@ -175,6 +175,12 @@ class Workers:
         """Ask every worker to stop: running trials end after their batch, checkpointed."""
         self.shared.stop.set()
 
+    def close(self) -> None:
+        """Release the shared flag and counters once every worker has ended (their semaphores go now,
+        not at exit, which the command skips: the resource tracker would warn of leaks)."""
+        if not self.active():
+            self.shared = None  # type: ignore[assignment]
+
     def kill(self) -> None:
         """End every worker now (a second Ctrl+C)."""
         self.shared.stop.set()

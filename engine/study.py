@@ -20,7 +20,6 @@ import random
 import socket
 import time
 import warnings
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from .config import Config
 from .space import SearchSpace
+from .trial_rows import TrialRow
 
 JOURNAL_FILE = "sweeps.journal"
 """The default storage's file in the runs folder."""
@@ -140,25 +140,6 @@ def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSp
 def study_base_and_space(study: optuna.Study) -> tuple[dict[str, Any], dict[str, Any]]:
     """The base config and space a study was created with (as saved in its attributes)."""
     return study.user_attrs.get("base", {}), study.user_attrs.get("space", {})
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """One trial as the leaderboard and the Sweep view show it."""
-
-    number: int
-    state: str
-    params: dict[str, Any]
-    accuracies: tuple[float, ...]
-    """Evaluation accuracy after each epoch reported so far."""
-    value: float | None
-    seconds: float | None
-    run_dir: str | None
-    outcome: str
-    """complete, pruned, diverged, failed, interrupted, or "worker died" (failed by another process)."""
-    error: str | None = None
-    session: str | None = None
-    """The command that ran it (each ``mnist-tui sweep`` has its own)."""
 
 
 def trial_row(trial: FrozenTrial) -> TrialRow:

@@ -395,7 +395,7 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(KeyBar)
-        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "1-2", "q"]
+        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "1-5", "q"]
         assert bar.enabled == (True, False, False, True, True, True)  # idle: nothing to pause or stop
 
         def column(key: str) -> int:

@@ -87,3 +87,18 @@ def test_inspect(snap_compare: Any) -> None:
         await pilot.press("2", "down", "down", "right", "right", "enter")
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_sweep(snap_compare: Any) -> None:
+    """The Sweep view mid-sweep: two trials complete (the best ★), one pruned (grey), one running; curves and fields."""
+    from mnist_tui.tui.sweep_view import SweepUpdated
+    from mnist_tui.tui.trials_table import TrialsTable
+    from test_tui_sweep import STEPS
+
+    async def run_before(pilot: Pilot) -> None:
+        settle(pilot)
+        pilot.app.post_message(SweepUpdated(STEPS[-1]))
+        await wait_until(pilot, lambda: pilot.app.query_one(TrialsTable).row_count == 4, what="the trials")
+
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", view="SweepView")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -27,6 +27,7 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
+from ..engine.replay import ReplayError, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
@@ -39,6 +40,7 @@ from .run_progress import RunProgress, describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
+from .sweep_view import SweepUpdated, SweepView
 from .train_view import TrainView
 from .view_bar import Tab, ViewBar
 
@@ -63,7 +65,7 @@ at most this often, in one wake-up of the UI thread (a person sees no difference
 takes a core from training for a moment). Other events are shown as they come."""
 PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
-VIEWS: tuple[type[View], ...] = (TrainView, InspectView)
+VIEWS: tuple[type[View], ...] = (TrainView, InspectView, SweepView)
 """The dashboard's views, in the order of their number keys."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -81,7 +83,7 @@ class MnistApp(App[int]):
         Binding("x", "stop", "Stop"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *(Binding(view.KEY, f"view('{view.__name__}')", view.TITLE, show=False) for view in VIEWS),
-        Binding("f6", "next_view", "Views", key_display=f"1-{len(VIEWS)}"),
+        Binding("f6", "next_view", "Views", key_display=f"{VIEWS[0].KEY}-{VIEWS[-1].KEY}"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -95,13 +97,18 @@ class MnistApp(App[int]):
         preset: str | None = None,
         autostart: bool = False,
         resume: str | Path | None = None,
+        view: str | None = None,
+        on_ready: Callable[[MnistApp], None] | None = None,
     ) -> None:
+        """``view``: the view to open on; ``on_ready``: called once mounted (``mnist-tui sweep`` starts feeding it then)."""
         super().__init__()
         self._config = config
         self._preset = preset
         self._source = source
         self._autostart = autostart
         self._resume = Path(resume) if resume else None
+        self._initial_view = view
+        self._on_ready = on_ready
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
@@ -126,6 +133,7 @@ class MnistApp(App[int]):
         with ContentSwitcher(initial=TrainView.__name__, id="views"):
             yield TrainView(self._config, preset=self._preset, id=TrainView.__name__)
             yield InspectView(id=InspectView.__name__)
+            yield SweepView(id=SweepView.__name__)
         yield StatusBar(id="status")
         shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
         yield KeyBar(tuple(Key(b.key_display or b.key, b.action, b.description) for b in shown), id="keys")
@@ -144,6 +152,10 @@ class MnistApp(App[int]):
             loop = asyncio.get_running_loop()
             for number, code in SIGNAL_CODES.items():
                 loop.add_signal_handler(number, self._on_signal, code)
+        if self._initial_view:
+            self.action_view(self._initial_view)
+        if self._on_ready is not None:
+            self._on_ready(self)
         if self._autostart:
             self.call_after_refresh(self.action_start)
 
@@ -280,6 +292,26 @@ class MnistApp(App[int]):
             if event.run_id == run_id:
                 self.show_event(event)
         self._set_state(self.run_state.state)
+
+    @on(SweepUpdated)
+    def _sweep_updated(self, message: SweepUpdated) -> None:
+        self.query_one(SweepView).show_sweep(message.snapshot)
+
+    @on(SweepView.TrialOpened)
+    def _trial_opened(self, message: SweepView.TrialOpened) -> None:
+        """Show a sweep trial's run folder, as recorded so far, in the view asked for."""
+        log = Path(message.run_dir) / "events.jsonl" if message.run_dir else None
+        if log is None or not log.is_file():
+            self.notify(f"Trial {message.number} has no run folder on this machine yet.", severity="warning")
+            return
+        try:
+            events = read_events(log)
+        except (OSError, ReplayError) as error:
+            self.notify(f"Trial {message.number}: {error}", severity="error")
+            return
+        self.show_recorded(events)
+        if self.state not in ACTIVE:  # else show_recorded said why it did not open it
+            self.action_view(message.view)
 
     def action_next_view(self) -> None:
         """Show the next view (the key bar's "views" entry)."""

@@ -17,7 +17,7 @@ HELP = """\
 | `p` | pause or resume the run |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`, `2` | the Train and Inspect views (also a click on their tab at the top; F6 cycles) |
+| `1`, `2`, `5` | the Train, Inspect, Sweep views (or click a tab; F6 cycles); Sweep: `enter`/`i` open a trial |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 

@@ -1,0 +1,103 @@
+"""``mnist-tui sweep`` with the dashboard: the Sweep view, fed from the study while the workers run.
+
+A thread started once the app is mounted supervises the workers (as the headless loop does) and
+posts a :class:`SweepUpdated` snapshot whenever the study changed: new trials, an epoch's
+accuracy, a trial's end. Quitting stops the workers gracefully (running trials end after their
+batch, checkpointed); the study's table is printed after the dashboard closes.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import optuna
+
+from .engine.study import describe_storage
+from .engine.trial_rows import SweepSnapshot
+from .exit_codes import FAILED, INTERRUPTED
+from .gil import short_switch_interval
+from .sweep import SweepOptions
+from .sweep_run import POLL_SECONDS, Sweep
+
+FEED_SECONDS = 1.0
+"""How often the dashboard's snapshot of the study is refreshed (posted only when it changed)."""
+
+
+class SweepFeed:
+    """Supervises the workers in a thread and posts the study's snapshots to the app."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="mnist-tui sweep feed", daemon=True)
+        self.app: object | None = None
+        self.done = False
+        """Whether every worker ended on its own (the trial count ran, or the time was up)."""
+
+    def start(self, app: object) -> None:
+        """The app's ``on_ready``: start the workers and the feed."""
+        self.app = app
+        self.thread.start()
+
+    def snapshot(self, status: str) -> SweepSnapshot:
+        options = self.sweep.options
+        return SweepSnapshot(
+            study=options.study,
+            storage=describe_storage(options.storage, options.runs_dir),
+            space=options.space.to_dict(),
+            rows=tuple(self.sweep.rows()),
+            status=status,
+        )
+
+    def _run(self) -> None:
+        from .tui.sweep_view import SweepUpdated
+
+        sweep, last = self.sweep, None
+        sweep.workers.start()
+        while not self.stop.is_set():
+            if sweep.workers.active():
+                sweep.step(FEED_SECONDS)
+                status = f"running on {self.sweep.options.workers} worker(s)"
+            else:
+                self.done = True
+                status = "done: every worker ended"
+            snapshot = self.snapshot(status)
+            if snapshot != last:
+                self.app.post_message(SweepUpdated(snapshot))  # type: ignore[attr-defined]
+                last = snapshot
+            if self.done:
+                self.stop.wait(FEED_SECONDS)
+
+    def close(self) -> None:
+        """Stop feeding; stop the workers gracefully and wait for them."""
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        if self.sweep.workers.active():
+            print("stopping the sweep's workers (each running trial ends after its batch) ...", flush=True)
+            self.sweep.workers.stop()
+            while self.sweep.workers.active():
+                self.sweep.step(POLL_SECONDS)
+
+
+def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
+    """Run the sweep with the dashboard open on the Sweep view; returns the exit code."""
+    from .tui.app import MnistApp
+    from .tui.source import engine_source
+
+    sweep = Sweep(options, study)
+    sweep.fail_orphans()  # left running by an earlier command on this machine that died
+    feed = SweepFeed(sweep)
+    source = engine_source(data_dir=options.data_dir, runs_dir=options.runs_dir)
+    app = MnistApp(options.base, source=source, view="SweepView", on_ready=feed.start)
+    try:
+        with short_switch_interval():
+            code = app.run()
+    finally:
+        feed.close()
+    print(sweep.header())
+    if code is None:  # ended without a result: Textual has printed why
+        code = app.return_code or FAILED
+    if code:  # a signal (the app's handlers set the code) or a crash
+        return sweep.finish(code)
+    return sweep.finish(None if feed.done else INTERRUPTED)

@@ -1,0 +1,171 @@
+"""The Sweep view, driven by Pilot and fed scripted trial snapshots as ``mnist-tui sweep`` posts them (no torch)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow
+from mnist_tui.tui.accuracy_table import AccuracyTable
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.sweep_charts import BEST, FAINT, FieldPlot, TrialCurves
+from mnist_tui.tui.sweep_view import SweepUpdated, SweepView
+from mnist_tui.tui.trials_table import BEST_STYLE, TrialsTable
+from tui_script import ScriptedSource, press, run_async, training_run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = load_preset("smoke").replace(epochs=3)
+SIZE = (120, 40)
+SPACE = {"lr": {"low": 1e-4, "high": 1e-1, "log": True}, "hidden": {"choices": [[32], [64, 32]]}}
+
+
+def trial(number: int, state: str, accuracies: tuple[float, ...], lr: float, hidden: str = "32", **more: object) -> TrialRow:
+    """A scripted trial as the storage would give it (a complete trial's value is its last accuracy)."""
+    value = accuracies[-1] if state == "complete" else None
+    return TrialRow(
+        number=number, state=state, params={"lr": lr, "hidden": hidden}, accuracies=accuracies, value=value,
+        seconds=12.0, outcome=state, **more,  # type: ignore[arg-type]
+    )
+
+
+def snapshot(*rows: TrialRow, status: str = "running on 2 worker(s)") -> SweepSnapshot:
+    return SweepSnapshot(study="smoke-S", storage="runs/sweeps.journal", space=SPACE, rows=rows, status=status)
+
+
+# The sweep as it goes: two trials start, epochs arrive, one is pruned, one ends best.
+STEPS = [
+    snapshot(trial(0, "running", (), 0.001), trial(1, "running", (), 0.01, "64,32")),
+    snapshot(trial(0, "running", (80.0,), 0.001), trial(1, "running", (90.0,), 0.01, "64,32")),
+    snapshot(
+        trial(0, "complete", (80.0, 85.0, 86.5), 0.001),
+        trial(1, "complete", (90.0, 93.0, 94.25), 0.01, "64,32"),
+        trial(2, "pruned", (40.0,), 0.0002),
+        trial(3, "running", (88.0,), 0.05),
+    ),
+]
+
+
+def make_app(**kwargs: object) -> MnistApp:
+    return MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", **kwargs)  # type: ignore[arg-type]
+
+
+def cells(table: TrialsTable, number: int) -> list[str]:
+    return [str(cell) for cell in table.get_row(str(number))]
+
+
+@run_async
+async def test_the_app_opens_on_the_sweep_view_and_calls_its_feed_once_mounted() -> None:
+    ready: list[MnistApp] = []
+    app = make_app(view="SweepView", on_ready=ready.append)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0)
+        assert ready == [app]
+        assert app.current_view == "SweepView" and app.query_one(SweepView).display
+        assert "No sweep in this dashboard" in str(app.query_one("#sweep-summary", Static).render())
+        assert isinstance(app.focused, TrialsTable)
+
+
+@run_async
+async def test_a_live_table_of_trials_with_pruned_greyed_and_the_best_marked() -> None:
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TrialsTable)
+        app.post_message(SweepUpdated(STEPS[0]))
+        await wait_until(pilot, lambda: table.row_count == 2, what="two trials")
+        assert [str(c.label) for c in table.columns.values()] == [
+            "", "trial", "state", "lr", "hidden", "accuracy by epoch", "accuracy", "time"
+        ]
+        assert cells(table, 0) == ["", "0", "running", "0.001", "32", "-", "-", "12 s"]
+
+        app.post_message(SweepUpdated(STEPS[1]))
+        await wait_until(pilot, lambda: cells(table, 1)[5] == "90.0", what="the first epoch")
+        await press(pilot, "down")  # the cursor on trial 1 stays there as rows come and change
+        await wait_until(pilot, lambda: table.chosen_number() == 1, what="the cursor on trial 1")
+
+        app.post_message(SweepUpdated(STEPS[2]))
+        await wait_until(pilot, lambda: table.row_count == 4, what="four trials")
+        assert table.chosen_number() == 1
+        assert cells(table, 1) == ["★", "1", "complete", "0.01", "64,32", "90.0 93.0 94.2", "94.25", "12 s"]
+        assert cells(table, 0)[0] == "" and cells(table, 0)[6] == "86.50"
+        assert cells(table, 2)[2] == "pruned" and cells(table, 2)[6] == "40.00"
+        assert cells(table, 3)[6] == "-"  # a running trial has no accuracy yet, only its epochs
+        assert {cell.style for cell in table.get_row("1")} == {BEST_STYLE}
+        assert {cell.style for cell in table.get_row("2")} == {"dim"}
+        summary = str(app.query_one("#sweep-summary", Static).render())
+        assert summary.startswith("Study smoke-S · running on 2 worker(s) · 4 trials: 2 complete, 1 pruned, 1 running")
+        assert "best: trial 1, 94.25 % (lr=0.01 hidden=64,32)" in summary
+
+
+@run_async
+async def test_the_best_curve_bright_the_others_faint_and_accuracy_against_each_field() -> None:
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(SweepUpdated(STEPS[2]))
+        curves = app.query_one(TrialCurves)
+        await wait_until(pilot, lambda: len(curves.curves) == 4, what="the curves")
+        assert curves.curves[-1] == (1, [90.0, 93.0, 94.25], BEST)  # drawn last, over the others
+        assert {number: color for number, _, color in curves.curves[:-1]} == {0: FAINT, 2: FAINT, 3: FAINT}
+
+        plots = {plot.field: plot for plot in app.query(FieldPlot)}
+        assert list(plots) == ["lr", "hidden"]
+        assert plots["lr"].title == "lr (log)" and plots["lr"].border_title == "Accuracy vs lr (log)"
+        lr = plots["lr"].points
+        assert lr["best"] == [(math.log10(0.01), 94.25)]
+        assert lr["complete"] == [(math.log10(0.001), 86.5)]
+        assert lr["pruned"] == [(math.log10(0.0002), 40.0)]  # its last accuracy; the running trial is left out
+        hidden = plots["hidden"].points
+        assert hidden["best"] == [(1.0, 94.25)] and hidden["complete"] == [(0.0, 86.5)]
+
+
+@run_async
+async def test_a_hidden_sweep_view_draws_nothing_and_catches_up_when_shown() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(SweepView)
+        for step in STEPS:
+            app.post_message(SweepUpdated(step))
+        await wait_until(pilot, lambda: view.snapshot == STEPS[-1], what="the snapshots")
+        assert app.current_view == "TrainView" and view.draws == 0
+        await press(pilot, "5")
+        assert app.current_view == "SweepView" and view.draws == 1
+        assert app.query_one(TrialsTable).row_count == 4
+
+
+@run_async
+async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_path: Path) -> None:
+    # A trial's run folder, as the engine records it.
+    folder = tmp_path / "smoke-S-t0001-20261201-120000-abcd"
+    folder.mkdir()
+    events = list(training_run()(CONFIG, folder.name))
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    rows = (trial(0, "complete", (80.0,), 0.001), trial(1, "complete", (95.5, 97.25, 96.75), 0.01, run_dir=str(folder)))
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TrialsTable)
+        app.post_message(SweepUpdated(snapshot(*rows)))
+        await wait_until(pilot, lambda: table.row_count == 2, what="the trials")
+
+        notified = []
+        app.notify = lambda message, **kwargs: notified.append(message)  # type: ignore[method-assign]
+        await press(pilot, "enter")  # trial 0 has no run folder here (another machine's)
+        await wait_until(pilot, lambda: notified, what="the notice")
+        assert notified == ["Trial 0 has no run folder on this machine yet."]
+        assert app.current_view == "SweepView" and app.run_id is None
+
+        await press(pilot, "down")
+        await wait_until(pilot, lambda: table.chosen_number() == 1, what="the cursor on trial 1")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
+        assert app.run_id == folder.name and app.state == "finished"
+        assert app.query_one(AccuracyTable).row_count == 3
+
+        await press(pilot, "5")
+        await wait_until(pilot, lambda: app.current_view == "SweepView", what="the Sweep view")
+        await press(pilot, "i")
+        await wait_until(pilot, lambda: app.current_view == "InspectView", what="the Inspect view")
+        assert app.run_id == folder.name

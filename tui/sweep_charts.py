@@ -1,0 +1,130 @@
+"""The Sweep view's charts: every trial's accuracy by epoch, and accuracy against each searched field.
+
+The plotext calls of the Sweep view live here (as the loss chart's live in ``loss_chart.py``);
+each widget keeps its own plotext figure. A figure is rebuilt only when its trials changed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from textual_plotext import PlotextPlot
+
+from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
+
+FAINT, BEST, COMPLETE, PRUNED = "gray", "green", "cyan", "gray"
+
+
+class TrialCurves(PlotextPlot):
+    """Evaluation accuracy against epochs for every trial: the best trial's curve bright, the others faint."""
+
+    DEFAULT_CSS = """
+    TrialCurves { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: tuple[TrialRow, ...] = ()
+        self.curves: list[tuple[int, list[float], str]] = []
+        """What the figure shows: each trial's number, accuracies and colour (the best last)."""
+
+    def show(self, rows: tuple[TrialRow, ...]) -> None:
+        if rows == self.rows and self.curves:
+            return
+        self.rows = rows
+        best = best_of(rows)
+        curves = [(r.number, list(r.accuracies), FAINT) for r in rows if r.accuracies and r is not best]
+        if best is not None and best.accuracies:
+            curves.append((best.number, list(best.accuracies), BEST))  # drawn last: on top
+        self.curves = curves
+        plt = self.plt
+        plt.clear_figure()
+        plt.xlabel("epoch")
+        if not curves:
+            plt.xlim(0, 1)
+            plt.ylim(0, 100)
+        longest = max((len(accuracies) for _, accuracies, _ in curves), default=1)
+        ticks = list(range(1, longest + 1, max(1, longest // 8)))
+        plt.xticks(ticks, [str(t) for t in ticks])  # whole epochs
+        for _, accuracies, color in curves:
+            epochs = list(range(1, len(accuracies) + 1))
+            marker = "braille" if color == FAINT else "hd"
+            if len(epochs) == 1:
+                plt.scatter(epochs, accuracies, marker="●" if color != FAINT else "•", color=color)
+            else:
+                plt.plot(epochs, accuracies, marker=marker, color=color)
+        self.refresh()
+
+
+class FieldPlot(PlotextPlot):
+    """Accuracy against one searched field's value: complete trials in colour, pruned faint, the best marked."""
+
+    DEFAULT_CSS = """
+    FieldPlot { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, field: str, dimension: dict[str, Any], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.field = field
+        self.dimension = dimension
+        self.rows: tuple[TrialRow, ...] = ()
+        self.points: dict[str, list[tuple[float, float]]] = {}
+        """Plotted positions by kind (complete, pruned, best), x as drawn (log10 or choice index)."""
+
+    @property
+    def title(self) -> str:
+        return f"{self.field} (log)" if self.dimension.get("log") else self.field
+
+    def position(self, value: Any) -> float | None:
+        """Where ``value`` goes on the x axis: a choice's index, log10 on a log range, else itself."""
+        if "choices" in self.dimension:
+            stored = [_stored(c) for c in self.dimension["choices"]]
+            return float(stored.index(value)) if value in stored else None
+        if not isinstance(value, (int, float)):
+            return None
+        if self.dimension.get("log"):
+            return math.log10(value) if value > 0 else None
+        return float(value)
+
+    def show(self, rows: tuple[TrialRow, ...]) -> None:
+        if rows == self.rows and self.points:
+            return
+        self.rows = rows
+        best = best_of(rows)
+        points: dict[str, list[tuple[float, float]]] = {"complete": [], "pruned": [], "best": []}
+        for row in rows:
+            x, y = self.position(row.params.get(self.field)), accuracy_of(row)
+            if x is None or y is None or row.state not in ("complete", "pruned"):
+                continue
+            kind = "best" if row is best else row.state
+            points[kind].append((x, y))
+        self.points = points
+        plt = self.plt
+        plt.clear_figure()
+        for kind, color, marker in (("pruned", PRUNED, "•"), ("complete", COMPLETE, "●"), ("best", BEST, "★")):
+            if points[kind]:
+                xs, ys = zip(*points[kind])
+                plt.scatter(list(xs), list(ys), color=color, marker=marker)
+        self._axis()
+        self.refresh()
+
+    def _axis(self) -> None:
+        plt = self.plt
+        if "choices" in self.dimension:
+            labels = [format_param(_stored(c)) for c in self.dimension["choices"]]
+            plt.xlim(-0.5, len(labels) - 0.5)
+            plt.xticks(list(range(len(labels))), labels)
+            return
+        low, high = float(self.dimension["low"]), float(self.dimension["high"])
+        if self.dimension.get("log"):
+            decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+            plt.xlim(math.log10(low), math.log10(high))
+            plt.xticks(list(decades), [f"{10.0 ** d:g}" for d in decades])
+        else:
+            plt.xlim(low, high)
+
+
+def _stored(choice: Any) -> Any:
+    """A choice as Optuna stores it: hidden sizes as text ("512,256"), anything else as it is."""
+    return ",".join(str(v) for v in choice) if isinstance(choice, (list, tuple)) else choice

@@ -1,0 +1,141 @@
+"""The Sweep view: a live table of the sweep's trials, their curves, and accuracy against each searched field.
+
+``mnist-tui sweep`` opens the dashboard here and feeds it :class:`SweepUpdated` messages (a
+snapshot of the study, posted from the thread that supervises the workers whenever it changed);
+the app sets them on this view. Hidden, the view only keeps the latest snapshot and draws it when
+shown. ``enter`` opens the chosen trial's run folder in the Train view, ``i`` in Inspect.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ..engine.trial_rows import SweepSnapshot, best_of, format_param
+from .pane import View
+from .sweep_charts import FieldPlot, TrialCurves
+from .trials_table import TrialsTable
+
+NO_SWEEP = "No sweep in this dashboard. Start one with: mnist-tui sweep --space FILE.toml (see mnist-tui sweep --help)"
+
+
+class SweepUpdated(Message):
+    """The sweep's study as it stands now (posted from the sweep's supervising thread)."""
+
+    def __init__(self, snapshot: SweepSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+def describe_sweep(snapshot: SweepSnapshot) -> str:
+    """The view's summary line: study, counts by state, the best trial."""
+    counts: dict[str, int] = {}
+    for row in snapshot.rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    tally = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no trials yet"
+    text = f"Study {snapshot.study} · {snapshot.status} · {len(snapshot.rows)} trials: {tally}"
+    best = best_of(snapshot.rows)
+    if best is not None:
+        params = " ".join(f"{k}={format_param(v)}" for k, v in best.params.items())
+        text += f" · best: trial {best.number}, {best.value:.2f} % ({params})"
+    return text
+
+
+class SweepView(View):
+    """The trials of the sweep this dashboard was opened for, live."""
+
+    KEY = "5"
+    TITLE = "Sweep"
+    BINDINGS = [
+        Binding("enter", "open('TrainView')", "Open in Train", show=False),
+        Binding("i", "open('InspectView')", "Open in Inspect", show=False),
+    ]
+    DEFAULT_CSS = """
+    SweepView { layout: vertical; }
+    SweepView #sweep-summary { height: 1; padding: 0 1; color: $text-muted; }
+    SweepView #trials { height: 1fr; border: round $primary 60%; border-title-color: $accent; }
+    SweepView #trials:focus { border: round $accent; }
+    SweepView #sweep-plots { height: 16; }
+    SweepView #curves { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
+    SweepView #field-plots { width: 1fr; }
+    SweepView FieldPlot { border: round $primary 60%; border-title-color: $accent; }
+    """
+
+    class TrialOpened(Message):
+        """The user asked to see a trial's run in another view."""
+
+        def __init__(self, number: int, run_dir: str | None, view: str) -> None:
+            super().__init__()
+            self.number = number
+            self.run_dir = run_dir
+            self.view = view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.snapshot: SweepSnapshot | None = None
+        self._stale = False
+        self.draws = 0
+        """Times the view drew a snapshot (the tests check hidden views draw none)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(NO_SWEEP, id="sweep-summary")
+        yield TrialsTable(id="trials")
+        with Horizontal(id="sweep-plots"):
+            yield TrialCurves(id="curves")
+            yield Horizontal(id="field-plots")
+
+    def on_mount(self) -> None:
+        self.query_one("#trials").border_title = "Trials"
+        self.query_one("#trials").border_subtitle = "enter: open in Train · i: in Inspect"
+        self.query_one("#curves").border_title = "Accuracy by epoch: [green]best[/] · [gray]others[/]"
+
+    def on_show_view(self) -> None:
+        self.query_one(TrialsTable).focus()
+        if self._stale:
+            self._draw()
+
+    def show_sweep(self, snapshot: SweepSnapshot) -> None:
+        """Set the sweep's latest snapshot; drawn now if the view is shown, else when it is."""
+        self.snapshot = snapshot
+        if self.display:
+            self._draw()
+        else:
+            self._stale = True
+
+    def _draw(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        self._stale = False
+        self.draws += 1
+        self.query_one("#sweep-summary", Static).update(describe_sweep(snapshot))
+        fields = tuple(snapshot.space)
+        self.query_one(TrialsTable).show(snapshot.rows, fields)
+        self.query_one(TrialCurves).show(snapshot.rows)
+        plots = {plot.field: plot for plot in self.query(FieldPlot)}
+        if set(plots) != set(fields):
+            self.query_one("#field-plots").remove_children()
+            plots = {field: FieldPlot(field, snapshot.space[field]) for field in fields}
+            self.query_one("#field-plots").mount_all(plots.values())
+            for plot in plots.values():
+                plot.border_title = f"Accuracy vs {plot.title}"
+        for plot in plots.values():
+            plot.show(snapshot.rows)
+
+    def action_open(self, view: str) -> None:
+        """Show the chosen trial's run in ``view`` (its folder's events, as recorded so far)."""
+        table = self.query_one(TrialsTable)
+        number = table.chosen_number()
+        if number is None or self.snapshot is None:
+            return
+        row = next(r for r in self.snapshot.rows if r.number == number)
+        self.post_message(self.TrialOpened(number, row.run_dir, view))
+
+    @on(DataTable.RowSelected, "#trials")
+    def _row_selected(self, message: DataTable.RowSelected) -> None:
+        message.stop()
+        self.action_open("TrainView")
