@@ -1,0 +1,45 @@
+"""End to end: ``mnist-tui sweep`` without ``--no-ui`` opens the dashboard on the Sweep view and fills it live.
+
+The real command in tmux at 120x40, with two worker processes and tiny trials; the table must
+show every trial as the workers finish them (read from the study's storage), the best starred,
+and ``enter`` must open a trial's run folder in the Train view; ``q`` ends it, and the study's
+table is printed in the shell.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from test_tui_e2e import EXIT, Terminal, terminal  # noqa: F401  (terminal: the fixture)
+
+SWEEP_WITHIN = 240
+"""Two workers starting (torch in each) and six tiny trials: well under a minute on a quiet machine."""
+
+
+def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
+    terminal: Terminal, data_dir: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    space = tmp_path / "S.toml"
+    space.write_text('lr = { low = 1e-4, high = 1e-1, log = true }\nhidden = { choices = [[16], [32, 16]] }\n')
+    terminal.start_app(
+        "sweep", "--preset", "smoke", "--space", str(space), "--trials", "6", "--workers", "2",
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+        "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=2", "--set", "device=cpu",
+    )
+    screen, _, _ = terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
+    assert "5 Sweep" in screen and "Accuracy vs lr (log)" in screen and "Accuracy vs hidden" in screen
+    rows = re.findall(r"^│\s*(★?)\s+(\d)\s+(complete|pruned)\s", screen, re.MULTILINE)
+    assert sorted(int(number) for _, number, _ in rows) == list(range(6)), screen
+    assert [star for star, _, _ in rows].count("★") == 1
+
+    first = next(line for line in screen.splitlines() if re.match(r"^│\s*★?\s+0\s+complete\s", line))
+    accuracy = first.strip("│ ").split()[-3]  # the trials never pruned: the first five (the median pruner's start)
+    terminal.press("Enter")  # the cursor is on trial 0
+    terminal.wait_for(lambda s: f"Finished: final accuracy {accuracy} %" in s, 10, "trial 0 in the Train view")
+    terminal.press("q")
+    code, _ = terminal.wait_exit(30)
+    assert code == 0
+    screen = terminal.screen()
+    assert re.search(r"study smoke-S: 6 trials .*this command ran 6", screen), screen
+    assert EXIT.search(screen)
