@@ -28,8 +28,8 @@ POLL_SECONDS = 0.5
 """How often the parent looks at the storage for finished trials and dead workers."""
 
 
-def plan_for(options: SweepOptions) -> Plan:
-    """The workers' plan: K workers on C cores get C // K threads each (at least one)."""
+def plan_for(options: SweepOptions, log: str | None = None) -> Plan:
+    """The workers' plan: K workers on C cores get C // K threads each (at least one); ``log`` takes their output."""
     return Plan(
         storage=options.storage,
         runs_dir=options.runs_dir,
@@ -42,16 +42,17 @@ def plan_for(options: SweepOptions) -> Plan:
         deadline=time.time() + options.timeout if options.timeout else None,
         threads=threads_per_worker(options.workers, cpu_cores()),
         session=uuid.uuid4().hex,
+        log=log,
     )
 
 
 class Sweep:
     """A sweep this command runs: its study, its workers and the trials they ran."""
 
-    def __init__(self, options: SweepOptions, study: optuna.Study) -> None:
+    def __init__(self, options: SweepOptions, study: optuna.Study, *, log: str | None = None) -> None:
         self.options = options
         self.study = study
-        self.plan = plan_for(options)
+        self.plan = plan_for(options, log)
         self.workers = Workers(self.plan, options.workers)
         self.earlier = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
 

@@ -9,6 +9,7 @@ batch, checkpointed); the study's table is printed after the dashboard closes.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import optuna
 
@@ -85,7 +86,8 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     from .tui.app import MnistApp
     from .tui.source import engine_source
 
-    sweep = Sweep(options, study)
+    log = Path(options.runs_dir) / f"{options.study}-workers.log"
+    sweep = Sweep(options, study, log=str(log))
     sweep.fail_orphans()  # left running by an earlier command on this machine that died
     feed = SweepFeed(sweep)
     source = engine_source(data_dir=options.data_dir, runs_dir=options.runs_dir)
@@ -96,6 +98,8 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     finally:
         feed.close()
     print(sweep.header())
+    if log.is_file() and log.stat().st_size:
+        print(f"the workers' output (warnings, errors) is in {log}")
     if code is None:  # ended without a result: Textual has printed why
         code = app.return_code or FAILED
     if code:  # a signal (the app's handlers set the code) or a crash

@@ -47,6 +47,8 @@ class Plan:
     threads: int
     session: str
     """This command's id, recorded with each trial it runs."""
+    log: str | None = None
+    """A file for the workers' stdout and stderr (under the dashboard, which owns the terminal)."""
 
 
 def threads_per_worker(workers: int, cores: int) -> int:
@@ -89,6 +91,10 @@ def _claim(plan: Plan, shared: _Shared, slot: int) -> bool:
 def work(plan: Plan, shared: _Shared, slot: int) -> None:
     """A worker process: run trials until the count is claimed, the time is up or the parent stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl+C into the shared stop flag
+    if plan.log is not None:  # a warning or traceback must not write over the dashboard
+        with open(plan.log, "a", encoding="utf-8") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
     os.environ["OMP_NUM_THREADS"] = str(plan.threads)
     import torch
 
