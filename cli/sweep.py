@@ -19,7 +19,7 @@ from typing import Sequence
 
 from .command import ENV_DATA_DIR
 from .engine.config import Config, ConfigError, parse_assignment
-from .engine.presets import load_config_file, load_preset
+from .engine.presets import DEFAULT_PRESET, load_config_file, load_preset
 from .engine.space import SearchSpace, load_space
 from .exit_codes import USAGE
 
@@ -29,7 +29,6 @@ class SweepOptions:
 
     base: Config
     space: SearchSpace
-    space_file: str
     trials: int | None
     timeout: float | None
     workers: int
@@ -52,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done, 1 workers kept dying or no trial succeeded, 2 usage/config/data/storage error, 130 Ctrl+C",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--preset", metavar="NAME", help="the fixed part of every trial's config (default: relu-adam-500)")
+    source.add_argument("--preset", metavar="NAME", help=f"the fixed part of every trial's config (default: {DEFAULT_PRESET})")
     source.add_argument("--config", metavar="FILE", help="the fixed part from a TOML config file")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                         help="fix a config field for every trial (repeatable)")
@@ -79,7 +78,7 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
     if args.config is not None:
         base = load_config_file(args.config)
     else:
-        base = load_preset(args.preset or "relu-adam-500")
+        base = load_preset(args.preset or DEFAULT_PRESET)
     changes = dict(parse_assignment(text) for text in args.overrides)
     if changes:
         base = base.replace(source="--set", **changes)
@@ -101,7 +100,6 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
     return SweepOptions(
         base=base,
         space=space,
-        space_file=args.space,
         trials=args.trials,
         timeout=args.timeout,
         workers=args.workers,
