@@ -307,3 +307,25 @@ def test_workers_share_the_cores_without_oversubscribing() -> None:
         assert ThreadChoice.for_run(adaptive=False).counts == (1,)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_workers_claim_the_trial_count_and_start_nothing_after_the_timeout() -> None:
+    import multiprocessing
+
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.sweep_workers import Plan, _claim, _Shared
+
+    base = load_preset("smoke")
+    space = space_from_mapping({"lr": {"low": 1e-4, "high": 1e-1, "log": True}}, base, source="S.toml")
+    shared = _Shared(multiprocessing.get_context("spawn"), 2)
+
+    def plan(trials: int | None, deadline: float | None) -> Plan:
+        return Plan(storage=None, runs_dir="runs", study="s", base=base, space=space, pruner="none", data_dir=None,
+                    trials=trials, deadline=deadline, threads=1, session="x")
+
+    three = plan(3, None)
+    assert [_claim(three, shared, slot) for slot in (0, 1, 0, 1)] == [True, True, True, False]
+    assert shared.claimed.value == 3 and list(shared.holding) == [1, 1]
+    assert not _claim(plan(None, time.time() - 1), shared, 0)  # past --timeout: no new trial
+    assert _claim(plan(None, time.time() + 60), shared, 0) and shared.claimed.value == 4
