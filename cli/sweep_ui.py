@@ -100,6 +100,8 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     print(sweep.header())
     if log.is_file() and log.stat().st_size:
         print(f"the workers' output (warnings, errors) is in {log}")
+    else:
+        log.unlink(missing_ok=True)
     if code is None:  # ended without a result: Textual has printed why
         code = app.return_code or FAILED
     if code:  # a signal (the app's handlers set the code) or a crash

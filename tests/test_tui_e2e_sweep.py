@@ -43,3 +43,4 @@ def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
     screen = terminal.screen()
     assert re.search(r"study smoke-S: 6 trials .*this command ran 6", screen), screen
     assert EXIT.search(screen)
+    assert not (tmp_path / "runs" / "smoke-S-workers.log").exists()  # the workers said nothing: no log left
