@@ -239,7 +239,9 @@ def events_for(options: Options, stop: threading.Event) -> Iterable[Event]:
 
     if options.resume:
         return resume_training(options.resume, data_dir=options.data_dir, stop=stop, epochs=options.resume_epochs)
-    return run_training(options.config, data_dir=options.data_dir, runs_dir=options.runs_dir, stop=stop)
+    return run_training(
+        options.config, data_dir=options.data_dir, runs_dir=options.runs_dir, stop=stop, preset=options.preset
+    )
 
 
 def run_headless(options: Options) -> int:

@@ -121,15 +121,26 @@ def summarize(
     epochs: list[EpochEnded],
     terminal: Terminal | None,
     *,
+    config: Config,
+    preset: str | None,
+    started: str,
     eval_name: str,
     device: str,
     versions: dict[str, str],
     changes: Sequence[SettingsChanged] = (),
 ) -> dict[str, Any]:
-    """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended."""
+    """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended.
+
+    It holds all a runs listing shows (name, preset, configured epochs, start time), so listing
+    never reads ``events.jsonl``.
+    """
     best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
     return {
+        "name": config.name,
+        "preset": preset,
+        "started": started,
         "status": terminal.status if terminal else "running",
+        "epochs": config.epochs,
         "final_test_accuracy": epochs[-1].eval_accuracy if epochs else None,
         "best_test_accuracy": best.eval_accuracy if best else None,
         "best_epoch": best.epoch if best else None,
@@ -144,6 +155,15 @@ def summarize(
             {"epoch": c.epoch, "step": c.step, "changes": c.changes, "source": c.source} for c in changes
         ],
     }
+
+
+def earlier_summary(run_dir: Path) -> dict[str, Any]:
+    """The run folder's ``summary.json`` as it stands (empty if missing or unreadable): a resume keeps its preset and start."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

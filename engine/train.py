@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generator, Iterator, Protocol
 
@@ -34,7 +35,7 @@ from .events import (
     event_from_dict,
 )
 from .events import new_run_id
-from .runs import CheckpointError, RunFolder, library_versions, open_run, summarize
+from .runs import CheckpointError, RunFolder, earlier_summary, library_versions, open_run, summarize
 from .settings import current_settings
 from .steering import Steering
 from .trainer import Trainer
@@ -78,15 +79,20 @@ def run_training(
     stop: StopFlag | None = None,
     run_id: str | None = None,
     inbox: Inbox | None = None,
+    preset: str | None = None,
 ) -> Iterator[Event]:
     """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder.
 
     ``run_id`` (default: a new one from the config's name) names the run folder and tags every event.
     ``inbox`` takes commands (pause, resume, step, stop, set, predict) from other threads; the run
-    folder's ``commands.jsonl`` takes them from other processes (``commands.py``).
+    folder's ``commands.jsonl`` takes them from other processes (``commands.py``). ``preset`` names
+    the preset the config started from (kept in the summary, to compare the run against).
     """
     run_id = run_id or new_run_id(config.name)
-    yield from _run(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None, inbox=inbox)
+    yield from _run(
+        config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None, inbox=inbox,
+        preset=preset,
+    )
 
 
 def resume_training(
@@ -112,8 +118,14 @@ def resume_training(
         return
     resume = _Resume(path=path, state=state, logged=logged, saved=saved)
     yield from _run(
-        config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox
+        config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
+        preset=resume.summary.get("preset"),
     )
+
+
+def _iso_time(seconds: float) -> str:
+    """Unix seconds as local ISO 8601 time with its offset, to the second (a run's ``started``)."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
 class _Resume:
@@ -123,6 +135,8 @@ class _Resume:
         self.saved = saved
         self.epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
         self.changes = [event_from_dict(e) for e in logged if e.get("event") == SettingsChanged.kind]
+        self.summary = earlier_summary(path)
+        """The summary the earlier session left: the resumed run keeps its preset and first start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
 
 
@@ -135,6 +149,7 @@ def _run(
     stop: StopFlag | None,
     resume: _Resume | None,
     inbox: Inbox | None,
+    preset: str | None,
 ) -> Iterator[Event]:
     stop = stop or _Never()
     started = time.time()  # command-file lines written before this are stale
@@ -171,7 +186,10 @@ def _run(
         if folder is not None else None
     )
     steering = Steering(run_id, trainer, config, stop=stop, inbox=inbox, command_file=command_file)
-    session = _Session(config, run_id, trainer, folder, device, resume, steering)
+    first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
+    session = _Session(
+        config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start
+    )
     try:
         yield from session.events()
     except Exception as error:  # turned into the run's terminal event, with the traceback kept
@@ -195,6 +213,9 @@ class _Session:
         device: torch.device,
         resume: _Resume | None,
         steering: Steering,
+        *,
+        preset: str | None,
+        started: str,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -206,6 +227,9 @@ class _Session:
         self.changes: list[SettingsChanged] = list(resume.changes if resume else [])
         self.versions = library_versions()
         self.eval_name = trainer.split.eval_name
+        self.preset = preset
+        self.started = started
+        """When the run first started, ISO 8601 with its offset (a resume keeps it)."""
 
     def emit(self, event: Event) -> Event:
         """Record ``event`` in the run folder (and the summary, at epoch ends, changes and the end)."""
@@ -213,11 +237,13 @@ class _Session:
             self.changes.append(event)
         if self.folder is not None:
             self.folder.record(event)
-            if isinstance(event, (EpochEnded, SettingsChanged, Terminal)):
+            # Written at the start too, so a runs listing sees a run before its first epoch ends.
+            if isinstance(event, (RunStarted, EpochEnded, SettingsChanged, Terminal)):
                 terminal = event if isinstance(event, Terminal) else None
                 self.folder.write_summary(
                     summarize(
-                        self.epochs, terminal, eval_name=self.eval_name,
+                        self.epochs, terminal, config=self.config, preset=self.preset, started=self.started,
+                        eval_name=self.eval_name,
                         device=str(self.device), versions=self.versions, changes=self.changes,
                     )
                 )

@@ -312,6 +312,25 @@ def test_a_resumed_run_appends_to_its_folder(data_dir: Path, tmp_path: Path, tin
     assert summary["final_test_accuracy"] == second[-1].final_accuracy
 
 
+def test_a_summary_is_written_at_the_start_and_a_resume_keeps_its_preset_and_start(
+    data_dir: Path, tmp_path: Path, tiny: Config
+) -> None:
+    """A listing sees a run before its first epoch; the resumed summary still names the preset and first start."""
+    flag = threading.Event()
+    events = run_training(tiny, data_dir=data_dir, runs_dir=tmp_path, stop=flag, preset="smoke")
+    started = next(events)
+    run_dir = Path(started.run_dir)
+    at_start = json.loads((run_dir / "summary.json").read_text())
+    assert (at_start["status"], at_start["preset"], at_start["epochs"], at_start["epochs_completed"]) == (
+        "running", "smoke", 2, 0
+    )
+    flag.set()
+    assert isinstance(list(events)[-1], RunStopped)
+    assert list(resume_training(run_dir, data_dir=data_dir, epochs=3))[-1].status == "finished"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["preset"], summary["started"], summary["epochs"]) == ("smoke", at_start["started"], 3)
+
+
 def test_resume_with_more_epochs_trains_up_to_them(data_dir: Path, tmp_path: Path, train: Train, tiny: Config) -> None:
     one = tiny.replace(epochs=1)
     done = train(one, runs_dir=tmp_path)

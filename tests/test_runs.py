@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,9 @@ def test_summary_json_describes_the_run(finished_run) -> None:
     epochs = [e for e in events if isinstance(e, EpochEnded)]
     best = max(epochs, key=lambda e: e.eval_accuracy)
     assert summary["status"] == "finished"
+    assert (summary["name"], summary["preset"], summary["epochs"]) == ("smoke", None, 2)
+    started = datetime.fromisoformat(summary["started"])
+    assert started.tzinfo is not None and abs(datetime.now(timezone.utc) - started) < timedelta(minutes=10)
     assert summary["final_test_accuracy"] == epochs[-1].eval_accuracy
     assert (summary["best_test_accuracy"], summary["best_epoch"]) == (best.eval_accuracy, best.epoch)
     assert summary["epochs_completed"] == 2
@@ -165,7 +169,12 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path: Path, monkeypatch: p
 
 
 def test_a_summary_before_any_epoch_has_no_accuracies() -> None:
-    summary = summarize([], None, eval_name="test set", device="cpu", versions={})
+    summary = summarize(
+        [], None, config=Config(name="mine", epochs=7), preset="smoke", started="2026-01-02T03:04:05+00:00",
+        eval_name="test set", device="cpu", versions={},
+    )
     assert summary["status"] == "running"
+    assert (summary["name"], summary["preset"], summary["epochs"]) == ("mine", "smoke", 7)
+    assert summary["started"] == "2026-01-02T03:04:05+00:00"
     assert summary["final_test_accuracy"] is None and summary["best_test_accuracy"] is None
     assert summary["epochs_completed"] == 0 and summary["train_seconds"] == 0
