@@ -24,6 +24,8 @@ ENV_DATA_DIR = "MNIST_TUI_DATA"
 SUBCOMMANDS = {
     "predict": "predict",
     "sweep": "sweep",
+    "runs": "runs",
+    "compare": "compare",
 }
 """``mnist-tui NAME ...`` runs ``main(args)`` of the module named here (in mnist_tui); anything else is a training run."""
 
@@ -51,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train MLPs on MNIST in a terminal dashboard, or headless with --no-ui.",
         epilog=(
             "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model; "
-            "mnist-tui sweep --space FILE.toml searches hyperparameters with Optuna (each has --help). "
+            "mnist-tui sweep --space FILE.toml searches hyperparameters with Optuna; "
+            "mnist-tui runs lists the run folders; mnist-tui compare RUN RUN... compares runs; "
+            "mnist-tui watch RUN_DIR follows and steers a run another process trains (each has --help). "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
             "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM"
         ),

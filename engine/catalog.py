@@ -1,0 +1,240 @@
+"""The runs under a runs folder, as a listing shows them: read from each folder's ``summary.json`` alone.
+
+Listing never opens ``events.jsonl`` (a run's events are read when the run is opened), so a
+thousand folders list in a fraction of a second. A damaged folder (no or corrupt summary, no
+event log or config, unreadable) is listed with the reason instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .config import FIELDS, Config, ConfigError
+from .presets import list_presets, load_config_file, load_preset
+
+REQUIRED_FILES = ("summary.json", "events.jsonl", "config.toml")
+SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best", "time", "device")
+
+
+class DamagedRun(ValueError):
+    """A run folder that cannot be read as a run; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run folder: its summary (empty when damaged) or the reason it is damaged."""
+
+    path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+    damage: str | None = None
+    """Why the folder is not a readable run (None for a sound one)."""
+    when: float = 0.0
+    """Start time as a Unix timestamp (the folder's modification time when the summary has none)."""
+
+    @property
+    def run(self) -> str:
+        """The folder's name, which is also the run id."""
+        return self.path.name
+
+    @property
+    def state(self) -> str:
+        return "damaged" if self.damage else str(self.summary.get("status", "unknown"))
+
+    def get(self, key: str) -> Any:
+        """A summary field, None when absent (older summaries lack name, preset, epochs and started)."""
+        return self.summary.get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The listing's row as JSON-ready values; summary fields keep their summary.json names."""
+        return {
+            "run": self.run,
+            "path": str(self.path),
+            "state": self.state,
+            "damage": self.damage,
+            **{key: self.get(key) for key in ROW_FIELDS},
+        }
+
+
+ROW_FIELDS = (
+    "name", "preset", "started", "status", "epochs_completed", "epochs", "final_test_accuracy",
+    "best_test_accuracy", "best_epoch", "train_seconds", "device",
+)
+# Summary fields and the types a listing can show; a summary with another type there is damaged.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "preset": (str,), "started": (str,), "status": (str,),
+    "epochs_completed": (int,), "epochs": (int,), "final_test_accuracy": (int, float),
+    "best_test_accuracy": (int, float), "best_epoch": (int,), "train_seconds": (int, float), "device": (str,),
+}
+
+
+def list_runs(runs_dir: Path | str) -> list[RunEntry]:
+    """Every run folder under ``runs_dir``, newest first; a missing ``runs_dir`` is a FileNotFoundError."""
+    root = Path(runs_dir)
+    with os.scandir(root) as entries:
+        folders = [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
+    return sort_runs([read_entry(folder) for folder in folders], "date")
+
+
+def read_entry(folder: Path) -> RunEntry:
+    """One folder as a RunEntry; never raises (whatever is wrong becomes its ``damage``)."""
+    try:
+        names = {entry.name for entry in os.scandir(folder)}
+        modified = folder.stat().st_mtime
+    except OSError as error:
+        return RunEntry(folder, damage=f"unreadable: {error.strerror or error}")
+    problems = [f"no {name}" for name in REQUIRED_FILES if name not in names]
+    summary: dict[str, Any] = {}
+    if "summary.json" in names:
+        try:
+            summary = read_summary(folder)
+        except DamagedRun as error:
+            problems.insert(0, str(error))
+    when = _timestamp(summary.get("started")) or modified
+    return RunEntry(folder, summary, "; ".join(problems) or None, when)
+
+
+def read_summary(folder: Path) -> dict[str, Any]:
+    """A run folder's ``summary.json``, checked; a DamagedRun names what is wrong."""
+    path = folder / "summary.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DamagedRun("no summary.json") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DamagedRun(f"summary.json is unreadable: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        summary = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DamagedRun(f"summary.json is corrupt (not JSON at line {error.lineno})") from None
+    if not isinstance(summary, dict):
+        raise DamagedRun("summary.json is not a JSON object")
+    if "status" not in summary:
+        raise DamagedRun("summary.json has no status")
+    for key, types in _TYPES.items():
+        value = summary.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise DamagedRun(f"summary.json: {key} is {value!r}")
+    return summary
+
+
+def read_config(folder: Path) -> Config:
+    """A run folder's ``config.toml`` as a Config; a DamagedRun when it is missing or invalid."""
+    try:
+        return load_config_file(folder / "config.toml")
+    except ConfigError as error:
+        raise DamagedRun(str(error)) from None
+
+
+def _timestamp(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+# --- sorting and filtering -----------------------------------------------------------------------
+
+_SORT_VALUES: dict[str, Callable[[RunEntry], Any]] = {
+    "date": lambda e: e.when,
+    "run": lambda e: e.run,
+    "name": lambda e: e.get("name"),
+    "preset": lambda e: e.get("preset"),
+    "state": lambda e: e.state,
+    "epochs": lambda e: e.get("epochs_completed"),
+    "final": lambda e: e.get("final_test_accuracy"),
+    "best": lambda e: e.get("best_test_accuracy"),
+    "time": lambda e: e.get("train_seconds"),
+    "device": lambda e: e.get("device"),
+}
+# Columns whose natural order is largest first: the newest run, the best accuracy, the longest run.
+DESCENDING = frozenset({"date", "epochs", "final", "best", "time"})
+
+
+def sort_runs(entries: Iterable[RunEntry], key: str, *, reverse: bool = False) -> list[RunEntry]:
+    """Entries sorted by a column of SORT_KEYS in its natural order (``reverse`` flips it); blanks go last."""
+    if key not in _SORT_VALUES:
+        raise ValueError(f"cannot sort by {key!r}; columns: {', '.join(SORT_KEYS)}")
+    value = _SORT_VALUES[key]
+    descending = (key in DESCENDING) != reverse
+    present = [e for e in entries if value(e) is not None]
+    blank = [e for e in entries if value(e) is None]
+    # Ties keep newest first, whatever the column.
+    present.sort(key=lambda e: e.when, reverse=True)
+    present.sort(key=value, reverse=descending)
+    return present + sorted(blank, key=lambda e: e.when, reverse=True)
+
+
+def filter_runs(entries: Iterable[RunEntry], text: str) -> list[RunEntry]:
+    """Entries whose run, name, preset, state, device or damage contain every word of ``text`` (any case)."""
+    words = text.lower().split()
+    return [e for e in entries if all(word in _searchable(e) for word in words)]
+
+
+def _searchable(entry: RunEntry) -> str:
+    parts = (entry.run, entry.get("name"), entry.get("preset"), entry.state, entry.get("device"), entry.damage)
+    return " ".join(str(part) for part in parts if part).lower()
+
+
+# --- configuration differences -------------------------------------------------------------------
+
+
+def config_differences(configs: list[Config]) -> dict[str, list[Any]]:
+    """The fields whose values differ between ``configs``, in field order, with each config's value."""
+    rows = [config.to_dict() for config in configs]
+    return {
+        name: [row[name] for row in rows]
+        for name in FIELDS
+        if any(row[name] != rows[0][name] for row in rows[1:])
+    }
+
+
+def preset_of(entry: RunEntry) -> Config | None:
+    """The shipped preset a run started from, or None (no preset, or one this version does not ship)."""
+    preset = entry.get("preset")
+    if preset not in list_presets():
+        return None
+    return load_preset(preset)
+
+
+def format_value(value: Any) -> str:
+    """A config value as the form and ``--set`` write it (hidden as 512,256)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def read_epochs(folder: Path) -> dict[int, float]:
+    """Each epoch's evaluation accuracy by epoch number from ``events.jsonl`` (for an opened run, never for a listing).
+
+    A resumed run's repeated epochs count once, the latest; an unfinished last line is skipped, as it
+    may be being written.
+    """
+    path = folder / "events.jsonl"
+    accuracies: dict[int, float] = {}
+    try:
+        with open(path, encoding="utf-8") as log:
+            for line in log:
+                # Events are written with the kind first and no spaces: skip the rest unparsed.
+                if not line.startswith('{"event":"epoch"') or not line.endswith("\n"):
+                    continue
+                try:
+                    event = json.loads(line)
+                    accuracies[int(event["epoch"])] = float(event["eval_accuracy"])
+                except (ValueError, KeyError, TypeError):
+                    raise DamagedRun(f"events.jsonl has a corrupt epoch line: {line[:60]!r}") from None
+    except FileNotFoundError:
+        raise DamagedRun("no events.jsonl") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DamagedRun(f"events.jsonl is unreadable: {getattr(error, 'strerror', None) or error}") from None
+    return dict(sorted(accuracies.items()))
