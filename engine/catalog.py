@@ -163,12 +163,12 @@ def sort_runs(entries: Iterable[RunEntry], key: str, *, reverse: bool = False) -
         raise ValueError(f"cannot sort by {key!r}; columns: {', '.join(SORT_KEYS)}")
     value = _SORT_VALUES[key]
     descending = (key in DESCENDING) != reverse
-    present = [e for e in entries if value(e) is not None]
-    blank = [e for e in entries if value(e) is None]
-    # Ties keep newest first, whatever the column.
-    present.sort(key=lambda e: e.when, reverse=True)
+    # Ties keep newest first (then the run's name), whatever the column: each sort is stable.
+    ordered = sorted(sorted(entries, key=lambda e: e.run), key=lambda e: e.when, reverse=True)
+    present = [e for e in ordered if value(e) is not None]
+    blank = [e for e in ordered if value(e) is None]
     present.sort(key=value, reverse=descending)
-    return present + sorted(blank, key=lambda e: e.when, reverse=True)
+    return present + blank
 
 
 def filter_runs(entries: Iterable[RunEntry], text: str) -> list[RunEntry]:

@@ -25,6 +25,7 @@ def modules_after(statement: str) -> set[str]:
         "import mnist_tui.engine",
         "import mnist_tui.engine.train",  # and with it the trainer, model, optimizers, CUDA graphs, data, runs
         "import mnist_tui.headless",
+        "import mnist_tui.engine.catalog",
     ],
 )
 def test_the_engine_and_the_headless_runner_load_no_ui_library(statement: str) -> None:
@@ -41,3 +42,10 @@ def test_the_command_line_loads_torch_only_to_train() -> None:
     loaded = modules_after("import mnist_tui.command, mnist_tui.engine, mnist_tui.exit_codes")
     assert "torch" not in loaded and "torchvision" not in loaded
     assert not {"textual", "rich", "plotext"} & loaded
+
+
+def test_listing_and_comparing_runs_load_neither_torch_nor_a_ui_library() -> None:
+    """``mnist-tui runs`` and ``compare`` read JSON and TOML only (Rich is imported only on a terminal)."""
+    loaded = modules_after("import mnist_tui.runs, mnist_tui.compare, mnist_tui.engine.catalog")
+    assert "mnist_tui.engine.catalog" in loaded
+    assert not {"torch", "torchvision", "textual", "rich", "plotext"} & loaded

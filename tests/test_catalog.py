@@ -1,0 +1,184 @@
+"""The runs catalog: listing from summaries alone, damage named and never raised, sort, filter, differences."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mnist_tui.engine.catalog import (
+    DamagedRun,
+    config_differences,
+    filter_runs,
+    list_runs,
+    preset_of,
+    read_epochs,
+    read_entry,
+    sort_runs,
+)
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.presets import config_to_toml, load_preset
+
+
+def make_run(root: Path, run: str, *, config: Config | None = None, events: str = "", **summary: Any) -> Path:
+    """A run folder with a config, an event log and a summary of ``summary``'s fields."""
+    folder = root / run
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(config_to_toml(config or Config()))
+    (folder / "events.jsonl").write_text(events)
+    fields = {"status": "finished", "name": "custom", "preset": None, "epochs": 5, "epochs_completed": 5}
+    (folder / "summary.json").write_text(json.dumps({**fields, **summary}))
+    return folder
+
+
+def test_runs_are_listed_newest_first_by_their_start_whatever_its_time_zone(tmp_path: Path) -> None:
+    make_run(tmp_path, "a", started="2026-11-23T10:00:00+00:00")
+    make_run(tmp_path, "b", started="2026-11-23T11:30:00+02:00")  # 09:30 UTC: the oldest
+    make_run(tmp_path, "c", started="2026-11-23T10:30:00+00:00")
+    assert [e.run for e in list_runs(tmp_path)] == ["c", "a", "b"]
+
+
+def test_a_listed_run_carries_its_summary_and_nothing_else_is_read(tmp_path: Path) -> None:
+    folder = make_run(tmp_path, "r", events="this is not JSON and is never read\n", final_test_accuracy=91.5)
+    (entry,) = list_runs(tmp_path)
+    assert entry.path == folder and entry.damage is None and entry.state == "finished"
+    assert entry.get("final_test_accuracy") == 91.5 and entry.get("best_test_accuracy") is None
+    assert entry.to_dict()["final_test_accuracy"] == 91.5 and entry.to_dict()["damage"] is None
+
+
+def test_hidden_folders_and_plain_files_are_not_runs(tmp_path: Path) -> None:
+    make_run(tmp_path, "r")
+    (tmp_path / ".trash").mkdir()
+    (tmp_path / "study.journal").write_text("{}")
+    assert [e.run for e in list_runs(tmp_path)] == ["r"]
+
+
+DAMAGE = {
+    "no summary": (lambda f: (f / "summary.json").unlink(), "no summary.json"),
+    "a corrupt summary": (lambda f: (f / "summary.json").write_text('{"status": "fini'), "summary.json is corrupt"),
+    "a summary that is a list": (lambda f: (f / "summary.json").write_text("[1]"), "summary.json is not a JSON object"),
+    "a summary without status": (lambda f: (f / "summary.json").write_text("{}"), "summary.json has no status"),
+    "a mistyped field": (lambda f: (f / "summary.json").write_text('{"status": "x", "epochs": "5"}'), "epochs is '5'"),
+    "a summary that is not text": (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json is unreadable"),
+    "no event log": (lambda f: (f / "events.jsonl").unlink(), "no events.jsonl"),
+    "no config": (lambda f: (f / "config.toml").unlink(), "no config.toml"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_a_damaged_folder_is_listed_with_the_reason(tmp_path: Path, case: str) -> None:
+    damage, reason = DAMAGE[case]
+    make_run(tmp_path, "good", started="2026-01-01T00:00:00+00:00")
+    damage(make_run(tmp_path, "bad"))
+    entries = {e.run: e for e in list_runs(tmp_path)}
+    assert entries["good"].damage is None
+    assert entries["bad"].state == "damaged" and reason in entries["bad"].damage
+    assert entries["bad"].to_dict()["state"] == "damaged"
+
+
+def test_every_problem_of_a_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (entry,) = list_runs(tmp_path)
+    assert entry.damage == "no summary.json; no events.jsonl; no config.toml"
+    assert entry.when == pytest.approx((tmp_path / "empty").stat().st_mtime)
+
+
+def test_a_folder_with_a_readable_summary_but_no_log_keeps_its_numbers(tmp_path: Path) -> None:
+    folder = make_run(tmp_path, "r", final_test_accuracy=90.0)
+    (folder / "events.jsonl").unlink()
+    (entry,) = list_runs(tmp_path)
+    assert entry.damage == "no events.jsonl" and entry.get("final_test_accuracy") == 90.0
+
+
+def test_an_unreadable_folder_is_damaged_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = make_run(tmp_path, "locked")
+    real = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # running as root, chmod would not lock it
+    entry = read_entry(locked)
+    assert entry.state == "damaged" and entry.damage == "unreadable: Permission denied"
+
+
+def test_a_missing_runs_folder_is_an_error_for_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        list_runs(tmp_path / "nowhere")
+
+
+def sample(tmp_path: Path) -> list:
+    make_run(tmp_path, "old", started="2026-01-01T00:00:00+00:00", final_test_accuracy=90.0, preset="sigmoid-sgd",
+             device="cpu", train_seconds=30.0)
+    make_run(tmp_path, "mid", started="2026-01-02T00:00:00+00:00", final_test_accuracy=97.5, preset="relu-adam-500",
+             device="cuda", train_seconds=5.0)
+    make_run(tmp_path, "new", started="2026-01-03T00:00:00+00:00", status="running", preset="relu-adam-500",
+             device="cpu", train_seconds=1.0)
+    (tmp_path / "broken").mkdir()
+    os.utime(tmp_path / "broken", (0, 0))  # 1970: the oldest
+    return list_runs(tmp_path)
+
+
+def test_sorting_puts_each_column_in_its_natural_order_and_blanks_last(tmp_path: Path) -> None:
+    entries = sample(tmp_path)
+    assert [e.run for e in entries] == ["new", "mid", "old", "broken"]
+    assert [e.run for e in sort_runs(entries, "date", reverse=True)] == ["broken", "old", "mid", "new"]
+    assert [e.run for e in sort_runs(entries, "final")] == ["mid", "old", "new", "broken"]
+    assert [e.run for e in sort_runs(entries, "final", reverse=True)] == ["old", "mid", "new", "broken"]
+    assert [e.run for e in sort_runs(entries, "run")] == ["broken", "mid", "new", "old"]
+    assert [e.run for e in sort_runs(entries, "state")] == ["broken", "mid", "old", "new"]
+    assert [e.run for e in sort_runs(entries, "time")] == ["old", "mid", "new", "broken"]
+    # Equal presets keep newest first.
+    assert [e.run for e in sort_runs(entries, "preset")] == ["new", "mid", "old", "broken"]
+    with pytest.raises(ValueError, match="cannot sort by 'colour'"):
+        sort_runs(entries, "colour")
+
+
+def test_filtering_keeps_runs_matching_every_word_in_any_case(tmp_path: Path) -> None:
+    entries = sample(tmp_path)
+    assert [e.run for e in filter_runs(entries, "ADAM")] == ["new", "mid"]
+    assert [e.run for e in filter_runs(entries, "adam cpu")] == ["new"]
+    assert [e.run for e in filter_runs(entries, "damaged")] == ["broken"]
+    assert [e.run for e in filter_runs(entries, "no config")] == ["broken"]
+    assert filter_runs(entries, "") == entries and filter_runs(entries, "nothing-like-this") == []
+
+
+def test_config_differences_name_each_differing_field_with_every_value() -> None:
+    a = load_preset("sigmoid-sgd")
+    b = a.replace(lr=0.1, hidden=(100,))
+    c = a.replace(lr=0.2)
+    assert config_differences([a, b, c]) == {"hidden": [[512, 256], [100], [512, 256]], "lr": [0.01, 0.1, 0.2]}
+    assert config_differences([a, a]) == {}
+
+
+def test_a_run_is_compared_with_the_preset_it_started_from(tmp_path: Path) -> None:
+    make_run(tmp_path, "p", preset="smoke")
+    make_run(tmp_path, "q", started="2026-01-01T00:00:00+00:00", preset="no-longer-shipped")
+    entries = {e.run: e for e in list_runs(tmp_path)}
+    assert preset_of(entries["p"]) == load_preset("smoke")
+    assert preset_of(entries["q"]) is None
+
+
+def epoch_line(epoch: int, accuracy: float) -> str:
+    return json.dumps({"event": "epoch", "epoch": epoch, "eval_accuracy": accuracy}, separators=(",", ":")) + "\n"
+
+
+def test_read_epochs_takes_each_epochs_latest_accuracy_and_waits_for_a_partial_line(tmp_path: Path) -> None:
+    batch = json.dumps({"event": "batch", "loss": 1.0}, separators=(",", ":")) + "\n"
+    log = epoch_line(1, 80.0) + batch + epoch_line(2, 85.0) + epoch_line(2, 86.0) + epoch_line(3, 90.0)[:-5]
+    folder = make_run(tmp_path, "r", events=log)
+    assert read_epochs(folder) == {1: 80.0, 2: 86.0}
+
+
+def test_read_epochs_names_a_corrupt_epoch_line_and_a_missing_log(tmp_path: Path) -> None:
+    folder = make_run(tmp_path, "r", events='{"event":"epoch","epoch":1}\n')
+    with pytest.raises(DamagedRun, match="corrupt epoch line"):
+        read_epochs(folder)
+    (folder / "events.jsonl").unlink()
+    with pytest.raises(DamagedRun, match="no events.jsonl"):
+        read_epochs(folder)

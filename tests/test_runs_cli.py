@@ -1,0 +1,144 @@
+"""``mnist-tui runs`` and ``mnist-tui compare`` over real, stopped and damaged run folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from conftest import cli_env
+
+from mnist_tui.engine.events import RunStopped
+
+Cli = Callable[..., subprocess.CompletedProcess]
+TINY = ("--preset", "smoke", "--set", "train_limit=256", "--set", "eval_limit=200", "--device", "cpu")
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """Two real headless runs (seeds 1 and 2), one stopped run, and three damaged folders."""
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.train import run_training
+
+    root = tmp_path_factory.mktemp("runs")
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-m", "mnist_tui", "--no-ui", *TINY, "--seed", seed, "--runs-dir", str(root),
+             "--data-dir", str(data_dir)],
+            env=cli_env(), capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+    flag = threading.Event()
+    config = load_preset("smoke").replace(train_limit=256, eval_limit=200, device="cpu", epochs=3, name="halted")
+    events = run_training(config, data_dir=data_dir, runs_dir=root, stop=flag, preset="smoke")
+    for event in events:
+        if event.kind == "epoch":
+            flag.set()
+        last = event
+    assert isinstance(last, RunStopped)
+    template = next(root.glob("smoke-*"))
+    for name, damage in {
+        "no-log": lambda f: (f / "events.jsonl").unlink(),
+        "corrupt-summary": lambda f: (f / "summary.json").write_text('{"status": "runn'),
+    }.items():
+        shutil.copytree(template, root / name)
+        damage(root / name)
+    (root / "empty").mkdir()
+    return root
+
+
+def summaries(root: Path) -> dict[str, dict]:
+    return {
+        folder.name: json.loads((folder / "summary.json").read_text())
+        for folder in root.iterdir()
+        if folder.name not in ("corrupt-summary", "empty")
+    }
+
+
+def test_runs_json_matches_every_summary_and_names_the_damage(cli: Cli, runs_dir: Path) -> None:
+    result = cli("runs", "--runs-dir", str(runs_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["run"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert set(rows) == {folder.name for folder in runs_dir.iterdir()}
+    for run, summary in summaries(runs_dir).items():
+        shown = {key: rows[run][key] for key in rows[run] if key in summary}
+        assert shown == {key: summary[key] for key in shown}, run
+        assert len(shown) == 11, "every summary field the listing has"
+    states = {run: (row["state"], row["damage"]) for run, row in rows.items()}
+    halted = next(run for run in rows if run.startswith("halted-"))
+    assert states[halted] == ("stopped", None)
+    assert rows[halted]["preset"] == "smoke" and (rows[halted]["epochs_completed"], rows[halted]["epochs"]) == (1, 3)
+    real = [run for run in rows if run.startswith("smoke-")]
+    assert len(real) == 2 and all(states[run] == ("finished", None) for run in real)
+    assert all(rows[run]["preset"] == "smoke" and rows[run]["name"] == "smoke" for run in real)
+    assert states["no-log"] == ("damaged", "no events.jsonl")
+    assert states["corrupt-summary"] == ("damaged", "summary.json is corrupt (not JSON at line 1)")
+    assert states["empty"] == ("damaged", "no summary.json; no events.jsonl; no config.toml")
+    # Newest first (the empty folder by its own time: it was made last).
+    started = [row["started"] for row in rows.values() if row["started"]]
+    assert started == sorted(started, reverse=True) and list(rows)[0] == "empty"
+    assert list(rows).index(halted) < min(map(list(rows).index, real))
+
+
+def test_runs_prints_aligned_plain_lines_off_a_terminal(cli: Cli, runs_dir: Path) -> None:
+    result = cli("runs", "--runs-dir", str(runs_dir))
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["run", "name", "preset", "state", "epochs", "final", "%", "best", "%", "training",
+                              "device", "started", "damage"]
+    assert len(lines) == 6 and "\x1b" not in result.stdout
+    start = header.index("state")
+    assert all(line[start - 2: start] == "  " for line in lines), "the columns line up"
+    (halted,) = [line for line in lines if line.startswith("halted-")]
+    assert halted.split()[1:5] == ["halted", "smoke", "stopped", "1/3"]
+    (empty,) = [line for line in lines if line.startswith("empty ")]
+    assert empty.split()[1] == "damaged" and empty.endswith("no summary.json; no events.jsonl; no config.toml")
+
+
+def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_dir: Path) -> None:
+    first, second = sorted(runs_dir.glob("smoke-*"))
+    halted = next(runs_dir.glob("halted-*"))
+    result = cli("compare", str(first), second.name, halted.name, "--runs-dir", str(runs_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["runs"] == [first.name, second.name, halted.name]
+    assert shown["differences"] == {"name": ["smoke", "smoke", "halted"], "epochs": [1, 1, 3], "seed": [1, 2, 0]}
+    runs = summaries(runs_dir)
+    assert shown["metrics"]["final accuracy"] == [runs[r]["final_test_accuracy"] for r in shown["runs"]]
+    assert shown["metrics"]["status"] == ["finished", "finished", "stopped"]
+    assert shown["accuracy_by_epoch"]["epoch 1"] == [runs[r]["final_test_accuracy"] for r in shown["runs"]]
+    table = cli("compare", str(first), str(second))
+    assert table.returncode == 0, table.stderr
+    assert "Configuration differences" in table.stdout
+    (seed,) = [line for line in table.stdout.splitlines() if line.startswith("seed")]
+    assert seed.split() == ["seed", "1", "2"]
+    (final,) = [line for line in table.stdout.splitlines() if line.startswith("final accuracy")]
+    assert final.split()[2:] == [f"{runs[r.name]['final_test_accuracy']:.2f}" for r in (first, second)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["runs", "--runs-dir", "nowhere"], "mnist-tui runs: error: runs folder nowhere does not exist"),
+        (["compare", "one-run"], "mnist-tui compare: error: name at least two runs"),
+        (["compare", "a", "b"], "mnist-tui compare: error: no run folder a (nor in runs)"),
+        (["compare", "no-log", "empty"], "is damaged: no events.jsonl"),
+        (["compare", "empty", "no-log"], "is damaged: config file"),
+        (["runs", "--colour"], "unrecognized arguments: --colour"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(cli: Cli, runs_dir: Path, args: list[str], message: str) -> None:
+    result = cli(*args, "--runs-dir", str(runs_dir)) if args[0] == "compare" and args[1] != "a" else cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_training_flags_still_work_beside_the_commands(cli: Cli) -> None:
+    result = cli("--help")
+    assert result.returncode == 0 and "mnist-tui runs" in result.stdout and "mnist-tui compare" in result.stdout
+    assert cli("--list-presets").stdout.split()[0] == "batchnorm-dropout-he"
