@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .engine.catalog import DamagedRun, config_differences, format_value, read_config, read_epochs, read_summary
+from .engine.catalog import (
+    DamagedRun,
+    config_differences,
+    format_duration,
+    format_percent,
+    format_value,
+    read_config,
+    read_epochs,
+    read_summary,
+)
 from .exit_codes import USAGE
-from .runs import duration, percent
 from .table import print_table
 
 
@@ -58,7 +66,7 @@ def main(argv: Sequence[str]) -> int:
         print("The configurations are the same.")
     print()
     rows = [(label, *(show(label, v) for v in values)) for label, values in metrics.items()]
-    rows += [(label, *(percent(v) for v in values)) for label, values in by_epoch.items()]
+    rows += [(label, *(format_percent(v) for v in values)) for label, values in by_epoch.items()]
     print_table(("metric", *names), rows, title="Results (accuracy in %)", right=right)
     return 0
 
@@ -89,7 +97,7 @@ def show(label: str, value: Any) -> str:
     if value is None:
         return ""
     if label.endswith("accuracy"):
-        return percent(value)
+        return format_percent(value)
     if label.endswith("time"):
-        return duration(value)
+        return format_duration(value)
     return str(value)

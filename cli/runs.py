@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Sequence
 
-from .engine.catalog import RunEntry, list_runs
+from .engine.catalog import COLUMNS, list_runs, row_cells
 from .exit_codes import USAGE
 from .table import print_table
 
-HEADERS = ("run", "name", "preset", "state", "epochs", "final %", "best %", "training", "device", "started")
-NUMBERS = frozenset({4, 5, 6, 7})
+NUMBERS = frozenset(index for index, (_, _, right) in enumerate(COLUMNS) if right)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,56 +45,7 @@ def main(argv: Sequence[str]) -> int:
     if not entries:
         print(f"no runs in {args.runs_dir}", file=sys.stderr)
         return 0
-    rows = [row(entry) for entry in entries]
-    if any(entry.damage for entry in entries):
-        print_table((*HEADERS, "damage"), [(*r, entry.damage or "") for r, entry in zip(rows, entries)], right=NUMBERS)
-    else:
-        print_table(HEADERS, rows, right=NUMBERS)
+    columns = [(key, header) for key, header, _ in COLUMNS if key != "damage" or any(e.damage for e in entries)]
+    rows = [[row_cells(entry)[key] for key, _ in columns] for entry in entries]
+    print_table([header for _, header in columns], rows, right=NUMBERS)
     return 0
-
-
-def row(entry: RunEntry) -> tuple[str, ...]:
-    """The listing's cells for one run."""
-    return (
-        entry.run,
-        entry.get("name") or "",
-        entry.get("preset") or "",
-        entry.state,
-        epochs_text(entry),
-        percent(entry.get("final_test_accuracy")),
-        percent(entry.get("best_test_accuracy")),
-        duration(entry.get("train_seconds")),
-        entry.get("device") or "",
-        started_text(entry),
-    )
-
-
-def epochs_text(entry: RunEntry) -> str:
-    done, total = entry.get("epochs_completed"), entry.get("epochs")
-    if done is None:
-        return ""
-    return f"{done}/{total}" if total is not None else str(done)
-
-
-def percent(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def duration(seconds: float | None) -> str:
-    """Seconds as 42.0s, 3m05s or 2h04m."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def started_text(entry: RunEntry) -> str:
-    """The start in local time to the minute (the folder's time for a damaged run without a summary)."""
-    if not entry.when:
-        return ""
-    return datetime.fromtimestamp(entry.when).strftime("%Y-%m-%d %H:%M")

@@ -18,7 +18,7 @@ from .config import FIELDS, Config, ConfigError
 from .presets import list_presets, load_config_file, load_preset
 
 REQUIRED_FILES = ("summary.json", "events.jsonl", "config.toml")
-SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best", "time", "device")
+SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best", "time", "device", "damage")
 
 
 class DamagedRun(ValueError):
@@ -152,6 +152,7 @@ _SORT_VALUES: dict[str, Callable[[RunEntry], Any]] = {
     "best": lambda e: e.get("best_test_accuracy"),
     "time": lambda e: e.get("train_seconds"),
     "device": lambda e: e.get("device"),
+    "damage": lambda e: e.damage,
 }
 # Columns whose natural order is largest first: the newest run, the best accuracy, the longest run.
 DESCENDING = frozenset({"date", "epochs", "final", "best", "time"})
@@ -201,6 +202,57 @@ def preset_of(entry: RunEntry) -> Config | None:
     if preset not in list_presets():
         return None
     return load_preset(preset)
+
+
+# The listing's columns: key (also the sort key), header, right-aligned.
+COLUMNS = (
+    ("run", "run", False),
+    ("name", "name", False),
+    ("preset", "preset", False),
+    ("state", "state", False),
+    ("epochs", "epochs", True),
+    ("final", "final %", True),
+    ("best", "best %", True),
+    ("time", "training", True),
+    ("device", "device", False),
+    ("date", "started", False),
+    ("damage", "damage", False),
+)
+
+
+def row_cells(entry: RunEntry) -> dict[str, str]:
+    """The listing's cells for one run, by column key, as ``mnist-tui runs`` and the Runs view show them."""
+    done, total = entry.get("epochs_completed"), entry.get("epochs")
+    return {
+        "run": entry.run,
+        "name": entry.get("name") or "",
+        "preset": entry.get("preset") or "",
+        "state": entry.state,
+        "epochs": "" if done is None else f"{done}/{total}" if total is not None else str(done),
+        "final": format_percent(entry.get("final_test_accuracy")),
+        "best": format_percent(entry.get("best_test_accuracy")),
+        "time": format_duration(entry.get("train_seconds")),
+        "device": entry.get("device") or "",
+        "date": datetime.fromtimestamp(entry.when).strftime("%Y-%m-%d %H:%M") if entry.when else "",
+        "damage": entry.damage or "",
+    }
+
+
+def format_percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """Seconds as 42.0s, 3m05s or 2h04m."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def format_value(value: Any) -> str:

@@ -1,0 +1,112 @@
+"""Several runs' loss and accuracy curves overlaid: one colour and one legend entry per run.
+
+Every plotext call of the runs browser lives here. The legend is the border title (plotext's own
+legend would cover the curves), and the figures are rebuilt on a timer, only when the runs changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual_plotext import PlotextPlot
+
+from .loss_chart import epoch_ticks, fit_ticks, loss_ticks
+from .run_curves import RunCurves
+
+REDRAW_SECONDS = 0.5
+PALETTE = (51, 208, 201, 46, 226, 33, 196, 250)
+"""256-colour indices, one per overlaid run: plotext and Rich (``color(N)``) draw the same colour."""
+EMPTY_TITLE = "Overlay: mark runs with space to compare their curves"
+
+
+class _Curves(PlotextPlot):
+    """One panel of the overlay (loss or accuracy); the overlay sets its runs and it redraws when told."""
+
+    DEFAULT_CSS = "_Curves { width: 1fr; height: 1fr; }"
+
+    def __init__(self, quantity: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.quantity = quantity
+        self.runs: list[tuple[RunCurves, int]] = []
+        self.dirty = True
+        self.redraws = 0
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
+        self._redraw_if_changed()
+
+    def on_resize(self) -> None:
+        self.dirty = True
+
+    def _redraw_if_changed(self) -> None:
+        if not self.dirty or not self.display:
+            return
+        self.dirty = False
+        self.redraws += 1
+        plt = self.plt
+        plt.clear_figure()
+        plt.title("training loss" if self.quantity == "loss" else "evaluation accuracy %")
+        drawn = [(c, colour) for c, colour in self.runs if len(self._series(c))]
+        if not drawn:
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+            self.refresh()
+            return
+        everything: list[float] = []
+        xs_all: list[float] = []
+        for curves, colour in drawn:
+            xs, ys = self._series(curves).points()
+            xs_all += xs
+            everything += ys
+            if self.quantity == "loss":
+                plt.plot(xs, [math.log10(y) for y in ys], marker="braille", color=colour)
+            else:
+                plt.plot(xs, ys, marker="braille", color=colour)
+                plt.scatter(xs, ys, marker="●", color=colour)
+        if self.quantity == "loss":
+            ticks = fit_ticks(loss_ticks(min(everything), max(everything)), rows=self.content_size.height - 4)
+            plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
+        ticks = epoch_ticks(min(xs_all), max(xs_all))
+        plt.xticks(ticks, [f"{t:g}" for t in ticks])
+        self.refresh()
+
+    def _series(self, curves: RunCurves):
+        return curves.loss if self.quantity == "loss" else curves.accuracy
+
+
+class OverlayChart(Horizontal):
+    """Loss (left, logarithmic) and accuracy (right) of the marked runs against epochs."""
+
+    DEFAULT_CSS = "OverlayChart { height: 1fr; min-height: 8; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.runs: list[RunCurves] = []
+
+    def compose(self) -> ComposeResult:
+        yield _Curves("loss", id="overlay-loss")
+        yield _Curves("accuracy", id="overlay-accuracy")
+
+    def on_mount(self) -> None:
+        self.border_title = EMPTY_TITLE
+
+    def show(self, runs: list[RunCurves]) -> None:
+        """Overlay ``runs`` (at most one per palette colour), in order; the legend follows."""
+        self.runs = runs[: len(PALETTE)]
+        coloured = list(zip(self.runs, PALETTE))
+        for panel in self.query(_Curves):
+            panel.runs = coloured
+            panel.dirty = True
+        self.border_title = self.legend() or EMPTY_TITLE
+
+    def legend(self) -> str:
+        """Rich markup: one coloured entry per overlaid run."""
+        return "  ".join(f"[color({colour})]⣿ {curves.run}[/]" for curves, colour in zip(self.runs, PALETTE))
+
+    @property
+    def legend_entries(self) -> list[str]:
+        """The runs the legend names, in order (for the tests and the help)."""
+        return [curves.run for curves in self.runs]
