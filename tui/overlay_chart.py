@@ -16,8 +16,11 @@ from .loss_chart import epoch_ticks, fit_ticks, loss_ticks
 from .run_curves import RunCurves
 
 REDRAW_SECONDS = 0.5
-PALETTE = (51, 208, 201, 46, 226, 33, 196, 250)
-"""256-colour indices, one per overlaid run: plotext and Rich (``color(N)``) draw the same colour."""
+PALETTE = (
+    (0, 215, 255), (255, 135, 0), (255, 95, 255), (95, 255, 95),
+    (255, 255, 95), (95, 135, 255), (255, 95, 95), (208, 208, 208),
+)
+"""One colour per overlaid run, as RGB: plotext draws the curve and the legend names it in the same colour."""
 EMPTY_TITLE = "Overlay: mark runs with space to compare their curves"
 
 
@@ -29,7 +32,7 @@ class _Curves(PlotextPlot):
     def __init__(self, quantity: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.quantity = quantity
-        self.runs: list[tuple[RunCurves, int]] = []
+        self.runs: list[tuple[RunCurves, tuple[int, int, int]]] = []
         self.dirty = True
         self.redraws = 0
 
@@ -67,7 +70,10 @@ class _Curves(PlotextPlot):
                 plt.plot(xs, ys, marker="braille", color=colour)
                 plt.scatter(xs, ys, marker="●", color=colour)
         if self.quantity == "loss":
-            ticks = fit_ticks(loss_ticks(min(everything), max(everything)), rows=self.content_size.height - 4)
+            low, high = min(everything), max(everything)
+            ticks = fit_ticks(loss_ticks(low, high), rows=self.content_size.height - 4)
+            # Stretch the axis to the round losses around a narrow range, or they would fall off it.
+            plt.ylim(math.log10(min(low, *ticks)), math.log10(max(high, *ticks)))
             plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
         ticks = epoch_ticks(min(xs_all), max(xs_all))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
@@ -104,9 +110,13 @@ class OverlayChart(Horizontal):
 
     def legend(self) -> str:
         """Rich markup: one coloured entry per overlaid run."""
-        return "  ".join(f"[color({colour})]⣿ {curves.run}[/]" for curves, colour in zip(self.runs, PALETTE))
+        return "  ".join(f"[{_hex(colour)}]⣿ {curves.run}[/]" for curves, colour in zip(self.runs, PALETTE))
 
     @property
     def legend_entries(self) -> list[str]:
         """The runs the legend names, in order (for the tests and the help)."""
         return [curves.run for curves in self.runs]
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{part:02x}" for part in colour)

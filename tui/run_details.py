@@ -1,0 +1,70 @@
+"""The selected run's configuration, and where it differs from a second run or from its preset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..engine.catalog import RunEntry, config_differences, format_value
+from ..engine.config import Config
+
+
+class RunDetails(VerticalScroll):
+    """A run's state, its damage if any, and its configuration with the fields that differ from ``other``."""
+
+    DEFAULT_CSS = """
+    RunDetails { height: 1fr; scrollbar-size-vertical: 1; }
+    RunDetails > Static { width: 1fr; }
+    """
+
+    def compose(self):
+        yield Static("Select a run to see its configuration.", id="details")
+
+    def show(
+        self,
+        entry: RunEntry,
+        config: Config | None,
+        *,
+        problem: str | None = None,
+        other: tuple[str, Config] | None = None,
+    ) -> None:
+        """Show ``entry`` with ``config`` (or the ``problem`` reading it), compared with ``other`` (label, config)."""
+        self.differences: dict[str, list[Any]] = {}
+        parts: list[Any] = [Text.assemble((entry.run, "bold"), "  ", (entry.state, "italic"))]
+        if entry.damage or problem:
+            parts.append(Text(f"damaged: {problem or entry.damage}", style="bold red"))
+        if config is not None:
+            if other is None:
+                parts.append(Text("no preset or second run to compare with (mark one with space)", style="dim"))
+                table = _table(config, None, {})
+            else:
+                label, other_config = other
+                self.differences = config_differences([config, other_config])
+                fields = ", ".join(self.differences) or "none"
+                parts.append(Text(f"differs from {label} in: {fields}"))
+                table = _table(config, other, self.differences)
+            parts.append(table)
+        self.query_one("#details", Static).update(Group(*parts))
+
+
+def _table(config: Config, other: tuple[str, Config] | None, differences: dict[str, list[Any]]) -> Table:
+    table = Table(box=None, pad_edge=False, show_header=other is not None, header_style="bold")
+    table.add_column("field", style="dim")
+    table.add_column("this run")
+    if other is not None:
+        table.add_column(other[0])
+    values = config.to_dict()
+    theirs = other[1].to_dict() if other else {}
+    # Differences first: they are what the comparison is for.
+    for name in [*differences, *(n for n in values if n not in differences)]:
+        changed = name in differences
+        row = [Text(name, style="bold yellow" if changed else "dim"), Text(format_value(values[name]), style="bold" if changed else "")]
+        if other is not None:
+            row.append(Text(format_value(theirs[name]), style="bold" if changed else "dim"))
+        table.add_row(*row)
+    return table

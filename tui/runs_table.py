@@ -1,0 +1,116 @@
+"""The runs browser's table: one row per run folder, sortable, filterable, with marks for the overlay."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ..engine.catalog import COLUMNS, DESCENDING, RunEntry, filter_runs, row_cells, sort_runs
+
+MARK = "●"
+STATE_STYLES = {"finished": "green", "stopped": "yellow", "running": "cyan", "damaged": "bold red"}
+SHOWN_COLUMNS = [(key, header, right) for key, header, right in COLUMNS if key != "name"]
+"""The run's folder name already starts with its name."""
+
+
+class RunsTable(DataTable):
+    """Run folders newest first; ``sort_by`` and ``filter`` reorder them, ``toggle_mark`` marks the cursor's run."""
+
+    DEFAULT_CSS = "RunsTable { height: 1fr; }"
+
+    class MarksChanged(Message):
+        """The marked runs changed; ``marked`` holds their entries in the order they were marked."""
+
+        def __init__(self, marked: list[RunEntry]) -> None:
+            super().__init__()
+            self.marked = marked
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.entries: list[RunEntry] = []
+        self.shown: list[RunEntry] = []
+        self.sort_key = "date"
+        self.reverse = False
+        self.filter_text = ""
+        self.marked: list[str] = []
+        """Marked runs' folder names, in the order they were marked."""
+
+    def on_mount(self) -> None:
+        self.add_column("", key="mark", width=1)
+        for key, header, _ in SHOWN_COLUMNS:
+            self.add_column(header, key=key)
+
+    @property
+    def selected(self) -> RunEntry | None:
+        """The run under the cursor."""
+        if not self.shown or not 0 <= self.cursor_row < len(self.shown):
+            return None
+        return self.shown[self.cursor_row]
+
+    def marked_entries(self) -> list[RunEntry]:
+        by_run = {entry.run: entry for entry in self.entries}
+        return [by_run[run] for run in self.marked if run in by_run]
+
+    def set_entries(self, entries: list[RunEntry]) -> None:
+        """Show a fresh listing; the cursor stays on its run and marks of runs that are gone are dropped."""
+        self.entries = entries
+        present = {entry.run for entry in entries}
+        gone = [run for run in self.marked if run not in present]
+        self.marked = [run for run in self.marked if run in present]
+        self._refill()
+        if gone:
+            self.post_message(self.MarksChanged(self.marked_entries()))
+
+    def sort_by(self, key: str) -> None:
+        """Sort by a column; the same column again flips the order."""
+        self.reverse = not self.reverse if key == self.sort_key else False
+        self.sort_key = key
+        self._refill()
+
+    def filter(self, text: str) -> None:
+        """Show only runs matching every word of ``text``."""
+        self.filter_text = text
+        self._refill()
+
+    def toggle_mark(self) -> None:
+        """Mark the cursor's run for the overlay, or unmark it."""
+        entry = self.selected
+        if entry is None:
+            return
+        if entry.run in self.marked:
+            self.marked.remove(entry.run)
+        else:
+            self.marked.append(entry.run)
+        self.update_cell(entry.run, "mark", self._mark(entry))
+        self.post_message(self.MarksChanged(self.marked_entries()))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = str(event.column_key.value)
+        if key != "mark":
+            self.sort_by(key)
+
+    def _refill(self) -> None:
+        current = self.selected.run if self.selected else None
+        self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
+        self.clear()
+        for entry in self.shown:
+            cells = row_cells(entry)
+            row = [self._mark(entry)]
+            for key, _, right in SHOWN_COLUMNS:
+                style = STATE_STYLES.get(entry.state, "") if key in ("state", "damage") else ""
+                row.append(Text(cells[key], style=style, justify="right" if right else "left"))
+            self.add_row(*row, key=entry.run)
+        for key, label, _ in SHOWN_COLUMNS:
+            arrow = ("▲" if self._ascending(key) else "▼") if key == self.sort_key else ""
+            self.columns[key].label = Text(label + arrow)  # type: ignore[index]
+        runs = [entry.run for entry in self.shown]
+        if current in runs:
+            self.move_cursor(row=runs.index(current))
+
+    def _ascending(self, key: str) -> bool:
+        return (key in DESCENDING) == self.reverse
+
+    def _mark(self, entry: RunEntry) -> Text:
+        return Text(MARK if entry.run in self.marked else "", style="bold")

@@ -1,0 +1,226 @@
+"""The Runs view: every run folder, sortable and filterable, its configuration, and marked runs overlaid.
+
+Listing reads each folder's summary only (in a worker thread); a run's events are read when it
+is marked (its curves) or opened (replayed into Train and Inspect by the app). The view posts
+:class:`RunsView.Opened` and :class:`RunsView.ResumeRequested` up; the app does the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from ..engine.catalog import SORT_KEYS, DamagedRun, RunEntry, list_runs, preset_of, read_config
+from .overlay_chart import PALETTE, OverlayChart
+from .run_curves import RunCurves, read_curves
+from .run_details import RunDetails
+from .runs_table import RunsTable
+
+SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs", "device")
+RESUMABLE = ("stopped",)
+
+
+class RunsView(Vertical):
+    """The runs browser (view ``4``)."""
+
+    DEFAULT_CSS = """
+    RunsView #runs-filter { height: 1; border: none; padding: 0 1; margin: 0 0 0 0; }
+    RunsView #runs-top { height: 1fr; }
+    RunsView #runs-table-box { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
+    RunsView #runs-details { width: 48; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    RunsView #runs-overlay { height: 1fr; border: round $primary 60%; border-title-color: $accent; }
+    RunsView #runs-empty { color: $text-muted; padding: 0 1; height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("enter", "open", "Open"),
+        Binding("r", "resume", "Resume"),
+        Binding("o", "sort", "Sort"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("g", "reload", "Reload"),
+    ]
+
+    class Opened(Message):
+        """Open this run: replay its events into Train and Inspect."""
+
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    class ResumeRequested(Message):
+        """Continue this stopped run from its last checkpoint."""
+
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, runs_dir: str | Path, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.runs_dir = Path(runs_dir)
+        self.curves: dict[str, RunCurves] = {}
+        """Curves of the marked runs only (unmarking forgets them): memory stays bounded."""
+        self.listed = 0
+        """Listings shown so far (the tests wait on it)."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: words that the run, preset, state or device contain (/ to type)", id="runs-filter")
+        with Horizontal(id="runs-top"):
+            with Vertical(id="runs-table-box"):
+                yield Static("", id="runs-empty")
+                yield RunsTable(id="runs-table")
+            yield RunDetails(id="runs-details")
+        yield OverlayChart(id="runs-overlay")
+
+    def on_mount(self) -> None:
+        self.query_one("#runs-table-box").border_title = f"Runs in {self.runs_dir}"
+        self.query_one("#runs-details").border_title = "Configuration"
+        self.reload()
+
+    # --- listing ------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """List the runs folder again (in a worker: a thousand summaries take a moment)."""
+        self._list(self.runs_dir)
+
+    @work(thread=True, exclusive=True, group="runs-list")
+    def _list(self, runs_dir: Path) -> None:
+        try:
+            entries, problem = list_runs(runs_dir), None
+        except OSError as error:
+            entries, problem = [], f"No runs: {runs_dir} cannot be read ({error.strerror or error})."
+        if not entries and problem is None:
+            problem = f"No runs in {runs_dir} yet: train one (Train view) and it is listed here."
+        self.app.call_from_thread(self._show_listing, entries, problem)
+
+    def _show_listing(self, entries: list[RunEntry], problem: str | None) -> None:
+        table = self.query_one(RunsTable)
+        table.set_entries(entries)
+        empty = self.query_one("#runs-empty", Static)
+        empty.update(problem or "")
+        empty.display = problem is not None
+        self._caption()
+        self.listed += 1
+        self._show_details()
+
+    def _caption(self) -> None:
+        table = self.query_one(RunsTable)
+        order = "reversed" if table.reverse else ""
+        self.query_one("#runs-table-box").border_subtitle = (
+            f"{len(table.shown)} of {len(table.entries)} runs, by {table.sort_key} {order}".rstrip()
+        )
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        table = self.query_one(RunsTable)
+        if table.selected and table.selected.run not in table.marked and len(table.marked) >= len(PALETTE):
+            self.notify(f"At most {len(PALETTE)} runs overlay at once: unmark one first.", severity="warning")
+            return
+        table.toggle_mark()
+
+    def action_open(self) -> None:
+        entry = self.query_one(RunsTable).selected
+        if entry is None:
+            return
+        if entry.damage:
+            self.notify(f"{entry.run} is damaged: {entry.damage}", severity="error")
+            return
+        self.post_message(self.Opened(entry.path))
+
+    def action_resume(self) -> None:
+        entry = self.query_one(RunsTable).selected
+        if entry is None:
+            return
+        if entry.damage or entry.state not in RESUMABLE:
+            self.notify(f"Only a stopped run resumes; {entry.run} is {entry.state}.", severity="warning")
+            return
+        self.post_message(self.ResumeRequested(entry.path))
+
+    def action_sort(self) -> None:
+        table = self.query_one(RunsTable)
+        following = SORT_CYCLE[(SORT_CYCLE.index(table.sort_key) + 1) % len(SORT_CYCLE)] if table.sort_key in SORT_CYCLE else "date"
+        table.sort_by(following)
+        self._caption()
+
+    def action_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(RunsTable).filter(event.value)
+        self._caption()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filtered(self) -> None:
+        self.query_one(RunsTable).focus()
+
+    # --- selection, differences and the overlay -----------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self) -> None:
+        self._show_details()
+
+    def _show_details(self) -> None:
+        table = self.query_one(RunsTable)
+        entry = table.selected
+        if entry is None:
+            return
+        try:
+            config, problem = read_config(entry.path), None
+        except DamagedRun as error:
+            config, problem = None, str(error)
+        self.query_one(RunDetails).show(entry, config, problem=problem, other=self._other(entry, table))
+
+    def _other(self, entry: RunEntry, table: RunsTable):
+        """What the selected run is compared with: the first other marked run, else its preset."""
+        for other in table.marked_entries():
+            if other.run != entry.run:
+                try:
+                    return other.run, read_config(other.path)
+                except DamagedRun:
+                    continue
+        preset = preset_of(entry)
+        return (f"preset {entry.get('preset')}", preset) if preset else None
+
+    @on(RunsTable.MarksChanged)
+    def _marks_changed(self, message: RunsTable.MarksChanged) -> None:
+        marked = [entry.run for entry in message.marked]
+        self.curves = {run: curves for run, curves in self.curves.items() if run in marked}
+        missing = [entry for entry in message.marked if entry.run not in self.curves]
+        if missing:
+            self._read_curves(missing)
+        else:
+            self._overlay()
+        self._show_details()
+
+    @work(thread=True, group="runs-curves")
+    def _read_curves(self, entries: list[RunEntry]) -> None:
+        read: dict[str, RunCurves] = {}
+        problems: list[str] = []
+        for entry in entries:
+            try:
+                read[entry.run] = read_curves(entry.path)
+            except DamagedRun as error:
+                problems.append(f"{entry.run}: {error}")
+        self.app.call_from_thread(self._curves_read, read, problems)
+
+    def _curves_read(self, read: dict[str, RunCurves], problems: list[str]) -> None:
+        marked = self.query_one(RunsTable).marked
+        self.curves.update({run: curves for run, curves in read.items() if run in marked})
+        for problem in problems:
+            self.notify(f"Cannot overlay {problem}", severity="error")
+        self._overlay()
+
+    def _overlay(self) -> None:
+        marked = self.query_one(RunsTable).marked
+        self.query_one(OverlayChart).show([self.curves[run] for run in marked if run in self.curves])
