@@ -13,6 +13,7 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from textual.pilot import Pilot
@@ -279,6 +280,8 @@ class Call:
     config: Config
     run_id: str
     stop: StopFlag
+    preset: str | None = None
+    resume: Path | None = None
 
 
 class ScriptedSource:
@@ -299,8 +302,10 @@ class ScriptedSource:
         self.played_out = threading.Event()
         """Set when the latest run has yielded every scripted event and is only waiting to stop."""
 
-    def __call__(self, config: Config, run_id: str, stop: StopFlag) -> Iterator[Event]:
-        self.calls.append(Call(config, run_id, stop))
+    def __call__(
+        self, config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+    ) -> Iterator[Event]:
+        self.calls.append(Call(config, run_id, stop, preset, resume))
         self.played_out.clear()
         return self._play(config, run_id, stop)
 

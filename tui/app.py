@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
+from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..engine.replay import ReplayError, read_events
@@ -32,14 +33,17 @@ from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
+from .follow import follow_log, send_command
 from .help_screen import HelpScreen
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
 from .run_progress import RunProgress, describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
+from .runs_view import RunsView
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
+from .steer_bar import SteerBar
 from .sweep_view import SweepUpdated, SweepView
 from .train_view import TrainView
 from .view_bar import Tab, ViewBar
@@ -65,8 +69,10 @@ at most this often, in one wake-up of the UI thread (a person sees no difference
 takes a core from training for a moment). Other events are shown as they come."""
 PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
-VIEWS: tuple[type[View], ...] = (TrainView, InspectView, SweepView)
+VIEWS: tuple[type[View], ...] = (TrainView, InspectView, RunsView, SweepView)
 """The dashboard's views, in the order of their number keys."""
+WATCH_ACTIONS = ("step", "settings")
+"""Keys only ``watch`` shows: it steers another process's run through the command file."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -81,6 +87,8 @@ class MnistApp(App[int]):
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause/Resume"),
         Binding("x", "stop", "Stop"),
+        Binding("n", "step", "Step"),
+        Binding("e", "settings", "Set lr…"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *(Binding(view.KEY, f"view('{view.__name__}')", view.TITLE, show=False) for view in VIEWS),
         Binding("f6", "next_view", "Views", key_display=f"{VIEWS[0].KEY}-{VIEWS[-1].KEY}"),
@@ -99,6 +107,8 @@ class MnistApp(App[int]):
         resume: str | Path | None = None,
         view: str | None = None,
         on_ready: Callable[[MnistApp], None] | None = None,
+        runs_dir: str | Path = "runs",
+        watch: str | Path | None = None,
     ) -> None:
         """``view``: the view to open on; ``on_ready``: called once mounted (``mnist-tui sweep`` starts feeding it then)."""
         super().__init__()
@@ -109,6 +119,9 @@ class MnistApp(App[int]):
         self._resume = Path(resume) if resume else None
         self._initial_view = view
         self._on_ready = on_ready
+        self._runs_dir = Path(runs_dir)
+        self.watching = Path(watch) if watch else None
+        """The run folder that ``watch`` follows (another process trains it); None for the dashboard's own runs."""
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
@@ -133,9 +146,14 @@ class MnistApp(App[int]):
         with ContentSwitcher(initial=TrainView.__name__, id="views"):
             yield TrainView(self._config, preset=self._preset, id=TrainView.__name__)
             yield InspectView(id=InspectView.__name__)
+            yield RunsView(self._runs_dir, id=RunsView.__name__)
             yield SweepView(id=SweepView.__name__)
+        yield SteerBar(id="steer")
         yield StatusBar(id="status")
-        shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
+        shown = (
+            b for b in self.BINDINGS
+            if isinstance(b, Binding) and b.show and (self.watching is not None or b.action not in WATCH_ACTIONS)
+        )
         yield KeyBar(tuple(Key(b.key_display or b.key, b.action, b.description) for b in shown), id="keys")
         yield Static("", id="too-small")
 
@@ -156,7 +174,9 @@ class MnistApp(App[int]):
             self.action_view(self._initial_view)
         if self._on_ready is not None:
             self._on_ready(self)
-        if self._autostart:
+        if self.watching is not None:
+            self.call_after_refresh(self._follow_run, self.watching)
+        elif self._autostart:
             self.call_after_refresh(self.action_start)
 
     @property
@@ -235,10 +255,13 @@ class MnistApp(App[int]):
 
     @on(ConfigForm.Submitted)
     def _start_run(self, message: ConfigForm.Submitted) -> None:
-        if self.state in ACTIVE:
-            return
-        config = message.config
         resume, self._resume = self._resume, None
+        self._start(message.config, preset=message.preset, resume=resume)
+
+    def _start(self, config: Config, *, preset: str | None, resume: Path | None) -> None:
+        """Start ``config`` afresh, or continue the run folder ``resume``."""
+        if self.state in ACTIVE or self.watching is not None:
+            return
         run_id = resume.name if resume else new_run_id(config.name)
         self._config = config
         self.run_state = RunState(run_id=run_id, state="starting", config=config.to_dict())
@@ -246,11 +269,13 @@ class MnistApp(App[int]):
         self.query_one("#form").disabled = True
         self._unpaused.set()
         self._set_state("starting")
-        self._worker = self._pump(config, run_id)
+        self._worker = self._pump(config, run_id, preset, resume)
 
     def action_pause(self) -> None:
         """Pause between two reports, or resume."""
-        if self.state == "running":
+        if self.watching is not None:
+            self._steer({"running": "pause", "paused": "resume"}.get(self.state))
+        elif self.state == "running":
             self._unpaused.clear()
             self._show_arrived()  # the reports that arrived before the pause, not at the next frame
             self._set_state("paused")
@@ -261,6 +286,10 @@ class MnistApp(App[int]):
 
     def action_stop(self) -> None:
         """Stop the run between batches; the engine writes its last checkpoint first."""
+        if self.watching is not None and self.state in ACTIVE:
+            if self._steer("stop"):
+                self._set_state("stopping")
+            return
         if self.state not in ACTIVE or self._worker is None:
             return
         self._worker.cancel()
@@ -275,6 +304,106 @@ class MnistApp(App[int]):
             self.set_timer(QUIT_GRACE_SECONDS, lambda: self.exit(self.exit_code))
         else:
             self.exit(self.exit_code)
+
+    def action_step(self) -> None:
+        """While the followed run is paused, train one report interval and pause again."""
+        if self.watching is not None and self.state == "paused":
+            self._steer("step")
+
+    def action_settings(self) -> None:
+        """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""
+        if self.watching is not None and self.state in ACTIVE:
+            self.query_one(SteerBar).open()
+
+    @on(SteerBar.Submitted)
+    def _settings_typed(self, message: SteerBar.Submitted) -> None:
+        self._steer("set", message.values)
+
+    def _steer(self, command: str | None, values: dict[str, float] | None = None) -> bool:
+        """Write a command to the followed run's command file; the engine answers in its log."""
+        if command is None or self.watching is None:
+            return False
+        try:
+            send_command(self.watching, command, values)
+        except OSError as error:
+            self.notify(f"Cannot steer the run: {error}", severity="error")
+            return False
+        shown = " ".join(f"{key} {value:g}" for key, value in (values or {}).items())
+        self.notify(f"Sent {command} {shown}".rstrip() + "; the run acts on it at its next report.", timeout=3)
+        return True
+
+    # --- past runs and followed runs ---------------------------------------------------------
+
+    @on(RunsView.Opened)
+    def _open_run(self, message: RunsView.Opened) -> None:
+        if self.state in ACTIVE:
+            self.notify("A run is in progress: stop it (x) before opening another.", severity="warning")
+            return
+        self._read_log(message.path)
+
+    @work(thread=True, exclusive=True, group="open")
+    def _read_log(self, path: Path) -> None:
+        """Read a run's log off the UI thread (a long run's log holds megabytes)."""
+        try:
+            events, problem = read_events(path / "events.jsonl"), None
+        except ReplayError as error:
+            events, problem = [], str(error)
+        self.call_from_thread(self._show_opened, path, events, problem)
+
+    def _show_opened(self, path: Path, events: list[Event], problem: str | None) -> None:
+        if problem or not events:
+            self.notify(f"Cannot open {path.name}: {problem or 'its log holds no events'}", severity="error")
+            return
+        self.show_recorded(events)
+        self._show_config_of(path)
+        self.action_view(TrainView.__name__)
+
+    @on(RunsView.ResumeRequested)
+    def _resume_run(self, message: RunsView.ResumeRequested) -> None:
+        if self.state in ACTIVE or self.watching is not None:
+            self.notify("A run is in progress: stop it (x) before resuming another.", severity="warning")
+            return
+        config = self._show_config_of(message.path)
+        if config is not None:
+            self.action_view(TrainView.__name__)
+            self._start(config, preset=self.query_one(ConfigForm).preset, resume=message.path)
+
+    def _show_config_of(self, path: Path) -> Config | None:
+        """Fill the form with a run folder's saved config (and its preset); None, said, when it is damaged."""
+        try:
+            config = read_config(path)
+        except DamagedRun as error:
+            self.notify(f"{path.name}: {error}", severity="error")
+            return None
+        try:
+            preset = read_summary(path).get("preset")
+        except DamagedRun:
+            preset = None
+        self.query_one(ConfigForm).load(config, preset)
+        return config
+
+    def _follow_run(self, run_dir: Path) -> None:
+        """Show the run in ``run_dir`` and follow its log as another process appends to it."""
+        self.run_state = RunState(run_id=run_dir.name)
+        self._router.show_all(self.run_state, self._visible)
+        self.query_one("#form").disabled = True
+        self._show_config_of(run_dir)
+        self._follow(run_dir)
+
+    @work(thread=True, exclusive=True, group="follow")
+    def _follow(self, run_dir: Path) -> None:
+        worker = get_current_worker()
+        follow_log(
+            run_dir / "events.jsonl",
+            show=lambda events: self.call_from_thread(self._followed, events),
+            problem=lambda text: self.call_from_thread(self.notify, text, severity="error"),
+            cancelled=lambda: worker.is_cancelled,
+        )
+
+    def _followed(self, events: list[Event]) -> None:
+        for event in events:
+            if event.run_id == self.run_id:
+                self.show_event(event)
 
     def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None) -> None:
         """Show a recorded run (a replayed ``events.jsonl``) through the same path as a live one.
@@ -328,9 +457,13 @@ class MnistApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out the keys that do nothing in the current state."""
         if action == "start":
-            return self.state not in ACTIVE or None
+            return (self.watching is None and self.state not in ACTIVE) or None
         if action == "pause":
             return self.state in ("running", "paused") or None
+        if action == "step":
+            return (self.watching is not None and self.state == "paused") or None
+        if action == "settings":
+            return (self.watching is not None and self.state in ("running", "paused")) or None
         if action == "stop":
             return self.state in ("starting", "running", "paused") or None
         return True
@@ -350,13 +483,13 @@ class MnistApp(App[int]):
     # --- the engine thread ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def _pump(self, config: Config, run_id: str) -> None:
+    def _pump(self, config: Config, run_id: str, preset: str | None, resume: Path | None) -> None:
         """Iterate the engine in this thread and post every event; wait here while paused."""
         stop = get_current_worker().cancelled_event
         thread = threading.current_thread()
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
-            for event in self._source(config, run_id, stop):
+            for event in self._source(config, run_id, stop, preset=preset, resume=resume):
                 waited = isinstance(event, self._waited)
                 if waited:
                     self._shown.clear()
@@ -441,7 +574,7 @@ class MnistApp(App[int]):
         if before not in ACTIVE:
             return
         outcome, _style = describe_end(event)
-        self.query_one("#form").disabled = False
+        self.query_one("#form").disabled = self.watching is not None
         self._set_state(event.status)
         self._worker = None
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
@@ -488,7 +621,7 @@ def run_dashboard(
 ) -> int:
     """Run the dashboard until the user quits; returns the process exit code."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
-    app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
+    app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume, runs_dir=runs_dir)
     with short_switch_interval():  # the engine thread gets the GIL back within 0.1 ms of the UI's Python
         code = app.run()
     if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)

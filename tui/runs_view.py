@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ..engine.catalog import SORT_KEYS, DamagedRun, RunEntry, list_runs, preset_of, read_config
 from .overlay_chart import PALETTE, OverlayChart
+from .pane import View
 from .run_curves import RunCurves, read_curves
 from .run_details import RunDetails
 from .runs_table import RunsTable
@@ -26,10 +27,13 @@ SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs
 RESUMABLE = ("stopped",)
 
 
-class RunsView(Vertical):
-    """The runs browser (view ``4``)."""
+class RunsView(View):
+    """The runs browser: list, compare, overlay, open and resume the runs under the runs folder."""
 
+    KEY = "4"
+    TITLE = "Runs"
     DEFAULT_CSS = """
+    RunsView { layout: vertical; }
     RunsView #runs-filter { height: 1; border: none; padding: 0 1; margin: 0 0 0 0; }
     RunsView #runs-top { height: 1fr; }
     RunsView #runs-table-box { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
@@ -40,7 +44,6 @@ class RunsView(Vertical):
 
     BINDINGS = [
         Binding("space", "mark", "Mark"),
-        Binding("enter", "open", "Open"),
         Binding("r", "resume", "Resume"),
         Binding("o", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -81,7 +84,11 @@ class RunsView(Vertical):
     def on_mount(self) -> None:
         self.query_one("#runs-table-box").border_title = f"Runs in {self.runs_dir}"
         self.query_one("#runs-details").border_title = "Configuration"
+
+    def on_show_view(self) -> None:
+        """List afresh each time the view is shown (a hidden view reads nothing)."""
         self.reload()
+        self.query_one(RunsTable).focus()
 
     # --- listing ------------------------------------------------------------------------------
 
@@ -165,6 +172,10 @@ class RunsView(Vertical):
         self.query_one(RunsTable).focus()
 
     # --- selection, differences and the overlay -----------------------------------------------------
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _selected(self) -> None:
+        self.action_open()
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _highlighted(self) -> None:

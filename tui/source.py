@@ -1,6 +1,7 @@
 """Where the dashboard's events come from: the engine, or a script in the tests.
 
-An event source is any callable ``(config, run_id, stop) -> iterable of events``. The dashboard
+An event source is any callable ``(config, run_id, stop, *, preset, resume) -> iterable of events``
+(``resume``: a run folder to continue instead of starting ``config`` afresh). The dashboard
 calls it in a thread worker and posts every event to itself as :class:`EngineEvent`; the tests
 pass a scripted source, so the UI tests need no torch.
 """
@@ -8,7 +9,7 @@ pass a scripted source, so the UI tests need no torch.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Iterable, Protocol
 
 from textual.message import Message
 
@@ -20,7 +21,12 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-EventSource = Callable[[Config, str, StopFlag], Iterable[Event]]
+class EventSource(Protocol):
+    """Starts a run (or continues the run folder ``resume``) and yields its events."""
+
+    def __call__(
+        self, config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+    ) -> Iterable[Event]: ...
 
 
 class EngineEvent(Message):
@@ -39,14 +45,17 @@ def engine_source(
     *, data_dir: str | Path | None, runs_dir: str | Path, resume: str | Path | None = None,
     resume_epochs: int | None = None,
 ) -> EventSource:
-    """The real engine; ``resume`` continues that run folder on the first start."""
-    pending_resume = [resume] if resume else []
+    """The real engine; ``resume_epochs`` applies to ``resume``, the run folder named on the command line."""
+    named = Path(resume) if resume else None
 
-    def source(config: Config, run_id: str, stop: StopFlag) -> Iterable[Event]:
+    def source(
+        config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+    ) -> Iterable[Event]:
         from ..engine.train import resume_training, run_training  # torch loads here, in the worker
 
-        if pending_resume:
-            return resume_training(pending_resume.pop(), data_dir=data_dir, stop=stop, epochs=resume_epochs)
-        return run_training(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop)
+        if resume is not None:
+            epochs = resume_epochs if resume == named else None
+            return resume_training(resume, data_dir=data_dir, stop=stop, epochs=epochs)
+        return run_training(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, preset=preset)
 
     return source

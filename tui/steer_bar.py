@@ -1,0 +1,69 @@
+"""The line where ``watch`` takes new optimizer settings for the run it follows: ``lr=0.0001 momentum=0.9``."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.message import Message
+from textual.widgets import Input
+
+from ..engine.config import Config, ConfigError, parse_value
+
+SETTINGS = ("lr", "momentum", "weight_decay")
+"""The settings a running engine can change."""
+
+
+def parse_settings(text: str) -> dict[str, float]:
+    """``lr=0.0001 momentum=0.9`` as values; a ConfigError names the first thing wrong."""
+    values: dict[str, float] = {}
+    for part in text.replace(",", " ").split():
+        key, sep, value = part.partition("=")
+        if not sep or key not in SETTINGS:
+            raise ConfigError(f"write {', '.join(f'{s}=VALUE' for s in SETTINGS)}, not {part!r}")
+        parsed = parse_value(key, value)
+        Config(**{key: parsed})  # the field's own rules (ranges), as a config file or the form checks them
+        values[key] = float(parsed)
+    if not values:
+        raise ConfigError(f"type new settings such as lr=0.0001 ({', '.join(SETTINGS)})")
+    return values
+
+
+class SteerBar(Input):
+    """Hidden until ``e``; enter sends the settings (posted as :class:`SteerBar.Submitted`), escape leaves."""
+
+    DEFAULT_CSS = """
+    SteerBar { dock: bottom; display: none; height: 1; border: none; padding: 0 1; }
+    SteerBar.-open { display: block; }
+    """
+
+    class Submitted(Message):
+        """New settings for the followed run."""
+
+        def __init__(self, values: dict[str, float]) -> None:
+            super().__init__()
+            self.values = values
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="new settings, e.g. lr=0.0001 momentum=0.9 (enter sends, escape leaves)", id=id)
+
+    def open(self) -> None:
+        self.add_class("-open")
+        self.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+        self.value = ""
+        self.screen.set_focus(None)
+
+    def key_escape(self) -> None:
+        self.close()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            values = parse_settings(self.value)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.close()
+        self.post_message(self.Submitted(values))
