@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "sweep": "sweep",
     "runs": "runs",
     "compare": "compare",
+    "watch": "watch",
 }
 """``mnist-tui NAME ...`` runs ``main(args)`` of the module named here (in mnist_tui); anything else is a training run."""
 

@@ -140,5 +140,15 @@ def test_bad_input_is_one_clear_line_and_exit_2(cli: Cli, runs_dir: Path, args: 
 
 def test_the_training_flags_still_work_beside_the_commands(cli: Cli) -> None:
     result = cli("--help")
-    assert result.returncode == 0 and "mnist-tui runs" in result.stdout and "mnist-tui compare" in result.stdout
+    assert result.returncode == 0
+    assert "other commands: runs, compare, watch" in " ".join(result.stdout.split())
     assert cli("--list-presets").stdout.split()[0] == "batchnorm-dropout-he"
+
+
+def test_watch_refuses_what_is_no_run_folder(cli: Cli, runs_dir: Path) -> None:
+    missing = cli("watch", str(runs_dir / "nowhere"))
+    assert missing.returncode == 2 and missing.stderr.startswith("mnist-tui watch: error: run folder ")
+    assert missing.stderr.rstrip().endswith("nowhere does not exist")
+    empty = cli("watch", str(runs_dir / "empty"))
+    assert empty.returncode == 2 and "is not a usable run folder: config file" in empty.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr

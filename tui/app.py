@@ -25,19 +25,17 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
-from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
-from ..engine.replay import ReplayError, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
-from .follow import follow_log, send_command
 from .help_screen import HelpScreen
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
+from .past_runs import PastRuns
 from .run_progress import RunProgress, describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .runs_view import RunsView
@@ -47,6 +45,7 @@ from .steer_bar import SteerBar
 from .sweep_view import SweepUpdated, SweepView
 from .train_view import TrainView
 from .view_bar import Tab, ViewBar
+from .watching import Watching
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 FULL_GALLERY_HEIGHT = 38
@@ -76,7 +75,7 @@ WATCH_ACTIONS = ("step", "settings")
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-class MnistApp(App[int]):
+class MnistApp(PastRuns, Watching, App[int]):
     """Train an MLP on MNIST and watch it learn."""
 
     CSS_PATH = "app.tcss"
@@ -175,7 +174,7 @@ class MnistApp(App[int]):
         if self._on_ready is not None:
             self._on_ready(self)
         if self.watching is not None:
-            self.call_after_refresh(self._follow_run, self.watching)
+            self.call_after_refresh(self.follow_run, self.watching)
         elif self._autostart:
             self.call_after_refresh(self.action_start)
 
@@ -256,9 +255,9 @@ class MnistApp(App[int]):
     @on(ConfigForm.Submitted)
     def _start_run(self, message: ConfigForm.Submitted) -> None:
         resume, self._resume = self._resume, None
-        self._start(message.config, preset=message.preset, resume=resume)
+        self.start(message.config, preset=message.preset, resume=resume)
 
-    def _start(self, config: Config, *, preset: str | None, resume: Path | None) -> None:
+    def start(self, config: Config, *, preset: str | None, resume: Path | None) -> None:
         """Start ``config`` afresh, or continue the run folder ``resume``."""
         if self.state in ACTIVE or self.watching is not None:
             return
@@ -274,7 +273,7 @@ class MnistApp(App[int]):
     def action_pause(self) -> None:
         """Pause between two reports, or resume."""
         if self.watching is not None:
-            self._steer({"running": "pause", "paused": "resume"}.get(self.state))
+            self.steer({"running": "pause", "paused": "resume"}.get(self.state))
         elif self.state == "running":
             self._unpaused.clear()
             self._show_arrived()  # the reports that arrived before the pause, not at the next frame
@@ -287,7 +286,7 @@ class MnistApp(App[int]):
     def action_stop(self) -> None:
         """Stop the run between batches; the engine writes its last checkpoint first."""
         if self.watching is not None and self.state in ACTIVE:
-            if self._steer("stop"):
+            if self.steer("stop"):
                 self._set_state("stopping")
             return
         if self.state not in ACTIVE or self._worker is None:
@@ -305,105 +304,12 @@ class MnistApp(App[int]):
         else:
             self.exit(self.exit_code)
 
-    def action_step(self) -> None:
-        """While the followed run is paused, train one report interval and pause again."""
-        if self.watching is not None and self.state == "paused":
-            self._steer("step")
-
-    def action_settings(self) -> None:
-        """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""
-        if self.watching is not None and self.state in ACTIVE:
-            self.query_one(SteerBar).open()
-
-    @on(SteerBar.Submitted)
-    def _settings_typed(self, message: SteerBar.Submitted) -> None:
-        self._steer("set", message.values)
-
-    def _steer(self, command: str | None, values: dict[str, float] | None = None) -> bool:
-        """Write a command to the followed run's command file; the engine answers in its log."""
-        if command is None or self.watching is None:
-            return False
-        try:
-            send_command(self.watching, command, values)
-        except OSError as error:
-            self.notify(f"Cannot steer the run: {error}", severity="error")
-            return False
-        shown = " ".join(f"{key} {value:g}" for key, value in (values or {}).items())
-        self.notify(f"Sent {command} {shown}".rstrip() + "; the run acts on it at its next report.", timeout=3)
-        return True
-
-    # --- past runs and followed runs ---------------------------------------------------------
-
-    @on(RunsView.Opened)
-    def _open_run(self, message: RunsView.Opened) -> None:
-        if self.state in ACTIVE:
-            self.notify("A run is in progress: stop it (x) before opening another.", severity="warning")
-            return
-        self._read_log(message.path)
-
-    @work(thread=True, exclusive=True, group="open")
-    def _read_log(self, path: Path) -> None:
-        """Read a run's log off the UI thread (a long run's log holds megabytes)."""
-        try:
-            events, problem = read_events(path / "events.jsonl"), None
-        except ReplayError as error:
-            events, problem = [], str(error)
-        self.call_from_thread(self._show_opened, path, events, problem)
-
-    def _show_opened(self, path: Path, events: list[Event], problem: str | None) -> None:
-        if problem or not events:
-            self.notify(f"Cannot open {path.name}: {problem or 'its log holds no events'}", severity="error")
-            return
-        self.show_recorded(events)
-        self._show_config_of(path)
-        self.action_view(TrainView.__name__)
-
-    @on(RunsView.ResumeRequested)
-    def _resume_run(self, message: RunsView.ResumeRequested) -> None:
+    def state_is_active(self, doing: str) -> bool:
+        """Whether a run is in progress (or followed), said in a notice: ``doing`` what is refused."""
         if self.state in ACTIVE or self.watching is not None:
-            self.notify("A run is in progress: stop it (x) before resuming another.", severity="warning")
-            return
-        config = self._show_config_of(message.path)
-        if config is not None:
-            self.action_view(TrainView.__name__)
-            self._start(config, preset=self.query_one(ConfigForm).preset, resume=message.path)
-
-    def _show_config_of(self, path: Path) -> Config | None:
-        """Fill the form with a run folder's saved config (and its preset); None, said, when it is damaged."""
-        try:
-            config = read_config(path)
-        except DamagedRun as error:
-            self.notify(f"{path.name}: {error}", severity="error")
-            return None
-        try:
-            preset = read_summary(path).get("preset")
-        except DamagedRun:
-            preset = None
-        self.query_one(ConfigForm).load(config, preset)
-        return config
-
-    def _follow_run(self, run_dir: Path) -> None:
-        """Show the run in ``run_dir`` and follow its log as another process appends to it."""
-        self.run_state = RunState(run_id=run_dir.name)
-        self._router.show_all(self.run_state, self._visible)
-        self.query_one("#form").disabled = True
-        self._show_config_of(run_dir)
-        self._follow(run_dir)
-
-    @work(thread=True, exclusive=True, group="follow")
-    def _follow(self, run_dir: Path) -> None:
-        worker = get_current_worker()
-        follow_log(
-            run_dir / "events.jsonl",
-            show=lambda events: self.call_from_thread(self._followed, events),
-            problem=lambda text: self.call_from_thread(self.notify, text, severity="error"),
-            cancelled=lambda: worker.is_cancelled,
-        )
-
-    def _followed(self, events: list[Event]) -> None:
-        for event in events:
-            if event.run_id == self.run_id:
-                self.show_event(event)
+            self.notify(f"A run is in progress: stop it (x) before {doing}.", severity="warning")
+            return True
+        return False
 
     def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None) -> None:
         """Show a recorded run (a replayed ``events.jsonl``) through the same path as a live one.

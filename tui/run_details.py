@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -22,7 +23,14 @@ class RunDetails(VerticalScroll):
     RunDetails > Static { width: 1fr; }
     """
 
-    def compose(self):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.differences: dict[str, list[Any]] = {}
+        """Fields where the shown run differs from what it is compared with: each with both values."""
+        self.caption = ""
+        """What the comparison found, as the pane's first line after the run says it."""
+
+    def compose(self) -> ComposeResult:
         yield Static("Select a run to see its configuration.", id="details")
 
     def show(
@@ -34,19 +42,22 @@ class RunDetails(VerticalScroll):
         other: tuple[str, Config] | None = None,
     ) -> None:
         """Show ``entry`` with ``config`` (or the ``problem`` reading it), compared with ``other`` (label, config)."""
-        self.differences: dict[str, list[Any]] = {}
+        self.differences = {}
+        self.caption = ""
         parts: list[Any] = [Text.assemble((entry.run, "bold"), "  ", (entry.state, "italic"))]
         if entry.damage or problem:
-            parts.append(Text(f"damaged: {problem or entry.damage}", style="bold red"))
+            self.caption = f"damaged: {entry.damage or problem}"
+            parts.append(Text(self.caption, style="bold red"))
         if config is not None:
             if other is None:
-                parts.append(Text("no preset or second run to compare with (mark one with space)", style="dim"))
+                self.caption = "no preset or second run to compare with (mark one with space)"
+                parts.append(Text(self.caption, style="dim"))
                 table = _table(config, None, {})
             else:
                 label, other_config = other
                 self.differences = config_differences([config, other_config])
-                fields = ", ".join(self.differences) or "none"
-                parts.append(Text(f"differs from {label} in: {fields}"))
+                self.caption = f"differs from {label} in: {', '.join(self.differences) or 'nothing'}"
+                parts.append(Text(self.caption))
                 table = _table(config, other, self.differences)
             parts.append(table)
         self.query_one("#details", Static).update(Group(*parts))

@@ -28,14 +28,14 @@ def parse_settings(text: str) -> dict[str, float]:
 
 
 class SteerBar(Input):
-    """Hidden until ``e``; enter sends the settings (posted as :class:`SteerBar.Submitted`), escape leaves."""
+    """Hidden until ``e``; enter sends the settings (posted as :class:`SteerBar.SettingsTyped`), escape leaves."""
 
     DEFAULT_CSS = """
     SteerBar { dock: bottom; display: none; height: 1; border: none; padding: 0 1; }
     SteerBar.-open { display: block; }
     """
 
-    class Submitted(Message):
+    class SettingsTyped(Message):
         """New settings for the followed run."""
 
         def __init__(self, values: dict[str, float]) -> None:
@@ -66,4 +66,4 @@ class SteerBar(Input):
             self.notify(str(error), severity="error")
             return
         self.close()
-        self.post_message(self.Submitted(values))
+        self.post_message(self.SettingsTyped(values))

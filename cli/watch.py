@@ -1,0 +1,51 @@
+"""``mnist-tui watch RUN_DIR``: the dashboard's views on a run another process trains, steered from here.
+
+The run may be a headless run, a sweep trial or a run on another machine writing to a shared
+filesystem: this process only reads its ``events.jsonl`` and appends to its ``commands.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .engine.catalog import DamagedRun, read_config
+from .exit_codes import FAILED, USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-tui watch",
+        description=(
+            "Follow a run that another process trains (its views as the dashboard shows them) and steer it: "
+            "p pause/resume, n step, x stop, e new lr/momentum/weight_decay. Steering needs write access to the run folder."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder to follow")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the watcher until the user quits; a missing or unusable run folder is a usage error."""
+    args = build_parser().parse_args(argv)
+    folder = Path(args.run_dir)
+    if not folder.is_dir():
+        print(f"mnist-tui watch: error: run folder {folder} does not exist", file=sys.stderr)
+        return USAGE
+    try:
+        config = read_config(folder)
+    except DamagedRun as error:
+        print(f"mnist-tui watch: error: {folder} is not a usable run folder: {error}", file=sys.stderr)
+        return USAGE
+    from .tui.app import MnistApp
+    from .tui.source import engine_source
+
+    # The watcher never trains: the source is there because every app has one.
+    source = engine_source(data_dir=None, runs_dir=folder.parent)
+    app = MnistApp(config, source=source, runs_dir=folder.parent, watch=folder)
+    code = app.run()
+    if code is None:  # ended without a result: Textual has printed why
+        return app.return_code or FAILED
+    return code

@@ -1,0 +1,218 @@
+"""The Runs view, driven by Pilot over run folders written from scripted events (no torch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import Event, RunStopped
+from mnist_tui.engine.presets import config_to_toml, load_preset
+from mnist_tui.tui.accuracy_table import AccuracyTable
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.confusion_grid import ConfusionGrid
+from mnist_tui.tui.overlay_chart import OverlayChart
+from mnist_tui.tui.run_details import RunDetails
+from mnist_tui.tui.runs_table import RunsTable
+from mnist_tui.tui.runs_view import RunsView
+from tui_script import ACCURACIES, ScriptedSource, confusion, run_async, training_run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+SMOKE = load_preset("smoke").replace(epochs=3)
+SIZE = (140, 45)
+
+
+def write_run(
+    root: Path, run: str, config: Config, *, started: str, preset: str | None = "smoke", stop_at: int | None = None
+) -> Path:
+    """A run folder as the engine leaves it: config, every event of a scripted run, and its summary."""
+    folder = root / run
+    folder.mkdir()
+    (folder / "config.toml").write_text(config_to_toml(config))
+    events: list[Event] = list(training_run(end=stop_at is None, until_step=stop_at)(config, run))
+    epochs = [e for e in events if e.kind == "epoch"]
+    if stop_at is not None:
+        events.append(RunStopped(run_id=run, epoch=len(epochs) + 1, step=stop_at, epochs_completed=len(epochs)))
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
+    summary = {
+        "name": config.name, "preset": preset, "started": started, "status": events[-1].kind,
+        "epochs": config.epochs, "final_test_accuracy": epochs[-1].eval_accuracy if epochs else None,
+        "best_test_accuracy": best.eval_accuracy if best else None, "best_epoch": best.epoch if best else None,
+        "epochs_completed": len(epochs), "train_seconds": 3.5 * len(epochs), "device": "cpu",
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    """Four runs, oldest first: smoke (3 epochs), sgd (2 epochs, lr 0.1), a stopped one, and a damaged folder."""
+    write_run(tmp_path, "smoke-a", SMOKE, started="2026-11-20T10:00:00+00:00")
+    sgd = SMOKE.replace(name="sgd", optimizer="sgd", lr=0.1, momentum=0.9, epochs=2)
+    write_run(tmp_path, "sgd-b", sgd, started="2026-11-21T10:00:00+00:00", preset=None)
+    write_run(tmp_path, "smoke-halted", SMOKE, started="2026-11-22T10:00:00+00:00", stop_at=150)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "summary.json").write_text("{not json")
+    return tmp_path
+
+
+def make_app(runs_dir: Path, source: ScriptedSource | None = None) -> MnistApp:
+    return MnistApp(SMOKE, source=source or ScriptedSource(), preset="smoke", runs_dir=runs_dir)
+
+
+async def runs_view(pilot, app: MnistApp) -> RunsTable:  # type: ignore[no-untyped-def]
+    """Switch to the Runs view and wait for its listing."""
+    view = app.query_one(RunsView)
+    listed = view.listed
+    await pilot.press("4")
+    await wait_until(pilot, lambda: view.listed > listed, what="the listing")
+    return app.query_one(RunsTable)
+
+
+async def select(pilot, table: RunsTable, run: str) -> None:  # type: ignore[no-untyped-def]
+    table.move_cursor(row=[e.run for e in table.shown].index(run))
+    await pilot.pause()
+
+
+def shown(table: RunsTable) -> list[str]:
+    return [entry.run for entry in table.shown]
+
+
+@run_async
+async def test_runs_are_listed_newest_first_with_the_damaged_one_and_its_reason(runs_dir: Path) -> None:
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        assert app.current_view == "RunsView" and app.focused is table
+        assert shown(table)[1:] == ["smoke-halted", "sgd-b", "smoke-a"]
+        assert shown(table)[0] == "broken"  # no start time: its folder's, made last
+        row = [str(cell) for cell in table.get_row("broken")]
+        assert "damaged" in row and any("summary.json is corrupt" in cell for cell in row)
+        assert [str(cell) for cell in table.get_row("smoke-halted")][1:5] == ["smoke-halted", "smoke", "stopped", "1/3"]
+
+
+@run_async
+async def test_sorting_by_keys_and_columns_and_filtering(runs_dir: Path) -> None:
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await pilot.press("o")  # the next column: the final accuracy, highest first
+        assert table.sort_key == "final"
+        # smoke-a ends at 96.75, sgd-b at 97.25 (its second epoch), the stopped run at 95.5 after one.
+        assert shown(table) == ["sgd-b", "smoke-a", "smoke-halted", "broken"]
+        table.sort_by("final")  # the same column again: lowest first, blanks still last
+        assert shown(table) == ["smoke-halted", "smoke-a", "sgd-b", "broken"]
+        assert "final %▲" in str(table.columns["final"].label)  # type: ignore[index]
+        table.sort_by("run")
+        assert shown(table) == ["broken", "sgd-b", "smoke-a", "smoke-halted"]
+
+        await pilot.press("slash")
+        await pilot.press(*"smoke")
+        assert shown(table) == ["smoke-a", "smoke-halted"]
+        await pilot.press("space", *"stop")  # every word must match
+        assert shown(table) == ["smoke-halted"]
+        await pilot.press("enter")
+        assert app.focused is table
+        assert "1 of 4 runs" in str(app.query_one("#runs-table-box").border_subtitle)
+
+
+@run_async
+async def test_marking_two_runs_overlays_their_curves_with_two_legend_entries(runs_dir: Path) -> None:
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        overlay = app.query_one(OverlayChart)
+        view = app.query_one(RunsView)
+        await select(pilot, table, "smoke-a")
+        await pilot.press("space")
+        await select(pilot, table, "sgd-b")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: len(overlay.legend_entries) == 2, what="both curves")
+        assert overlay.legend_entries == ["smoke-a", "sgd-b"]
+        title = str(overlay.border_title)
+        assert title.count("⣿") == 2 and "⣿ smoke-a" in title and "⣿ sgd-b" in title
+        assert "[#00d7ff]⣿ smoke-a" in title and "[#ff8700]⣿ sgd-b" in title  # one colour each
+        a, b = view.curves["smoke-a"], view.curves["sgd-b"]
+        # Every report of the logs (a report every 5 of 100 steps), against epochs; accuracy per epoch.
+        assert (a.loss.count, b.loss.count) == (60, 40)
+        assert a.accuracy.points() == ([1.0, 2.0, 3.0], list(ACCURACIES))
+        assert b.accuracy.points() == ([1.0, 2.0], list(ACCURACIES[:2]))
+        assert a.loss.points()[0][-1] == pytest.approx(3.0)
+        panels = overlay.query("_Curves")
+        await wait_until(pilot, lambda: all(p.redraws and not p.dirty for p in panels), what="the redraw")
+
+        await select(pilot, table, "smoke-a")
+        await pilot.press("space")  # unmarked: its curves are dropped, the legend follows
+        await wait_until(pilot, lambda: overlay.legend_entries == ["sgd-b"], what="one curve")
+        assert set(view.curves) == {"sgd-b"}
+
+
+@run_async
+async def test_a_selected_run_shows_its_config_and_its_difference_from_a_marked_run_or_its_preset(
+    runs_dir: Path,
+) -> None:
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        details = app.query_one(RunDetails)
+        await select(pilot, table, "smoke-a")
+        # Against its preset, smoke: only the epochs differ (3 instead of 1).
+        assert details.differences == {"epochs": [3, 1]}
+        assert details.caption == "differs from preset smoke in: epochs"
+        await select(pilot, table, "sgd-b")
+        await pilot.press("space")
+        await select(pilot, table, "smoke-a")
+        assert details.differences == {
+            "name": ["smoke", "sgd"], "optimizer": ["adam", "sgd"], "lr": [0.003, 0.1], "momentum": [0.0, 0.9],
+            "epochs": [3, 2],
+        }
+        assert details.caption == "differs from sgd-b in: name, optimizer, lr, momentum, epochs"
+        await select(pilot, table, "broken")
+        assert details.caption.startswith("damaged: summary.json is corrupt")
+
+
+@run_async
+async def test_opening_a_run_replays_it_into_train_and_inspect(runs_dir: Path) -> None:
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "sgd-b")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "sgd-b", what="the replay")
+        assert app.current_view == "TrainView" and app.state == "finished"
+        assert [e.eval_accuracy for e in app.run_state.epochs] == list(ACCURACIES[:2])
+        assert [e.epoch for e in app.query_one(AccuracyTable).epochs] == [1, 2]
+        form = app.query_one("#form")
+        assert form.read().optimizer == "sgd" and form.read().lr == 0.1  # type: ignore[attr-defined]
+        await pilot.press("2")
+        assert app.query_one(ConfusionGrid).matrix == confusion("sgd-b", 2).matrix
+
+        await pilot.press("4")
+        await select(pilot, table, "broken")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.run_id == "sgd-b"  # a damaged run does not open
+
+
+@run_async
+async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) -> None:
+    source = ScriptedSource(training_run())
+    app = make_app(runs_dir, source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "smoke-a")
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert source.calls == [] and app.state == "idle"  # finished: nothing to resume
+        await select(pilot, table, "smoke-halted")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: source.calls, what="the resume")
+        call = source.last
+        assert call.resume == runs_dir / "smoke-halted" and call.run_id == "smoke-halted"
+        assert call.config == SMOKE and call.preset == "smoke"
+        assert app.current_view == "TrainView"
+        await wait_until(pilot, lambda: app.state == "finished", what="the resumed run's end")

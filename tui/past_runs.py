@@ -1,0 +1,75 @@
+"""The app's side of the Runs view: open a past run (replayed into Train and Inspect) or resume a stopped one.
+
+A mixin of :class:`~.app.MnistApp` (its handlers are named ``on_…``: Textual finds those on any
+base class, while ``@on`` registers only on widget classes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from ..engine.catalog import DamagedRun, read_config, read_summary
+from ..engine.config import Config
+from ..engine.events import Event
+from ..engine.replay import ReplayError, read_events
+from .config_form import ConfigForm
+from .runs_view import RunsView
+from .train_view import TrainView
+
+if TYPE_CHECKING:
+    from .app import MnistApp
+
+    _Base = MnistApp
+else:
+    _Base = object
+
+
+class PastRuns(_Base):
+    """Opening and resuming the runs the Runs view lists."""
+
+    def on_runs_view_opened(self, message: RunsView.Opened) -> None:
+        if self.state_is_active("opening another"):
+            return
+        self._read_log(message.path)
+
+    @work(thread=True, exclusive=True, group="open")
+    def _read_log(self, path: Path) -> None:
+        """Read a run's log off the UI thread (a long run's log holds megabytes)."""
+        try:
+            events, problem = read_events(path / "events.jsonl"), None
+        except ReplayError as error:
+            events, problem = [], str(error)
+        self.call_from_thread(self._show_opened, path, events, problem)
+
+    def _show_opened(self, path: Path, events: list[Event], problem: str | None) -> None:
+        if problem or not events:
+            self.notify(f"Cannot open {path.name}: {problem or 'its log holds no events'}", severity="error")
+            return
+        self.show_recorded(events)
+        self.load_config_of(path)
+        self.action_view(TrainView.__name__)
+
+    def on_runs_view_resume_requested(self, message: RunsView.ResumeRequested) -> None:
+        if self.state_is_active("resuming another"):
+            return
+        config = self.load_config_of(message.path)
+        if config is not None:
+            self.action_view(TrainView.__name__)
+            self.start(config, preset=self.query_one(ConfigForm).preset, resume=message.path)
+
+    def load_config_of(self, path: Path) -> Config | None:
+        """Fill the form with a run folder's saved config and preset; None (and a notice) when it is damaged."""
+        try:
+            config = read_config(path)
+        except DamagedRun as error:
+            self.notify(f"{path.name}: {error}", severity="error")
+            return None
+        try:
+            preset = read_summary(path).get("preset")
+        except DamagedRun:
+            preset = None
+        self.query_one(ConfigForm).load(config, preset)
+        return config

@@ -1,0 +1,80 @@
+"""The app's side of ``mnist-tui watch``: follow a run another process trains, and steer it.
+
+A mixin of :class:`~.app.MnistApp`. The followed run's new events come from a worker thread
+tailing its ``events.jsonl`` and are shown through the app's one ``show_event`` path; pause,
+resume, step, stop and new settings are written to the run folder's command file, and the engine's
+answers (paused, resumed, changed, stopped) arrive in the log like every other event.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.worker import get_current_worker
+
+from ..engine.events import Event
+from .follow import follow_log, send_command
+from .run_state import ACTIVE, RunState
+from .steer_bar import SteerBar
+
+if TYPE_CHECKING:
+    from .app import MnistApp
+
+    _Base = MnistApp
+else:
+    _Base = object
+
+
+class Watching(_Base):
+    """Following and steering the run in ``self.watching``."""
+
+    def follow_run(self, run_dir: Path) -> None:
+        """Show the run in ``run_dir``, whole, and follow its log as another process appends to it."""
+        self.run_state = RunState(run_id=run_dir.name)
+        self._router.show_all(self.run_state, self._visible)
+        self.query_one("#form").disabled = True
+        self.load_config_of(run_dir)
+        self._follow(run_dir)
+
+    @work(thread=True, exclusive=True, group="follow")
+    def _follow(self, run_dir: Path) -> None:
+        worker = get_current_worker()
+        follow_log(
+            run_dir / "events.jsonl",
+            show=lambda events: self.call_from_thread(self._followed, events),
+            problem=lambda text: self.call_from_thread(self.notify, text, severity="error"),
+            cancelled=lambda: worker.is_cancelled,
+        )
+
+    def _followed(self, events: list[Event]) -> None:
+        for event in events:
+            if event.run_id == self.run_id:
+                self.show_event(event)
+
+    def action_step(self) -> None:
+        """While the followed run is paused, train one report interval and pause again."""
+        if self.watching is not None and self.state == "paused":
+            self.steer("step")
+
+    def action_settings(self) -> None:
+        """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""
+        if self.watching is not None and self.state in ACTIVE:
+            self.query_one(SteerBar).open()
+
+    def on_steer_bar_settings_typed(self, message: SteerBar.SettingsTyped) -> None:
+        self.steer("set", message.values)
+
+    def steer(self, command: str | None, values: dict[str, float] | None = None) -> bool:
+        """Write a command to the followed run's command file; the engine answers in its log."""
+        if command is None or self.watching is None:
+            return False
+        try:
+            send_command(self.watching, command, values)
+        except (OSError, ValueError) as error:
+            self.notify(f"Cannot steer the run: {error}", severity="error")
+            return False
+        shown = " ".join(f"{key} {value:g}" for key, value in (values or {}).items())
+        self.notify(f"Sent {command} {shown}".rstrip() + "; the run acts on it at its next report.", timeout=3)
+        return True
