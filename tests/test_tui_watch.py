@@ -99,7 +99,8 @@ async def test_keys_write_commands_in_the_shared_format(tmp_path: Path) -> None:
 
         await pilot.press("e")
         bar = app.query_one(SteerBar)
-        assert bar.has_focus
+        assert bar.has_focus and bar.region.height == 1  # on screen, above the status line
+        assert bar.region.y == app.query_one("#status").region.y - 1
         await pilot.press(*"lr=-1", "enter")
         assert len(commands(folder)) == 3 and bar.has_focus  # refused with the field's message
         bar.value = "lr=0.0001 momentum=0.9"

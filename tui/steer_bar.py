@@ -31,7 +31,7 @@ class SteerBar(Input):
     """Hidden until ``e``; enter sends the settings (posted as :class:`SteerBar.SettingsTyped`), escape leaves."""
 
     DEFAULT_CSS = """
-    SteerBar { dock: bottom; display: none; height: 1; border: none; padding: 0 1; }
+    SteerBar { display: none; }
     SteerBar.-open { display: block; }
     """
 
@@ -43,7 +43,9 @@ class SteerBar(Input):
             self.values = values
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="new settings, e.g. lr=0.0001 momentum=0.9 (enter sends, escape leaves)", id=id)
+        super().__init__(
+            placeholder="new settings, e.g. lr=0.0001 momentum=0.9 (enter sends, escape leaves)", compact=True, id=id
+        )
 
     def open(self) -> None:
         self.add_class("-open")
