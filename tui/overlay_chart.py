@@ -1,7 +1,8 @@
 """Several runs' loss and accuracy curves overlaid: one colour and one legend entry per run.
 
 Every plotext call of the runs browser lives here. The legend is the border title (plotext's own
-legend would cover the curves), and the figures are rebuilt on a timer, only when the runs changed.
+legend would cover the curves). The figures are rebuilt only when the marked runs or the size
+change: no timer runs, so the chart costs nothing while training goes on in another view.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from textual_plotext import PlotextPlot
 from .loss_chart import epoch_ticks, fit_ticks, loss_ticks
 from .run_curves import RunCurves
 
-REDRAW_SECONDS = 0.5
 PALETTE = (
     (0, 215, 255), (255, 135, 0), (255, 95, 255), (95, 255, 95),
     (255, 255, 95), (95, 135, 255), (255, 95, 95), (208, 208, 208),
@@ -38,14 +38,15 @@ class _Curves(PlotextPlot):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_interval(REDRAW_SECONDS, self._redraw_if_changed)
-        self._redraw_if_changed()
+        self.redraw()
 
     def on_resize(self) -> None:
-        self.dirty = True
+        self.dirty = True  # the y ticks that fit depend on the height
+        self.call_after_refresh(self.redraw)
 
-    def _redraw_if_changed(self) -> None:
-        if not self.dirty or not self.display:
+    def redraw(self) -> None:
+        """Rebuild the figure if the runs or the size changed since the last build."""
+        if not self.dirty:
             return
         self.dirty = False
         self.redraws += 1
@@ -106,6 +107,7 @@ class OverlayChart(Horizontal):
         for panel in self.query(_Curves):
             panel.runs = coloured
             panel.dirty = True
+            panel.redraw()
         self.border_title = self.legend() or EMPTY_TITLE
 
     def legend(self) -> str:
