@@ -216,3 +216,14 @@ async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) ->
         assert call.config == SMOKE and call.preset == "smoke"
         assert app.current_view == "TrainView"
         await wait_until(pilot, lambda: app.state == "finished", what="the resumed run's end")
+
+
+@run_async
+async def test_a_new_run_tells_the_engine_its_preset(runs_dir: Path) -> None:
+    """The preset reaches summary.json, where the Runs view compares a run with it."""
+    source = ScriptedSource(training_run())
+    app = make_app(runs_dir, source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: source.calls, what="the start")
+        assert (source.last.preset, source.last.resume) == ("smoke", None)
