@@ -23,11 +23,6 @@ from test_tui_e2e import BRAILLE, COMMAND, EXIT, TMUX, Terminal, terminal  # noq
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(TMUX is None, reason="tmux is not installed")]
 
-try:
-    import mnist_tui.engine.commands  # noqa: F401
-except ImportError:
-    pytestmark.append(pytest.mark.skip(reason="this engine reads no command file yet (branch inbox)"))
-
 WAIT = 120.0
 """Generous: a busy two-core machine starts each command in 10-20 s."""
 PAUSED_FOR = 3.0

@@ -6,10 +6,8 @@ from textual import on
 from textual.message import Message
 from textual.widgets import Input
 
+from ..engine.commands import SETTINGS
 from ..engine.config import Config, ConfigError, parse_value
-
-SETTINGS = ("lr", "momentum", "weight_decay")
-"""The settings a running engine can change."""
 
 
 def parse_settings(text: str) -> dict[str, float]:

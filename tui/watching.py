@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.worker import get_current_worker
 
+from ..engine.commands import send_command
 from ..engine.events import Event
-from .follow import follow_log, send_command
+from .follow import follow_log
 from .run_state import ACTIVE, RunState
 from .steer_bar import SteerBar
 
