@@ -17,7 +17,7 @@ HELP = """\
 | `p` | pause or resume the run |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`, `2`, `4`, `5` | Train, Inspect, Runs, Sweep (or click a tab; F6 cycles); Sweep: `enter`/`i` open a trial |
+| `1`, `2`, `4`, `5` | Train, Inspect, Runs (`o` sort, `/` filter, `space` mark, `enter` open, `r` resume), Sweep |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 
@@ -40,16 +40,6 @@ share of the row). Arrows or a click select a cell, `enter` shows its most confi
 pixel art. Beside it, recall per class with its change since the previous epoch, and precision;
 below, the first hidden layer's weights (blue negative, orange positive, dark zero) and each hidden
 layer's dead units and weight and gradient norms. `[` and `]` choose an earlier or later epoch.
-
-**Runs** (`4`): the run folders under the runs folder, newest first. `o` sorts by the next column
-(or click a header; again reverses), `/` filters (every word must match), `space` marks a run:
-marked runs' loss and accuracy curves overlay below, one colour each. The selected run's
-configuration shows beside, with its differences from the first marked run (or its preset).
-`enter` opens a run into Train and Inspect; `r` resumes a stopped one; `g` lists again.
-
-**Watching** (`mnist-tui watch RUN_DIR`): the views follow a run another process trains. `p`
-pauses or resumes it, `n` trains one report interval while paused, `x` stops it (with its
-checkpoint), `e` types new `lr`, `momentum` or `weight_decay` values; the run acts at its next report.
 
 **Status** (bottom): the run's state, its device and its run folder. Below it, the keys: grey
 when they do nothing now; a click runs one.

@@ -84,6 +84,7 @@ class RunsView(View):
     def on_mount(self) -> None:
         self.query_one("#runs-table-box").border_title = f"Runs in {self.runs_dir}"
         self.query_one("#runs-details").border_title = "Configuration"
+        self.query_one(OverlayChart).border_subtitle = "space mark · enter open · r resume · o sort · / filter · g reload"
 
     def on_show_view(self) -> None:
         """List afresh each time the view is shown (a hidden view reads nothing)."""
