@@ -114,3 +114,19 @@ async def test_keys_write_commands_in_the_shared_format(tmp_path: Path) -> None:
         append(folder, RunStopped(run_id=RUN, epoch=1, step=25, epochs_completed=0).to_json() + "\n")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
         assert app.query_one("#form").disabled
+
+
+@run_async
+async def test_a_log_rewritten_shorter_is_followed_again_from_its_start(tmp_path: Path) -> None:
+    """A resume that drops a torn last line rewrites the log: the watcher starts over instead of doubling it."""
+    script = list(training_run()(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:8])
+    app = watcher(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.run_state.events == 8, what="the log")
+        (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in script[:4]))
+        await wait_until(pilot, lambda: app.run_state.events == 4, what="the log read again")
+        assert app.run_state.latest.step == 10 and app.run_state.loss.batch.count == 2  # type: ignore[union-attr]
+        append(folder, "".join(event.to_json() + "\n" for event in script[4:6]))
+        await wait_until(pilot, lambda: app.run_state.events == 6, what="what follows")
+        assert app.run_state.loss.batch.count == 4

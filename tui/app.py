@@ -306,7 +306,10 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     def state_is_active(self, doing: str) -> bool:
         """Whether a run is in progress (or followed), said in a notice: ``doing`` what is refused."""
-        if self.state in ACTIVE or self.watching is not None:
+        if self.watching is not None:
+            self.notify(f"watch follows {self.watching.name} only: open the dashboard (mnist-tui) for {doing}.")
+            return True
+        if self.state in ACTIVE:
             self.notify(f"A run is in progress: stop it (x) before {doing}.", severity="warning")
             return True
         return False

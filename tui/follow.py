@@ -22,13 +22,16 @@ def follow_log(
     path: Path,
     *,
     show: Callable[[list[Event]], None],
+    restart: Callable[[], None],
     problem: Callable[[str], None],
     cancelled: Callable[[], bool],
 ) -> None:
     """Hand every batch of new complete events in the log at ``path`` to ``show`` until ``cancelled()``.
 
-    A log that cannot be read or holds a line that is no event is reported once through ``problem``
-    and read again at the next poll; following goes on after a run ends (it may be resumed).
+    A log that shrank (rewritten, say by a resume that dropped a torn last line) is read again from
+    its start after ``restart()``. One that cannot be read or holds a line that is no event is
+    reported once through ``problem`` and read again at the next poll. Following goes on after a
+    run ends: it may be resumed.
     """
     tail = EventTail(path)
     reported: str | None = None
@@ -36,7 +39,9 @@ def follow_log(
         try:
             events = tail.poll()
         except ReplayError as error:
-            if str(error) != reported:
+            if tail.offset == 0:  # the tail starts over: the log shrank
+                restart()
+            elif str(error) != reported:
                 reported = str(error)
                 problem(reported)
             events = []

@@ -31,7 +31,7 @@ class PastRuns(_Base):
     """Opening and resuming the runs the Runs view lists."""
 
     def on_runs_view_opened(self, message: RunsView.Opened) -> None:
-        if self.state_is_active("opening another"):
+        if self.state_is_active("opening another run"):
             return
         self._read_log(message.path)
 
@@ -53,7 +53,7 @@ class PastRuns(_Base):
         self.action_view(TrainView.__name__)
 
     def on_runs_view_resume_requested(self, message: RunsView.ResumeRequested) -> None:
-        if self.state_is_active("resuming another"):
+        if self.state_is_active("resuming another run"):
             return
         config = self.load_config_of(message.path)
         if config is not None:

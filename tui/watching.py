@@ -33,11 +33,16 @@ class Watching(_Base):
 
     def follow_run(self, run_dir: Path) -> None:
         """Show the run in ``run_dir``, whole, and follow its log as another process appends to it."""
-        self.run_state = RunState(run_id=run_dir.name)
-        self._router.show_all(self.run_state, self._visible)
+        self._show_from_start()
         self.query_one("#form").disabled = True
         self.load_config_of(run_dir)
         self._follow(run_dir)
+
+    def _show_from_start(self) -> None:
+        """An empty state for the followed run, its events to come from the log's first line."""
+        assert self.watching is not None
+        self.run_state = RunState(run_id=self.watching.name)
+        self._router.show_all(self.run_state, self._visible)
 
     @work(thread=True, exclusive=True, group="follow")
     def _follow(self, run_dir: Path) -> None:
@@ -45,6 +50,7 @@ class Watching(_Base):
         follow_log(
             run_dir / "events.jsonl",
             show=lambda events: self.call_from_thread(self._followed, events),
+            restart=lambda: self.call_from_thread(self._show_from_start),
             problem=lambda text: self.call_from_thread(self.notify, text, severity="error"),
             cancelled=lambda: worker.is_cancelled,
         )
