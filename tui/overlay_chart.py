@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual_plotext import PlotextPlot
 
-from .loss_chart import epoch_ticks, fit_ticks, loss_ticks
+from .loss_chart import epoch_ticks, fit_ticks, loss_ticks, thin
 from .run_curves import RunCurves
 
 PALETTE = (
@@ -21,6 +21,8 @@ PALETTE = (
     (255, 255, 95), (95, 135, 255), (255, 95, 95), (208, 208, 208),
 )
 """One colour per overlaid run, as RGB: plotext draws the curve and the legend names it in the same colour."""
+Y_LABELS = 7
+"""Cells plotext gives the y axis's labels and frame."""
 EMPTY_TITLE = "Overlay: mark runs with space to compare their curves"
 
 
@@ -61,8 +63,9 @@ class _Curves(PlotextPlot):
             return
         everything: list[float] = []
         xs_all: list[float] = []
+        columns = max(2, self.content_size.width - Y_LABELS)  # one point per cell: lines join them
         for curves, colour in drawn:
-            xs, ys = self._series(curves).points()
+            xs, ys = thin(*self._series(curves).points(), columns)
             xs_all += xs
             everything += ys
             if self.quantity == "loss":
