@@ -17,7 +17,7 @@ HELP = """\
 | `p` | pause or resume the run |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`, `2`, `4`, `5` | Train, Inspect, Runs (`o` sort, `/` filter, `space` mark, `enter` open, `r` resume), Sweep |
+| `1`, `2`, `4`, `5` | Train, Inspect, Runs (`o` `/` `space` `enter` `r`: sort filter mark open resume), Sweep |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 
