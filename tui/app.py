@@ -27,6 +27,7 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
+from ..engine.replay import ReplayError, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
