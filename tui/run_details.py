@@ -74,7 +74,10 @@ def _table(config: Config, other: tuple[str, Config] | None, differences: dict[s
     # Differences first: they are what the comparison is for.
     for name in [*differences, *(n for n in values if n not in differences)]:
         changed = name in differences
-        row = [Text(name, style="bold yellow" if changed else "dim"), Text(format_value(values[name]), style="bold" if changed else "")]
+        row = [
+            Text(name, style="bold yellow" if changed else "dim"),
+            Text(format_value(values[name]), style="bold" if changed else ""),
+        ]
         if other is not None:
             row.append(Text(format_value(theirs[name]), style="bold" if changed else "dim"))
         table.add_row(*row)

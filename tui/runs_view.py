@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from ..engine.catalog import SORT_KEYS, DamagedRun, RunEntry, list_runs, preset_of, read_config
+from ..engine.catalog import DamagedRun, RunEntry, list_runs, preset_of, read_config
+from ..engine.config import Config
 from .overlay_chart import PALETTE, OverlayChart
 from .pane import View
 from .run_curves import RunCurves, read_curves
@@ -73,7 +74,9 @@ class RunsView(View):
         """Listings shown so far (the tests wait on it)."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: words that the run, preset, state or device contain (/ to type)", id="runs-filter")
+        yield Input(
+            placeholder="filter: words that the run, preset, state or device contain (/ to type)", id="runs-filter"
+        )
         with Horizontal(id="runs-top"):
             with Vertical(id="runs-table-box"):
                 yield Static("", id="runs-empty")
@@ -153,8 +156,8 @@ class RunsView(View):
 
     def action_sort(self) -> None:
         table = self.query_one(RunsTable)
-        following = SORT_CYCLE[(SORT_CYCLE.index(table.sort_key) + 1) % len(SORT_CYCLE)] if table.sort_key in SORT_CYCLE else "date"
-        table.sort_by(following)
+        at = SORT_CYCLE.index(table.sort_key) if table.sort_key in SORT_CYCLE else -1
+        table.sort_by(SORT_CYCLE[(at + 1) % len(SORT_CYCLE)])
         self._caption()
 
     def action_filter(self) -> None:
@@ -193,7 +196,7 @@ class RunsView(View):
             config, problem = None, str(error)
         self.query_one(RunDetails).show(entry, config, problem=problem, other=self._other(entry, table))
 
-    def _other(self, entry: RunEntry, table: RunsTable):
+    def _other(self, entry: RunEntry, table: RunsTable) -> tuple[str, Config] | None:
         """What the selected run is compared with: the first other marked run, else its preset."""
         for other in table.marked_entries():
             if other.run != entry.run:
