@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
+from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..engine.replay import ReplayError, read_events
@@ -32,11 +33,12 @@ from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
+from .draw_view import DrawView
 from .help_screen import HelpScreen
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
-from .run_progress import RunProgress, describe_end
+from .run_progress import describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
@@ -65,7 +67,7 @@ at most this often, in one wake-up of the UI thread (a person sees no difference
 takes a core from training for a moment). Other events are shown as they come."""
 PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
-VIEWS: tuple[type[View], ...] = (TrainView, InspectView, SweepView)
+VIEWS: tuple[type[View], ...] = (TrainView, InspectView, DrawView, SweepView)
 """The dashboard's views, in the order of their number keys."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -80,6 +82,7 @@ class MnistApp(App[int]):
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause/Resume"),
+        Binding("n", "step", "Step"),
         Binding("x", "stop", "Stop"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *(Binding(view.KEY, f"view('{view.__name__}')", view.TITLE, show=False) for view in VIEWS),
@@ -99,6 +102,7 @@ class MnistApp(App[int]):
         resume: str | Path | None = None,
         view: str | None = None,
         on_ready: Callable[[MnistApp], None] | None = None,
+        runs_dir: str | Path | None = None,
     ) -> None:
         """``view``: the view to open on; ``on_ready``: called once mounted (``mnist-tui sweep`` starts feeding it then)."""
         super().__init__()
@@ -109,11 +113,13 @@ class MnistApp(App[int]):
         self._resume = Path(resume) if resume else None
         self._initial_view = view
         self._on_ready = on_ready
+        self._runs_dir = runs_dir
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
         self._quitting = False
-        self._unpaused = threading.Event()
+        self._inbox: Inbox | None = None
+        """The running engine's commands: pause, resume, step, set, predict."""
         self._shown = threading.Event()
         """Set once the screen shows the last event a visible pane waits for; the engine thread waits for it."""
         self._waited: tuple[type[Event], ...] = ()
@@ -123,7 +129,6 @@ class MnistApp(App[int]):
         self._arrived: deque[Event] = deque()
         """Events the engine thread handed over, in order, not shown yet (appending is thread-safe)."""
         self._visible: set[Widget] = set()
-        self._unpaused.set()
         self._worker: Worker[None] | None = None
         self._narrow = False
         self._terminal = (0, 0)
@@ -133,6 +138,7 @@ class MnistApp(App[int]):
         with ContentSwitcher(initial=TrainView.__name__, id="views"):
             yield TrainView(self._config, preset=self._preset, id=TrainView.__name__)
             yield InspectView(id=InspectView.__name__)
+            yield DrawView(runs_dir=self._runs_dir, id=DrawView.__name__)
             yield SweepView(id=SweepView.__name__)
         yield StatusBar(id="status")
         shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
@@ -243,28 +249,37 @@ class MnistApp(App[int]):
         self._config = config
         self.run_state = RunState(run_id=run_id, state="starting", config=config.to_dict())
         self._router.show_all(self.run_state, self._visible)
-        self.query_one("#form").disabled = True
-        self._unpaused.set()
+        self.query_one(ConfigForm).lock_for_run(config)
+        self._inbox = Inbox()
         self._set_state("starting")
-        self._worker = self._pump(config, run_id)
+        self._worker = self._pump(config, run_id, self._inbox)
 
     def action_pause(self) -> None:
-        """Pause between two reports, or resume."""
-        if self.state == "running":
-            self._unpaused.clear()
-            self._show_arrived()  # the reports that arrived before the pause, not at the next frame
-            self._set_state("paused")
-            self.query_one(RunProgress).paint()  # the latest report, as the pause holds it
-        elif self.state == "paused":
-            self._unpaused.set()
-            self._set_state("running")
+        """Pause after the batch in progress, or resume (the engine answers with paused or resumed)."""
+        if self._inbox is not None and self.state in ("running", "paused"):
+            self._inbox.put("pause" if self.state == "running" else "resume")
+
+    def action_step(self) -> None:
+        """While paused, train one report interval and pause again."""
+        if self._inbox is not None and self.state == "paused":
+            self._inbox.put("step")
+
+    @on(ConfigForm.SettingSubmitted)
+    def _setting_submitted(self, message: ConfigForm.SettingSubmitted) -> None:
+        if self._inbox is not None and self.state in ACTIVE:
+            self._inbox.put("set", {message.name: message.value})
+
+    @on(DrawView.PredictWanted)
+    def _predict_wanted(self, message: DrawView.PredictWanted) -> None:
+        if self._inbox is not None and self.state in ACTIVE:
+            command_id = self._inbox.put("predict", pixels=message.pixels)
+            self.query_one(DrawView).expect_answer(command_id, message.request)
 
     def action_stop(self) -> None:
         """Stop the run between batches; the engine writes its last checkpoint first."""
         if self.state not in ACTIVE or self._worker is None:
             return
         self._worker.cancel()
-        self._unpaused.set()
         self._set_state("stopping")
 
     async def action_quit(self) -> None:
@@ -331,6 +346,8 @@ class MnistApp(App[int]):
             return self.state not in ACTIVE or None
         if action == "pause":
             return self.state in ("running", "paused") or None
+        if action == "step":
+            return self.state == "paused" or None
         if action == "stop":
             return self.state in ("starting", "running", "paused") or None
         return True
@@ -342,7 +359,6 @@ class MnistApp(App[int]):
             # write its checkpoint, then leave without touching the terminal.
             if self._worker is not None:
                 self._worker.cancel()
-            self._unpaused.set()
             threading.Thread(target=_exit_when_engine_ends, args=(code,), daemon=True).start()
             return
         self.call_later(self.action_quit)
@@ -350,13 +366,13 @@ class MnistApp(App[int]):
     # --- the engine thread ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def _pump(self, config: Config, run_id: str) -> None:
-        """Iterate the engine in this thread and post every event; wait here while paused."""
+    def _pump(self, config: Config, run_id: str, inbox: Inbox) -> None:
+        """Iterate the engine in this thread and hand every event to the UI (the engine itself waits while paused)."""
         stop = get_current_worker().cancelled_event
         thread = threading.current_thread()
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
-            for event in self._source(config, run_id, stop):
+            for event in self._source(config, run_id, stop, inbox):
                 waited = isinstance(event, self._waited)
                 if waited:
                     self._shown.clear()
@@ -368,9 +384,6 @@ class MnistApp(App[int]):
                     # Let the UI lay out and paint it before training competes for the cores (it
                     # comes before an epoch's first batch, outside the training clock).
                     self._shown.wait(PAINT_WAIT)
-                while not self._unpaused.wait(0.05):
-                    if stop.is_set():
-                        break
         except Exception as error:  # the engine reports its own errors; this is a source's bug
             self.log.error(f"event source failed: {error!r}")
             failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
@@ -423,8 +436,6 @@ class MnistApp(App[int]):
         # The app's own intents outlast the engine's reports until the engine acts on them.
         if before == "stopping" and not isinstance(event, Terminal):
             self.run_state.state = "stopping"  # the engine stops at its next batch
-        elif before == "paused" and not isinstance(event, Terminal) and not self._unpaused.is_set():
-            self.run_state.state = "paused"
         waited = self._router.route(event, self.run_state, self._visible)
         if isinstance(event, self._waited):
             # The engine waits until the screen shows this (or for nothing, where no visible pane takes it).
@@ -441,7 +452,7 @@ class MnistApp(App[int]):
         if before not in ACTIVE:
             return
         outcome, _style = describe_end(event)
-        self.query_one("#form").disabled = False
+        self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
         self._worker = None
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
@@ -488,7 +499,7 @@ def run_dashboard(
 ) -> int:
     """Run the dashboard until the user quits; returns the process exit code."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
-    app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume)
+    app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume, runs_dir=runs_dir)
     with short_switch_interval():  # the engine thread gets the GIL back within 0.1 ms of the UI's Python
         code = app.run()
     if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)

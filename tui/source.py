@@ -1,6 +1,7 @@
 """Where the dashboard's events come from: the engine, or a script in the tests.
 
-An event source is any callable ``(config, run_id, stop) -> iterable of events``. The dashboard
+An event source is any callable ``(config, run_id, stop, inbox) -> iterable of events``; the
+dashboard puts its commands (pause, resume, step, set, predict) into the inbox. The dashboard
 calls it in a thread worker and posts every event to itself as :class:`EngineEvent`; the tests
 pass a scripted source, so the UI tests need no torch.
 """
@@ -12,6 +13,7 @@ from typing import Callable, Iterable, Protocol
 
 from textual.message import Message
 
+from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import Event
 
@@ -20,7 +22,7 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-EventSource = Callable[[Config, str, StopFlag], Iterable[Event]]
+EventSource = Callable[[Config, str, StopFlag, Inbox], Iterable[Event]]
 
 
 class EngineEvent(Message):
@@ -42,11 +44,11 @@ def engine_source(
     """The real engine; ``resume`` continues that run folder on the first start."""
     pending_resume = [resume] if resume else []
 
-    def source(config: Config, run_id: str, stop: StopFlag) -> Iterable[Event]:
+    def source(config: Config, run_id: str, stop: StopFlag, inbox: Inbox) -> Iterable[Event]:
         from ..engine.train import resume_training, run_training  # torch loads here, in the worker
 
         if pending_resume:
-            return resume_training(pending_resume.pop(), data_dir=data_dir, stop=stop, epochs=resume_epochs)
-        return run_training(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop)
+            return resume_training(pending_resume.pop(), data_dir=data_dir, stop=stop, epochs=resume_epochs, inbox=inbox)
+        return run_training(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, inbox=inbox)
 
     return source
