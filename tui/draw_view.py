@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
 from .draw_canvas import SIDE, DrawCanvas
@@ -97,6 +97,8 @@ class DrawView(Pane, View):
         self.predictions = 0
         """Predictions shown so far (the tests count them)."""
         self._request = 0
+        self._answered = 0
+        """The latest request whose outcome is on screen (a prediction, or why there is none)."""
         self._source: tuple[str, str] | None = None
         """The model of the latest prediction: ("live", run id) or ("saved", folder)."""
         self._timer: Timer | None = None
@@ -150,6 +152,7 @@ class DrawView(Pane, View):
         if isinstance(event, DigitPredicted):
             if event.command_id == self.awaiting:
                 self.awaiting = None
+                self._answered = self._request
                 self._show_prediction(event.probabilities, run.class_names, f"{LIVE}, step {event.step:,}")
             return
         self.show_run(run)
@@ -181,6 +184,7 @@ class DrawView(Pane, View):
         if self._timer is not None:
             self._timer.stop()
         self._request += 1  # an answer on its way is for a drawing that is gone
+        self._answered = self._request
         self.awaiting = None
         self.prepared = None
         self.query_one("#prepared", Static).update(PixelArt(bytes(SIDE * SIDE)))
@@ -207,7 +211,13 @@ class DrawView(Pane, View):
         self.model_label = label
         self.query_one("#model", Static).update(Text(f"Model: {label}"))
 
+    @property
+    def settled(self) -> bool:
+        """Whether the screen shows the outcome for the drawing as it is (no prediction waiting or running)."""
+        return self._timer is None and self._answered == self._request
+
     def _predict(self) -> None:
+        self._timer = None
         canvas = self.query_one(DrawCanvas)
         if canvas.empty:
             self._show_empty()
@@ -250,6 +260,8 @@ class DrawView(Pane, View):
     def _worked(self, message: _Worked) -> None:
         if message.request != self._request:
             return  # the drawing changed since
+        if message.probabilities is not None or message.note:
+            self._answered = message.request  # else the training model's answer is still to come
         self.prepared = message.prepared
         if message.prepared is not None:
             self.query_one("#prepared", Static).update(PixelArt(message.prepared))
@@ -260,6 +272,12 @@ class DrawView(Pane, View):
             self._show_model(self._source)
         else:
             self._show_model(self._source)  # the training model's answer is on its way
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "draw" and event.state == WorkerState.ERROR:
+            # An error of ours, not the model's (those come back as messages): shown, not swallowed.
+            self.query_one(ProbabilityBars).show(None, (), f"Could not classify: {event.worker.error!r}")
+            self._answered = self._request
 
     def _show_prediction(self, probabilities: tuple[float, ...], names: tuple[str, ...], label: str) -> None:
         self.predictions += 1
