@@ -315,7 +315,7 @@ async def test_a_terminal_smaller_than_80x24_shows_the_too_small_message() -> No
             small = app.size.width < 80 or app.size.height < 24
             assert app.screen.has_class("-too-small") is small, app.size
             assert app.query_one("#too-small").display is small, app.size
-            assert app.query_one("#body").display is not small, app.size
+            assert app.query_one("#views").display is not small, app.size
 
 
 @run_async
