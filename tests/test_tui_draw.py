@@ -194,7 +194,7 @@ async def test_an_empty_canvas_says_so_and_predicts_nothing(runs: Path, loads: L
         await wait_until(pilot, lambda: view.predictions == 1, what="the first prediction")
         await pilot.press("c")
         assert bars.probabilities is None and EMPTY in text(bars)
-        assert view.prepared is None
+        assert view.prepared is None and view.settled
         await pilot.pause(0.4)  # longer than the debounce: still nothing
         assert view.predictions == 1 and len(loads.predicted) == 1
 

@@ -185,3 +185,20 @@ async def test_a_change_from_elsewhere_shows_in_the_locked_form_and_a_refusal_is
         )
         app.post_message(EngineEvent(refusal))
         await wait_until(pilot, lambda: any("no momentum setting" in str(n.message) for n in app._notifications))
+
+
+@run_async
+async def test_a_resumed_run_shows_the_settings_it_goes_on_with() -> None:
+    """A resume trains with the settings changed before its stop: its start event says so, and so does the form."""
+    from tui_script import batch, started
+
+    def resumed(config, run_id):  # type: ignore[no-untyped-def]
+        yield started(run_id, config.replace(lr=0.0001))  # the checkpoint's lr, not config.toml's
+        for step in range(1, 10_000):
+            yield batch(run_id, step, loss=1.0)
+
+    app = make_app(ScriptedSource(resumed, pace=0.01))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot, app, after_step=2)
+        assert app.query_one("#field-lr", Input).value == "0.0001"
+        assert app.query_one(ConfigForm).running.lr == 0.0001

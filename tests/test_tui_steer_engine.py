@@ -21,8 +21,6 @@ from mnist_tui.tui.source import engine_source
 from test_tui_steer import marker_columns
 from tui_script import press, run_async, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
 SIZE = (120, 40)
 
 
@@ -30,6 +28,8 @@ def logged(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_live_lr_change_is_logged_at_its_step_carried_on_marked_and_resumed(
     data_dir: Path, tmp_path: Path, cli: Callable
 ) -> None:
@@ -106,3 +106,19 @@ def test_a_live_lr_change_is_logged_at_its_step_carried_on_marked_and_resumed(
     assert lines[0]["event"] == "run_started" and lines[0]["config"]["lr"] == 0.0001
     assert {e["lr"] for e in lines if e["event"] == "batch"} == {0.0001}
     assert lines[-1]["event"] == "finished"
+
+
+def test_the_forms_live_settings_are_those_the_engines_optimizers_hold() -> None:
+    """The form (no torch) keeps a table of what each optimizer can change; the engine's optimizers decide."""
+    import torch
+
+    from mnist_tui.engine.commands import SETTINGS
+    from mnist_tui.engine.config import OPTIMIZERS, Config
+    from mnist_tui.engine.optim import build_optimizer
+    from mnist_tui.tui.config_form import LIVE_SETTINGS
+
+    assert set(LIVE_SETTINGS) == set(OPTIMIZERS)
+    model = torch.nn.Linear(4, 2)
+    for name in OPTIMIZERS:
+        group = build_optimizer(Config(optimizer=name), model, torch.device("cpu")).param_groups[0]
+        assert LIVE_SETTINGS[name] == tuple(key for key in SETTINGS if key in group), name

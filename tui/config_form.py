@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
-from ..engine.events import CommandAnswered, Event, SettingsChanged
+from ..engine.events import CommandAnswered, Event, RunStarted, SettingsChanged
 from ..engine.presets import list_presets, load_preset, preset_description
 from .pane import Pane
 from .run_state import RunState
@@ -48,7 +48,7 @@ LIVE_SETTINGS: dict[str, tuple[str, ...]] = {
     "radam": ("lr", "weight_decay"),
 }
 """The settings a running engine can change, by optimizer: those its parameter groups hold
-(tests/test_steer_dashboard.py checks this against PyTorch's optimizers)."""
+(tests/test_tui_steer_engine.py checks this against the engine's optimizers)."""
 
 
 def format_value(value: Any) -> str:
@@ -71,7 +71,7 @@ def field_of_error(message: str) -> str | None:
 class ConfigForm(Pane, Widget):
     """Preset picker and one widget per field: choices and flags as selects, the rest as text."""
 
-    EVENTS = (SettingsChanged, CommandAnswered)
+    EVENTS = (RunStarted, SettingsChanged, CommandAnswered)
 
     DEFAULT_CSS = """
     ConfigForm { height: auto; }
@@ -274,7 +274,9 @@ class ConfigForm(Pane, Widget):
     def show_event(self, event: Event, run: RunState) -> None:
         if self.running is None:
             return  # a replayed run's changes are not the form's settings
-        if isinstance(event, SettingsChanged):
+        if isinstance(event, RunStarted):
+            self.show_run(run)  # a resumed run goes on with the settings changed before its stop
+        elif isinstance(event, SettingsChanged):
             self._show_settings({name: new for name, (_, new) in event.changes.items()})
         elif isinstance(event, CommandAnswered) and event.command == "set" and not event.accepted:
             self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
@@ -282,14 +284,17 @@ class ConfigForm(Pane, Widget):
     def show_run(self, run: RunState) -> None:
         if self.running is None:
             return
-        latest: dict[str, float] = {}
+        latest = {name: float(run.config[name]) for name in self.live if name in run.config}
         for change in run.changes:
             latest.update({name: new for name, (_, new) in change.changes.items()})
         self._show_settings(latest)
 
     def _show_settings(self, values: dict[str, float]) -> None:
         """The running settings as changed (by this form, or by a command file)."""
-        if not values or self.running is None:
+        if self.running is None:
+            return
+        values = {name: value for name, value in values.items() if value != getattr(self.running, name)}
+        if not values:
             return
         self._filling = True
         try:

@@ -183,6 +183,7 @@ class DrawView(Pane, View):
     def _show_empty(self) -> None:
         if self._timer is not None:
             self._timer.stop()
+            self._timer = None
         self._request += 1  # an answer on its way is for a drawing that is gone
         self._answered = self._request
         self.awaiting = None
