@@ -18,7 +18,8 @@ HELP = """\
 | `n` | while paused: train one report interval, then pause again |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`, `2`, `3`, `5` | the Train, Inspect, Draw and Sweep views (or click a tab; F6 cycles); Sweep: `enter`/`i` open a trial |
+| `1`, `2`, `3`, `5` | the Train, Inspect, Draw and Sweep views (or click a tab; F6 cycles) |
+| `enter`, `i` | Sweep: open the chosen trial's run in Train or Inspect |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 
@@ -36,9 +37,8 @@ pixel art. Beside it, recall per class with its change since the previous epoch,
 below, the first hidden layer's weights (blue negative, orange positive, dark zero) and each hidden
 layer's dead units and weight and gradient norms. `[` and `]` choose an earlier or later epoch.
 
-**Draw** (`3`): the mouse draws (left button) and erases (right), or arrows, `space`, `backspace`;
-`c` clears. Beside it, the digit as the model sees it (fitted to 20x20 and centred, as MNIST's were)
-and each class's probability, from the model training now or else a run folder's best.pt.
+**Draw** (`3`): the mouse draws (left) and erases (right), or arrows and `space`; `c` clears. Beside
+it, the digit as the model sees it and each class's probability (the training model, else a best.pt).
 
 **Predictions**: the same evaluation digits all run, with the true label, the model's prediction and
 its confidence (green right, red wrong). **Status** (bottom): the run's state, device and run folder;
