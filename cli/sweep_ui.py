@@ -91,7 +91,7 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     sweep.fail_orphans()  # left running by an earlier command on this machine that died
     feed = SweepFeed(sweep)
     source = engine_source(data_dir=options.data_dir, runs_dir=options.runs_dir)
-    app = MnistApp(options.base, source=source, view="SweepView", on_ready=feed.start)
+    app = MnistApp(options.base, source=source, view="SweepView", on_ready=feed.start, runs_dir=options.runs_dir)
     try:
         with short_switch_interval():
             code = app.run()

@@ -16,11 +16,11 @@ from textual.widgets import Static
 
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
-from mnist_tui.engine.config import Config
+from mnist_tui.engine.config import FIELDS, Config
 from mnist_tui.engine.events import RunFailed
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
-from mnist_tui.tui.app import ACTIVE, MnistApp
+from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
@@ -65,6 +65,13 @@ def outcome(app: MnistApp) -> str:
     pane = app.query_one(RunProgress).content_region
     assert pane.contains_region(numbers.region), f"the outcome at {numbers.region} is outside {pane}"
     return str(numbers.content)
+
+
+def form_locked(app: MnistApp) -> bool:
+    """Whether the form is locked for a run: every field but the optimizer's live settings disabled."""
+    form = app.query_one(ConfigForm)
+    locked = {name for name in FIELDS if form.query_one(f"#field-{name}").disabled}
+    return form.query_one("#preset").disabled and locked == set(FIELDS) - set(form.live) and bool(form.live)
 
 
 def caption(card: DigitCard) -> Text:
@@ -142,7 +149,7 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
 
         status = app.query_one(StatusBar)
         assert (status.state, status.device, status.run_dir) == ("finished", "cpu", RUN_DIR)
-        assert not app.query_one(ConfigForm).disabled
+        assert not form_locked(app)
 
 
 @run_async
@@ -160,7 +167,7 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
         gallery, status = app.query_one(DigitGallery), app.query_one(StatusBar)
         await wait_until(pilot, lambda: table.row_count == 2 and getattr(gallery.samples, "epoch", None) == 2)
         assert app.state == "running" and status.state == "running"
-        assert app.query_one(ConfigForm).disabled
+        assert form_locked(app)
         assert progress.step == 200
         # The bars show the latest report at the next UI tick, with the chart.
         await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200, timeout=2)
@@ -204,9 +211,9 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
         await press(pilot, "s")
         await wait_until(pilot, lambda: progress.step > 10, what="reports")
 
-        await press(pilot, "p")
-        assert app.state == "paused" and app.query_one(StatusBar).state == "paused"
-        await pilot.pause(0.2)  # an event posted just before the pause may still be on its way
+        await press(pilot, "p")  # the engine pauses after its batch, and says so
+        await wait_until(pilot, lambda: app.state == "paused", what="the paused event")
+        assert app.query_one(StatusBar).state == "paused"
         held = progress.step
         bar = app.query_one("#epoch-bar", ProgressBar).progress
         await pilot.pause(0.3)
@@ -215,8 +222,7 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
         assert not source.last.stop.is_set()
 
         await press(pilot, "p")
-        assert app.state == "running"
-        await wait_until(pilot, lambda: progress.step > held + 5, what="the run to go on")
+        await wait_until(pilot, lambda: app.state == "running" and progress.step > held + 5, what="the run to go on")
 
         await press(pilot, "x")
         assert app.state in ("stopping", "stopped")
@@ -226,7 +232,7 @@ async def test_pause_holds_the_step_still_resume_moves_it_on_and_stop_ends_the_r
         step = progress.step
         epoch = (step - 1) // STEPS_PER_EPOCH + 1
         assert outcome(app) == f"Stopped at epoch {epoch}, step {step:,}\nthe last checkpoint resumes it"
-        assert not app.query_one(ConfigForm).disabled
+        assert not form_locked(app)
 
 
 @run_async
@@ -239,7 +245,7 @@ async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_
         await wait_until(pilot, lambda: app.state == "failed", what="the failure")
         assert app.query_one(StatusBar).state == "failed"
         assert outcome(app) == "Failed: CUDA error: out of memory"
-        assert not app.query_one(ConfigForm).disabled
+        assert not form_locked(app)
 
         source.script = raising_run(RuntimeError("data folder vanished"))
         await press(pilot, "s")
@@ -265,14 +271,14 @@ async def test_a_failure_shows_the_failed_state_and_its_error_and_a_new_run_can_
 
 @run_async
 async def test_quit_during_a_paused_run_stops_the_source_and_exits() -> None:
-    """The paused worker waits between two events; quitting releases it so the engine sees its stop flag."""
+    """The paused engine waits between two batches; quitting sets its stop flag, which it polls while paused."""
     source = ScriptedSource(endless_reports, pace=0.02)
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "s")
         await wait_until(pilot, lambda: app.query_one(RunProgress).step > 5)
         await press(pilot, "p")
-        assert app.state == "paused"
+        await wait_until(pilot, lambda: app.state == "paused", what="the paused event")
         started_at = time.monotonic()
         await press(pilot, "q")
         while app.return_value is None and time.monotonic() - started_at < 5:
@@ -309,7 +315,7 @@ async def test_a_terminal_smaller_than_80x24_shows_the_too_small_message() -> No
             small = app.size.width < 80 or app.size.height < 24
             assert app.screen.has_class("-too-small") is small, app.size
             assert app.query_one("#too-small").display is small, app.size
-            assert app.query_one("#body").display is not small, app.size
+            assert app.query_one("#views").display is not small, app.size
 
 
 @run_async
@@ -396,8 +402,8 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(KeyBar)
-        assert [key.key for key in bar.keys] == ["s", "p", "x", "?", "1-5", "q"]
-        assert bar.enabled == (True, False, False, True, True, True)  # idle: nothing to pause or stop
+        assert [key.key for key in bar.keys] == ["s", "p", "n", "x", "?", f"{VIEWS[0].KEY}-{VIEWS[-1].KEY}", "q"]
+        assert bar.enabled == (True, False, False, False, True, True, True)  # idle: nothing to pause, step or stop
 
         def column(key: str) -> int:
             """A cell inside the key's label (the bar has one cell of padding)."""
@@ -407,12 +413,15 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
         assert app.state == "idle"  # a greyed key does nothing
         await pilot.click(KeyBar, offset=(column("s"), 0))
         await wait_until(pilot, lambda: app.state == "running", what="the run to start")
-        assert bar.enabled == (False, True, True, True, True, True)
+        assert bar.enabled == (False, True, False, True, True, True, True)  # n steps only while paused
         assert "p Pause/Resume" in str(bar.render())
+        await pilot.click(KeyBar, offset=(column("p"), 0))
+        await wait_until(pilot, lambda: app.state == "paused", what="the pause")
+        assert bar.enabled == (False, True, True, True, True, True, True)
 
         await pilot.click(KeyBar, offset=(column("x"), 0))
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
-        assert bar.enabled == (True, False, False, True, True, True)
+        assert bar.enabled == (True, False, False, False, True, True, True)
 
 
 @run_async

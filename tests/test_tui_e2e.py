@@ -22,6 +22,7 @@ Each test prints the times it measured.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -410,3 +411,56 @@ def test_resizing_the_terminal_mid_run_keeps_the_dashboard_going(
     code, gone = terminal.wait_exit(QUITS_WITHIN * stretch + 5)
     assert code == 0
     assert summary(the_run(runs))["status"] in ("stopped", "finished")
+
+
+VERDICT = re.compile(r"Prediction: (\d) · (\d+\.\d) %")
+CANVAS = "╭─ Canvas"
+
+
+def canvas_origin(screen: str) -> tuple[int, int] | None:
+    """The screen cell (column, row) of the canvas's top-left pixel: inside its box's border and padding."""
+    for row, line in enumerate(screen.splitlines()):
+        if CANVAS in line:
+            return line.index(CANVAS) + 2, row + 1
+    return None
+
+
+def drag(terminal: Terminal, cells: list[tuple[int, int]]) -> None:
+    """Press the left button on the first cell, drag through the others, release on the last (SGR mouse, 1-based)."""
+    (x, y), *rest = cells
+    terminal.tmux("send-keys", "-l", f"\x1b[<0;{x + 1};{y + 1}M")
+    for x, y in rest:
+        terminal.tmux("send-keys", "-l", f"\x1b[<32;{x + 1};{y + 1}M")
+    terminal.tmux("send-keys", "-l", f"\x1b[<0;{x + 1};{y + 1}m")
+
+
+def test_after_a_run_the_draw_view_reads_a_mouse_stroke_as_1_and_a_ring_as_0(
+    terminal: Terminal, data_dir: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    terminal.start_app(*command_args(data_dir, runs))
+    terminal.wait_for(lambda s: "● finished" in s and FINISHED.search(s), RUN_WITHIN, "the finished run")
+
+    terminal.press("3")
+    screen, origin, _ = terminal.wait_for(canvas_origin, 10, "the Draw view's canvas")
+    assert "Draw a digit" in screen
+    left, top = origin  # type: ignore[misc]
+    # Each pixel is two cells wide and one row high: a stroke down the middle, pixels (14, 4) to (14, 23).
+    drag(terminal, [(left + 28, top + y) for y in range(4, 24)])
+    screen, found, waited = terminal.wait_for(VERDICT.search, 30, "a prediction of the stroke")
+    print(f"stroke: {found.group(0)} ({waited:.2f} s after the release)")  # type: ignore[union-attr]
+    assert found.group(1) == "1"  # type: ignore[union-attr]
+    run = the_run(runs)
+    assert f"Model: best.pt of {run.name}" in screen and re.search(r"\(epoch 1, \d+\.\d\d %\)", screen), screen
+
+    terminal.press("c")
+    terminal.wait_for(lambda s: "Draw a digit" in s and not VERDICT.search(s), 10, "the cleared canvas")
+    ring = [(14 + 6 * math.sin(2 * math.pi * k / 32), 14 - 8 * math.cos(2 * math.pi * k / 32)) for k in range(33)]
+    drag(terminal, [(left + int(2 * x), top + int(y)) for x, y in ring])
+    screen, found, _ = terminal.wait_for(VERDICT.search, 30, "a prediction of the ring")
+    print(f"ring: {found.group(0)}")  # type: ignore[union-attr]
+    assert found.group(1) == "0"  # type: ignore[union-attr]
+
+    terminal.press("q")
+    code, _ = terminal.wait_exit(QUITS_WITHIN * slack() + 5)
+    assert code == 0

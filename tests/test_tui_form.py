@@ -132,7 +132,9 @@ async def test_typed_edits_start_a_run_with_the_edited_config() -> None:
         # One message, seen once per node it bubbles through on its way to the app.
         submitted = {id(m): m for m in messages if isinstance(m, ConfigForm.Submitted)}
         assert [(m.config, m.preset) for m in submitted.values()] == [(expected, "smoke")]
-        assert app.query_one(ConfigForm).disabled  # locked while the run goes on
+        form = app.query_one(ConfigForm)  # locked while the run goes on, but for its live settings
+        assert form.query_one("#preset").disabled and form.live == ("lr", "weight_decay")
+        assert all(form.query_one(f"#field-{name}").disabled != (name in form.live) for name in FIELDS)
 
 
 @run_async

@@ -33,8 +33,8 @@ class Recording(ScriptedSource):
         super().__init__(*args, **kwargs)
         self.events: list = []
 
-    def _play(self, config, run_id, stop):  # type: ignore[no-untyped-def]
-        for event in super()._play(config, run_id, stop):
+    def _play(self, *args):  # type: ignore[no-untyped-def]
+        for event in super()._play(*args):
             self.events.append(event)
             yield event
 

@@ -7,6 +7,7 @@ and look at the new SVGs (``tests/__snapshots__/test_tui_snapshots/``) before co
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -101,4 +102,33 @@ def test_sweep(snap_compare: Any) -> None:
         await wait_until(pilot, lambda: pilot.app.query_one(TrialsTable).row_count == 4, what="the trials")
 
     app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", view="SweepView")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_draw(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The Draw view with a 7 drawn from the keyboard, as the model sees it, and a saved model's bars.
+
+    The saved model is a stand-in (no torch): the script's font-overlap classifier.
+    """
+    from mnist_tui.tui import saved_model
+    from mnist_tui.tui.draw_view import DrawView
+    from tui_script import CLASS_NAMES, fake_probabilities
+
+    runs = tmp_path / "runs"
+    (runs / "smoke-run").mkdir(parents=True)
+    (runs / "smoke-run" / "best.pt").write_bytes(b"")
+    monkeypatch.setattr(
+        saved_model, "load_model",
+        lambda folder: saved_model.SavedModel(folder, folder / "best.pt", 2, 97.25, CLASS_NAMES, fake_probabilities),
+    )
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", runs_dir=runs)
+
+    async def run_before(pilot: Pilot) -> None:
+        settle(pilot)
+        await pilot.press("3", *["left"] * 6, *["up"] * 8, "space", *["shift+right"] * 12)
+        for _ in range(8):  # the stem, down and to the left
+            await pilot.press("shift+down", "shift+down", "shift+left")
+        view = pilot.app.query_one(DrawView)
+        await wait_until(pilot, lambda: view.settled and view.predictions, what="the prediction")
+
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from mnist_tui.engine.events import Event, RunPaused, RunResumed, RunStopped
 from mnist_tui.engine.presets import config_to_toml, load_preset
@@ -52,8 +53,9 @@ async def test_a_finished_run_is_shown_whole(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: app.state == "finished", what="the whole log")
         assert app.run_id == RUN and len(app.run_state.epochs) == 2
         assert app.run_state.events == len(events)
-        assert app.query_one("#form").disabled  # the watcher trains nothing
-        assert [key.key for key in app.query_one(KeyBar).keys][:5] == ["s", "p", "x", "n", "e"]
+        # The watcher trains nothing: the form is the followed run's, only its live settings editable.
+        assert app.query_one("#field-hidden").disabled and not app.query_one("#field-lr").disabled
+        assert [key.key for key in app.query_one(KeyBar).keys][:5] == ["s", "p", "n", "x", "e"]
         assert not app.check_action("start", ())
 
 
@@ -109,11 +111,17 @@ async def test_keys_write_commands_in_the_shared_format(tmp_path: Path) -> None:
         assert (change["command"], change["values"]) == ("set", {"lr": 0.0001, "momentum": 0.9})
         assert not bar.has_focus and len({c["id"] for c in commands(folder)}) == 4
 
+        app.query_one("#field-lr", Input).value = "0.02"
+        app.query_one("#field-lr").focus()
+        await pilot.press("enter")  # the form's live settings steer the followed run too
+        change = commands(folder)[-1]
+        assert (change["command"], change["values"]) == ("set", {"lr": 0.02})
+
         await pilot.press("x")
         assert commands(folder)[-1]["command"] == "stop" and app.state == "stopping"
         append(folder, RunStopped(run_id=RUN, epoch=1, step=25, epochs_completed=0).to_json() + "\n")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
-        assert app.query_one("#form").disabled
+        assert app.query_one("#field-hidden").disabled  # still the followed run's form, not a new run's
 
 
 @run_async

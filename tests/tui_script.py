@@ -1,15 +1,19 @@
 """A scripted event source and event factories for the dashboard's tests (no torch anywhere).
 
-The dashboard takes any callable ``(config, run_id, stop) -> events`` as its source; these tests
-pass :class:`ScriptedSource`, which plays fixed events with fixed numbers (the snapshots depend on
-it), records every config and stop flag it was given, and honours the stop flag as the engine
-does: once ``stop.is_set()``, it yields one :class:`RunStopped` and ends.
+The dashboard takes any callable ``(config, run_id, stop, inbox) -> events`` as its source; these
+tests pass :class:`ScriptedSource`, which plays fixed events with fixed numbers (the snapshots
+depend on it), records every config and stop flag it was given, and honours the stop flag as the
+engine does: once ``stop.is_set()``, it yields one :class:`RunStopped` and ends. It answers the
+inbox's commands between two events as the engine answers them between batches (see
+:class:`Steered`): the real :class:`~mnist_tui.engine.commands.Inbox` carries them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -18,9 +22,12 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from textual.pilot import Pilot
 
+from mnist_tui.engine.commands import Command, Inbox
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import (
     BatchReported,
+    CommandAnswered,
+    DigitPredicted,
     ConfusionCounted,
     EpochEnded,
     LayersMeasured,
@@ -29,9 +36,12 @@ from mnist_tui.engine.events import (
     Event,
     RunFailed,
     RunFinished,
+    RunPaused,
+    RunResumed,
     RunStarted,
     RunStopped,
     SamplesPredicted,
+    SettingsChanged,
     Terminal,
 )
 from mnist_tui.tui.source import StopFlag
@@ -273,6 +283,22 @@ def raising_run(error: BaseException) -> Script:
 # --- the source ---------------------------------------------------------------------------------
 
 
+def fake_probabilities(pixels: bytes) -> tuple[float, ...]:
+    """A stand-in classifier: how much the digit overlaps each class's font glyph (:func:`digit_image`).
+
+    The overlap is intersection over union of the ink, turned into probabilities by a softmax; a
+    thin vertical stroke comes out as 1, a ring as 0.
+    """
+    scores = []
+    for digit in range(10):
+        glyph = digit_image(digit)
+        both = sum(min(a, b) for a, b in zip(pixels, glyph))
+        either = sum(max(a, b) for a, b in zip(pixels, glyph))
+        scores.append(both / either if either else 0.0)
+    exps = [math.exp(20 * score) for score in scores]
+    return tuple(round(e / sum(exps), 6) for e in exps)
+
+
 @dataclass
 class Call:
     """One start of a run: what the app gave the source."""
@@ -280,8 +306,83 @@ class Call:
     config: Config
     run_id: str
     stop: StopFlag
+    inbox: Inbox | None = None
     preset: str | None = None
     resume: Path | None = None
+
+
+class Steered:
+    """The engine's side of the inbox, for a scripted run: each command answered as ``engine/steering.py`` does.
+
+    pause -> RunPaused and an answer; resume -> RunResumed; step (while paused) -> the events up
+    to the next report, then RunPaused; set -> SettingsChanged at the current step (later reports
+    carry the new lr); predict -> DigitPredicted from :func:`fake_probabilities`; stop -> the run stops.
+    """
+
+    def __init__(self, run_id: str, config: Config, inbox: Inbox, stop: StopFlag, taken: list[Command]) -> None:
+        self.run_id, self.inbox, self.stop, self.taken = run_id, inbox, stop, taken
+        self.settings = {"lr": config.lr, "momentum": config.momentum, "weight_decay": config.weight_decay}
+        self.paused = False
+        self.stepping = False
+        self.stop_requested = False
+        self.epoch, self.step = 1, 0
+
+    def played(self, event: Event) -> Event:
+        """An event about to be yielded, as the engine would have reported it now."""
+        if isinstance(event, BatchReported):
+            self.epoch, self.step = event.epoch, event.step
+            return dataclasses.replace(event, lr=self.settings["lr"])
+        return event
+
+    def between(self, after: Event | None) -> Iterator[Event]:
+        """What the engine yields between ``after`` and the next event; while paused, it waits here."""
+        if self.stepping and isinstance(after, BatchReported):
+            self.stepping, self.paused = False, True
+            yield RunPaused(run_id=self.run_id, epoch=self.epoch, step=self.step)
+        yield from self._predictions()
+        while not self.stepping and (self.inbox.waiting or self.paused):
+            command = self.inbox.take()
+            if command is not None:
+                self.taken.append(command)
+                yield from self._act(command)
+                if self.stop_requested:
+                    return
+            elif self.stop.is_set():
+                return
+            else:
+                self.inbox.wait(0.02)
+                yield from self._predictions()
+
+    def _act(self, command: Command) -> Iterator[Event]:
+        name = command.command
+        accepted, message = True, name
+        if name == "pause" and not self.paused:
+            self.paused = True
+            yield RunPaused(run_id=self.run_id, epoch=self.epoch, step=self.step)
+        elif name == "resume" and self.paused:
+            self.paused = False
+            yield RunResumed(run_id=self.run_id, epoch=self.epoch, step=self.step)
+        elif name == "step" and self.paused:
+            self.paused, self.stepping = False, True
+        elif name == "stop":
+            self.stop_requested = True
+        elif name == "set":
+            changes = {key: [self.settings[key], float(value)] for key, value in command.values.items()}
+            self.settings.update({key: new for key, (_, new) in changes.items()})
+            yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
+        else:
+            accepted, message = False, f"{name} does not apply now"
+        yield CommandAnswered(
+            run_id=self.run_id, command_id=command.id, command=name, accepted=accepted, message=message, source="inbox"
+        )
+
+    def _predictions(self) -> Iterator[Event]:
+        for command in self.inbox.take_predictions():
+            self.taken.append(command)
+            assert command.pixels is not None
+            yield DigitPredicted(
+                run_id=self.run_id, command_id=command.id, probabilities=fake_probabilities(command.pixels), step=self.step
+            )
 
 
 class ScriptedSource:
@@ -299,38 +400,53 @@ class ScriptedSource:
         self.fail_on_stop = fail_on_stop
         """Raised instead of yielding RunStopped (an engine whose last checkpoint cannot be written)."""
         self.calls: list[Call] = []
+        self.commands: list[Command] = []
+        """Every command the runs took from their inboxes, in order."""
         self.played_out = threading.Event()
         """Set when the latest run has yielded every scripted event and is only waiting to stop."""
 
     def __call__(
-        self, config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+        self, config: Config, run_id: str, stop: StopFlag, inbox: Inbox | None = None, *,
+        preset: str | None = None, resume: Path | None = None,
     ) -> Iterator[Event]:
-        self.calls.append(Call(config, run_id, stop, preset, resume))
+        self.calls.append(Call(config, run_id, stop, inbox, preset, resume))
         self.played_out.clear()
-        return self._play(config, run_id, stop)
+        return self._play(config, run_id, stop, inbox)
+
+    def taken(self, name: str) -> list[Command]:
+        """The commands called ``name`` the runs took so far."""
+        return [command for command in self.commands if command.command == name]
 
     @property
     def last(self) -> Call:
         assert self.calls, "the source was never started"
         return self.calls[-1]
 
-    def _play(self, config: Config, run_id: str, stop: StopFlag) -> Iterator[Event]:
+    def _play(self, config: Config, run_id: str, stop: StopFlag, inbox: Inbox | None = None) -> Iterator[Event]:
+        steered = Steered(run_id, config, inbox or Inbox(), stop, self.commands)
         epoch, step, epochs_completed = 1, 0, 0
+        previous: Event | None = None
         for event in self.script(config, run_id):
-            if stop.is_set():
+            if not isinstance(event, RunStarted):  # the engine takes commands once it trains
+                yield from steered.between(previous)
+            if stop.is_set() or steered.stop_requested:
                 yield self._stopped(run_id, epoch, step, epochs_completed)
                 return
+            event = steered.played(event)
             if isinstance(event, BatchReported):
                 epoch, step = event.epoch, event.step
             elif isinstance(event, EpochEnded):
                 epochs_completed = event.epoch
             yield event
+            previous = event
             if isinstance(event, Terminal):
                 return
             if self.pace:
                 time.sleep(self.pace)
         self.played_out.set()
-        while not stop.is_set():
+        while not stop.is_set() and not steered.stop_requested:
+            yield from steered.between(previous)
+            previous = None
             time.sleep(0.01)
         yield self._stopped(run_id, epoch, step, epochs_completed)
 

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
+from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..engine.replay import ReplayError, read_events
@@ -32,12 +33,13 @@ from ..exit_codes import ENGINE_THREAD, FAILED
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
+from .draw_view import DrawView
 from .help_screen import HelpScreen
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
 from .past_runs import PastRuns
-from .run_progress import RunProgress, describe_end
+from .run_progress import describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .runs_view import RunsView
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
@@ -69,10 +71,10 @@ at most this often, in one wake-up of the UI thread (a person sees no difference
 takes a core from training for a moment). Other events are shown as they come."""
 PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
-VIEWS: tuple[type[View], ...] = (TrainView, InspectView, RunsView, SweepView)
+VIEWS: tuple[type[View], ...] = (TrainView, InspectView, DrawView, RunsView, SweepView)
 """The dashboard's views, in the order of their number keys."""
-WATCH_ACTIONS = ("step", "settings")
-"""Keys only ``watch`` shows: it steers another process's run through the command file."""
+WATCH_ACTIONS = ("settings",)
+"""Keys only ``watch`` shows (the dashboard edits its run's settings in the form)."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -86,8 +88,8 @@ class MnistApp(PastRuns, Watching, App[int]):
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause/Resume"),
-        Binding("x", "stop", "Stop"),
         Binding("n", "step", "Step"),
+        Binding("x", "stop", "Stop"),
         Binding("e", "settings", "Set lr…"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *(Binding(view.KEY, f"view('{view.__name__}')", view.TITLE, show=False) for view in VIEWS),
@@ -107,10 +109,11 @@ class MnistApp(PastRuns, Watching, App[int]):
         resume: str | Path | None = None,
         view: str | None = None,
         on_ready: Callable[[MnistApp], None] | None = None,
-        runs_dir: str | Path = "runs",
+        runs_dir: str | Path | None = None,
         watch: str | Path | None = None,
     ) -> None:
-        """``view``: the view to open on; ``on_ready``: called once mounted (``mnist-tui sweep`` starts feeding it then)."""
+        """``view``: the view to open on; ``on_ready``: called once mounted (``mnist-tui sweep`` starts feeding it then);
+        ``watch``: a run folder another process trains, to follow and steer instead of training here."""
         super().__init__()
         self._config = config
         self._preset = preset
@@ -119,14 +122,15 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._resume = Path(resume) if resume else None
         self._initial_view = view
         self._on_ready = on_ready
-        self._runs_dir = Path(runs_dir)
+        self._runs_dir = runs_dir
         self.watching = Path(watch) if watch else None
         """The run folder that ``watch`` follows (another process trains it); None for the dashboard's own runs."""
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
         self._quitting = False
-        self._unpaused = threading.Event()
+        self._inbox: Inbox | None = None
+        """The running engine's commands: pause, resume, step, set, predict."""
         self._shown = threading.Event()
         """Set once the screen shows the last event a visible pane waits for; the engine thread waits for it."""
         self._waited: tuple[type[Event], ...] = ()
@@ -136,7 +140,6 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._arrived: deque[Event] = deque()
         """Events the engine thread handed over, in order, not shown yet (appending is thread-safe)."""
         self._visible: set[Widget] = set()
-        self._unpaused.set()
         self._worker: Worker[None] | None = None
         self._narrow = False
         self._terminal = (0, 0)
@@ -146,7 +149,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         with ContentSwitcher(initial=TrainView.__name__, id="views"):
             yield TrainView(self._config, preset=self._preset, id=TrainView.__name__)
             yield InspectView(id=InspectView.__name__)
-            yield RunsView(self._runs_dir, id=RunsView.__name__)
+            yield DrawView(runs_dir=self._runs_dir, id=DrawView.__name__)
+            yield RunsView(self._runs_dir or "runs", id=RunsView.__name__)
             yield SweepView(id=SweepView.__name__)
         yield SteerBar(id="steer")
         yield StatusBar(id="status")
@@ -266,23 +270,38 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._config = config
         self.run_state = RunState(run_id=run_id, state="starting", config=config.to_dict())
         self._router.show_all(self.run_state, self._visible)
-        self.query_one("#form").disabled = True
-        self._unpaused.set()
+        self.query_one(ConfigForm).lock_for_run(config)
+        self._inbox = Inbox()
         self._set_state("starting")
-        self._worker = self._pump(config, run_id, preset, resume)
+        self._worker = self._pump(config, run_id, self._inbox, preset, resume)
 
     def action_pause(self) -> None:
-        """Pause between two reports, or resume."""
+        """Pause after the batch in progress, or resume (the engine answers with paused or resumed)."""
+        command = {"running": "pause", "paused": "resume"}.get(self.state)
         if self.watching is not None:
-            self.steer({"running": "pause", "paused": "resume"}.get(self.state))
-        elif self.state == "running":
-            self._unpaused.clear()
-            self._show_arrived()  # the reports that arrived before the pause, not at the next frame
-            self._set_state("paused")
-            self.query_one(RunProgress).paint()  # the latest report, as the pause holds it
-        elif self.state == "paused":
-            self._unpaused.set()
-            self._set_state("running")
+            self.steer(command)
+        elif self._inbox is not None and command is not None:
+            self._inbox.put(command)
+
+    def action_step(self) -> None:
+        """While paused, train one report interval and pause again."""
+        if self.watching is not None and self.state == "paused":
+            self.steer("step")
+        elif self._inbox is not None and self.state == "paused":
+            self._inbox.put("step")
+
+    @on(ConfigForm.SettingSubmitted)
+    def _setting_submitted(self, message: ConfigForm.SettingSubmitted) -> None:
+        if self.watching is not None and self.state in ACTIVE:
+            self.steer("set", {message.name: message.value})
+        elif self._inbox is not None and self.state in ACTIVE:
+            self._inbox.put("set", {message.name: message.value})
+
+    @on(DrawView.PredictWanted)
+    def _predict_wanted(self, message: DrawView.PredictWanted) -> None:
+        if self._inbox is not None and self.state in ACTIVE:
+            command_id = self._inbox.put("predict", pixels=message.pixels)
+            self.query_one(DrawView).expect_answer(command_id, message.request)
 
     def action_stop(self) -> None:
         """Stop the run between batches; the engine writes its last checkpoint first."""
@@ -293,7 +312,6 @@ class MnistApp(PastRuns, Watching, App[int]):
         if self.state not in ACTIVE or self._worker is None:
             return
         self._worker.cancel()
-        self._unpaused.set()
         self._set_state("stopping")
 
     async def action_quit(self) -> None:
@@ -371,7 +389,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         if action == "pause":
             return self.state in ("running", "paused") or None
         if action == "step":
-            return (self.watching is not None and self.state == "paused") or None
+            return self.state == "paused" or None
         if action == "settings":
             return (self.watching is not None and self.state in ("running", "paused")) or None
         if action == "stop":
@@ -385,7 +403,6 @@ class MnistApp(PastRuns, Watching, App[int]):
             # write its checkpoint, then leave without touching the terminal.
             if self._worker is not None:
                 self._worker.cancel()
-            self._unpaused.set()
             threading.Thread(target=_exit_when_engine_ends, args=(code,), daemon=True).start()
             return
         self.call_later(self.action_quit)
@@ -393,13 +410,13 @@ class MnistApp(PastRuns, Watching, App[int]):
     # --- the engine thread ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def _pump(self, config: Config, run_id: str, preset: str | None, resume: Path | None) -> None:
-        """Iterate the engine in this thread and post every event; wait here while paused."""
+    def _pump(self, config: Config, run_id: str, inbox: Inbox, preset: str | None, resume: Path | None) -> None:
+        """Iterate the engine in this thread and hand every event to the UI (the engine itself waits while paused)."""
         stop = get_current_worker().cancelled_event
         thread = threading.current_thread()
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         try:
-            for event in self._source(config, run_id, stop, preset=preset, resume=resume):
+            for event in self._source(config, run_id, stop, inbox, preset=preset, resume=resume):
                 waited = isinstance(event, self._waited)
                 if waited:
                     self._shown.clear()
@@ -411,9 +428,6 @@ class MnistApp(PastRuns, Watching, App[int]):
                     # Let the UI lay out and paint it before training competes for the cores (it
                     # comes before an epoch's first batch, outside the training clock).
                     self._shown.wait(PAINT_WAIT)
-                while not self._unpaused.wait(0.05):
-                    if stop.is_set():
-                        break
         except Exception as error:  # the engine reports its own errors; this is a source's bug
             self.log.error(f"event source failed: {error!r}")
             failed = RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error")
@@ -466,8 +480,6 @@ class MnistApp(PastRuns, Watching, App[int]):
         # The app's own intents outlast the engine's reports until the engine acts on them.
         if before == "stopping" and not isinstance(event, Terminal):
             self.run_state.state = "stopping"  # the engine stops at its next batch
-        elif before == "paused" and not isinstance(event, Terminal) and not self._unpaused.is_set():
-            self.run_state.state = "paused"
         waited = self._router.route(event, self.run_state, self._visible)
         if isinstance(event, self._waited):
             # The engine waits until the screen shows this (or for nothing, where no visible pane takes it).
@@ -484,7 +496,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         if before not in ACTIVE:
             return
         outcome, _style = describe_end(event)
-        self.query_one("#form").disabled = self.watching is not None
+        if self.watching is None:  # a watcher never trains: its form stays as the followed run's
+            self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
         self._worker = None
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")

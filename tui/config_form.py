@@ -4,6 +4,11 @@ Each field is parsed by the engine's own :func:`parse_value`, and the whole form
 :func:`config_from_mapping`, so the form gives the same messages as a preset file or ``--set``.
 An error shows under its field; :meth:`ConfigForm.submit` posts :class:`ConfigForm.Submitted`
 only when every field is valid.
+
+During a run the form is locked (:meth:`ConfigForm.lock_for_run`) but for the settings the running
+optimizer can change (``lr``, ``momentum``, ``weight_decay``, where it has them): ``enter`` in one
+of those checks it by the same rules and posts :class:`ConfigForm.SettingSubmitted`. As a pane it
+follows the run's setting changes, whoever made them (the form, or a command file).
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
+from ..engine.events import CommandAnswered, Event, RunStarted, SettingsChanged
 from ..engine.presets import list_presets, load_preset, preset_description
+from .pane import Pane
+from .run_state import RunState
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "Model": ("hidden", "activation", "batch_norm", "dropout", "init"),
@@ -30,6 +38,17 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CUSTOM = "custom"
+LIVE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "sgd": ("lr", "momentum", "weight_decay"),
+    "rmsprop": ("lr", "momentum", "weight_decay"),
+    "adagrad": ("lr", "weight_decay"),
+    "adadelta": ("lr", "weight_decay"),
+    "adam": ("lr", "weight_decay"),
+    "adamw": ("lr", "weight_decay"),
+    "radam": ("lr", "weight_decay"),
+}
+"""The settings a running engine can change, by optimizer: those its parameter groups hold
+(tests/test_tui_steer_engine.py checks this against the engine's optimizers)."""
 
 
 def format_value(value: Any) -> str:
@@ -49,8 +68,10 @@ def field_of_error(message: str) -> str | None:
     return words[0] if words and words[0] in FIELDS else None
 
 
-class ConfigForm(Widget):
+class ConfigForm(Pane, Widget):
     """Preset picker and one widget per field: choices and flags as selects, the rest as text."""
+
+    EVENTS = (RunStarted, SettingsChanged, CommandAnswered)
 
     DEFAULT_CSS = """
     ConfigForm { height: auto; }
@@ -73,12 +94,24 @@ class ConfigForm(Widget):
             self.config = config
             self.preset = preset
 
+    class SettingSubmitted(Message):
+        """During a run, ``enter`` in a live setting's field with a valid value: change it in the engine."""
+
+        def __init__(self, name: str, value: float) -> None:
+            super().__init__()
+            self.name = name
+            self.value = value
+
     def __init__(self, config: Config, *, preset: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._initial = config
         self.preset = preset
         self.errors: dict[str, str] = {}
         self._filling = False
+        self.running: Config | None = None
+        """The running configuration, with its settings as changed so far; None when no run is locking the form."""
+        self.live: tuple[str, ...] = ()
+        """The fields that stay editable during the run."""
 
     def compose(self) -> ComposeResult:
         presets = [(name, name) for name in list_presets()]
@@ -197,8 +230,81 @@ class ConfigForm(Widget):
             self._show_error(name, str(error).removeprefix("form: "))
 
     @on(Input.Submitted)
-    def _input_submitted(self) -> None:
-        self.submit()
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        if self.running is None:
+            self.submit()
+            return
+        name = (event.input.id or "").removeprefix("field-")
+        if name in self.live:
+            value = self.read_setting(name)
+            if value is not None:
+                self.post_message(self.SettingSubmitted(name, value))
+                self.screen.set_focus(None)  # the run's keys (p, n, x) work again at once
+
+    # --- during a run -------------------------------------------------------------------
+
+    def lock_for_run(self, running: Config) -> None:
+        """Lock every field but the settings ``running``'s optimizer can change while it trains."""
+        self.running = running
+        self.live = LIVE_SETTINGS.get(running.optimizer, ())
+        self.query_one("#preset").disabled = True
+        for name in FIELDS:
+            self.query_one(f"#field-{name}").disabled = name not in self.live
+
+    def unlock_after_run(self) -> None:
+        """Every field editable again (the run ended)."""
+        self.running, self.live = None, ()
+        self.query_one("#preset").disabled = False
+        for name in FIELDS:
+            self.query_one(f"#field-{name}").disabled = False
+
+    def read_setting(self, name: str) -> float | None:
+        """A live setting's field, checked against the running config; None with the error under the field."""
+        assert self.running is not None
+        value = self.query_one(f"#field-{name}", Input).value
+        try:
+            parsed = parse_value(name, value)
+            config_from_mapping({name: parsed}, source="form", base=self.running)
+        except ConfigError as error:
+            self._show_error(name, str(error).removeprefix("form: "))
+            return None
+        self._show_error(name, None)
+        return float(parsed)
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        if self.running is None:
+            return  # a replayed run's changes are not the form's settings
+        if isinstance(event, RunStarted):
+            self.show_run(run)  # a resumed run goes on with the settings changed before its stop
+        elif isinstance(event, SettingsChanged):
+            self._show_settings({name: new for name, (_, new) in event.changes.items()})
+        elif isinstance(event, CommandAnswered) and event.command == "set" and not event.accepted:
+            self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
+
+    def show_run(self, run: RunState) -> None:
+        if self.running is None:
+            return
+        latest = {name: float(run.config[name]) for name in self.live if name in run.config}
+        for change in run.changes:
+            latest.update({name: new for name, (_, new) in change.changes.items()})
+        self._show_settings(latest)
+
+    def _show_settings(self, values: dict[str, float]) -> None:
+        """The running settings as changed (by this form, or by a command file)."""
+        if self.running is None:
+            return
+        values = {name: value for name, value in values.items() if value != getattr(self.running, name)}
+        if not values:
+            return
+        self._filling = True
+        try:
+            for name, value in values.items():
+                if name in FIELDS:
+                    self.query_one(f"#field-{name}", Input).value = format_value(value)
+                    self._show_error(name, None)
+        finally:
+            self._filling = False
+        self.running = self.running.replace(source="engine", **values)
 
     def on_descendant_focus(self, event: Any) -> None:
         name = (getattr(event.widget, "id", "") or "").removeprefix("field-")

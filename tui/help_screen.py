@@ -14,25 +14,21 @@ HELP = """\
 | key | action |
 |---|---|
 | `s` | start a run with the form's settings (refused while a field is invalid) |
-| `p` | pause or resume the run |
+| `p` | pause or resume the run (the engine pauses after its batch in progress) |
+| `n` | while paused: train one report interval, then pause again |
 | `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
 | `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`, `2`, `4`, `5` | Train, Inspect, Runs (`o` `/` `space` `enter` `r`: sort filter mark open resume), Sweep |
+| `1`-`5` | the Train, Inspect, Draw, Runs and Sweep views (or click a tab; F6 cycles) |
+| `enter`, `i` | Sweep: open the chosen trial's run in Train or Inspect (Runs: `o` `/` `space` `enter` `r`) |
 | `?` | this help; `escape` closes it |
 | `tab` | move between the form's fields; `enter` in a field starts the run |
 
-**Form** (left): pick a preset or edit any field. Each field is checked as a preset file is; an
-error shows under its field. During a run the form shows the running configuration and is locked.
+**Form** (left): pick a preset or edit any field, checked as a preset file is (errors under the
+field). During a run it is locked but for `lr`, `momentum`, `weight_decay`: `enter` there sets them live.
 
 **Loss**: the mean training loss of every report (grey), its moving average (cyan) and the
-evaluation loss after each epoch (orange), against epochs.
-
-**Progress**: the current epoch and the whole run, samples per second and time left.
-
-**Accuracy**: training and evaluation accuracy per epoch; ★ marks the best evaluation accuracy.
-
-**Predictions**: the same evaluation digits all run, drawn from their pixels, with the true label,
-the model's prediction and its confidence: green when right, red when wrong. Scroll for more.
+evaluation loss after each epoch (orange); a magenta line marks each setting change. **Progress**:
+the epoch and the run, samples per second, time left. **Accuracy**: per epoch; ★ marks the best.
 
 **Inspect** (`2`): after each epoch, the confusion matrix of the whole evaluation set (rows are
 the true classes, columns the predictions; green the right ones, red the mistakes, shaded by their
@@ -41,8 +37,12 @@ pixel art. Beside it, recall per class with its change since the previous epoch,
 below, the first hidden layer's weights (blue negative, orange positive, dark zero) and each hidden
 layer's dead units and weight and gradient norms. `[` and `]` choose an earlier or later epoch.
 
-**Status** (bottom): the run's state, its device and its run folder. Below it, the keys: grey
-when they do nothing now; a click runs one.
+**Draw** (`3`): the mouse draws (left) and erases (right), or arrows and `space`; `c` clears. Beside
+it, the digit as the model sees it and each class's probability (the training model, else a best.pt).
+
+**Predictions**: the same evaluation digits all run, with the true label, the model's prediction and
+its confidence (green right, red wrong). **Status** (bottom): the run's state, device and run folder;
+below it the keys, grey when they do nothing now (a click runs one).
 """
 
 

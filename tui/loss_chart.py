@@ -61,6 +61,8 @@ class LossChart(Pane, PlotextPlot):
     def show_event(self, event: Event, run: RunState) -> None:
         self.curves = run.loss
         self._dirty = True  # drawn at the next frame: reports come many times a second
+        if isinstance(event, SettingsChanged):
+            self.border_title = LEGEND + CHANGE_LEGEND
 
     def show_run(self, run: RunState) -> None:
         self.curves = run.loss

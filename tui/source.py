@@ -1,7 +1,8 @@
 """Where the dashboard's events come from: the engine, or a script in the tests.
 
-An event source is any callable ``(config, run_id, stop, *, preset, resume) -> iterable of events``
-(``resume``: a run folder to continue instead of starting ``config`` afresh). The dashboard
+An event source is any callable ``(config, run_id, stop, inbox, *, preset, resume) -> iterable of
+events``; the dashboard puts its commands (pause, resume, step, set, predict) into the inbox, and
+``resume`` names a run folder to continue instead of starting ``config`` afresh. The dashboard
 calls it in a thread worker and posts every event to itself as :class:`EngineEvent`; the tests
 pass a scripted source, so the UI tests need no torch.
 """
@@ -13,6 +14,7 @@ from typing import Iterable, Protocol
 
 from textual.message import Message
 
+from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import Event
 
@@ -25,7 +27,8 @@ class EventSource(Protocol):
     """Starts a run (or continues the run folder ``resume``) and yields its events."""
 
     def __call__(
-        self, config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+        self, config: Config, run_id: str, stop: StopFlag, inbox: Inbox, *,
+        preset: str | None = None, resume: Path | None = None,
     ) -> Iterable[Event]: ...
 
 
@@ -49,13 +52,16 @@ def engine_source(
     named = Path(resume) if resume else None
 
     def source(
-        config: Config, run_id: str, stop: StopFlag, *, preset: str | None = None, resume: Path | None = None
+        config: Config, run_id: str, stop: StopFlag, inbox: Inbox, *,
+        preset: str | None = None, resume: Path | None = None,
     ) -> Iterable[Event]:
         from ..engine.train import resume_training, run_training  # torch loads here, in the worker
 
         if resume is not None:
             epochs = resume_epochs if resume == named else None
-            return resume_training(resume, data_dir=data_dir, stop=stop, epochs=epochs)
-        return run_training(config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, preset=preset)
+            return resume_training(resume, data_dir=data_dir, stop=stop, epochs=epochs, inbox=inbox)
+        return run_training(
+            config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, inbox=inbox, preset=preset
+        )
 
     return source

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from ..engine.commands import send_command
 from ..engine.events import Event
+from .config_form import ConfigForm
 from .follow import follow_log
 from .run_state import ACTIVE, RunState
 from .steer_bar import SteerBar
@@ -34,8 +35,9 @@ class Watching(_Base):
     def follow_run(self, run_dir: Path) -> None:
         """Show the run in ``run_dir``, whole, and follow its log as another process appends to it."""
         self._show_from_start()
-        self.query_one("#form").disabled = True
-        self.load_config_of(run_dir)
+        config = self.load_config_of(run_dir)
+        if config is not None:  # its live settings (lr, ...) stay editable: enter sends them to the run
+            self.query_one(ConfigForm).lock_for_run(config)
         self._follow(run_dir)
 
     def _show_from_start(self) -> None:
@@ -59,11 +61,6 @@ class Watching(_Base):
         for event in events:
             if event.run_id == self.run_id:
                 self.show_event(event)
-
-    def action_step(self) -> None:
-        """While the followed run is paused, train one report interval and pause again."""
-        if self.watching is not None and self.state == "paused":
-            self.steer("step")
 
     def action_settings(self) -> None:
         """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""

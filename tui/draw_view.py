@@ -1,0 +1,308 @@
+"""The Draw view: draw a digit and see what a model makes of it.
+
+Beside the canvas: the drawing as the model sees it (prepared as MNIST's digits were: bounding box
+fitted to 20x20, centre of mass at the centre of 28x28) and ten probability bars. The prediction
+follows the drawing, 150 ms after the last change. During a run the model is the one training
+now: the view asks the app to put a ``predict`` command into the engine's inbox, and the answer
+comes back as a DigitPredicted event. Otherwise it is a run folder's best.pt (else last.pt): the
+shown run's, one typed into the view, or the newest under the runs folder; preparing and
+classifying run in a worker thread, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
+from .draw_canvas import SIDE, DrawCanvas
+from .pane import Pane, View
+from .pixels import PixelArt
+from .probability_bars import ProbabilityBars
+from .run_state import ACTIVE, RunState
+from .saved_model import ModelCache, ModelError, has_checkpoint, newest_run
+
+DEBOUNCE_SECONDS = 0.15
+"""The prediction waits this long after the last change of the drawing."""
+FULL_SIZE = (100, 31)
+"""Below this width or height of the view the canvas draws 28x14 cells instead of 56x28."""
+EMPTY = "Draw a digit: hold the left button and drag (the right button erases), or move with the arrows and press space."
+LIVE = "the model training now"
+NO_MODEL = "No model yet: train a run, or type a run folder below."
+
+
+class DrawView(Pane, View):
+    """The canvas, the prepared digit, the probability bars and which model gave them."""
+
+    KEY = "3"
+    TITLE = "Draw"
+    EVENTS = (RunStarted, DigitPredicted, Terminal)
+    BINDINGS = [Binding("c", "clear", "Clear")]
+    DEFAULT_CSS = """
+    DrawView { layout: vertical; }
+    DrawView #draw-body { height: 1fr; }
+    DrawView #canvas-box { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; border-subtitle-color: $text-muted; padding: 0 1; }
+    DrawView #canvas-box:focus-within { border: round $accent; }
+    DrawView #draw-side { width: 1fr; height: 1fr; scrollbar-size-vertical: 1; }
+    DrawView #prepared { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    DrawView #prediction { height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    DrawView #model { height: auto; color: $text-muted; margin-bottom: 1; }
+    DrawView #folder-row { height: 1; margin-top: 1; }
+    DrawView #folder-row Label { width: 12; color: $text-muted; }
+    DrawView #run-folder { width: 1fr; }
+    DrawView #folder-error { height: auto; color: $error; }
+    """
+
+    class PredictWanted(Message):
+        """Classify ``pixels`` (784 prepared bytes) with the model training now: the app sends a predict command."""
+
+        def __init__(self, pixels: bytes, request: int) -> None:
+            super().__init__()
+            self.pixels = pixels
+            self.request = request
+
+    class _Worked(Message):
+        """A worker prepared the drawing and, with a saved model, classified it."""
+
+        def __init__(
+            self, request: int, prepared: bytes | None, probabilities: tuple[float, ...] | None,
+            names: tuple[str, ...], note: str,
+        ) -> None:
+            super().__init__()
+            self.request, self.prepared, self.probabilities, self.names, self.note = (
+                request, prepared, probabilities, names, note
+            )
+
+    def __init__(self, *, runs_dir: str | Path | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else None
+        self.run = RunState()
+        self.chosen: Path | None = None
+        """A run folder typed into the view; its model is used when no run trains."""
+        self.awaiting: str | None = None
+        """The id of the predict command whose answer the view shows (the app sets it)."""
+        self.model_label = ""
+        """Which model the shown prediction came from."""
+        self.prepared: bytes | None = None
+        """The drawing as the model sees it (None while the canvas is empty)."""
+        self.predictions = 0
+        """Predictions shown so far (the tests count them)."""
+        self._request = 0
+        self._answered = 0
+        """The latest request whose outcome is on screen (a prediction, or why there is none)."""
+        self._source: tuple[str, str] | None = None
+        """The model of the latest prediction: ("live", run id) or ("saved", folder)."""
+        self._timer: Timer | None = None
+        self._cache = ModelCache()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="draw-body"):
+            with Vertical(id="canvas-box"):
+                yield DrawCanvas(id="canvas")
+            with VerticalScroll(id="draw-side"):
+                yield Static(PixelArt(bytes(SIDE * SIDE)), id="prepared")
+                with Vertical(id="prediction"):
+                    yield Static("", id="model")
+                    yield ProbabilityBars(id="probabilities")
+                with Horizontal(id="folder-row"):
+                    yield Label("run folder")
+                    yield Input(placeholder="the shown run's, else the newest", id="run-folder", compact=True)
+                yield Static("", id="folder-error")
+
+    def on_mount(self) -> None:
+        box = self.query_one("#canvas-box")
+        box.border_title = "Canvas"
+        box.border_subtitle = "left draws · right erases · arrows space · c clears"
+        self.query_one("#prepared").border_title = "What the model sees"
+        self.query_one("#prediction").border_title = "Prediction"
+        self._show_empty()
+
+    def on_show_view(self) -> None:
+        self.query_one(DrawCanvas).focus()
+
+    def on_resize(self) -> None:
+        width, height = self.size
+        self.query_one(DrawCanvas).set_compact(width < FULL_SIZE[0] or height < FULL_SIZE[1])
+
+    # --- the pane ---------------------------------------------------------------------------
+
+    def show_run(self, run: RunState) -> None:
+        self.run = run
+        source = self._model_source()
+        if source != self._source and not self.query_one(DrawCanvas).empty:
+            self._schedule(None)  # another model: the drawing is classified again
+        elif self.query_one(DrawCanvas).empty:
+            self._show_model(source)
+
+    def expect_answer(self, command_id: str, request: int) -> None:
+        """The app sent request ``request`` as the predict command ``command_id``: show its answer when it comes."""
+        if request == self._request:
+            self.awaiting = command_id
+
+    def show_event(self, event: Event, run: RunState) -> None:
+        if isinstance(event, DigitPredicted):
+            if event.command_id == self.awaiting:
+                self.awaiting = None
+                self._answered = self._request
+                self._show_prediction(event.probabilities, run.class_names, f"{LIVE}, step {event.step:,}")
+            return
+        self.show_run(run)
+
+    # --- drawing ----------------------------------------------------------------------------
+
+    def action_clear(self) -> None:
+        """Clear the canvas."""
+        self.query_one(DrawCanvas).clear()
+
+    @on(DrawCanvas.Changed)
+    def _drawn(self) -> None:
+        if self.query_one(DrawCanvas).empty:
+            self._show_empty()
+        else:
+            self._schedule(DEBOUNCE_SECONDS)
+
+    def _schedule(self, delay: float | None) -> None:
+        """Predict after ``delay`` seconds without another change (None: as soon as the app is free)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if delay is None:
+            self.call_later(self._predict)
+        else:
+            self._timer = self.set_timer(delay, self._predict)
+
+    def _show_empty(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._request += 1  # an answer on its way is for a drawing that is gone
+        self._answered = self._request
+        self.awaiting = None
+        self.prepared = None
+        self.query_one("#prepared", Static).update(PixelArt(bytes(SIDE * SIDE)))
+        self.query_one(ProbabilityBars).show(None, (), EMPTY)
+        self._show_model(self._model_source())
+
+    # --- predicting -------------------------------------------------------------------------
+
+    def _model_source(self) -> tuple[str, str] | None:
+        """The model a prediction uses now: the training one during a run, else a run folder's."""
+        if self.run.state in ACTIVE and self.run.run_id:
+            return ("live", self.run.run_id)
+        shown = Path(self.run.run_dir) if self.run.run_dir else None
+        folder = self.chosen or (shown if shown is not None and has_checkpoint(shown) else None) or newest_run(self.runs_dir)
+        return ("saved", str(folder)) if folder is not None else None
+
+    def _show_model(self, source: tuple[str, str] | None) -> None:
+        if source is None:
+            label = "none yet"
+        elif source[0] == "live":
+            label = LIVE
+        else:
+            label = f"{Path(source[1]).name}: best.pt (else last.pt)"
+        self.model_label = label
+        self.query_one("#model", Static).update(Text(f"Model: {label}"))
+
+    @property
+    def settled(self) -> bool:
+        """Whether the screen shows the outcome for the drawing as it is (no prediction waiting or running)."""
+        return self._timer is None and self._answered == self._request
+
+    def _predict(self) -> None:
+        self._timer = None
+        canvas = self.query_one(DrawCanvas)
+        if canvas.empty:
+            self._show_empty()
+            return
+        self._request += 1
+        source = self._model_source()
+        self._source = source
+        grid = [canvas.ink[row * SIDE : (row + 1) * SIDE] for row in range(SIDE)]
+        folder = Path(source[1]) if source is not None and source[0] == "saved" else None
+        self._work(grid, self._request, source, folder)
+
+    @work(thread=True, exclusive=True, group="draw", exit_on_error=False)
+    def _work(self, grid: list[list[float]], request: int, source: tuple[str, str] | None, folder: Path | None) -> None:
+        """Prepare the drawing (numpy and Pillow), and classify it with a saved model; off the UI thread."""
+        from ..engine.prepare import NoDigit, prepare_digit
+
+        names = tuple(str(digit) for digit in range(10))
+        try:
+            prepared = prepare_digit(grid)
+        except NoDigit as error:
+            self.post_message(self._Worked(request, None, None, names, str(error)))
+            return
+        if source is None:
+            self.post_message(self._Worked(request, prepared, None, names, NO_MODEL))
+        elif source[0] == "live":
+            self.post_message(self._Worked(request, prepared, None, names, ""))
+            self.post_message(self.PredictWanted(prepared, request))
+        else:
+            assert folder is not None
+            try:
+                model = self._cache.get(folder)
+            except ModelError as error:
+                self.post_message(self._Worked(request, prepared, None, names, str(error)))
+                return
+            if get_current_worker().is_cancelled:
+                return  # a newer drawing is being classified
+            self.post_message(self._Worked(request, prepared, model.predict(prepared), model.class_names, model.label))
+
+    @on(_Worked)
+    def _worked(self, message: _Worked) -> None:
+        if message.request != self._request:
+            return  # the drawing changed since
+        if message.probabilities is not None or message.note:
+            self._answered = message.request  # else the training model's answer is still to come
+        self.prepared = message.prepared
+        if message.prepared is not None:
+            self.query_one("#prepared", Static).update(PixelArt(message.prepared))
+        if message.probabilities is not None:
+            self._show_prediction(message.probabilities, message.names, message.note)
+        elif message.note:  # no model, or it failed to load: say so instead of stale bars
+            self.query_one(ProbabilityBars).show(None, (), message.note)
+            self._show_model(self._source)
+        else:
+            self._show_model(self._source)  # the training model's answer is on its way
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "draw" and event.state == WorkerState.ERROR:
+            # An error of ours, not the model's (those come back as messages): shown, not swallowed.
+            self.query_one(ProbabilityBars).show(None, (), f"Could not classify: {event.worker.error!r}")
+            self._answered = self._request
+
+    def _show_prediction(self, probabilities: tuple[float, ...], names: tuple[str, ...], label: str) -> None:
+        self.predictions += 1
+        self.model_label = label
+        self.query_one("#model", Static).update(Text(f"Model: {label}"))
+        self.query_one(ProbabilityBars).show(probabilities, names)
+
+    # --- choosing a run folder ----------------------------------------------------------------
+
+    @on(Input.Submitted, "#run-folder")
+    def _folder_typed(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        error = ""
+        if not text:
+            self.chosen = None
+        else:
+            folder = Path(text).expanduser()
+            if not folder.is_dir():
+                error = f"{folder} is not a folder"
+            elif not has_checkpoint(folder):
+                error = f"{folder} has no best.pt or last.pt"
+            else:
+                self.chosen = folder
+        self.query_one("#folder-error", Static).update(error)
+        if not error:
+            self.query_one(DrawCanvas).focus()
+            self.show_run(self.run)

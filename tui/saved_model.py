@@ -1,0 +1,110 @@
+"""The model the Draw view classifies with when no run trains: a run folder's ``best.pt`` (else ``last.pt``).
+
+Loading imports torch and reads a checkpoint, so :func:`load_model` runs in a worker thread, never
+on the UI thread; :class:`ModelCache` keeps the loaded model until its checkpoint file changes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+CHECKPOINTS = ("best.pt", "last.pt")
+
+
+class ModelError(RuntimeError):
+    """A run folder whose model cannot be loaded; the message says why (from the engine's CheckpointError)."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A run folder's saved model, ready to classify 784 greyscale bytes."""
+
+    folder: Path
+    checkpoint: Path
+    epoch: int
+    accuracy: float | None
+    """The evaluation accuracy of the saved epoch (percent), where the summary has it."""
+    class_names: tuple[str, ...]
+    predict: Callable[[bytes], tuple[float, ...]]
+
+    @property
+    def label(self) -> str:
+        """``best.pt of RUN (epoch 3, 97.80 %)``."""
+        accuracy = f", {self.accuracy:.2f} %" if self.accuracy is not None else ""
+        return f"{self.checkpoint.name} of {self.folder.name} (epoch {self.epoch}{accuracy})"
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in CHECKPOINTS)
+
+
+def newest_run(runs_dir: Path | None) -> Path | None:
+    """The run folder under ``runs_dir`` whose checkpoint was written last, if any."""
+    if runs_dir is None or not runs_dir.is_dir():
+        return None
+    found = [path for name in CHECKPOINTS for path in runs_dir.glob(f"*/{name}")]
+    return max(found, key=lambda path: path.stat().st_mtime_ns).parent if found else None
+
+
+def load_model(folder: Path) -> SavedModel:
+    """Load ``folder``'s best.pt (else last.pt) on the CPU; a ModelError says what is wrong."""
+    from ..engine.predictor import load_predictor  # torch loads here, in the worker
+    from ..engine.runs import CheckpointError
+
+    try:
+        predictor = load_predictor(folder)
+    except CheckpointError as error:
+        raise ModelError(str(error)) from None
+    return SavedModel(
+        folder=folder,
+        checkpoint=predictor.checkpoint,
+        epoch=predictor.epoch,
+        accuracy=_accuracy(folder, predictor.checkpoint.name),
+        class_names=predictor.class_names,
+        predict=predictor.predict,
+    )
+
+
+def _accuracy(folder: Path, checkpoint: str) -> float | None:
+    """The summary's accuracy for ``checkpoint``: the best epoch's for best.pt, the last one's for last.pt."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = summary.get("best_test_accuracy" if checkpoint == "best.pt" else "final_test_accuracy")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+class ModelCache:
+    """The last loaded model, reloaded when another folder is asked for or its checkpoint was rewritten."""
+
+    def __init__(self, loader: Callable[[Path], SavedModel] | None = None) -> None:
+        self._loader = loader
+        self._lock = threading.Lock()  # two workers may ask at once; one loads
+        self._key: tuple[Path, tuple[tuple[str, int, int], ...]] | None = None
+        self._model: SavedModel | None = None
+
+    def get(self, folder: Path) -> SavedModel:
+        """The model of ``folder``, loaded again only when its checkpoint files changed."""
+        key = (folder.resolve(), _stamps(folder))
+        with self._lock:
+            if self._model is None or key != self._key:
+                # Looked up at call time, so a test can stand in a fake for the engine's loader.
+                self._model = (self._loader or load_model)(folder)
+                self._key = key
+            return self._model
+
+
+def _stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    stamps = []
+    for name in CHECKPOINTS:
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            continue
+        stamps.append((name, stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
