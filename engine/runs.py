@@ -37,6 +37,9 @@ from .lock import RunLock
 from .presets import config_to_toml, load_config_file
 
 CHECKPOINT_FORMAT = 1
+RESERVE = ".reserve"
+RESERVE_BYTES = 32 * 1024
+"""Disk space a run holds while it writes, so that one the disk fills up can still record its failure."""
 
 __all__ = ["CheckpointError", "RunFolder", "WriteFailed", "atomic_write", "load_checkpoint", "open_run", "summarize"]
 
@@ -81,7 +84,23 @@ class RunFolder:
         except (OSError, CheckpointError) as error:
             shutil.rmtree(path, ignore_errors=True)  # only what this call made: nothing was trained
             raise OSError(str(error)) from None
+        folder.keep_reserve()
         return folder
+
+    def keep_reserve(self) -> None:
+        """Hold :data:`RESERVE_BYTES` of disk in ``.reserve`` until the run ends or fails to write."""
+        try:
+            with open(self.path / RESERVE, "wb") as handle:
+                handle.write(bytes(RESERVE_BYTES))
+        except OSError:  # no room even for that: the run's next write fails and says so
+            self.free_reserve()
+
+    def free_reserve(self) -> None:
+        """Give the reserve back (on a full disk: room to record the failure)."""
+        try:
+            (self.path / RESERVE).unlink(missing_ok=True)
+        except OSError:  # a read-only or vanished folder: there was no room to make anyway
+            pass
 
     def write_config(self, config: Config) -> None:
         """Save the resolved config as ``config.toml`` (it loads back with ``--config``)."""
@@ -113,9 +132,11 @@ class RunFolder:
     def recover(self, recovery: Recovery) -> None:
         """Bring the folder back to its last checkpoint before a resume writes on."""
         recovery.apply(self.log)
+        self.keep_reserve()
 
     def close(self) -> None:
         self.log.close()
+        self.free_reserve()
         self.lock.release()
 
     def write_summary(self, summary: dict[str, Any]) -> None:

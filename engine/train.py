@@ -271,6 +271,8 @@ class _Session:
             error=f"{error}; {resumes} once that is fixed: mnist-tui --resume {folder}",
             reason="write",
         )
+        if self.folder is not None:
+            self.folder.free_reserve()
         self._try_to_keep(failed)
         return failed
 

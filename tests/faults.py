@@ -3,8 +3,9 @@
     python tests/faults.py kill-after-line N -- ARGS...   SIGKILL itself right after its N-th line of events.jsonl
     python tests/faults.py stop-after-line N -- ARGS...   SIGSTOP itself there instead (the test then fills the
                                                           disk, or runs a second process, and sends SIGCONT)
-    python tests/faults.py kill-in-write NAME#K -- ARGS...  SIGKILL itself inside the K-th atomic write of NAME
-                                                            (its temporary file written, not yet renamed)
+    python tests/faults.py kill-in-write NAME#K -- ARGS...  SIGKILL itself just before the K-th rename onto NAME
+                                                            (an atomic write's temporary file written, or
+                                                            best.pt.next about to become best.pt)
 
     python tests/faults.py serve                          a fork server: imports the command once, then for each
                                                           request line {"fault": [ACTION, WHERE] or null, "args":
@@ -53,7 +54,7 @@ def _in_write(spec: str) -> None:
     seen = [0]
 
     def replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-        if os.path.basename(target) == name and os.path.basename(source).endswith(".tmp"):
+        if os.path.basename(target) == name:
             seen[0] += 1
             if seen[0] == int(nth or 1):
                 _fire(signal.SIGKILL)

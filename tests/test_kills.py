@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -162,6 +163,7 @@ MOMENTS: dict[str, Callable[[Path], tuple[str, str]]] = {
     "after epoch 1's gallery, before its checkpoint": lambda r: ("kill-after-line", str(line_after(r, "epoch") + 1)),
     # The first write of last.pt is the checkpoint before training; the second is epoch 1's.
     "inside the write of epoch 1's last.pt": lambda r: ("kill-in-write", "last.pt#2"),
+    "after epoch 1's last.pt, before best.pt takes its weights": lambda r: ("kill-in-write", "best.pt#1"),
     "mid epoch 2": lambda r: ("kill-after-line", str(line_after(r, "batch", 3))),
     "right after epoch 2's line": lambda r: ("kill-after-line", str(line_after(r, "epoch", 2))),
     "after the last checkpoint, before the finish": lambda r: ("kill-after-line", str(line_after(r, "checkpoint:last", 4))),
@@ -178,8 +180,10 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_end(
     killed = forks.run(*RUN, "--data-dir", data_dir, "--runs-dir", runs, cwd=tmp_path, fault=fault)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run = only_run(runs)
-    if fault[0] == "kill-in-write":
+    if fault == ("kill-in-write", "last.pt#2"):
         assert [p.name for p in run.iterdir() if p.name.startswith(".last.pt.")], "the kill left a temporary file"
+    if fault == ("kill-in-write", "best.pt#1"):
+        assert (run / "best.pt.next").is_file() and not (run / "best.pt").exists()
 
     resumed = forks.run("--no-ui", "--resume", run, "--data-dir", data_dir, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
@@ -191,3 +195,142 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_end(
     assert logged[-1] == "finished" and logged.count("finished") == 1
     steps = [e["step"] for e in log_lines(run) if e["event"] == "batch"]
     assert steps == sorted(set(steps)), "no report logged twice"
+
+
+# --- a full disk ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount tmpfs file systems of a given size (skips where mounting is not permitted)."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"disk-{len(mounted)}"
+        point.mkdir()
+        try:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], check=True, capture_output=True, text=True)
+        except FileNotFoundError:
+            pytest.skip("no mount command: the full-disk tests need a small tmpfs")
+        except subprocess.CalledProcessError as error:
+            pytest.skip(f"cannot mount a tmpfs here ({error.stderr.strip() or error.returncode}): the full-disk tests need one")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has not one byte left; returns it."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        for chunk in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    handle.write(bytes(chunk))
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+    return filler
+
+
+def wait_stopped(pid: int, timeout: float = 120) -> None:
+    """Wait until ``pid`` has stopped itself (SIGSTOP)."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, f"process {pid} did not stop"
+        time.sleep(0.05)
+
+
+def assert_one_clean_line(ran: Ran, *needles: str) -> str:
+    assert "Traceback" not in ran.stdout + ran.stderr
+    lines = ran.stderr.splitlines()
+    assert len(lines) == 1, ran.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="watches the process in /proc (Linux)")
+def test_a_disk_that_fills_after_the_first_checkpoint_fails_cleanly_and_resumes(
+    small_disk, reference: Path, forks: ForkServer, data_dir: Path, tmp_path: Path
+) -> None:
+    disk = small_disk("8m")
+    first_checkpoint = str(line_after(reference, "checkpoint:last"))
+    pid = forks.start(*RUN, "--data-dir", data_dir, "--runs-dir", disk / "runs", cwd=tmp_path, fault=("stop-after-line", first_checkpoint))
+    wait_stopped(pid)
+    filler = fill(disk)
+    os.kill(pid, signal.SIGCONT)
+    failed = forks.wait()
+
+    run = only_run(disk / "runs")
+    assert failed.returncode == 1
+    line = assert_one_clean_line(failed, "mnist-tui: error: cannot write ", str(run), "No space left on device")
+    print(line)
+    assert f"mnist-tui --resume {run}" in line
+    # The failure is recorded whole (the reserve gave room for it); the checkpoint is the one before training.
+    logged = log_lines(run)
+    assert logged[-1]["event"] == "failed" and logged[-1]["reason"] == "write"
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["epochs_completed"]) == ("failed", 0)
+    assert torch.load(run / "last.pt", weights_only=True)["global_step"] == 0
+
+    filler.unlink()
+    resumed = forks.run("--no-ui", "--resume", run, "--data-dir", data_dir, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_as_reference(run, reference)
+
+
+def test_a_runs_folder_of_16_kb_fails_with_one_line(small_disk, forks: ForkServer, data_dir: Path, tmp_path: Path) -> None:
+    disk = small_disk("16k")
+    failed = forks.run(*RUN, "--data-dir", data_dir, "--runs-dir", disk / "runs", cwd=tmp_path)
+    line = assert_one_clean_line(failed, "mnist-tui: error: ", str(disk / "runs"), "No space left on device")
+    print(failed.returncode, line)
+    assert failed.returncode == 1
+    for run in (disk / "runs").iterdir():
+        if (run / "events.jsonl").exists():
+            log_lines(run)  # whole lines only
+
+
+# --- one writer per run folder ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="watches the process in /proc (Linux)")
+def test_a_second_resume_of_a_folder_in_use_is_refused_with_the_holders_pid(
+    forks: ForkServer, data_dir: Path, tmp_path: Path
+) -> None:
+    one_epoch = [*RUN[: RUN.index("--epochs")], "--epochs", "1", *RUN[RUN.index("--epochs") + 2 :]]
+    assert forks.run(*one_epoch, "--data-dir", data_dir, "--runs-dir", tmp_path / "runs", cwd=tmp_path).returncode == 0
+    run = only_run(tmp_path / "runs")
+
+    holder = forks.start("--no-ui", "--resume", run, "--epochs", "3", "--data-dir", data_dir, cwd=tmp_path, fault=("stop-after-line", "1"))
+    wait_stopped(holder)  # it holds the lock, stopped right after its run_started line
+    files = lambda: {p.name: p.read_bytes() for p in run.iterdir()}  # noqa: E731
+    before = files()
+    second = mnist_tui("--no-ui", "--resume", run, "--data-dir", data_dir, cwd=tmp_path)
+    assert second.returncode == 2
+    assert_one_clean_line(Ran(second.returncode, second.stdout, second.stderr), f"run folder {run} is being written by process {holder}")
+    assert files() == before, "the refused resume changed nothing"
+    # Steering is not writing the run: another process can still append to its command file.
+    with open(run / "commands.jsonl", "a", encoding="utf-8") as commands:
+        commands.write(json.dumps({"id": "from-a-test", "command": "set", "values": {"lr": 0.003}, "time": 0.0}) + "\n")
+
+    os.kill(holder, signal.SIGCONT)
+    resumed = forks.wait()
+    assert resumed.returncode == 0, resumed.stderr
+    assert [e["epoch"] for e in log_lines(run) if e["event"] == "epoch"] == [1, 2, 3]
+
+
+def test_resuming_on_a_read_only_file_system_is_a_clear_error(
+    small_disk, forks: ForkServer, data_dir: Path, tmp_path: Path
+) -> None:
+    disk = small_disk("8m")
+    one_epoch = [*RUN[: RUN.index("--epochs")], "--epochs", "1", *RUN[RUN.index("--epochs") + 2 :]]
+    assert forks.run(*one_epoch, "--data-dir", data_dir, "--runs-dir", disk / "runs", cwd=tmp_path).returncode == 0
+    run = only_run(disk / "runs")
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    for more in ((), ("--epochs", "3")):
+        refused = forks.run("--no-ui", "--resume", run, *more, "--data-dir", data_dir, cwd=tmp_path)
+        assert refused.returncode == 2
+        assert_one_clean_line(refused, f"run folder {run} cannot be written (Read-only file system)")
