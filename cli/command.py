@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
             "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model; "
             "mnist-tui sweep --space FILE.toml searches hyperparameters with Optuna (each has --help). "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
-            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM"
+            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM, 129 terminal closed"
         ),
     )
     source = parser.add_mutually_exclusive_group()

@@ -18,7 +18,6 @@ then redoes steps 4 and 5. A kill at any moment thus leaves a folder whose log, 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -280,10 +279,3 @@ def _parse(log_path: Path, data: bytes, *, strict: bool) -> list[dict[str, Any]]
             raise CheckpointError(f"{log_path} line {number} is not an event")
         events.append(event)
     return events
-
-
-def is_write_error(error: BaseException) -> bool:
-    """Whether ``error`` is the file system refusing a write (full, read-only, gone)."""
-    return isinstance(error, WriteFailed) or (
-        isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EROFS, errno.ENOENT, errno.EDQUOT, errno.EACCES)
-    )

@@ -1,8 +1,10 @@
 """The run folder: resolved config, event log, summary and checkpoints, written atomically.
 
 Layout of ``RUNS_DIR/RUN_ID/``: ``config.toml``, ``events.jsonl`` (every event, appended),
-``summary.json``, ``best.pt`` and ``last.pt``. Checkpoints hold only tensors and plain values
-and are read back with ``torch.load(weights_only=True)``: loading never unpickles objects.
+``summary.json``, ``best.pt`` and ``last.pt``, the writer's ``.lock`` (``lock.py``) and, while it
+writes, its ``.reserve``. Checkpoints are the journal's commits (``journal.py``); they hold only
+tensors and plain values and are read back with ``torch.load(weights_only=True)``: loading never
+unpickles objects.
 """
 
 from __future__ import annotations

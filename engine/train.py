@@ -315,8 +315,8 @@ class _Session:
                 parameters=trainer.parameters,
             )
         )
-        if self.folder is not None:
-            self._write_summary(None)  # after a resume it agrees with the log cut back to the checkpoint
+        if self.folder is not None and not fresh:
+            self._write_summary(None)  # it agrees with the log cut back to the checkpoint
         if trainer.epoch == 0 and trainer.epoch_step == 0:
             yield self.emit(self._samples(epoch=0))
         if fresh:

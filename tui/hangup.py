@@ -25,7 +25,7 @@ POLL_SECONDS = 0.25
 """How often the watch looks at the terminal."""
 ENGINE_GRACE_SECONDS = 30.0
 """Longest the watch waits for the engine to stop and checkpoint before it exits anyway."""
-_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+_GONE = getattr(select, "POLLHUP", 0) | getattr(select, "POLLERR", 0) | getattr(select, "POLLNVAL", 0)
 
 
 def watch_terminal(stop_run: Callable[[], None], *, fd: int | None = None) -> threading.Event:
@@ -40,7 +40,8 @@ def watch_terminal(stop_run: Callable[[], None], *, fd: int | None = None) -> th
     def on_hangup(number: int, frame: FrameType | None) -> None:
         gone.set()
 
-    signal.signal(signal.SIGHUP, on_hangup)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, on_hangup)
     thread = threading.Thread(
         target=_watch, args=(descriptor, gone, stop_run), name="mnist-tui terminal watch", daemon=True
     )
@@ -50,7 +51,7 @@ def watch_terminal(stop_run: Callable[[], None], *, fd: int | None = None) -> th
 
 def terminal_gone(fd: int | None) -> bool:
     """Whether ``fd`` has hung up (a closed pty or pipe), without reading from it."""
-    if fd is None:
+    if fd is None or not hasattr(select, "poll"):  # Windows: SIGHUP does not exist there either
         return False
     poller = select.poll()
     poller.register(fd, select.POLLIN)
