@@ -112,6 +112,9 @@ VALID = {
     "diverge_above": ["1000.0", "0.5", "1e308"],
     "report_every": ["1", "5", "1000001"],
     "gallery_size": ["0", "10", "101"],
+    "inspect": ["true", "false"],
+    "mistakes_per_cell": ["0", "3", "101"],
+    "weight_units": ["0", "8", "65537"],
 }
 """Each field's own values, valid and invalid; the valid sizes are all small, so what passes trains in moments."""
 SIZES = ("train_limit", "eval_limit", "epochs", "hidden", "batch_size", "device", "report_every", "dataset")
@@ -127,7 +130,7 @@ def generated_config(seed: int) -> tuple[str, bytes]:
     lines: list[str] = []
     keys = draw.sample(sorted(FIELDS), draw.randint(1, 6))
     for key in keys:
-        pool = VALID[key] if key in SIZES or draw.random() < 0.5 else HOSTILE
+        pool = VALID.get(key, HOSTILE) if key in SIZES or draw.random() < 0.5 else HOSTILE
         lines.append(f"{key} = {draw.choice(pool)}")
     if draw.random() < 0.1:
         lines.append(f"{draw.choice(['learning_rate', 'hiden', 'ünknown'])} = 1")
