@@ -69,7 +69,8 @@ class RunFolder:
     """One run's folder, locked for its one writer; :meth:`record` is fed every event the engine yields."""
 
     path: Path
-    lock: RunLock
+    lock: RunLock | None = None
+    """Held while the run writes (None: a reader that only amends the summary of an ended run)."""
     log: EventLog = field(init=False)
 
     def __post_init__(self) -> None:
@@ -139,7 +140,8 @@ class RunFolder:
     def close(self) -> None:
         self.log.close()
         self.free_reserve()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write(self.path / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())

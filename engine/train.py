@@ -181,7 +181,7 @@ def _run(
     # Nothing is written before here: a config or data error leaves no run folder behind.
     folder: RunFolder | None = None
     if resume is not None:
-        folder = RunFolder(resume.path, resume.lock)  # type: ignore[arg-type]
+        folder = RunFolder(resume.path, resume.lock)
     elif runs_dir is not None:
         try:
             folder = RunFolder.create(Path(runs_dir), run_id, config)
