@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
             "mnist-tui runs lists the run folders; mnist-tui compare RUN RUN... compares runs; "
             "mnist-tui watch RUN_DIR follows and steers a run another process trains (each has --help). "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
-            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM"
+            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM, 129 terminal closed"
         ),
     )
     source = parser.add_mutually_exclusive_group()

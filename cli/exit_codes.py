@@ -9,8 +9,9 @@ ENGINE_THREAD = "mnist-tui engine"
 
 FINISHED = 0
 FAILED = 1
+"""An error during training, or a run folder that could not be written (full disk, read-only, gone)."""
 USAGE = 2
-"""Usage, config, data or checkpoint error: nothing was trained or written."""
+"""Usage, config, data or checkpoint error, or a run folder another process is writing: nothing was trained."""
 DIVERGED = 3
 BELOW_THRESHOLD = 4
 INTERRUPTED = 130
@@ -19,6 +20,8 @@ TERMINATED = 143
 """Stopped by SIGTERM (128 + SIGTERM)."""
 HANGUP = 129
 """Stopped because the terminal closed (128 + SIGHUP)."""
+BEFORE_TRAINING = ("config", "data", "checkpoint", "busy")
+"""Failure reasons that come before anything is trained (exit 2); ``error`` and ``write`` exit 1."""
 
 
 def exit_code(terminal: Terminal | None, *, fail_under: float | None = None, signal_code: int | None = None) -> int:
@@ -30,7 +33,7 @@ def exit_code(terminal: Terminal | None, *, fail_under: float | None = None, sig
     if terminal.status == "diverged":
         return DIVERGED
     if terminal.status == "failed":
-        return USAGE if getattr(terminal, "reason", "") in ("config", "data", "checkpoint") else FAILED
+        return USAGE if getattr(terminal, "reason", "") in BEFORE_TRAINING else FAILED
     final = getattr(terminal, "final_accuracy", None)
     if fail_under is not None and final is not None and final < fail_under:
         return BELOW_THRESHOLD

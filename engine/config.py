@@ -14,7 +14,8 @@ import functools
 import inspect
 import math
 import re
-from dataclasses import dataclass, field
+import reprlib
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "silu")
@@ -24,7 +25,10 @@ SCHEDULES = ("constant", "step", "cosine")
 DATASETS = ("mnist", "fashion-mnist")
 EVAL_SPLITS = ("test", "holdout", "pooled")
 SPLIT_SHUFFLES = ("torch", "sklearn")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
+"""Matched in full (``fullmatch``: a trailing newline is not let through)."""
+MAX_LAYERS = 64
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -110,15 +114,17 @@ class Config:
         _check_choice("init", self.init, INITS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("schedule", self.schedule, SCHEDULES)
-        if not DEVICE_PATTERN.match(self.device):
-            raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
-        if not self.name or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
-            raise ConfigError(f"name must be letters, digits, '.', '_' or '-', not {self.name!r}")
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, not {shown(self.device)}")
+        if not NAME_PATTERN.fullmatch(self.name):
+            raise ConfigError(f"name must be 1 to 64 letters, digits, '.', '_' or '-', not {shown(self.name)}")
         if not self.hidden:
             raise ConfigError("hidden must list at least one layer size, such as 512,256")
+        if len(self.hidden) > MAX_LAYERS:
+            raise ConfigError(f"hidden must list at most {MAX_LAYERS} layer sizes, not {len(self.hidden)}")
         for size in self.hidden:
             if not 1 <= size <= 65536:
-                raise ConfigError(f"hidden sizes must be between 1 and 65536, not {size}")
+                raise ConfigError(f"hidden sizes must be between 1 and 65536, not {shown(size)}")
         _check_range("holdout_fraction", self.holdout_fraction, low=0.0, high=1.0, open_low=True, open_high=True)
         _check_range("dropout", self.dropout, low=0.0, high=1.0, open_high=True)
         _check_range("lr", self.lr, low=0.0, high=math.inf, open_low=True)
@@ -189,7 +195,7 @@ def field_docs() -> dict[str, str]:
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         hint = _did_you_mean(str(value), allowed)
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}{hint}")
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {shown(value)}{hint}")
 
 
 def _check_range(
@@ -206,7 +212,7 @@ def _check_range(
     if isinstance(value, float) and not math.isfinite(value) or below or above:
         left = "(" if open_low else "["
         right = ")" if open_high or high == math.inf else "]"
-        raise ConfigError(f"{name} must be in {left}{_bound(low)}, {_bound(high)}{right}, not {value!r}")
+        raise ConfigError(f"{name} must be in {left}{_bound(low)}, {_bound(high)}{right}, not {shown(value)}")
 
 
 def _bound(limit: float) -> str:
@@ -214,6 +220,14 @@ def _bound(limit: float) -> str:
     if limit == math.inf:
         return "inf"
     return f"{limit:g}" if isinstance(limit, float) else str(limit)
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: short, however long or deep the value is."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:  # an integer past Python's limit on converting to text
+        return f"an integer of {value.bit_length():,} bits"  # type: ignore[attr-defined]
 
 
 def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str:
@@ -236,11 +250,14 @@ def _coerce(name: str, value: Any) -> Any:
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
             return tuple(value)
-        raise ConfigError(f"{name} must be a list of integers such as [512, 256], not {value!r}")
+        raise ConfigError(f"{name} must be a list of integers such as [512, 256], not {shown(value)}")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{name} = {shown(value)} is too large for a number") from None
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(f"{name} must be {_KIND_WORDS[kind]}, not {value!r}")
+        raise ConfigError(f"{name} must be {_KIND_WORDS[kind]}, not {shown(value)}")
     return value
 
 
@@ -269,14 +286,14 @@ def parse_value(name: str, text: str) -> Any:
             return float(text)
     except ValueError:
         example = {tuple: "a list of integers such as 512,256", bool: "true or false"}
-        raise ConfigError(f"{name} must be {example.get(kind) or _KIND_WORDS[kind]}, not {text!r}") from None
+        raise ConfigError(f"{name} must be {example.get(kind) or _KIND_WORDS[kind]}, not {shown(text)}") from None
     return text
 
 
 def check_key(name: str, *, source: str) -> None:
     """Raise a ConfigError naming ``source`` and the closest field if ``name`` is no field."""
     if name not in FIELDS:
-        raise ConfigError(f"{source}: unknown key {name!r}{_did_you_mean(name, list(FIELDS))}")
+        raise ConfigError(f"{source}: unknown key {shown(name)}{_did_you_mean(name, list(FIELDS))}")
 
 
 def config_from_mapping(
@@ -302,9 +319,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set expects KEY=VALUE, not {text!r}")
+        raise ConfigError(f"--set expects KEY=VALUE, not {shown(text)}")
     check_key(key, source="--set")
     try:
         return key, parse_value(key, value)
     except ConfigError as error:
-        raise ConfigError(f"--set {text}: {error}") from None
+        raise ConfigError(f"--set {shown(text)[1:-1]}: {error}") from None

@@ -1,8 +1,9 @@
 """MNIST and Fashion-MNIST as tensors: verified on disk, loaded once, split by seed.
 
-Files are read through torchvision in its folder layout (``DATA_DIR/MNIST/raw``); they are
-checked by size first, so a truncated or missing file is a clear :class:`DataError` naming it,
-never a shape error deep inside torchvision.
+Files are read in torchvision's folder layout (``DATA_DIR/MNIST/raw``); they are checked by
+size first, so a truncated or missing file is a clear :class:`DataError` naming it, never a
+shape error deep inside torchvision, then against the official checksums (``checksums.py``),
+so a corrupted file is refused instead of trained on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from .config import Config
+from .checksums import ChecksumMismatch, verify
+from .config import Config, ConfigError
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
 
@@ -101,6 +103,12 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
                 f"{raw / name} is {actual:,} bytes, expected {size:,} (truncated or corrupt); "
                 "delete it to download it again"
             )
+    try:
+        verify(raw, dataset, FILE_SIZES)
+    except ChecksumMismatch as error:
+        raise DataError(str(error)) from None
+    except OSError as error:
+        raise DataError(f"{raw} cannot be read: {error}") from None
     return root
 
 
@@ -188,6 +196,10 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
         train_x, train_y = train_x[: config.train_limit], train_y[: config.train_limit]
     if config.eval_limit:
         test_x, test_y = test_x[: config.eval_limit], test_y[: config.eval_limit]
+    if len(test_y) == 0:
+        raise ConfigError(
+            f"the evaluation set is empty: holdout_fraction = {config.holdout_fraction:g} holds out no digit; raise it"
+        )
     return Split(
         train_x=_to_float(train_x, device),
         train_y=train_y.to(device=device, dtype=torch.long),

@@ -292,7 +292,7 @@ class RunDiverged(Terminal):
 
 @dataclass(frozen=True, slots=True)
 class RunFailed(Terminal):
-    """The run could not go on: ``reason`` is config, data, checkpoint or error."""
+    """The run could not go on: ``reason`` is config, data, checkpoint, busy (another process writes its folder), write (its folder cannot be written) or error."""
 
     error: str
     reason: str

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
@@ -12,6 +14,10 @@ else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
 from .config import Config, ConfigError, _did_you_mean, config_from_mapping
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 4
+"""The deepest nesting a config file may have (no field takes more than a list)."""
 
 PRESET_PACKAGE = "mnist_tui.presets"
 DEFAULT_PRESET = "relu-adam-500"
@@ -55,24 +61,54 @@ def load_config_file(path: str | Path) -> Config:
     """The Config in a TOML file; syntax, key, type and range errors name the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"config file {path} is over {MAX_FILE_BYTES:,} bytes; a config is a few lines")
+        # utf-8-sig: a byte order mark, as some editors write, is not part of the text.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} cannot be read: {error}") from None
     return _parse(text, source=str(path), name=path.stem)
 
 
+def run_name(stem: str) -> str:
+    """A run name from a file's name: accents dropped, other characters as '-' ("ünï" -> "uni")."""
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-.")[:64] or "custom"
+
+
 def _parse(text: str, *, source: str, name: str) -> Config:
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: TOML syntax error: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: values are nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError:  # Python's limit on converting a long integer (4,300 digits)
+        raise ConfigError(f"{source}: a number has too many digits") from None
     for key, value in data.items():
         if isinstance(value, dict):
             raise ConfigError(f"{source}: tables such as [{key}] are not used; write plain key = value lines")
-    data.setdefault("name", name if name.replace("-", "").replace("_", "").isalnum() else "custom")
+        if _depth(value) > MAX_DEPTH:
+            raise ConfigError(f"{source}: {key} is nested too deeply (at most {MAX_DEPTH} levels)")
+    data.setdefault("name", run_name(name))
     return config_from_mapping(data, source=source)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and tables nest in ``value`` (without recursing: parsing already took the stack)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            if level + 1 > MAX_DEPTH:
+                return level + 1
+            deepest = max(deepest, level + 1)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def config_to_toml(config: Config) -> str:

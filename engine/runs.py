@@ -1,8 +1,10 @@
 """The run folder: resolved config, event log, summary and checkpoints, written atomically.
 
 Layout of ``RUNS_DIR/RUN_ID/``: ``config.toml``, ``events.jsonl`` (every event, appended),
-``summary.json``, ``best.pt`` and ``last.pt``. Checkpoints hold only tensors and plain values
-and are read back with ``torch.load(weights_only=True)``: loading never unpickles objects.
+``summary.json``, ``best.pt`` and ``last.pt``, the writer's ``.lock`` (``lock.py``) and, while it
+writes, its ``.reserve``. Checkpoints are the journal's commits (``journal.py``); they hold only
+tensors and plain values and are read back with ``torch.load(weights_only=True)``: loading never
+unpickles objects.
 """
 
 from __future__ import annotations
@@ -11,46 +13,37 @@ import io
 import json
 import os
 import platform
-from dataclasses import dataclass
+import shutil
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import Any, Sequence
 
 import torch
 
 from .config import Config, ConfigError
 from .events import EpochEnded, Event, SettingsChanged, Terminal
+from .journal import (
+    LOG,
+    NEXT_BEST,
+    CheckpointError,
+    EventLog,
+    Recovery,
+    WriteFailed,
+    atomic_write,
+    fsync_dir,
+    journal_record,
+    plan_recovery,
+)
+from .lock import RunLock
 from .presets import config_to_toml, load_config_file
 
 CHECKPOINT_FORMAT = 1
+RESERVE = ".reserve"
+RESERVE_BYTES = 32 * 1024
+"""Disk space a run holds while it writes, so that one the disk fills up can still record its failure."""
 
-
-class CheckpointError(RuntimeError):
-    """A run folder or checkpoint that cannot be resumed; the message names the file."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic there
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+__all__ = ["CheckpointError", "RunFolder", "WriteFailed", "atomic_write", "load_checkpoint", "open_run", "summarize"]
 
 
 def library_versions() -> dict[str, str]:
@@ -73,18 +66,44 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class RunFolder:
-    """One run's folder; :meth:`record` is fed every event the engine yields."""
+    """One run's folder, locked for its one writer; :meth:`record` is fed every event the engine yields."""
 
     path: Path
-    _log: IO[str] | None = None
+    lock: RunLock | None = None
+    """Held while the run writes (None: a reader that only amends the summary of an ended run)."""
+    log: EventLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = EventLog(self.path / LOG)
 
     @classmethod
     def create(cls, runs_dir: Path | str, run_id: str, config: Config) -> RunFolder:
+        """A new run folder holding ``config.toml``; an OSError says why it cannot be made."""
         path = Path(runs_dir) / run_id
         path.mkdir(parents=True, exist_ok=False)
-        folder = cls(path)
-        folder.write_config(config)
+        try:
+            folder = cls(path, RunLock.acquire(path))
+            folder.write_config(config)
+        except (OSError, CheckpointError) as error:
+            shutil.rmtree(path, ignore_errors=True)  # only what this call made: nothing was trained
+            raise OSError(str(error)) from None
+        folder.keep_reserve()
         return folder
+
+    def keep_reserve(self) -> None:
+        """Hold :data:`RESERVE_BYTES` of disk in ``.reserve`` until the run ends or fails to write."""
+        try:
+            with open(self.path / RESERVE, "wb") as handle:
+                handle.write(bytes(RESERVE_BYTES))
+        except OSError:  # no room even for that: the run's next write fails and says so
+            self.free_reserve()
+
+    def free_reserve(self) -> None:
+        """Give the reserve back (on a full disk: room to record the failure)."""
+        try:
+            (self.path / RESERVE).unlink(missing_ok=True)
+        except OSError:  # a read-only or vanished folder: there was no room to make anyway
+            pass
 
     def write_config(self, config: Config) -> None:
         """Save the resolved config as ``config.toml`` (it loads back with ``--config``)."""
@@ -94,27 +113,47 @@ class RunFolder:
         """Append the event to ``events.jsonl`` (unless it is an ephemeral answer such as a prediction)."""
         if not event.recorded:
             return
-        if self._log is None:
-            self._log = open(self.path / "events.jsonl", "a", encoding="utf-8")
-        self._log.write(event.to_json() + "\n")
-        self._log.flush()
-        if isinstance(event, (EpochEnded, Terminal)):
-            os.fsync(self._log.fileno())
+        self.log.append([event.to_json()])
+        if isinstance(event, Terminal):
+            self.log.sync()
+
+    def commit(self, last: dict[str, Any], best: dict[str, Any] | None, lines: list[str], best_epoch: int | None) -> None:
+        """Write a checkpoint as the journal's commit (see ``journal.py``), then log ``lines``."""
+        self.log.sync()
+        if best is not None:
+            atomic_write(self.path / NEXT_BEST, _serialize(best))
+        record = journal_record(self.log.size(), lines, best_epoch)
+        atomic_write(self.path / "last.pt", _serialize({**last, "journal": record}))
+        if best is not None:
+            try:
+                os.replace(self.path / NEXT_BEST, self.path / "best.pt")
+            except OSError as error:
+                raise WriteFailed(self.path / "best.pt", error) from None
+            fsync_dir(self.path)
+        self.log.append(lines)
+
+    def recover(self, recovery: Recovery) -> None:
+        """Bring the folder back to its last checkpoint before a resume writes on."""
+        recovery.apply(self.log)
+        self.keep_reserve()
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self.log.close()
+        self.free_reserve()
+        if self.lock is not None:
+            self.lock.release()
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write(self.path / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
 
-    def save_checkpoint(self, which: str, state: dict[str, Any]) -> Path:
-        buffer = io.BytesIO()
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
-        path = self.path / f"{which}.pt"
-        atomic_write(path, buffer.getvalue())
-        return path
+    def write_traceback(self, text: str) -> None:
+        atomic_write(self.path / "traceback.txt", text.encode("utf-8"))
+
+
+def _serialize(state: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
+    return buffer.getvalue()
 
 
 def summarize(
@@ -168,19 +207,69 @@ def earlier_summary(run_dir: Path) -> dict[str, Any]:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a checkpoint safely (weights-only); a missing or corrupt file is a CheckpointError."""
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (its writer was stopped before writing it)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt zip, truncated file, disallowed type: all unusable
-        raise CheckpointError(f"{path} is corrupt or not an mnist-tui checkpoint: {error}") from None
+        raise CheckpointError(f"{path} is corrupt or not an mnist-tui checkpoint ({_load_failure(error)})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an mnist-tui checkpoint (format {CHECKPOINT_FORMAT})")
     return state
 
 
-def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any], list[dict[str, Any]]]:
-    """Config, last checkpoint and logged events of a run folder, for ``--resume``."""
+def _load_failure(error: Exception) -> str:
+    """PyTorch's reason in a few words, without its advice to load unsafely."""
+    text = str(error)
+    if "Unsupported global" in text:
+        return "it holds Python objects, which are never loaded"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    if "zip archive" in text or "Unsupported operand" in text or isinstance(error, EOFError):
+        return "not a whole PyTorch file"
+    return type(error).__name__
+
+
+def best_epoch_of(path: Path) -> int:
+    """The epoch whose weights a ``best.pt`` holds."""
+    epoch = load_checkpoint(path).get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        raise CheckpointError(f"{path} names no epoch")
+    return epoch
+
+
+def check_position(state: dict[str, Any], steps_per_epoch: int, *, where: str = "last.pt") -> None:
+    """The position fields of a checkpoint are counts that fit together, or a CheckpointError names the bad one."""
+    values = {name: state.get(name) for name in ("epoch", "epoch_step", "global_step")}
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise CheckpointError(f"{where}: {name} = {value!r} is not a count of {name.split('_')[-1]}s")
+    if values["epoch_step"] >= steps_per_epoch:
+        raise CheckpointError(f"{where}: epoch_step = {values['epoch_step']} is past the {steps_per_epoch} steps of an epoch")
+    if values["global_step"] != values["epoch"] * steps_per_epoch + values["epoch_step"]:
+        raise CheckpointError(
+            f"{where}: global_step = {values['global_step']} does not match epoch {values['epoch']}, "
+            f"step {values['epoch_step']} of {steps_per_epoch}"
+        )
+    partial = state.get("partial")
+    if not isinstance(partial, dict) or not all(
+        isinstance(partial.get(k), (int, float)) and not isinstance(partial.get(k), bool) and partial[k] >= 0
+        for k in ("loss_sum", "correct", "seen", "seconds")
+    ):
+        raise CheckpointError(f"{where}: its partial-epoch sums are not numbers")
+
+
+def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any] | None, Recovery]:
+    """Config, last checkpoint (None if none was ever written) and recovery plan of a run folder, for ``--resume``.
+
+    Reads only: :meth:`RunFolder.recover` applies the plan once the resume is sure to go ahead.
+    """
     path = Path(run_dir)
     if not path.is_dir():
         raise CheckpointError(f"run folder {path} does not exist")
@@ -188,15 +277,6 @@ def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any], list[dict[str
         config = load_config_file(path / "config.toml")
     except ConfigError as error:
         raise CheckpointError(f"run folder {path} has no usable config.toml: {error}") from None
-    state = load_checkpoint(path / "last.pt")
-    events: list[dict[str, Any]] = []
-    log = path / "events.jsonl"
-    if log.is_file():
-        for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise CheckpointError(f"{log} line {number} is not JSON") from None
-    return config, state, events
+    last = path / "last.pt"
+    state = load_checkpoint(last) if last.exists() else None
+    return config, state, plan_recovery(path, state, best_epoch_of)

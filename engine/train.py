@@ -35,6 +35,9 @@ from .events import (
     event_from_dict,
 )
 from .events import new_run_id
+from .journal import Recovery, WriteFailed
+from .lock import RunBusy, RunLock
+from .memory import check_memory
 from .runs import CheckpointError, RunFolder, earlier_summary, library_versions, open_run, summarize
 from .settings import current_settings
 from .steering import Steering
@@ -106,17 +109,24 @@ def resume_training(
     """Continue the run in ``run_dir`` from its last checkpoint, appending to its event log.
 
     ``epochs`` raises the number of epochs to train to; ``inbox`` as for :func:`run_training`.
-    Settings changed during the run go on as changed (the checkpoint's optimizer holds them). A
-    missing or corrupt run is reported as a failed event with reason ``checkpoint``.
+    Settings changed during the run go on as changed (the checkpoint's optimizer holds them). The
+    folder is locked first (another writer: a failed event with reason ``busy``); events logged
+    after the last checkpoint are dropped (the run continues from that checkpoint). A missing or
+    corrupt run is reported as a failed event with reason ``checkpoint``.
     """
     path = Path(run_dir)
+    lock: RunLock | None = None
     try:
-        saved, state, logged = open_run(path)
+        if path.is_dir():
+            lock = RunLock.acquire(path)
+        saved, state, recovery = open_run(path)
         config = saved if epochs is None else saved.replace(epochs=epochs)
+        resume = _Resume(path, state, recovery, saved, lock)
     except (CheckpointError, ConfigError) as error:
-        yield RunFailed(run_id=path.name, error=str(error), reason="checkpoint")
+        if lock is not None:
+            lock.release()
+        yield RunFailed(run_id=path.name, error=str(error), reason="busy" if isinstance(error, RunBusy) else "checkpoint")
         return
-    resume = _Resume(path=path, state=state, logged=logged, saved=saved)
     yield from _run(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
         preset=resume.summary.get("preset"),
@@ -129,15 +139,32 @@ def _iso_time(seconds: float) -> str:
 
 
 class _Resume:
-    def __init__(self, path: Path, state: dict[str, Any], logged: list[dict[str, Any]], saved: Config) -> None:
+    """What a resume continues from: the locked folder, its checkpoint (None: none yet) and recovery plan."""
+
+    def __init__(
+        self, path: Path, state: dict[str, Any] | None, recovery: Recovery, saved: Config, lock: RunLock | None
+    ) -> None:
         self.path = path
         self.state = state
+        self.recovery = recovery
         self.saved = saved
-        self.epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
-        self.changes = [event_from_dict(e) for e in logged if e.get("event") == SettingsChanged.kind]
+        self.lock = lock
+        logged = recovery.events  # up to the checkpoint: what was logged after it does not count
+        reached = state.get("epoch") if state else 0
+        try:
+            epochs = [event_from_dict(e) for e in logged if e.get("event") == EpochEnded.kind]
+            self.changes = [event_from_dict(e) for e in logged if e.get("event") == SettingsChanged.kind]
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{path / 'events.jsonl'} holds a malformed event") from None
+        # A checkpoint from before the journal may be older than the log's last epochs.
+        self.epochs = [e for e in epochs if isinstance(reached, int) and e.epoch <= reached]
         self.summary = earlier_summary(path)
         """The summary the earlier session left: the resumed run keeps its preset and first start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _run(
@@ -155,32 +182,27 @@ def _run(
     started = time.time()  # command-file lines written before this are stale
     try:
         device = resolve_device(config.device)
+        check_memory(config, device)
         split = load_split(config, data_dir, device)
         trainer = Trainer(config, split, device)
-        if resume is not None:
+        if resume is not None and resume.state is not None:
             trainer.load_state(resume.state)
-    except ConfigError as error:
-        yield RunFailed(run_id=run_id, error=str(error), reason="config")
-        return
-    except DataError as error:
-        yield RunFailed(run_id=run_id, error=str(error), reason="data")
-        return
-    except CheckpointError as error:
-        yield RunFailed(run_id=run_id, error=str(error), reason="checkpoint")
+    except (ConfigError, DataError, CheckpointError) as error:
+        if resume is not None:
+            resume.release()
+        reason = "config" if isinstance(error, ConfigError) else "data" if isinstance(error, DataError) else "checkpoint"
+        yield RunFailed(run_id=run_id, error=str(error), reason=reason)
         return
     # Nothing is written before here: a config or data error leaves no run folder behind.
+    folder: RunFolder | None = None
     if resume is not None:
-        folder: RunFolder | None = RunFolder(resume.path)
-        if config != resume.saved:  # a raised epoch count: a later plain --resume must keep it
-            folder.write_config(config)
+        folder = RunFolder(resume.path, resume.lock)
     elif runs_dir is not None:
         try:
             folder = RunFolder.create(Path(runs_dir), run_id, config)
         except OSError as error:
             yield RunFailed(run_id=run_id, error=f"cannot create a run folder in {runs_dir}: {error}", reason="config")
             return
-    else:
-        folder = None
     command_file = (
         CommandFile(folder.path, since=started, answered=resume.answered if resume else set())
         if folder is not None else None
@@ -190,12 +212,19 @@ def _run(
     session = _Session(
         config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start
     )
+    fresh = resume is None or resume.state is None
+    if not fresh:
+        session.checkpoint = (trainer.epoch, trainer.global_step)
     try:
-        yield from session.events()
+        if resume is not None and folder is not None:
+            folder.recover(resume.recovery)
+            if config != resume.saved:  # a raised epoch count: a later plain --resume must keep it
+                folder.write_config(config)
+        yield from session.events(fresh=fresh)
+    except WriteFailed as error:
+        yield session.fail_to_write(error)
     except Exception as error:  # turned into the run's terminal event, with the traceback kept
-        if folder is not None:
-            (folder.path / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        yield session.emit(RunFailed(run_id=run_id, error=f"{type(error).__name__}: {error}", reason="error"))
+        yield session.fail(error, traceback.format_exc())
     finally:
         if folder is not None:
             folder.close()
@@ -224,6 +253,10 @@ class _Session:
         self.device = device
         self.steering = steering
         self.epochs: list[EpochEnded] = list(resume.epochs if resume else [])
+        self.committed: list[EpochEnded] = list(self.epochs)
+        """The epochs whose checkpoint is written: only they count (in the summary, after a failure)."""
+        self.checkpoint: tuple[int, int] | None = None
+        """(epoch, step) of the last checkpoint written or resumed from."""
         self.changes: list[SettingsChanged] = list(resume.changes if resume else [])
         self.versions = library_versions()
         self.eval_name = trainer.split.eval_name
@@ -232,24 +265,63 @@ class _Session:
         """When the run first started, ISO 8601 with its offset (a resume keeps it)."""
 
     def emit(self, event: Event) -> Event:
-        """Record ``event`` in the run folder (and the summary, at epoch ends, changes and the end)."""
+        """Record ``event`` in the run folder (and the summary, at changes and the end)."""
         if isinstance(event, SettingsChanged):
             self.changes.append(event)
         if self.folder is not None:
             self.folder.record(event)
             # Written at the start too, so a runs listing sees a run before its first epoch ends.
-            if isinstance(event, (RunStarted, EpochEnded, SettingsChanged, Terminal)):
-                terminal = event if isinstance(event, Terminal) else None
-                self.folder.write_summary(
-                    summarize(
-                        self.epochs, terminal, config=self.config, preset=self.preset, started=self.started,
-                        eval_name=self.eval_name,
-                        device=str(self.device), versions=self.versions, changes=self.changes,
-                    )
-                )
+            if isinstance(event, (RunStarted, SettingsChanged, Terminal)):
+                self._write_summary(event if isinstance(event, Terminal) else None)
         return event
 
-    def events(self) -> Iterator[Event]:
+    def _write_summary(self, terminal: Terminal | None) -> None:
+        assert self.folder is not None
+        self.folder.write_summary(
+            summarize(
+                self.committed, terminal, config=self.config, preset=self.preset, started=self.started,
+                eval_name=self.eval_name, device=str(self.device), versions=self.versions, changes=self.changes,
+            )
+        )
+
+    def fail_to_write(self, error: WriteFailed) -> RunFailed:
+        """The run's end when its folder cannot be written: one line naming the path, the reason and the way back."""
+        folder = self.folder.path if self.folder else error.path.parent
+        if self.checkpoint is None:
+            resumes = "the run starts again from its config"
+        else:
+            resumes = f"its last checkpoint (epoch {self.checkpoint[0]}, step {self.checkpoint[1]}) resumes the run"
+        failed = RunFailed(
+            run_id=self.run_id,
+            error=f"{error}; {resumes} once that is fixed: mnist-tui --resume {folder}",
+            reason="write",
+        )
+        if self.folder is not None:
+            self.folder.free_reserve()
+        self._try_to_keep(failed)
+        return failed
+
+    def fail(self, error: Exception, trace: str) -> RunFailed:
+        """The run's end after an unexpected error, with its traceback kept in the run folder."""
+        failed = RunFailed(run_id=self.run_id, error=f"{type(error).__name__}: {error}", reason="error")
+        if self.folder is not None:
+            self._try(lambda: self.folder.write_traceback(trace))  # type: ignore[union-attr]
+        self._try_to_keep(failed)
+        return failed
+
+    def _try_to_keep(self, failed: RunFailed) -> None:
+        if self.folder is not None:
+            self._try(lambda: self.folder.record(failed))  # type: ignore[union-attr]
+            self._try(lambda: self._write_summary(failed))
+
+    @staticmethod
+    def _try(write: Any) -> None:
+        try:
+            write()
+        except WriteFailed:  # the folder still cannot be written; the failure event says why already
+            pass
+
+    def events(self, *, fresh: bool) -> Iterator[Event]:
         config, trainer, steering = self.config, self.trainer, self.steering
         split = trainer.split
         yield self.emit(
@@ -268,8 +340,12 @@ class _Session:
                 parameters=trainer.parameters,
             )
         )
+        if self.folder is not None and not fresh:
+            self._write_summary(None)  # it agrees with the log cut back to the checkpoint
         if trainer.epoch == 0 and trainer.epoch_step == 0:
             yield self.emit(self._samples(epoch=0))
+        if fresh:
+            yield from self._commit(best=None)  # resumable from its first batch
         while trainer.epoch < config.epochs:
             epoch = trainer.epoch + 1
             diverged = yield from self._train(epoch)
@@ -278,7 +354,7 @@ class _Session:
                 yield self.emit(diverged)
                 return
             if trainer.epoch_step < trainer.steps_per_epoch:  # stopped mid-epoch
-                yield from self._checkpoint("last", trainer.full_state())
+                yield from self._commit(best=None)
                 yield from self._finish("stopped")
                 yield self.emit(
                     RunStopped(
@@ -376,9 +452,7 @@ class _Session:
             for event in inspection.events(self.run_id, epoch):
                 yield self.emit(event)
         yield self.emit(self._samples(epoch=epoch))
-        if improved:
-            yield from self._checkpoint("best", trainer.weights_state(eval_accuracy))
-        yield from self._checkpoint("last", trainer.full_state())
+        yield from self._commit(best=trainer.weights_state(eval_accuracy) if improved else None)
 
     def _samples(self, epoch: int) -> SamplesPredicted:
         images, labels, predictions, confidences = self.trainer.predict_gallery()
@@ -392,13 +466,27 @@ class _Session:
             class_names=self.trainer.split.class_names,
         )
 
-    def _checkpoint(self, which: str, state: dict[str, Any]) -> Iterator[Event]:
+    def _commit(self, best: dict[str, Any] | None) -> Iterator[Event]:
+        """Write ``last.pt`` (and ``best`` weights): from here the epochs so far count."""
         if self.folder is None:
             return
-        path = self.folder.save_checkpoint(which, {**state, "config": self.config.to_dict()})
-        yield self.emit(
+        trainer = self.trainer
+        saved = [
             CheckpointSaved(
-                run_id=self.run_id, which=which, path=str(path),
-                epoch=self.trainer.epoch, step=self.trainer.global_step,
+                run_id=self.run_id, which=which, path=str(self.folder.path / f"{which}.pt"),
+                epoch=trainer.epoch, step=trainer.global_step,
             )
+            for which in (("best", "last") if best is not None else ("last",))
+        ]
+        config = self.config.to_dict()
+        best_epoch = max(self.epochs, key=lambda e: e.eval_accuracy).epoch if self.epochs else None
+        self.folder.commit(
+            {**trainer.full_state(), "config": config},
+            None if best is None else {**best, "config": config},
+            [event.to_json() for event in saved],
+            best_epoch,
         )
+        self.committed = list(self.epochs)
+        self.checkpoint = (trainer.epoch, trainer.global_step)
+        self._write_summary(None)
+        yield from saved

@@ -23,10 +23,11 @@ from .mlp_step import MLPStep, supports
 from .model import build_model, count_parameters, store_input_major
 from .optim import build_optimizer, build_schedule
 from .probes import EvalPass, Inspection, read_once
-from .runs import CheckpointError
+from .runs import CheckpointError, check_position
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
 EVAL_BATCH = 8192
+FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
 def steps_per_epoch(config: Config, train_size: int) -> int:
@@ -39,8 +40,18 @@ def steps_per_epoch(config: Config, train_size: int) -> int:
                 f"batch_size {config.batch_size} with drop_last leaves no batch of the {train_size:,} "
                 "training digits; lower batch_size or set drop_last = false"
             )
-        return train_size // config.batch_size
-    return math.ceil(train_size / config.batch_size)
+        steps = train_size // config.batch_size
+    else:
+        steps = math.ceil(train_size / config.batch_size)
+    smallest = config.batch_size if config.drop_last else train_size - (steps - 1) * config.batch_size
+    if config.batch_norm and smallest == 1:
+        if config.batch_size == 1:
+            raise ConfigError("batch norm needs batches of at least 2 digits, not batch_size 1")
+        raise ConfigError(
+            f"batch norm cannot train on a batch of one digit: {train_size:,} training digits in batches of "
+            f"{config.batch_size} leave a last batch of 1; set drop_last = true or change batch_size"
+        )
+    return steps
 
 
 class _Flag(Protocol):
@@ -162,17 +173,24 @@ class Trainer:
             while step < last:
                 index = perm[step * size : (step + 1) * size]
                 count = index.shape[0]
-                if self._graph is not None and count == size:
-                    loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
-                elif choice is not None and count < ADAPTIVE_MIN_ROWS:
-                    with intra_op_threads(choice.fallback):  # small products vary with the thread count
+                overflowed = False
+                try:
+                    if self._graph is not None and count == size:
+                        loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
+                    elif choice is not None and count < ADAPTIVE_MIN_ROWS:
+                        with intra_op_threads(choice.fallback):  # small products vary with the thread count
+                            loss = self._step(index)
+                    else:  # the CPU, or the last, smaller batch of an epoch
                         loss = self._step(index)
-                else:  # the CPU, or the last, smaller batch of an epoch
-                    loss = self._step(index)
+                except RuntimeError:
+                    if not self.optimizer.param_groups[0]["lr"] > FLOAT32_MAX:
+                        raise
+                    # Optimizers that scale by lr in float32 refuse it: the weights would be infinite.
+                    loss, overflowed = torch.tensor(math.inf), True
                 self._losses[step - first] = loss
                 samples += count
                 step += 1
-                if stop.is_set():
+                if stop.is_set() or overflowed:
                     break
         self._seen += samples
         self.global_step += step - first
@@ -298,6 +316,7 @@ class Trainer:
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`full_state`; a mismatched checkpoint is a CheckpointError."""
+        check_position(state, self.steps_per_epoch)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])

@@ -112,7 +112,7 @@ def test_wrong_type_in_a_file_names_the_field_and_the_type(tmp_path: Path, line:
         ({"seed": -1}, "seed must be in [0, 9223372036854775807], not -1"),
         ({"optimizer": "sgdd"}, "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'sgdd' (did you mean 'sgd'?)"),
         ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
-        ({"name": "my run"}, "name must be letters, digits"),
+        ({"name": "my run"}, "name must be 1 to 64 letters, digits"),
         ({"nesterov": True}, "nesterov needs optimizer = 'sgd' and momentum > 0"),
         ({"split_shuffle": "numpy"}, "split_shuffle must be one of torch, sklearn, not 'numpy'"),
         (

@@ -70,7 +70,8 @@ def stop_when(events: Iterator[Event], condition: Callable[[Event], bool], flag:
 def test_events_come_in_order_and_end_with_one_terminal_event(train: Train, tiny: Config) -> None:
     events = train(tiny)
     epoch = r"( batch)+ epoch confusion mistakes weights layers samples( checkpoint:best)? checkpoint:last"
-    assert re.fullmatch(rf"run_started samples{epoch}{epoch} finished", kinds(events)), kinds(events)
+    # The first checkpoint comes before any batch: a run is resumable from its first batch.
+    assert re.fullmatch(rf"run_started samples checkpoint:last{epoch}{epoch} finished", kinds(events)), kinds(events)
     assert [isinstance(e, Terminal) for e in events].count(True) == 1
     assert [e.epoch for e in of(SamplesPredicted, events)] == [0, 1, 2]
 
@@ -96,7 +97,7 @@ def test_batch_reports_count_steps_consistently(train: Train, tiny: Config) -> N
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.epochs_completed == 2
     checkpoints = of(CheckpointSaved, events)
-    assert [(c.epoch, c.step) for c in checkpoints if c.which == "last"] == [(1, 32), (2, 64)]
+    assert [(c.epoch, c.step) for c in checkpoints if c.which == "last"] == [(0, 0), (1, 32), (2, 64)]
 
 
 def test_the_epoch_ends_and_the_finish_agree(train: Train, tiny: Config) -> None:
@@ -149,7 +150,7 @@ def test_a_stop_is_honoured_after_the_batch_in_progress(data_dir: Path, tiny: Co
         lambda e: isinstance(e, BatchReported),
         flag,
     )
-    assert kinds(events) == "run_started samples batch checkpoint:last stopped"
+    assert kinds(events) == "run_started samples checkpoint:last batch checkpoint:last stopped"
     batch, checkpoint, stopped = events[-3:]
     assert isinstance(stopped, RunStopped)
     assert (stopped.epoch, stopped.step, stopped.epochs_completed) == (1, batch.step, 0)
@@ -306,7 +307,9 @@ def test_a_resumed_run_appends_to_its_folder(data_dir: Path, tmp_path: Path, tin
     run_dir = Path(first[0].run_dir)
     assert {e.run_id for e in second} == {run_dir.name}
     logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    assert logged == [e.to_dict() for e in first + second]
+    # The resume continues from the last checkpoint: what was logged after it (the stop) is dropped.
+    assert isinstance(first[-1], RunStopped) and isinstance(first[-2], CheckpointSaved)
+    assert logged == [e.to_dict() for e in first[:-1] + second]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["status"], summary["epochs_completed"]) == ("finished", 2)
     assert summary["final_test_accuracy"] == second[-1].final_accuracy

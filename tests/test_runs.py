@@ -17,7 +17,7 @@ from mnist_tui.engine.model import build_model
 from mnist_tui.engine.presets import load_config_file
 from mnist_tui.engine.runs import CheckpointError, atomic_write, load_checkpoint, open_run, summarize
 
-RUN_FILES = {"config.toml", "events.jsonl", "summary.json", "best.pt", "last.pt"}
+RUN_FILES = {"config.toml", "events.jsonl", "summary.json", "best.pt", "last.pt", ".lock"}
 
 
 @pytest.fixture
@@ -90,18 +90,21 @@ def test_best_pt_holds_the_weights_of_the_best_epoch(finished_run, data_dir: Pat
 
 def test_open_run_reads_what_a_resume_needs(finished_run) -> None:
     run_dir, config, events = finished_run
-    loaded, state, logged = open_run(run_dir)
+    loaded, state, recovery = open_run(run_dir)
     assert loaded == config
     assert state["global_step"] == 64
-    assert logged == [e.to_dict() for e in events]
+    # Up to the last checkpoint and its lines; the finish, logged after it, a resume drops.
+    assert isinstance(events[-1], RunFinished)
+    assert list(recovery.events) == [e.to_dict() for e in events[:-1]]
 
 
 def test_a_corrupt_event_log_is_named_with_its_line(finished_run) -> None:
     run_dir, _, _ = finished_run
-    with open(run_dir / "events.jsonl", "a") as log:
-        log.write('{"event": "batch", "run_id"\n')
-    lines = len((run_dir / "events.jsonl").read_text().splitlines())
-    with pytest.raises(CheckpointError, match=f"events.jsonl line {lines} is not JSON"):
+    log = run_dir / "events.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    lines[3] = "#" + lines[3][1:]  # a line before the last checkpoint, its length kept
+    log.write_text("".join(lines))
+    with pytest.raises(CheckpointError, match="events.jsonl line 4 is not JSON"):
         open_run(run_dir)
 
 

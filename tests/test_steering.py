@@ -315,7 +315,9 @@ def test_predictions_are_answered_with_the_model_as_it_is(data_dir: Path, tmp_pa
     ids: list[str] = []
 
     def put_predict(event: Event, box: Inbox) -> None:
-        if at_step(5, RunPaused)(event) or (isinstance(event, CheckpointSaved) and event.which == "last"):
+        # At each epoch's checkpoint (not the one before training).
+        epoch_end = isinstance(event, CheckpointSaved) and event.which == "last" and event.step > 0
+        if at_step(5, RunPaused)(event) or epoch_end:
             ids.append(box.put("predict", pixels=digit))
 
     react = all_of(put_predict, once(at_step(5), "pause"), once(lambda e: isinstance(e, DigitPredicted), "resume"))

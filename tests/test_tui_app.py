@@ -283,9 +283,37 @@ async def test_quit_during_a_paused_run_stops_the_source_and_exits() -> None:
         await press(pilot, "q")
         while app.return_value is None and time.monotonic() - started_at < 5:
             await asyncio.sleep(0.01)
-    assert app.return_value == 0
+    assert app.return_value == 130, "quitting mid-run stops the run: exit 130, as Ctrl+C does headless"
     assert source.last.stop.is_set()
     assert app.state == "stopped"  # it exited once the engine had stopped, not on the grace timer
+
+
+@pytest.mark.parametrize(
+    ("scripts", "code"),
+    [
+        ((), 0),
+        ((training_run(),), 0),
+        ((failing_run(),), 1),
+        ((training_run(), failing_run()), 1),
+        ((failing_run(), training_run()), 0),
+    ],
+    ids=["idle", "finished", "failed", "finished-then-failed", "failed-then-finished"],
+)
+@run_async
+async def test_quitting_exits_with_the_last_runs_outcome(scripts: tuple, code: int) -> None:
+    """After the runs end, q exits as headless would have for the last of them (0 with none)."""
+    source = ScriptedSource()
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        for number, script in enumerate(scripts, 1):
+            source.script = script
+            await press(pilot, "s")
+            await wait_until(
+                pilot, lambda: len(source.calls) == number and app.state in ("finished", "failed"), what="the run's end"
+            )
+        await press(pilot, "q")
+        await wait_until(pilot, lambda: app.return_value is not None, what="the exit")
+    assert app.return_value == code
 
 
 @run_async

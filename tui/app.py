@@ -8,10 +8,8 @@ engine's stop flag. Widgets are set from here, on the UI thread; they post messa
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
-import time
 from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,10 +27,11 @@ from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..engine.replay import ReplayError, read_events
-from ..exit_codes import ENGINE_THREAD, FAILED
+from ..exit_codes import ENGINE_THREAD, FAILED, INTERRUPTED, exit_code
 from ..gil import short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
+from .hangup import watch_terminal
 from .draw_view import DrawView
 from .help_screen import HelpScreen
 from .inspect_view import InspectView
@@ -128,6 +127,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self.exit_code = 0
+        """The last run's outcome as headless would exit (0 before any), or the signal's code."""
+        self._signal_code: int | None = None
         self._quitting = False
         self._inbox: Inbox | None = None
         """The running engine's commands: pause, resume, step, set, predict."""
@@ -172,8 +173,9 @@ class MnistApp(PastRuns, Watching, App[int]):
         self.set_interval(FRAME_SECONDS, self._frame)
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
-            for number, code in SIGNAL_CODES.items():
-                loop.add_signal_handler(number, self._on_signal, code)
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, self._on_signal, SIGNAL_CODES[number])
+            watch_terminal(self._stop_for_hangup)  # SIGHUP too: the loop may never run again
         if self._initial_view:
             self.action_view(self._initial_view)
         if self._on_ready is not None:
@@ -318,6 +320,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         """Quit; a running engine is stopped and checkpointed first (at most a moment's wait)."""
         if self.state in ACTIVE and self._worker is not None:
             self._quitting = True
+            if self._signal_code is None:
+                self.exit_code = INTERRUPTED  # the run was stopped, as by Ctrl+C headless
             self.action_stop()
             self.set_timer(QUIT_GRACE_SECONDS, lambda: self.exit(self.exit_code))
         else:
@@ -397,15 +401,14 @@ class MnistApp(PastRuns, Watching, App[int]):
         return True
 
     def _on_signal(self, code: int) -> None:
-        self.exit_code = code
-        if code == SIGNAL_CODES[signal.SIGHUP]:
-            # The terminal is gone: nothing can be drawn or restored. Stop the engine, let it
-            # write its checkpoint, then leave without touching the terminal.
-            if self._worker is not None:
-                self._worker.cancel()
-            threading.Thread(target=_exit_when_engine_ends, args=(code,), daemon=True).start()
-            return
+        self._signal_code = self.exit_code = code
         self.call_later(self.action_quit)
+
+    def _stop_for_hangup(self) -> None:
+        """Stop the engine from the terminal watch's thread: its stop flag is thread-safe."""
+        worker = self._worker
+        if worker is not None:
+            worker.cancelled_event.set()
 
     # --- the engine thread ----------------------------------------------------------------
 
@@ -500,6 +503,8 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
         self._worker = None
+        if self._signal_code is None:
+            self.exit_code = exit_code(event)  # quitting later exits as headless would have
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
         self.notify(outcome.replace("\n", "; "), severity=severity, timeout=8)
         if self._quitting:
@@ -522,14 +527,6 @@ class MnistApp(PastRuns, Watching, App[int]):
         main = self.query_one("#main")
         main.set_class(height < BESIDE_HEIGHT and width >= BESIDE_WIDTH, "-beside")
         main.set_class(width < CRAMPED_WIDTH, "-cramped")
-
-
-def _exit_when_engine_ends(code: int, timeout: float = 60.0) -> None:
-    """Exit with ``code`` once no engine thread runs (it saves the run first), or after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while any(thread.name == ENGINE_THREAD for thread in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os._exit(code)
 
 
 def run_dashboard(

@@ -1,0 +1,77 @@
+"""One writer per run folder: an exclusive ``flock`` on ``RUN_DIR/.lock``, holding the writer's pid.
+
+The operating system releases the lock when the process dies, however it dies, so a killed
+run never leaves its folder locked. Processes that only append a command to
+``commands.jsonl`` (``mnist-tui watch``, scripts) do not take it: they are not writers of the run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs are not locked there
+    fcntl = None  # type: ignore[assignment]
+
+from .journal import CheckpointError
+
+LOCK = ".lock"
+
+
+class RunBusy(CheckpointError):
+    """Another process holds the run folder's lock."""
+
+    def __init__(self, folder: Path, pid: int | None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        super().__init__(f"run folder {folder} is being written by {holder}; wait for it to end, or stop it first")
+        self.pid = pid
+
+
+class RunLock:
+    """The held lock of one run folder; :meth:`release` (or the process's death) frees it."""
+
+    def __init__(self, folder: Path, fd: int | None) -> None:
+        self.folder = folder
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, folder: Path) -> RunLock:
+        """Take the folder's lock, or raise RunBusy naming the holder's pid.
+
+        A folder that cannot be written (read-only, vanished) is a CheckpointError saying so.
+        """
+        path = folder / LOCK
+        if fcntl is None:
+            return cls(folder, None)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise CheckpointError(f"run folder {folder} cannot be written ({error.strerror}); nothing was changed") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pid = _read_pid(fd)
+            os.close(fd)
+            raise RunBusy(folder, pid) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:  # a full disk: the lock holds without the pid, which only a refusal shows
+            pass
+        return cls(folder, fd)
+
+    def release(self) -> None:
+        """Free the lock (the file stays: removing it would race with a process about to take it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
