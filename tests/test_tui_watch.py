@@ -122,6 +122,7 @@ async def test_keys_write_commands_in_the_shared_format(tmp_path: Path) -> None:
         append(folder, RunStopped(run_id=RUN, epoch=1, step=25, epochs_completed=0).to_json() + "\n")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
         assert app.query_one("#field-hidden").disabled  # still the followed run's form, not a new run's
+        assert app.exit_code == 0  # the watcher trained nothing: quitting it is no run's outcome
 
 
 @run_async

@@ -503,8 +503,9 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
         self._worker = None
-        if self._signal_code is None:
-            self.exit_code = exit_code(event)  # quitting later exits as headless would have
+        if self._signal_code is None and self.watching is None:
+            # Quitting later exits as headless would have; a watcher trained nothing and exits 0.
+            self.exit_code = exit_code(event)
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
         self.notify(outcome.replace("\n", "; "), severity=severity, timeout=8)
         if self._quitting:
