@@ -20,6 +20,10 @@ from .run_state import RunState
 from .weight_tiles import WeightTiles
 
 
+NARROW = 118
+"""Columns under which the Inspect panes stand one above the other."""
+
+
 class InspectView(Pane, View):
     """Confusion matrix, per-class accuracy, mistakes of the selected cell, first-layer weights."""
 
@@ -40,6 +44,8 @@ class InspectView(Pane, View):
     InspectView #class-bars { width: 1fr; height: auto; min-height: 13; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     InspectView #inspect-bottom { height: auto; }
     InspectView #mistakes { width: 1fr; height: auto; min-height: 17; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    InspectView.-narrow #inspect-top, InspectView.-narrow #inspect-bottom { layout: vertical; }
+    InspectView.-narrow #class-bars, InspectView.-narrow #mistakes, InspectView.-narrow #weights { width: 1fr; }
     InspectView #weights { width: 49; height: auto; min-height: 17; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     """
 
@@ -63,6 +69,10 @@ class InspectView(Pane, View):
         self.query_one("#class-bars").border_title = "Accuracy per class"
         self.query_one("#weights").border_title = "First layer's weights"
         self.show_run(self.run)
+
+    def on_resize(self) -> None:
+        # Under this width the panes stack (the heatmap alone takes 73 cells): scrolled, not squeezed.
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     def on_show_view(self) -> None:
         self.query_one(ConfusionGrid).focus()
