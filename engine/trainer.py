@@ -20,8 +20,8 @@ from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .mlp_step import MLPStep, supports
-from .model import build_model, count_parameters, store_input_major
-from .optim import build_optimizer, build_schedule
+from .model import build_model, count_parameters, store_flat
+from .optim import build_optimizer, build_schedule, load_optimizer_state
 from .runs import CheckpointError
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
@@ -69,7 +69,7 @@ class Trainer:
         self.model = build_model(config).to(device)
         manual = supports(config, device)
         if manual:
-            store_input_major(self.model)
+            store_flat(self.model)
         self.optimizer = build_optimizer(config, self.model, device)
         self.schedule = build_schedule(config, self.optimizer)
         self.parameters = count_parameters(self.model)
@@ -280,7 +280,7 @@ class Trainer:
         """Restore a :meth:`full_state`; a mismatched checkpoint is a CheckpointError."""
         try:
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
+            load_optimizer_state(self.optimizer, state["optimizer"])
             self.schedule.load_state_dict(state["schedule"])
             self.epoch = int(state["epoch"])
             self.epoch_step = int(state["epoch_step"])

@@ -98,6 +98,9 @@ CONFIGS = {
     "sgd-momentum-sigmoid": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "hidden": (64, 32)},
     "adam-relu": {"optimizer": "adam", "lr": 0.003, "hidden": (100, 100)},
     "adamw-gelu-dropout": {"optimizer": "adamw", "lr": 0.003, "activation": "gelu", "dropout": 0.3, "hidden": (48,)},
+    # Batch norm's CPU kernels sum per thread; the step runs them on one.
+    "adam-batchnorm-dropout": {"optimizer": "adam", "lr": 0.01, "batch_norm": True, "dropout": 0.5, "hidden": (512, 256)},
+    "sgd-width-one": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "hidden": (3, 1)},
 }
 
 
