@@ -3,10 +3,12 @@
 On one CPU core at MNIST's batch sizes, autograd's bookkeeping is a large share of a step: it
 records a graph, allocates every gradient anew, ``zero_grad`` frees them, and ``Optimizer.step``
 spends 0.1 to 0.3 ms in Python before its fused kernel runs. This step calls the kernels autograd
-would call (linear, batch norm, activation and dropout forward; the loss; their backward
-functions), writes the gradients into one flat tensor allocated once, and updates every
-parameter with one call of the optimizer's fused kernel (``flat_update.py``), on the optimizer's
-own state, so checkpoints and resuming see an ordinary optimizer.
+would call (linear, batch norm and activation forward; the loss; their backward functions),
+writes the gradients into one flat tensor allocated once, and updates every parameter with one
+call of the optimizer's fused kernel (``flat_update.py``), on the optimizer's own state, so
+checkpoints and resuming see an ordinary optimizer. Dropout's masks are drawn from uniform
+numbers rather than ``bernoulli_`` (:func:`dropout_mask`): the same distribution, ten times
+cheaper.
 
 Two more savings, both exact in real arithmetic:
 
@@ -86,7 +88,7 @@ class _Saved(NamedTuple):
     z: torch.Tensor  # the linear's output
     h: torch.Tensor  # the activation's input: z, or z normalised
     out: torch.Tensor  # the activation's output
-    mask: torch.Tensor | None  # dropout's
+    mask: torch.Tensor | None  # dropout's, scaled: 0 or 1 / (1 - p)
     mean: torch.Tensor | None  # batch norm's saved statistics
     invstd: torch.Tensor | None
 
@@ -119,7 +121,6 @@ class MLPStep:
         self._activation = _FORWARD[config.activation]
         self._activation_backward = _BACKWARD[config.activation]
         self._dropout = config.dropout
-        self._scale = 1.0 / (1.0 - self._dropout)
         self.lit_share_limit = LIT_SHARE_LIMIT
         self._grad_targets = self._targets(self.update.grads)
         self._buffer_targets: tuple[list[torch.Tensor], list[list[torch.Tensor]]] | None = None
@@ -174,7 +175,8 @@ class MLPStep:
             out = self._activation(h)
             mask = None
             if self._dropout > 0 and training:
-                following, mask = aten.native_dropout(out, self._dropout, True)
+                mask = dropout_mask(out, self._dropout)
+                following = out * mask
             else:
                 following = out
             saved.append(_Saved(a, z, h, out, mask, mean, invstd))
@@ -198,7 +200,7 @@ class MLPStep:
             bias_into = others[index][0]
             if index < len(self.layers) - 1:  # a hidden layer: back through dropout, activation, norm
                 if here.mask is not None:
-                    grad = aten.native_dropout_backward(grad, here.mask, self._scale)
+                    grad = grad * here.mask
                 grad = self._activation_backward(grad, here.h, here.out)
                 if layer.norm is not None:
                     grad = _normalize_backward(layer.norm, grad, here, training, others[index][1:], momentum)
@@ -221,6 +223,17 @@ class MLPStep:
             self._buffer_source = buffers
             self._buffer_targets = self._targets(buffers)
         return self._buffer_targets
+
+
+def dropout_mask(out: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout's scaled mask: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
+
+    ``nn.Dropout`` draws its mask with ``bernoulli_``, whose CPU kernel takes 20 to 40 ns a number
+    here (0.3 to 0.7 ms a step for the 784-512-256 models); uniform numbers compared with ``p``
+    are the same distribution at a tenth of the cost. The scaling is ``nn.Dropout``'s own
+    (``noise.div_(1 - p)``), so only the draws differ from it.
+    """
+    return torch.rand_like(out).ge_(p).div_(1 - p)
 
 
 def _normalize(norm: nn.BatchNorm1d, z: torch.Tensor, training: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

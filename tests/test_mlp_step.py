@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mnist_tui.engine.config import ACTIVATIONS, Config
 from mnist_tui.engine.data import load_split
 from mnist_tui.engine.events import RunFinished
-from mnist_tui.engine.mlp_step import MLPStep, supports
+from mnist_tui.engine.mlp_step import MLPStep, dropout_mask, supports
 from mnist_tui.engine.model import build_model, flat_parameters, store_flat
 from mnist_tui.engine.optim import build_optimizer, load_optimizer_state
 
@@ -43,6 +43,17 @@ def digits(data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return split.train_x[:1000], split.train_y[:1000]
 
 
+class SameDraws(torch.nn.Module):
+    """``nn.Dropout`` drawing its mask as the hand-derived step does, for autograd to go through."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * dropout_mask(x, self.p) if self.training else x
+
+
 class Pair:
     """The hand-derived step and autograd on copies of one freshly initialised model."""
 
@@ -50,6 +61,9 @@ class Pair:
         torch.manual_seed(config.seed)
         self.reference = build_model(config)
         self.model = copy.deepcopy(self.reference)
+        for index, module in enumerate(self.reference):
+            if isinstance(module, torch.nn.Dropout):
+                self.reference[index] = SameDraws(module.p)
         store_flat(self.model)
         self.reference_optimizer = build_optimizer(config, self.reference, CPU)
         self.step = MLPStep(config, self.model, build_optimizer(config, self.model, CPU))
@@ -111,9 +125,19 @@ def test_every_optimizer_updates_as_its_torch_step_does(digits, name: str) -> No
     assert_close(*train_both(config, digits))
 
 
-def test_dropout_masks_and_scaling_match_autograd(digits) -> None:
+def test_dropout_trains_as_autograd_does(digits) -> None:
     config = Config(hidden=(48, 24), dropout=0.3, optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, device="cpu")
     assert_close(*train_both(config, digits))
+
+
+def test_dropout_keeps_each_unit_with_probability_one_minus_p_scaled_as_nn_dropout() -> None:
+    torch.manual_seed(0)
+    mask = dropout_mask(torch.ones(1000, 100), 0.3)
+    torch.manual_seed(0)
+    scale = F.dropout(torch.ones(1000, 100), 0.3).max()
+    assert set(mask.unique().tolist()) == {0.0, scale.item()}
+    kept = float((mask > 0).float().mean())
+    assert abs(kept - 0.7) < 0.007, "5 standard deviations of 100,000 draws"
 
 
 @pytest.mark.parametrize("name", ["sgd-momentum", "sgd-nesterov-decay", "sgd-plain"])
