@@ -335,11 +335,10 @@ def machine() -> str:
 
     model = cpu_model()
     counts = " or ".join(map(str, ThreadChoice.for_run(adaptive=True).counts))
-    fixed = ThreadChoice.for_run(adaptive=False).current
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads "
-        f"(the engine's CPU step trains on {counts}, whichever steps faster; autograd's, with batch norm, on {fixed})"
+        f"(the engine's CPU step trains on {counts}, whichever steps faster)"
     )
 
 

@@ -151,6 +151,8 @@ class Trainer:
         self.model.train()
         step = first
         choice = self.threads
+        trying = choice is not None and threads is not None and threads != choice.current
+        started = time.perf_counter()
         with contextlib.ExitStack() as scope:
             if choice is not None:
                 scope.enter_context(intra_op_threads(threads or choice.current))
@@ -167,6 +169,9 @@ class Trainer:
                 self._losses[step - first] = loss
                 samples += count
                 step += 1
+                if trying and choice.abandons(threads, step - first, time.perf_counter() - started):
+                    torch.set_num_threads(choice.current)  # a losing try ends here (the scope restores)
+                    trying = False
                 if stop.is_set():
                     break
         self._seen += samples
