@@ -112,7 +112,7 @@ class FlatUpdate:
             for index, state in enumerate(states):
                 state["step"] = steps[index]
         for kind in kinds:
-            flat = torch.empty_like(self.flat)
+            flat = torch.zeros_like(self.flat)  # the gaps between parameters stay 0
             for param, state in zip(self.params, states):
                 view = self.like(flat, param)
                 view.copy_(state[kind])

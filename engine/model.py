@@ -48,6 +48,9 @@ def build_model(config: Config) -> nn.Sequential:
     return model
 
 
+_ALIGN = 16  # elements of 4 bytes: 64-byte cache lines
+
+
 def store_flat(model: nn.Module) -> None:
     """Keep every parameter (values unchanged) as a view of one flat buffer, each linear weight input-major.
 
@@ -60,31 +63,30 @@ def store_flat(model: nn.Module) -> None:
     backward is slower with this one, so only models trained by that step are stored so.
     """
     params = list(model.parameters())
-    flat = torch.empty(sum(p.numel() for p in params), dtype=params[0].dtype, device=params[0].device)
-    offset = 0
+    starts = [0]
+    for param in params:  # each starts on a cache line, as a tensor of its own would
+        starts.append(-(-(starts[-1] + param.numel()) // _ALIGN) * _ALIGN)
+    flat = torch.zeros(starts[-1], dtype=params[0].dtype, device=params[0].device)
     with torch.no_grad():
-        for module in model.modules():
-            for name, param in list(module.named_parameters(recurse=False)):
-                chunk = flat[offset : offset + param.numel()]
-                if isinstance(module, nn.Linear) and name == "weight":
-                    view = chunk.view(param.shape[1], param.shape[0]).t()
-                else:
-                    view = chunk.view(param.shape)
-                view.copy_(param)
-                setattr(module, name, nn.Parameter(view, requires_grad=param.requires_grad))
-                offset += param.numel()
+        named = [(module, name) for module in model.modules() for name, _ in module.named_parameters(recurse=False)]
+        for (module, name), param, start in zip(named, params, starts):
+            chunk = flat[start : start + param.numel()]
+            if isinstance(module, nn.Linear) and name == "weight":
+                view = chunk.view(param.shape[1], param.shape[0]).t()
+            else:
+                view = chunk.view(param.shape)
+            view.copy_(param)
+            setattr(module, name, nn.Parameter(view, requires_grad=param.requires_grad))
 
 
 def flat_parameters(model: nn.Module) -> torch.Tensor:
-    """The flat buffer that :func:`store_flat` made every parameter a view of."""
+    """The flat buffer that :func:`store_flat` made every parameter a view of (the gaps between
+    them are zeros, which an elementwise optimizer step keeps at zero)."""
     params = list(model.parameters())
-    total = sum(p.numel() for p in params)
     storage = params[0].untyped_storage()
-    if any(p.untyped_storage().data_ptr() != storage.data_ptr() for p in params) or (
-        storage.nbytes() != total * params[0].element_size()
-    ):
+    if any(p.untyped_storage().data_ptr() != storage.data_ptr() for p in params):
         raise ValueError("the model's parameters are not one flat buffer: call model.store_flat first")
-    return params[0].detach().as_strided((total,), (1,), 0)
+    return params[0].detach().as_strided((storage.nbytes() // params[0].element_size(),), (1,), 0)
 
 
 def _initialise(layer: nn.Linear, scheme: str) -> None:
