@@ -35,6 +35,7 @@ class FlatUpdate:
             param.grad = grad
         self._state: dict[str, torch.Tensor] = {}  # flat state tensors, per kind, once adopted
         self._steps: torch.Tensor | None = None  # Adam's step count per parameter, all equal
+        self._step = torch.zeros(())  # one of them, for the kernel
         self._buffers: list[torch.Tensor] = []  # the momentum buffer's view per parameter
 
     @staticmethod
@@ -94,7 +95,7 @@ class FlatUpdate:
         update = torch._fused_adamw_ if decoupled else torch._fused_adam_
         beta1, beta2 = group["betas"]
         update(
-            [self.flat], [self.grad], [self._state["exp_avg"]], [self._state["exp_avg_sq"]], [], [self._steps[0]],
+            [self.flat], [self.grad], [self._state["exp_avg"]], [self._state["exp_avg_sq"]], [], [self._step],
             lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
             amsgrad=False, maximize=group["maximize"],
         )
@@ -108,7 +109,7 @@ class FlatUpdate:
             steps = torch.stack([state["step"] for state in states])
             if not torch.equal(steps, steps[:1].expand_as(steps)):
                 return False  # not one update: this keeps taking optimizer.step()
-            self._steps = steps
+            self._steps, self._step = steps, steps[0]
             for index, state in enumerate(states):
                 state["step"] = steps[index]
         for kind in kinds:

@@ -54,14 +54,15 @@ _FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "elu": nn.functional.elu,
     "leaky_relu": nn.functional.leaky_relu,
 }
+# (Each ``aten`` op is called through its resolved overload: the packet's lookup costs 3 us a call.)
 _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "relu": lambda grad, _z, a: aten.threshold_backward(grad, a, 0),
-    "sigmoid": lambda grad, _z, a: aten.sigmoid_backward(grad, a),
-    "tanh": lambda grad, _z, a: aten.tanh_backward(grad, a),
-    "gelu": lambda grad, z, _a: aten.gelu_backward(grad, z),
-    "silu": lambda grad, z, _a: aten.silu_backward(grad, z),
-    "elu": lambda grad, z, _a: aten.elu_backward(grad, 1.0, 1.0, 1.0, False, z),
-    "leaky_relu": lambda grad, z, _a: aten.leaky_relu_backward(grad, z, 0.01, False),
+    "relu": lambda grad, _z, a: aten.threshold_backward.default(grad, a, 0),
+    "sigmoid": lambda grad, _z, a: aten.sigmoid_backward.default(grad, a),
+    "tanh": lambda grad, _z, a: aten.tanh_backward.default(grad, a),
+    "gelu": lambda grad, z, _a: aten.gelu_backward.default(grad, z),
+    "silu": lambda grad, z, _a: aten.silu_backward.default(grad, z),
+    "elu": lambda grad, z, _a: aten.elu_backward.default(grad, 1.0, 1.0, 1.0, False, z),
+    "leaky_relu": lambda grad, z, _a: aten.leaky_relu_backward.default(grad, z, 0.01, False),
 }
 
 # Above this share of lit pixels, gathering them costs more than the products save.
@@ -122,6 +123,7 @@ class MLPStep:
         self._activation_backward = _BACKWARD[config.activation]
         self._dropout = config.dropout
         self.lit_share_limit = LIT_SHARE_LIMIT
+        self._one = torch.ones(())  # the loss's own gradient
         self._grad_targets = self._targets(self.update.grads)
         self._buffer_targets: tuple[list[torch.Tensor], list[list[torch.Tensor]]] | None = None
         self._buffer_source: list[torch.Tensor] | None = None
@@ -136,9 +138,9 @@ class MLPStep:
         buffers = self.update.momentum_buffers()
         logits, saved, lit = self._forward(x)
         log_p = torch.log_softmax(logits, 1)
-        loss, total = aten.nll_loss_forward(log_p, y, None, 1, -100)
-        grad = aten.nll_loss_backward(torch.ones_like(loss), log_p, y, None, 1, -100, total)
-        grad = aten._log_softmax_backward_data(grad, log_p, 1, log_p.dtype)
+        loss, total = aten.nll_loss_forward.default(log_p, y, None, 1, -100)
+        grad = aten.nll_loss_backward.default(self._one, log_p, y, None, 1, -100, total)
+        grad = aten._log_softmax_backward_data.default(grad, log_p, 1, log_p.dtype)
         if buffers is None:
             self._backward(grad, saved, lit, self._grad_targets, 0.0)
             self.update.step()
@@ -257,7 +259,7 @@ def _normalize_backward(
 ) -> torch.Tensor:
     """The gradient at the linear's output; the norm's weight and bias gradients go ``into`` (or fold)."""
     with intra_op_threads(1):
-        grad, weight_grad, bias_grad = aten.native_batch_norm_backward(
+        grad, weight_grad, bias_grad = aten.native_batch_norm_backward.default(
             grad, saved.z, norm.weight, norm.running_mean, norm.running_var, saved.mean, saved.invstd,
             training, norm.eps, [True, True, True],
         )
