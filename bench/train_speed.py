@@ -7,7 +7,7 @@ defaults). Runs alternate engine / loop, each in a fresh Python process, so neit
 other's warm caches or global torch settings. Loading the data and building the model are not
 timed on either side; evaluation is not timed either.
 
-    .venv/bin/python bench/train_speed.py --preset sigmoid-sgd --repeats 3
+    .venv/bin/python bench/train_speed.py --preset sigmoid-sgd --preset batchnorm-dropout-he --repeats 3
     .venv/bin/python bench/train_speed.py --all
 """
 
@@ -335,11 +335,10 @@ def machine() -> str:
 
     model = cpu_model()
     counts = " or ".join(map(str, ThreadChoice.for_run(adaptive=True).counts))
-    fixed = ThreadChoice.for_run(adaptive=False).current
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads "
-        f"(the engine's CPU step trains on {counts}, whichever steps faster; autograd's, with batch norm, on {fixed})"
+        f"(the engine's CPU step trains on {counts}, whichever steps faster)"
     )
 
 
@@ -354,8 +353,9 @@ def _measure(side: str, preset: str, data_dir: str, seed: int, loop_threads: int
     return float(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
 
 
-def bench(preset: str, data_dir: str, repeats: int, loop_threads: int | None = None) -> tuple[float, float]:
-    """Alternate engine and loop epochs ``repeats`` times each; print and return the medians."""
+def bench(preset: str, data_dir: str, repeats: int, loop_threads: int | None = None) -> tuple[float, float, list[float]]:
+    """Alternate engine and loop epochs ``repeats`` times each; print and return the medians and
+    each run's loop/engine ratio."""
     times: dict[str, list[float]] = {"engine": [], "loop": []}
     print(f"{preset}:", flush=True)
     for repeat in range(repeats):
@@ -367,18 +367,20 @@ def bench(preset: str, data_dir: str, repeats: int, loop_threads: int | None = N
             # The load average tells a reader whether other work shared the cores during the run.
             print(f"  run {repeat + 1} {side:<6} {seconds:7.2f} s   load {os.getloadavg()[0]:.1f}", flush=True)
     engine, loop = statistics.median(times["engine"]), statistics.median(times["loop"])
+    # Each run's two sides ran back to back, so their ratio drifts less with the load than the medians.
+    pairs = [b / a for a, b in zip(times["engine"], times["loop"])]
     print(
-        f"  median: engine {engine:.2f} s/epoch, source loop {loop:.2f} s/epoch, "
-        f"loop/engine {loop / engine:.2f}x",
+        f"  median: engine {engine:.2f} s/epoch, source loop {loop:.2f} s/epoch, loop/engine {loop / engine:.2f}x; "
+        f"per run {', '.join(f'{r:.2f}x' for r in pairs)}",
         flush=True,
     )
-    return engine, loop
+    return engine, loop, pairs
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--preset", choices=SOURCE_PRESETS)
+    which.add_argument("--preset", choices=SOURCE_PRESETS, action="append", help="a preset (repeat for more)")
     which.add_argument("--all", action="store_true", help="every preset that reproduces a source")
     parser.add_argument("--repeats", type=int, default=3, help="epochs per side (default 3)")
     parser.add_argument(
@@ -398,19 +400,19 @@ def main(argv: list[str] | None = None) -> None:
 
             torch.set_num_threads(args.loop_threads)
         measure = engine_epoch if args.worker == "engine" else loop_epoch
-        print(json.dumps({"seconds": measure(args.preset, args.data_dir, args.seed)}))
+        print(json.dumps({"seconds": measure(args.preset[0], args.data_dir, args.seed)}))
         return
     print(f"machine: {machine()}")
     print(f"data: {args.data_dir}; {args.repeats} alternating epochs per side, each in a fresh process")
     if args.loop_threads:
         print(f"the sources' loops run on {args.loop_threads} intra-op thread(s), not PyTorch's default")
     print()
-    presets = SOURCE_PRESETS if args.all else (args.preset,)
+    presets = SOURCE_PRESETS if args.all else tuple(args.preset)
     results = {preset: bench(preset, args.data_dir, args.repeats, args.loop_threads) for preset in presets}
     if len(results) > 1:
-        print("\npreset                  engine s  loop s  loop/engine")
-        for preset, (engine, loop) in results.items():
-            print(f"{preset:<22} {engine:8.2f} {loop:7.2f} {loop / engine:8.2f}x")
+        print("\npreset                  engine s  loop s  loop/engine  per run (min-max)")
+        for preset, (engine, loop, pairs) in results.items():
+            print(f"{preset:<22} {engine:8.2f} {loop:7.2f} {loop / engine:8.2f}x    {min(pairs):.2f}-{max(pairs):.2f}x")
 
 
 if __name__ == "__main__":

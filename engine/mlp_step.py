@@ -3,16 +3,19 @@
 On one CPU core at MNIST's batch sizes, autograd's bookkeeping is a large share of a step: it
 records a graph, allocates every gradient anew, ``zero_grad`` frees them, and ``Optimizer.step``
 spends 0.1 to 0.3 ms in Python before its fused kernel runs. This step calls the kernels autograd
-would call (linear, activation and dropout forward; the loss; their backward functions), writes
-the gradients into tensors allocated once, and updates the parameters through ``torch.optim``'s
-functional API on the optimizer's own state, so checkpoints and resuming see an ordinary optimizer.
+would call (linear, batch norm and activation forward; the loss; their backward functions),
+writes the gradients into one flat tensor allocated once, and updates every parameter with one
+call of the optimizer's fused kernel (``flat_update.py``), on the optimizer's own state, so
+checkpoints and resuming see an ordinary optimizer. Dropout's masks are drawn from uniform
+numbers rather than ``bernoulli_`` (:func:`dropout_mask`): the same distribution, ten times
+cheaper.
 
 Two more savings, both exact in real arithmetic:
 
 - **Unlit pixels.** Four in five MNIST pixels are 0, and a batch of 32 digits lights only about
   460 of the 784. Their columns of the input contribute nothing to the first layer's output or
   weight gradient, so both products run over the lit pixels only (weights are stored
-  input-major, ``model.store_input_major``, so a pixel's weights are one contiguous row).
+  input-major, ``model.store_flat``, so a pixel's weights are one contiguous row).
 - **Momentum SGD without a gradient tensor.** ``buffer = momentum * buffer + grad`` is one
   matrix product accumulated into the momentum buffer (``addmm_`` with ``beta=momentum``), then
   ``param -= lr * buffer``: what ``torch.optim.SGD`` computes, in two passes over memory instead
@@ -20,21 +23,23 @@ Two more savings, both exact in real arithmetic:
 
 Summing fewer terms, or in another order, changes the last bits of a float: losses here match
 autograd's to rounding, and every run on the CPU takes this path, so a seed still fixes them.
-Every weight gradient is computed as ``input.t() @ grad``: unlike autograd's ``grad.t() @ input``
-(10 rows for the last layer), MKL gives it the same bits on any thread count, so the thread count
-may follow the machine's load (``threads.py``). Models with batch norm keep the autograd step
-(``supports`` says which configs this covers).
+The thread count may follow the machine's load (``threads.py``) because every operation here gives
+the same bits on any count: each weight gradient is computed as ``input.t() @ grad`` (unlike
+autograd's ``grad.t() @ input``, 10 rows for the last layer, which MKL sums differently on two
+threads), and batch norm, whose CPU kernels sum per thread, runs on one thread.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 from torch import nn
-from torch.optim import adam, adamw, sgd
 
 from .config import Config
+from .flat_update import FlatUpdate
+from .model import flat_parameters
+from .threads import intra_op_threads
 
 aten = torch.ops.aten
 
@@ -49,18 +54,16 @@ _FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "elu": nn.functional.elu,
     "leaky_relu": nn.functional.leaky_relu,
 }
+# (Each ``aten`` op is called through its resolved overload: the packet's lookup costs 3 us a call.)
 _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "relu": lambda grad, _z, a: aten.threshold_backward(grad, a, 0),
-    "sigmoid": lambda grad, _z, a: aten.sigmoid_backward(grad, a),
-    "tanh": lambda grad, _z, a: aten.tanh_backward(grad, a),
-    "gelu": lambda grad, z, _a: aten.gelu_backward(grad, z),
-    "silu": lambda grad, z, _a: aten.silu_backward(grad, z),
-    "elu": lambda grad, z, _a: aten.elu_backward(grad, 1.0, 1.0, 1.0, False, z),
-    "leaky_relu": lambda grad, z, _a: aten.leaky_relu_backward(grad, z, 0.01, False),
+    "relu": lambda grad, _z, a: aten.threshold_backward.default(grad, a, 0),
+    "sigmoid": lambda grad, _z, a: aten.sigmoid_backward.default(grad, a),
+    "tanh": lambda grad, _z, a: aten.tanh_backward.default(grad, a),
+    "gelu": lambda grad, z, _a: aten.gelu_backward.default(grad, z),
+    "silu": lambda grad, z, _a: aten.silu_backward.default(grad, z),
+    "elu": lambda grad, z, _a: aten.elu_backward.default(grad, 1.0, 1.0, 1.0, False, z),
+    "leaky_relu": lambda grad, z, _a: aten.leaky_relu_backward.default(grad, z, 0.01, False),
 }
-
-# Optimizers updated through the functional API; the others keep ``optimizer.step()``.
-_FUNCTIONAL = ("sgd", "adam", "adamw")
 
 # Above this share of lit pixels, gathering them costs more than the products save.
 LIT_SHARE_LIMIT = 0.8
@@ -68,16 +71,27 @@ LIT_SHARE_LIMIT = 0.8
 
 def supports(config: Config, device: torch.device) -> bool:
     """Whether runs of ``config`` on ``device`` train with :class:`MLPStep`."""
-    return device.type == "cpu" and not config.batch_norm and config.activation in _BACKWARD
+    return device.type == "cpu" and config.activation in _BACKWARD
 
 
-class _Saved:
-    """What one hidden layer's backward needs from its forward."""
+class _Layer(NamedTuple):
+    """A linear layer, the batch norm after it (or None), and where their gradients go."""
 
-    __slots__ = ("input", "z", "out", "mask")
+    linear: nn.Linear
+    norm: nn.BatchNorm1d | None
+    params: tuple[int, ...]  # indices in the model's parameters: weight, bias[, norm weight, norm bias]
 
-    def __init__(self, layer_input: torch.Tensor, z: torch.Tensor, out: torch.Tensor, mask: torch.Tensor | None):
-        self.input, self.z, self.out, self.mask = layer_input, z, out, mask
+
+class _Saved(NamedTuple):
+    """What one layer's backward needs from its forward."""
+
+    input: torch.Tensor
+    z: torch.Tensor  # the linear's output
+    h: torch.Tensor  # the activation's input: z, or z normalised
+    out: torch.Tensor  # the activation's output
+    mask: torch.Tensor | None  # dropout's, scaled: 0 or 1 / (1 - p)
+    mean: torch.Tensor | None  # batch norm's saved statistics
+    invstd: torch.Tensor | None
 
 
 class MLPStep:
@@ -91,145 +105,170 @@ class MLPStep:
         self.config = config
         self.model = model
         self.optimizer = optimizer
-        self.linears = [layer for layer in model if isinstance(layer, nn.Linear)]
-        if not all(layer.weight.t().is_contiguous() for layer in self.linears):
-            raise ValueError("MLPStep needs input-major weights: call model.store_input_major before building the optimizer")
+        self.params = list(model.parameters())
+        index = {id(param): i for i, param in enumerate(self.params)}
+        modules = list(model)
+        self.layers: list[_Layer] = []
+        for position, module in enumerate(modules):
+            if isinstance(module, nn.Linear):
+                after = modules[position + 1] if position + 1 < len(modules) else None
+                norm = after if isinstance(after, nn.BatchNorm1d) else None
+                owned = (module.weight, module.bias) + ((norm.weight, norm.bias) if norm is not None else ())
+                self.layers.append(_Layer(module, norm, tuple(index[id(param)] for param in owned)))
+        # Fused kernels are elementwise: they update the flat buffer in one pass (ValueError if the
+        # model was not laid out by store_flat).
+        self.update = FlatUpdate(optimizer, config.optimizer, self.params, flat_parameters(model))
+        self._weights = [layer.linear.weight.t() for layer in self.layers]  # in x out, contiguous
         self._activation = _FORWARD[config.activation]
         self._activation_backward = _BACKWARD[config.activation]
         self._dropout = config.dropout
         self.lit_share_limit = LIT_SHARE_LIMIT
-        self.params = [p for layer in self.linears for p in (layer.weight, layer.bias)]
-        with torch.no_grad():
-            for p in self.params:
-                p.grad = torch.zeros_like(p)  # the parameter's layout: input-major weights
-        # The optimizers' fused CPU kernels copy non-contiguous tensors in and out; their update
-        # is elementwise, so they are given every tensor in memory order (each weight's
-        # transpose) instead.
-        self._params = [_memory_order(p) for p in self.params]
-        self._grads = [_memory_order(p.grad) for p in self.params]
-        self._state: list[list[torch.Tensor]] | None = None
-        group = optimizer.param_groups[0]
-        # Plain momentum SGD folds each gradient straight into its momentum buffer.
-        self._fold = (
-            config.optimizer == "sgd" and group["momentum"] > 0 and group["dampening"] == 0
-            and not group["nesterov"] and group["weight_decay"] == 0 and not group["maximize"]
-        )
+        self._one = torch.ones(())  # the loss's own gradient
+        self._grad_targets = self._targets(self.update.grads)
+        self._buffer_targets: tuple[list[torch.Tensor], list[list[torch.Tensor]]] | None = None
+        self._buffer_source: list[torch.Tensor] | None = None
 
     def invalidate(self) -> None:
         """Forget the optimizer's state tensors (after ``optimizer.load_state_dict``)."""
-        self._state = None
+        self.update.invalidate()
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Train on the batch (x, y); returns (loss, logits)."""
+        buffers = self.update.momentum_buffers()
         logits, saved, lit = self._forward(x)
         log_p = torch.log_softmax(logits, 1)
-        loss, total = aten.nll_loss_forward(log_p, y, None, 1, -100)
-        grad = aten.nll_loss_backward(torch.ones_like(loss), log_p, y, None, 1, -100, total)
-        grad = aten._log_softmax_backward_data(grad, log_p, 1, log_p.dtype)
-        if self.config.optimizer not in _FUNCTIONAL or not self.optimizer.state:
-            # The first step lets the optimizer create its state as it always does.
-            self._backward(grad, saved, lit, buffers=None)
-            self.optimizer.step()
-        elif self._fold:
-            buffers = self._optimizer_state()[0]
-            self._backward(grad, saved, lit, buffers=buffers)
-            lr = self.optimizer.param_groups[0]["lr"]
-            for param, buffer in zip(self._params, buffers):
-                param.add_(buffer, alpha=-lr)
+        loss, total = aten.nll_loss_forward.default(log_p, y, None, 1, -100)
+        grad = aten.nll_loss_backward.default(self._one, log_p, y, None, 1, -100, total)
+        grad = aten._log_softmax_backward_data.default(grad, log_p, 1, log_p.dtype)
+        if buffers is None:
+            self._backward(grad, saved, lit, self._grad_targets, 0.0)
+            self.update.step()
         else:
-            self._backward(grad, saved, lit, buffers=None)
-            self._update()
+            self._backward(grad, saved, lit, self._folded_targets(buffers), self.optimizer.param_groups[0]["momentum"])
+            self.update.apply_momentum()
         return loss, logits
 
     # --- forward and backward ---------------------------------------------------------------
 
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[_Saved], torch.Tensor | None]:
         """Logits, what each layer's backward needs, and the batch's lit pixels (None: all of them)."""
-        first = self.linears[0]
+        first = self.layers[0].linear
         lit = torch.nonzero(x.amax(0)).view(-1)
         if lit.numel() <= self.lit_share_limit * x.shape[1]:
             x = x.index_select(1, lit)
-            z = torch.addmm(first.bias, x, self._params[0].index_select(0, lit))
+            z = torch.addmm(first.bias, x, self._weights[0].index_select(0, lit))
         else:
             lit = None
-            z = torch.addmm(first.bias, x, self._params[0])
+            z = torch.addmm(first.bias, x, self._weights[0])
         saved: list[_Saved] = []
         training = self.model.training
         a = x
-        for index, layer in enumerate(self.linears[1:], 1):
-            out = self._activation(z)
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            if index:
+                z = torch.addmm(layer.linear.bias, a, self._weights[index])
+            if index == last:
+                saved.append(_Saved(a, z, z, z, None, None, None))  # only its input is used
+                break
+            h, mean, invstd = z, None, None
+            if layer.norm is not None:
+                h, mean, invstd = _normalize(layer.norm, z, training)
+            out = self._activation(h)
             mask = None
             if self._dropout > 0 and training:
-                dropped, mask = aten.native_dropout(out, self._dropout, True)
-                saved.append(_Saved(a, z, out, mask))
-                a = dropped
+                mask = dropout_mask(out, self._dropout)
+                following = out * mask
             else:
-                saved.append(_Saved(a, z, out, mask))
-                a = out
-            z = torch.addmm(layer.bias, a, self._params[2 * index])
-        saved.append(_Saved(a, z, z, None))  # the output layer: only its input is used
+                following = out
+            saved.append(_Saved(a, z, h, out, mask, mean, invstd))
+            a = following
         return z, saved, lit
 
     def _backward(
-        self, grad: torch.Tensor, saved: list[_Saved], lit: torch.Tensor | None, buffers: list[torch.Tensor] | None
+        self,
+        grad: torch.Tensor,
+        saved: list[_Saved],
+        lit: torch.Tensor | None,
+        targets: tuple[list[torch.Tensor], list[list[torch.Tensor]]],
+        momentum: float,
     ) -> None:
-        """From the loss gradient at the logits, fill each ``.grad`` or, with ``buffers`` (the
-        momentum buffers in memory order), fold it into them (``buffer = momentum * buffer + grad``)."""
-        momentum = self.optimizer.param_groups[0]["momentum"] if buffers is not None else 0.0
-        scale = 1.0 / (1.0 - self._dropout) if self._dropout < 1 else 0.0
-        for index in range(len(self.linears) - 1, -1, -1):
-            layer = self.linears[index]
-            layer_input = saved[index].input
-            # Memory-order views (one row per input for a weight) of the buffers or gradients.
-            into = buffers if buffers is not None else self._grads
-            weight_into, bias_into = into[2 * index], into[2 * index + 1]
-            _weight_grad(weight_into, layer_input, grad, lit if index == 0 else None, momentum)
-            if buffers is not None:
+        """From the loss gradient at the logits, fill each layer's gradients in ``targets`` or,
+        with a ``momentum``, fold them into these momentum buffers (``buffer = momentum * buffer + grad``)."""
+        weight_rows, others = targets
+        training = self.model.training
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer, here = self.layers[index], saved[index]
+            bias_into = others[index][0]
+            if index < len(self.layers) - 1:  # a hidden layer: back through dropout, activation, norm
+                if here.mask is not None:
+                    grad = grad * here.mask
+                grad = self._activation_backward(grad, here.h, here.out)
+                if layer.norm is not None:
+                    grad = _normalize_backward(layer.norm, grad, here, training, others[index][1:], momentum)
+            _weight_grad(weight_rows[index], here.input, grad, lit if index == 0 else None, momentum)
+            if momentum:
                 torch.add(grad.sum(0), bias_into, alpha=momentum, out=bias_into)
             else:
                 torch.sum(grad, 0, out=bias_into)
             if index == 0:
                 return
-            grad = torch.mm(grad, layer.weight)
-            below = saved[index - 1]
-            if below.mask is not None:
-                grad = aten.native_dropout_backward(grad, below.mask, scale)
-            grad = self._activation_backward(grad, below.z, below.out)
+            grad = torch.mm(grad, layer.linear.weight)
 
-    # --- optimizer --------------------------------------------------------------------------
+    def _targets(self, views: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+        """Per layer, the weight's view (in x out) of ``views`` (one per parameter), and the rest's."""
+        weights = [views[layer.params[0]].t() for layer in self.layers]
+        return weights, [[views[i] for i in layer.params[1:]] for layer in self.layers]
 
-    def _update(self) -> None:
-        """One step of the configured optimizer, through its functional form."""
-        state = self._optimizer_state()
-        group = self.optimizer.param_groups[0]
-        if self.config.optimizer == "sgd":
-            sgd.sgd(
-                self._params, self._grads, state[0], fused=group["fused"], foreach=group["foreach"],
-                weight_decay=group["weight_decay"], momentum=group["momentum"], lr=group["lr"],
-                dampening=group["dampening"], nesterov=group["nesterov"], maximize=group["maximize"],
-            )
-            return
-        exp_avgs, exp_avg_sqs, steps = state
-        update = adam.adam if self.config.optimizer == "adam" else adamw.adamw
-        beta1, beta2 = group["betas"]
-        update(
-            self._params, self._grads, exp_avgs, exp_avg_sqs, [], steps,
-            fused=group["fused"], foreach=group["foreach"], amsgrad=False, beta1=beta1, beta2=beta2,
-            lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
+    def _folded_targets(self, buffers: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+        if self._buffer_targets is None or self._buffer_source is not buffers:
+            self._buffer_source = buffers
+            self._buffer_targets = self._targets(buffers)
+        return self._buffer_targets
+
+
+def dropout_mask(out: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout's scaled mask: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
+
+    ``nn.Dropout`` draws its mask with ``bernoulli_``, whose CPU kernel takes 20 to 40 ns a number
+    here (0.3 to 0.7 ms a step for the 784-512-256 models); uniform numbers compared with ``p``
+    are the same distribution at a tenth of the cost. The scaling is ``nn.Dropout``'s own
+    (``noise.div_(1 - p)``), so only the draws differ from it.
+    """
+    return torch.rand_like(out).ge_(p).div_(1 - p)
+
+
+def _normalize(norm: nn.BatchNorm1d, z: torch.Tensor, training: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch norm as ``nn.BatchNorm1d`` computes it (running statistics updated in training)."""
+    momentum = norm.momentum if norm.momentum is not None else 0.0
+    if training:
+        if z.shape[0] == 1:  # nn.functional.batch_norm's own check and message
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {z.size()}")
+        norm.num_batches_tracked.add_(1)
+        if norm.momentum is None:
+            momentum = 1.0 / float(norm.num_batches_tracked)
+    # Its CPU kernels sum per thread: on one, the result is the same whatever the count elsewhere.
+    with intra_op_threads(1):
+        return torch.native_batch_norm(
+            z, norm.weight, norm.bias, norm.running_mean, norm.running_var, training, momentum, norm.eps
         )
 
-    def _optimizer_state(self) -> list[list[torch.Tensor]]:
-        """The optimizer's state tensors, per kind, in parameter order and memory order (cached
-        until invalidated)."""
-        if self._state is None:
-            state = [self.optimizer.state[p] for p in self.params]
-            if self.config.optimizer == "sgd":
-                kinds = [[s.get("momentum_buffer") for s in state]]
-            else:
-                kinds = [[s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state], [s["step"] for s in state]]
-            self._state = [[_memory_order(t) for t in kind] for kind in kinds]
-        return self._state
+
+def _normalize_backward(
+    norm: nn.BatchNorm1d, grad: torch.Tensor, saved: _Saved, training: bool, into: list[torch.Tensor], momentum: float
+) -> torch.Tensor:
+    """The gradient at the linear's output; the norm's weight and bias gradients go ``into`` (or fold)."""
+    with intra_op_threads(1):
+        grad, weight_grad, bias_grad = aten.native_batch_norm_backward.default(
+            grad, saved.z, norm.weight, norm.running_mean, norm.running_var, saved.mean, saved.invstd,
+            training, norm.eps, [True, True, True],
+        )
+    for target, value in zip(into, (weight_grad, bias_grad)):
+        if momentum:
+            torch.add(value, target, alpha=momentum, out=target)
+        else:
+            target.copy_(value)
+    return grad
 
 
 def _weight_grad(
@@ -252,10 +291,3 @@ def _weight_grad(
         rows.mul_(momentum).index_add_(0, lit, lit_rows)
     else:
         rows.zero_().index_copy_(0, lit, lit_rows)
-
-
-def _memory_order(tensor: torch.Tensor | None) -> torch.Tensor | None:
-    """``tensor``, or its transpose where that is contiguous and the tensor is not."""
-    if tensor is None or tensor.dim() != 2 or tensor.is_contiguous() or not tensor.t().is_contiguous():
-        return tensor
-    return tensor.t()

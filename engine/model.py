@@ -48,20 +48,45 @@ def build_model(config: Config) -> nn.Sequential:
     return model
 
 
-def store_input_major(model: nn.Sequential) -> None:
-    """Keep each linear layer's weight (shape out x in, values unchanged) in input-major memory order.
+_ALIGN = 16  # elements of 4 bytes: 64-byte cache lines
 
-    One input's weights are then one contiguous row of ``weight.t()``: the CPU step
-    (``mlp_step.py``) gathers the rows of the pixels a batch lights, and computes every weight
-    gradient as ``input.t() @ grad``, whose result does not depend on MKL's thread count.
-    nn.Linear, the optimizers and ``state_dict`` work with any strides (gradients and optimizer
-    state take the parameter's layout), but autograd's CPU backward is slower with this one, so
-    only models trained by that step are stored so.
+
+def store_flat(model: nn.Module) -> None:
+    """Keep every parameter (values unchanged) as a view of one flat buffer, each linear weight input-major.
+
+    The CPU step (``mlp_step.py``) then updates all of them with one optimizer kernel on the flat
+    buffer (``flat_update.py``). Input-major (shape out x in, stored as its transpose) makes one
+    input's weights one contiguous row of ``weight.t()``: the step gathers the rows of the pixels
+    a batch lights, and computes every weight gradient as ``input.t() @ grad``, whose result does
+    not depend on MKL's thread count. nn.Linear, the optimizers and ``state_dict`` work with any
+    strides (gradients and optimizer state take the parameter's layout), but autograd's CPU
+    backward is slower with this one, so only models trained by that step are stored so.
     """
+    params = list(model.parameters())
+    starts = [0]
+    for param in params:  # each starts on a cache line, as a tensor of its own would
+        starts.append(-(-(starts[-1] + param.numel()) // _ALIGN) * _ALIGN)
+    flat = torch.zeros(starts[-1], dtype=params[0].dtype, device=params[0].device)
     with torch.no_grad():
-        for layer in model:
-            if isinstance(layer, nn.Linear):
-                layer.weight = nn.Parameter(layer.weight.t().contiguous().t())
+        named = [(module, name) for module in model.modules() for name, _ in module.named_parameters(recurse=False)]
+        for (module, name), param, start in zip(named, params, starts):
+            chunk = flat[start : start + param.numel()]
+            if isinstance(module, nn.Linear) and name == "weight":
+                view = chunk.view(param.shape[1], param.shape[0]).t()
+            else:
+                view = chunk.view(param.shape)
+            view.copy_(param)
+            setattr(module, name, nn.Parameter(view, requires_grad=param.requires_grad))
+
+
+def flat_parameters(model: nn.Module) -> torch.Tensor:
+    """The flat buffer that :func:`store_flat` made every parameter a view of (the gaps between
+    them are zeros, which an elementwise optimizer step keeps at zero)."""
+    params = list(model.parameters())
+    storage = params[0].untyped_storage()
+    if any(p.untyped_storage().data_ptr() != storage.data_ptr() for p in params):
+        raise ValueError("the model's parameters are not one flat buffer: call model.store_flat first")
+    return params[0].detach().as_strided((storage.nbytes() // params[0].element_size(),), (1,), 0)
 
 
 def _initialise(layer: nn.Linear, scheme: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -44,6 +46,20 @@ def build_optimizer(config: Config, model: nn.Module, device: torch.device) -> t
     if name == "radam":
         return torch.optim.RAdam(params, lr=config.lr, weight_decay=decay, **loop)
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, each state tensor then laid out in memory as its parameter.
+
+    PyTorch's fused kernels pair a parameter's elements with its state's by memory position, so
+    state saved from a model stored another way (input-major on the CPU, ``model.store_flat``)
+    would update the wrong elements.
+    """
+    optimizer.load_state_dict(state)
+    for param, param_state in optimizer.state.items():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                param_state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def build_schedule(config: Config, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:

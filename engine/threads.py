@@ -35,6 +35,10 @@ SLOWDOWN = 1.25
 """Two intervals in a row this much slower than the current count's typical one try the other next."""
 KEPT = 5
 """Recent intervals remembered per count."""
+TRIAL_STEPS = 5
+"""Steps a try runs before it may be cut short."""
+ABANDON = 1.5
+"""A try this much slower per step than the current count's recent intervals ends after ``TRIAL_STEPS``."""
 
 
 def cpu_cores() -> int:
@@ -63,6 +67,11 @@ class ThreadChoice:
     Another thread's bursts of work (the dashboard repainting) slow single intervals, and more so
     on all cores: a try is judged against the mean of the current count's last three intervals,
     bursts included, and one slow interval alone brings no try forward.
+
+    On a host busier than its cores, two threads can step five to ten times slower than one (each
+    waits for the other at every barrier), so a whole interval on them would cost as much as
+    several: a try that is that clearly losing after ``TRIAL_STEPS`` steps ends there
+    (:meth:`abandons`), and the rest of its interval runs on the current count.
     """
 
     def __init__(self, counts: tuple[int, ...]) -> None:
@@ -73,14 +82,19 @@ class ThreadChoice:
         self._intervals = 0
         self._next_probe = FIRST_PROBE
         self._gap = PROBE_GAPS[0]
+        self._abandoned = False
 
     @classmethod
     def for_run(cls, adaptive: bool) -> ThreadChoice:
-        """All cores or one left free, chosen by speed when ``adaptive``; else the fixed count."""
+        """One core left free or all cores, chosen by speed when ``adaptive``; else the fixed count.
+
+        The run starts on the fewer: on a busy host the first intervals on all cores would cost
+        several times theirs, and on an idle one the first try (the third interval) moves it.
+        """
         fixed = training_threads()
         if not adaptive:
             return cls((fixed,))
-        return cls((min(torch.get_num_threads(), cpu_cores()), fixed))
+        return cls((fixed, min(torch.get_num_threads(), cpu_cores())))
 
     def next(self) -> int:
         """The count to train the next interval on."""
@@ -89,8 +103,24 @@ class ThreadChoice:
             return next(count for count in self.counts if count != self.current)  # a try
         return self.current
 
+    def abandons(self, count: int, steps: int, seconds: float) -> bool:
+        """Whether a try on ``count``, ``steps`` steps and ``seconds`` into its interval, loses so
+        clearly that the interval goes on with the current count (the try counts as lost)."""
+        if count == self.current or steps < TRIAL_STEPS or self._abandoned:
+            return False
+        recent = self._times[self.current][-3:]
+        if not recent or seconds / steps < ABANDON * statistics.fmean(recent):
+            return False
+        self._abandoned = True
+        self._next_probe = self._intervals + self._gap
+        self._gap = min(2 * self._gap, PROBE_GAPS[1])
+        return True
+
     def record(self, count: int, seconds_per_step: float) -> None:
         """What the interval trained on ``count`` measured; switches when a try was faster."""
+        if self._abandoned:  # an interval of two counts: it measured neither
+            self._abandoned = False
+            return
         if self._intervals == 1 or len(self.counts) == 1:
             return  # the first interval also warms up
         times = self._times[count]

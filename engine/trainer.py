@@ -20,8 +20,8 @@ from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
 from .mlp_step import MLPStep, supports
-from .model import build_model, count_parameters, store_input_major
-from .optim import build_optimizer, build_schedule
+from .model import build_model, count_parameters, store_flat
+from .optim import build_optimizer, build_schedule, load_optimizer_state
 from .probes import EvalPass, Inspection, read_once
 from .runs import CheckpointError, check_position
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
@@ -81,7 +81,7 @@ class Trainer:
         self.model = build_model(config).to(device)
         manual = supports(config, device)
         if manual:
-            store_input_major(self.model)
+            store_flat(self.model)
         self.optimizer = build_optimizer(config, self.model, device)
         self.schedule = build_schedule(config, self.optimizer)
         self.parameters = count_parameters(self.model)
@@ -167,6 +167,8 @@ class Trainer:
         self.model.train()
         step = first
         choice = self.threads
+        trying = choice is not None and threads is not None and threads != choice.current
+        started = time.perf_counter()
         with contextlib.ExitStack() as scope:
             if choice is not None:
                 scope.enter_context(intra_op_threads(threads or choice.current))
@@ -190,6 +192,9 @@ class Trainer:
                 self._losses[step - first] = loss
                 samples += count
                 step += 1
+                if trying and choice.abandons(threads, step - first, time.perf_counter() - started):
+                    torch.set_num_threads(choice.current)  # a losing try ends here (the scope restores)
+                    trying = False
                 if stop.is_set() or overflowed:
                     break
         self._seen += samples
@@ -319,7 +324,7 @@ class Trainer:
         check_position(state, self.steps_per_epoch)
         try:
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
+            load_optimizer_state(self.optimizer, state["optimizer"])
             self.schedule.load_state_dict(state["schedule"])
             self.epoch = int(state["epoch"])
             self.epoch_step = int(state["epoch_step"])

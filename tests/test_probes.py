@@ -16,7 +16,7 @@ from mnist_tui.engine import trainer as trainer_module
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.data import Split
 from mnist_tui.engine.events import ConfusionCounted, Event, LayersMeasured, MistakesFound, WeightsSampled
-from mnist_tui.engine.model import build_model, store_input_major
+from mnist_tui.engine.model import build_model, store_flat
 from mnist_tui.engine.probes import WEIGHT_LEVELS, EvalPass, read_once
 from mnist_tui.engine.trainer import Trainer
 
@@ -254,7 +254,7 @@ def test_weights_are_the_first_units_within_the_quantisation(input_major: bool) 
     torch.manual_seed(0)
     model = build_model(config)
     if input_major:
-        store_input_major(model)
+        store_flat(model)
         assert model[0].weight.t().is_contiguous()
     event = weights_event(model, config)
     weight = model[0].weight.detach().double()[:32]
@@ -270,7 +270,7 @@ def test_both_layouts_give_the_same_bytes_and_a_narrow_layer_gives_all_its_units
     torch.manual_seed(1)
     model = build_model(config)
     plain = weights_event(model, config)
-    store_input_major(model)
+    store_flat(model)
     assert weights_event(model, config) == plain
     assert plain.units == tuple(range(20))
 

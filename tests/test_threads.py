@@ -9,7 +9,7 @@ import torch
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.data import load_split
-from mnist_tui.engine.threads import PROBE_GAPS, ThreadChoice, intra_op_threads
+from mnist_tui.engine.threads import ABANDON, PROBE_GAPS, TRIAL_STEPS, ThreadChoice, intra_op_threads
 from mnist_tui.engine.trainer import Trainer
 
 
@@ -69,6 +69,40 @@ def test_a_try_within_noise_does_not_switch() -> None:
     assert choice.current == 2
 
 
+def test_a_try_that_loses_clearly_ends_early_and_counts_as_lost() -> None:
+    """On a busy host two threads stepped 7 times slower than one: the try ends after TRIAL_STEPS."""
+    choice = ThreadChoice((1, 2))
+    drive(choice, {1: 0.004, 2: 0.004}, 2)
+    assert choice.next() == 2, "the third interval tries all cores"
+    assert not choice.abandons(2, TRIAL_STEPS - 1, (TRIAL_STEPS - 1) * 0.028), "too early to judge"
+    assert not choice.abandons(2, TRIAL_STEPS, TRIAL_STEPS * 0.9 * ABANDON * 0.004), "within the margin"
+    assert choice.abandons(2, TRIAL_STEPS, TRIAL_STEPS * 0.028)
+    choice.record(2, 0.012)  # the interval's mixed time measures neither count
+    assert choice.current == 1 and len(choice._times[2]) == 0
+    later = []
+    for interval in range(4, 40):
+        count = choice.next()
+        if count == 2:
+            later.append(interval)
+        choice.record(count, 0.028 if count == 2 else 0.004)
+    assert later == [11, 27], "as after a try that ran its whole interval and lost: the wait doubles"
+
+
+def test_a_run_cut_short_on_its_try_steps_on_the_current_count(data_dir: Path, tiny: Config) -> None:
+    config = tiny.replace(report_every=20)
+    trainer = Trainer(config, load_split(config, data_dir, torch.device("cpu")), torch.device("cpu"))
+    choice = trainer.threads = ThreadChoice((1, 2))
+    choice.abandons = lambda count, steps, seconds: steps == TRIAL_STEPS  # type: ignore[method-assign]
+    seen: list[int] = []
+    step = trainer._step
+    trainer._step = lambda index: seen.append(torch.get_num_threads()) or step(index)  # type: ignore[method-assign]
+    before = torch.get_num_threads()
+    trainer._begin_epoch()
+    trainer.run_steps(0, 20, Never(), threads=2)
+    assert seen == [2] * TRIAL_STEPS + [1] * (20 - TRIAL_STEPS)
+    assert torch.get_num_threads() == before
+
+
 def test_one_count_is_never_changed() -> None:
     choice = ThreadChoice((1,))
     assert drive(choice, {1: 0.001}, 20) == [1] * 20
@@ -98,6 +132,9 @@ CONFIGS = {
     "sgd-momentum-sigmoid": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "hidden": (64, 32)},
     "adam-relu": {"optimizer": "adam", "lr": 0.003, "hidden": (100, 100)},
     "adamw-gelu-dropout": {"optimizer": "adamw", "lr": 0.003, "activation": "gelu", "dropout": 0.3, "hidden": (48,)},
+    # Batch norm's CPU kernels sum per thread; the step runs them on one.
+    "adam-batchnorm-dropout": {"optimizer": "adam", "lr": 0.01, "batch_norm": True, "dropout": 0.5, "hidden": (512, 256)},
+    "sgd-width-one": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "hidden": (3, 1)},
 }
 
 
