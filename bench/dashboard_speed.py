@@ -48,6 +48,8 @@ WIDTH, HEIGHT = 120, 40
 HELP_TEXT = "pause or resume the run"
 """A line of the help screen's key table."""
 EXITED = re.compile(r"^EXIT:\d+", re.MULTILINE)
+RUN_BAR = re.compile(r"\brun +[━╸╺]+ +(\d+)%")
+"""The progress pane's bar for the whole run, and its percentage."""
 """The shell's line once the command has ended (the typed command line holds ``EXIT:$?``)."""
 
 
@@ -177,9 +179,11 @@ def child_of(parent: int) -> int | None:
 def dashboard(args: argparse.Namespace, work: Path) -> dict[str, float]:
     """The real command in tmux; also the CPU its UI thread, its other threads and tmux used meanwhile.
 
-    CPU is counted from the first loss report on the screen to the finished state (the epoch and
-    its evaluation): the main thread is the UI; the others are the engine, torch's intra-op pool and
-    Textual's input and output threads; the tmux server stands for the terminal drawing it.
+    CPU is counted while the run trains: from the first loss report on the screen to the last
+    screen on which the run's bar was still short of 100 %, so it takes in every epoch's end but
+    the last (its evaluation, inspection, gallery and table row) and leaves out the run's own end
+    (unlocking the form). The main thread is the UI; the others are the engine, torch's intra-op
+    pool and Textual's input and output threads; the tmux server stands for the terminal drawing it.
     """
     runs = work / f"dashboard-{uuid.uuid4().hex[:6]}"
     tmux = Tmux(environment(args.threads), work)
@@ -190,21 +194,26 @@ def dashboard(args: argparse.Namespace, work: Path) -> dict[str, float]:
         shell = int(tmux("display-message", "-p", "#{pane_pid}"))
         deadline = time.monotonic() + args.timeout
         first: tuple[float, dict[int, float], float] | None = None
+        last: tuple[float, dict[int, float], float] | None = None
         app = None
         while time.monotonic() < deadline:
+            sample = (time.monotonic(), cpu_seconds(app) if app else {}, sum(cpu_seconds(server).values()))
             screen = tmux("capture-pane", "-p")
             app = app or child_of(shell)
+            bar = RUN_BAR.search(screen)
             if first is None and app and re.search(r"step [1-9]", screen):
                 first = (time.monotonic(), cpu_seconds(app), sum(cpu_seconds(server).values()))
+            elif first is not None and bar and int(bar.group(1)) < 100:
+                last = sample  # taken before this screen: the bar was short of 100 % then
             if "● finished" in screen or EXITED.search(screen):
                 break
             time.sleep(args.poll)
         else:
             raise SystemExit(f"timed out; the screen:\n{screen}")
-        if first is None or app is None:
+        if first is None or last is None or app is None:
             raise SystemExit(f"no training seen; the screen:\n{screen}")
-        wall = time.monotonic() - first[0]
-        threads, tmux_cpu = cpu_seconds(app), sum(cpu_seconds(server).values()) - first[2]
+        wall = last[0] - first[0]
+        threads, tmux_cpu = last[1], last[2] - first[2]
         ui = threads.get(app, 0.0) - first[1].get(app, 0.0)
         others = sum(threads.values()) - sum(first[1].values()) - ui
         tmux("send-keys", "q")
@@ -392,7 +401,7 @@ def main() -> int:
         return keys_child(Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="relu-adam-500")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (2: the UI share takes in an epoch's end)")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each side, alternating")
     parser.add_argument("--presses", type=int, default=10, help="rounds of keys during one run")
     parser.add_argument("--hold", type=float, default=0.6, help="seconds the help screen stays open")
@@ -448,7 +457,7 @@ def main() -> int:
             )
             wall = statistics.median(cpu["wall"])
             print(
-                f"dashboard, first report to finished ({wall:.1f} s wall, medians): UI thread "
+                f"dashboard, while training ({wall:.1f} s wall, medians): UI thread "
                 f"{statistics.median(cpu['ui']):.2f} s CPU ({statistics.median(cpu['ui']) / wall:.0%} of a core), "
                 f"engine and other threads {statistics.median(cpu['others']):.2f} s, "
                 f"tmux server {statistics.median(cpu['tmux']):.2f} s ({statistics.median(cpu['tmux']) / wall:.0%})",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import Static
 
+from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
 from mnist_tui.engine.config import FIELDS, Config
@@ -61,7 +61,7 @@ def outcome(app: MnistApp) -> str:
     """How the run ended, as the progress pane shows it ("" while idle or active), asserted wholly on screen."""
     if app.state == "idle" or app.state in ACTIVE:
         return ""
-    numbers = app.query_one("#numbers", Static)
+    numbers = app.query_one("#numbers", QuickText)
     pane = app.query_one(RunProgress).content_region
     assert pane.contains_region(numbers.region), f"the outcome at {numbers.region} is outside {pane}"
     return str(numbers.content)
@@ -75,8 +75,8 @@ def form_locked(app: MnistApp) -> bool:
 
 
 def caption(card: DigitCard) -> Text:
-    """The caption under a card's pixel art (its content is a Group of the art and the caption)."""
-    return card.content.renderables[-1]  # type: ignore[union-attr]
+    """The caption under a card's pixel art."""
+    return card.caption
 
 
 def test_the_dashboard_and_its_test_script_import_no_torch() -> None:

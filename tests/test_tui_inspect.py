@@ -9,6 +9,7 @@ from textual.widgets import Input, Static
 
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.engine.replay import read_events
+from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.class_bars import per_class
@@ -156,7 +157,7 @@ def _panes(app: MnistApp) -> dict:
         "loss": (chart.curves.batch.points(), chart.curves.evaluation.points()),
         "table": [table.get_row_at(i) for i in range(table.row_count)],
         "gallery": app.query_one(DigitGallery).samples,
-        "numbers": str(app.query_one("#numbers", Static).content),
+        "numbers": str(app.query_one("#numbers", QuickText).content),
         "status": (app.state, app.run_state.device),
         "confusion": app.query_one(ConfusionGrid).matrix,
         "bars": _text(app.query_one("#class-bars", Static)),

@@ -12,6 +12,7 @@ from textual.widgets import Input, Select, Static
 from mnist_tui.engine.config import FIELDS
 from mnist_tui.engine.events import SettingsChanged
 from mnist_tui.engine.presets import load_preset
+from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import LIVE_SETTINGS, ConfigForm
 from mnist_tui.tui.key_bar import KeyBar
@@ -153,7 +154,7 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
         await press(pilot, "p")
         await wait_until(pilot, lambda: app.run_state.latest.step > step + 5, what="reports after the change")
         assert app.run_state.latest.lr == 0.0001
-        numbers = app.query_one("#numbers", Static)
+        numbers = app.query_one("#numbers", QuickText)
         await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the progress pane's next paint")
         assert chart.curves.changes == [(step / STEPS_PER_EPOCH, "lr 0.0001")]
         await wait_until(pilot, lambda: not chart._dirty, what="the chart's redraw")

@@ -64,7 +64,7 @@ SIDEBAR_COLUMNS = {False: 38, True: 32}
 """The sidebar's width (app.tcss), on wide and on narrow terminals."""
 QUIT_GRACE_SECONDS = 1.5
 """How long quitting waits for a running engine to stop and checkpoint before the app exits."""
-FRAME_SECONDS = 0.5
+FRAME_SECONDS = 1.0
 """The frame tick: loss reports that arrived are applied, and the chart and progress repainted,
 at most this often, in one wake-up of the UI thread (a person sees no difference; each wake-up
 takes a core from training for a moment). Other events are shown as they come."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from rich.markdown import Markdown
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 HELP = """\
 # mnist-tui
@@ -59,6 +62,42 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            # One rich renderable, not Textual's Markdown widget (dozens of child widgets): the
-            # screen opens in milliseconds while training runs.
-            yield Static(Markdown(HELP))
+            yield HelpText(HELP)
+
+
+class HelpText(Widget):
+    """Markdown rendered by Rich once per width and theme, then shown as those strips.
+
+    Not Textual's Markdown widget (dozens of child widgets), nor a ``Static`` (it renders the
+    Markdown again each time the screen is shown, 20-30 ms of the UI thread, doubled while
+    training): the help opens and closes within a frame.
+    """
+
+    DEFAULT_CSS = """
+    HelpText { height: auto; }
+    """
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__()
+        self.markdown = markdown
+        self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = None  # the CSS or the theme changed
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001 (Textual's signature)
+        return len(self._lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        lines = self._lines(width)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
+
+    def _lines(self, width: int) -> list[Strip]:
+        if self._strips is None or self._strips[0] != (width,):
+            base: Style = self.rich_style
+            console = self.app.console
+            rendered = console.render_lines(Markdown(self.markdown), console.options.update_width(max(1, width)), pad=True)
+            self._strips = ((width,), [Strip(Segment.apply_style(line, base), width) for line in rendered])
+        return self._strips[1]

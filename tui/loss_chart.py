@@ -11,6 +11,8 @@ import math
 import time
 
 from rich.console import RenderableType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged
@@ -18,10 +20,11 @@ from .pane import Pane
 from .run_state import LossCurves, RunState
 
 REDRAW_SECONDS = 1.0
-"""The figure is rebuilt at most once a second (when points arrived): a plotext build and its
-decoding take 10-40 ms of the UI thread, which training on every core feels."""
-SHARE = 0.015
-"""On a slow machine the rebuilds are spaced further, so they take at most this share of a core."""
+"""The figure is rebuilt at most once a second (when points arrived): a plotext build, its
+decoding and Textual's strips take 10-40 ms of the UI thread, which training on every core feels."""
+SHARE = 0.01
+"""Rebuilds are spaced so that they take at most this share of a core (of the UI thread's CPU
+time, measured at each): on this project's 2-core machine, one every 1.5-2 s while training."""
 Y_LABELS = 8
 """Cells the y axis and its labels take from the chart's width (the rest is the plot)."""
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR, CHANGE_COLOR = "gray", "cyan", "orange", "magenta"
@@ -49,6 +52,8 @@ class LossChart(Pane, PlotextPlot):
         """Figures built so far (the tests check that idle time builds none)."""
         self._next_redraw = 0.0
         self._rendered: tuple[tuple[object, ...], RenderableType] | None = None
+        self._decoded = False  # render() decoded a new figure during this render_lines
+        self._build_cost = 0.0  # CPU seconds of the last frame() that built a figure
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -75,6 +80,7 @@ class LossChart(Pane, PlotextPlot):
             return
         self._dirty = False
         self.redraws += 1
+        started = time.thread_time()
         curves = self.curves
         plt = self.plt
         plt.clear_figure()
@@ -104,6 +110,7 @@ class LossChart(Pane, PlotextPlot):
         xs = curves.batch.points()[0] + curves.evaluation.points()[0]
         ticks = epoch_ticks(min(xs), max(xs))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
+        self._build_cost = time.thread_time() - started
         self.refresh()
 
 
@@ -112,12 +119,21 @@ class LossChart(Pane, PlotextPlot):
         key = (self.size, self.redraws, self.app.theme)
         if self._rendered is not None and self._rendered[0] == key:
             return self._rendered[1]
-        started = time.perf_counter()
         rendered = super().render()
         self._rendered = (key, rendered)
-        cost = time.perf_counter() - started
-        self._next_redraw = time.monotonic() + max(REDRAW_SECONDS, cost / SHARE)
+        self._decoded = True
         return rendered
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's strips of the figure; after a new figure, the next rebuild is spaced by what
+        building, decoding and these strips cost (:data:`SHARE`)."""
+        started = time.thread_time()
+        self._decoded = False
+        lines = super().render_lines(crop)
+        if self._decoded:
+            cost = self._build_cost + time.thread_time() - started
+            self._next_redraw = time.monotonic() + max(REDRAW_SECONDS, cost / SHARE)
+        return lines
 
 
 def thin(xs: list[float], ys: list[float], most: int) -> tuple[list[float], list[float]]:

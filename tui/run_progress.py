@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Static
+from textual.widgets import Label
 
 from ..engine.events import (
     BatchReported,
@@ -19,6 +19,7 @@ from ..engine.events import (
     Terminal,
 )
 from .pane import Pane
+from .quick_text import QuickText
 from .run_state import RunState
 from .thin_bar import ThinBar
 
@@ -75,6 +76,7 @@ class RunProgress(Pane, Vertical):
         """Smoothed training samples per second."""
         self._unpainted: BatchReported | None = None
         self._painted_any = False
+        self._caption = "epoch"
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -83,7 +85,14 @@ class RunProgress(Pane, Vertical):
         with Horizontal():
             yield Label("run", classes="caption")
             yield ThinBar(id="run-bar")
-        yield Static(IDLE_TEXT, id="numbers")
+        yield QuickText(IDLE_TEXT, id="numbers")
+
+    def on_mount(self) -> None:
+        # Looked up once: a report's paint, twice a second, should not search the DOM.
+        self._epoch_bar = self.query_one("#epoch-bar", ThinBar)
+        self._run_bar = self.query_one("#run-bar", ThinBar)
+        self._numbers = self.query_one("#numbers", QuickText)
+        self._epoch_caption = self.query_one("#epoch-caption", Label)
 
     def show_event(self, event: Event, run: RunState) -> None:
         if isinstance(event, BatchReported):
@@ -101,9 +110,9 @@ class RunProgress(Pane, Vertical):
         if run.started is None:
             self.steps_per_epoch = self.step = 0
             self._unpainted, self._painted_any = None, False
-            self.query_one("#epoch-bar", ThinBar).update(total=1, progress=0)
-            self.query_one("#run-bar", ThinBar).update(total=1, progress=0)
-            self.query_one("#numbers", Static).update(IDLE_TEXT if run.state == "idle" else "Starting…")
+            self._epoch_bar.update(total=1, progress=0)
+            self._run_bar.update(total=1, progress=0)
+            self._numbers.update(IDLE_TEXT if run.state == "idle" else "Starting…")
             return
         self.start(run.started)
         if run.latest is not None:
@@ -126,7 +135,7 @@ class RunProgress(Pane, Vertical):
         for caption in self.query(".caption"):
             caption.styles.width = width
         self._bars(event.start_epoch + 1, event.start_step)
-        self.query_one("#numbers", Static).update(
+        self._numbers.update(
             f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
         )
 
@@ -152,7 +161,7 @@ class RunProgress(Pane, Vertical):
         self._painted_any = True
         self._bars(event.epoch, event.epoch_step)
         left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
-        self.query_one("#numbers", Static).update(
+        self._numbers.update(
             f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
             f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}",
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
@@ -161,14 +170,14 @@ class RunProgress(Pane, Vertical):
     def finish(self, outcome: str, style: str) -> None:
         """The run ended: how, in ``style``, where the numbers were (the bars show its last report)."""
         self.paint()
-        self.query_one("#numbers", Static).update(Text(outcome, style=style), layout=False)
+        self._numbers.update(Text(outcome, style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         caption = f"epoch {min(epoch, self.epochs)}/{self.epochs}"
-        label = self.query_one("#epoch-caption", Label)
-        if str(label.content) != caption:  # once an epoch, in a box sized by start()
-            label.update(caption, layout=False)
-        self.query_one("#epoch-bar", ThinBar).update(total=self.steps_per_epoch, progress=epoch_step)
-        self.query_one("#run-bar", ThinBar).update(
+        if self._caption != caption:  # once an epoch, in a box sized by start()
+            self._caption = caption
+            self._epoch_caption.update(caption, layout=False)
+        self._epoch_bar.update(total=self.steps_per_epoch, progress=epoch_step)
+        self._run_bar.update(
             total=self.epochs * self.steps_per_epoch, progress=self.step
         )
