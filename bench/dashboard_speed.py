@@ -248,26 +248,29 @@ def keys(args: argparse.Namespace, work: Path) -> dict[str, object]:
 
 
 def visible_keys(args: argparse.Namespace, work: Path) -> dict[str, object]:
-    """The real command in tmux; keys sent through the terminal until their effect is on the screen.
+    """The real command in tmux; keys sent through the terminal until their effect reaches it.
 
-    Measured from ``tmux send-keys`` to the first ``capture-pane`` showing the change, polled every
-    10 ms: the key's whole way (pty, Textual's input thread, the action, a frame, tmux), to within
-    a capture (a few ms). ``p`` pauses and resumes (a one-line change: the status bar), ``?`` opens
-    the help and closes it again (escape would add Textual's escape-sequence delay). The engine
-    waits while paused, so this run's training seconds are not comparable.
+    A tmux control-mode client (:class:`ControlClient`) sends each key and receives the pane's
+    output as tmux passes it on to its terminals: measured from the key to the first output whose
+    text (escape sequences left out) shows the change: the key's whole way through the pty,
+    Textual's input thread, the action, a frame and tmux. No process is started per key or per
+    look (polling ``capture-pane`` every 10 ms started 100 tmux clients a second, and on 2 cores
+    they competed with what they measured). ``p`` pauses and resumes (the status bar), ``?``
+    opens the help and closes it again (escape would add Textual's escape-sequence delay). The
+    engine waits while paused, so this run's training seconds are not comparable. A key pressed
+    after the run ended (its last epoch can end mid-round) is not counted.
     """
     runs = work / f"visible-{uuid.uuid4().hex[:6]}"
     tmux = Tmux(environment(args.threads), work)
     shown: dict[str, list[float]] = {name: [] for name, _, _, _ in VISIBLE_KEYS}
     misses = 0
 
-    def until(check: object, timeout: float = 5.0, started: float | None = None) -> float | None:
-        """Seconds from ``started`` (default: now) until ``check(screen)``; None after ``timeout``."""
-        started = time.perf_counter() if started is None else started
+    def until(check: object, timeout: float = 5.0) -> float | None:
+        started = time.perf_counter()
         while time.perf_counter() - started < timeout:
             if check(tmux("capture-pane", "-p")):  # type: ignore[operator]
                 return time.perf_counter() - started
-            time.sleep(0.01)
+            time.sleep(0.05)
         return None
 
     try:
@@ -276,18 +279,19 @@ def visible_keys(args: argparse.Namespace, work: Path) -> dict[str, object]:
         if until(lambda s: re.search(r"step [1-9]", s), args.timeout) is None:
             raise SystemExit(f"no training on screen; the screen:\n{tmux('capture-pane', '-p')}")
         time.sleep(1.0)
-        for _ in range(args.presses):
-            if "● running" not in tmux("capture-pane", "-p"):
-                break
-            for name, key, check, pause in VISIBLE_KEYS:
-                started = time.perf_counter()
-                tmux("send-keys", key)
-                seconds = until(check, started=started)
-                if seconds is None:
-                    misses += 1
-                else:
-                    shown[name].append(seconds)
-                time.sleep(args.hold if pause is None else pause)
+        with ControlClient(tmux) as control:
+            for _ in range(args.presses):
+                if "● running" not in tmux("capture-pane", "-p"):
+                    break
+                for name, key, marker, pause in VISIBLE_KEYS:
+                    seconds = control.press(key, marker)
+                    if seconds is not None:
+                        shown[name].append(seconds)
+                    elif "● running" in tmux("capture-pane", "-p") or "● paused" in tmux("capture-pane", "-p"):
+                        misses += 1  # the run is still on: the key's effect never came
+                    else:
+                        break
+                    time.sleep(args.hold if pause is None else pause)
         if until(lambda s: "● finished" in s, args.timeout) is None:
             raise SystemExit("the keys run did not finish")
         tmux("send-keys", "q")
@@ -298,13 +302,68 @@ def visible_keys(args: argparse.Namespace, work: Path) -> dict[str, object]:
     return {"shown": shown, "misses": misses}
 
 
+class ControlClient:
+    """A tmux control-mode client (``tmux -C attach``) of :class:`Tmux`'s session: it sends keys
+    and timestamps the pane's output as it arrives."""
+
+    ESCAPES = re.compile(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78DEHM])")
+
+    def __init__(self, tmux: Tmux) -> None:
+        self.process = subprocess.Popen(
+            ["tmux", "-u", "-f", os.devnull, "-L", tmux.name, "-C", "attach"],
+            env=tmux.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+        )
+        self.text = ""  # the pane's output since the last key, its escape sequences left out
+        self.lock = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def __enter__(self) -> "ControlClient":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.close()  # the client detaches; the session goes on
+        except OSError:
+            pass
+        self.process.wait(timeout=10)
+
+    def press(self, key: str, marker: str, timeout: float = 5.0) -> float | None:
+        """Seconds from sending ``key`` until output containing ``marker`` arrived; None after ``timeout``."""
+        assert self.process.stdin is not None
+        with self.lock:
+            self.text = ""
+            started = time.perf_counter()
+            self.process.stdin.write(f"send-keys {shlex.quote(key)}\n".encode())
+            while marker not in self.text:
+                left = timeout - (time.perf_counter() - started)
+                if left <= 0 or not self.lock.wait(left):
+                    return None
+            return time.perf_counter() - started
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", "replace")
+            if not line.startswith("%output "):
+                continue
+            data = line.split(" ", 2)[2].rstrip("\n")
+            # tmux escapes bytes below 32 and the backslash as three octal digits.
+            data = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), data)
+            with self.lock:
+                self.text += self.ESCAPES.sub("", data)
+                self.lock.notify_all()
+
+
 VISIBLE_KEYS = (
-    ("p pauses (status bar)", "p", lambda s: "● paused" in s, 0.2),
-    ("p resumes (status bar)", "p", lambda s: "● running" in s, 0.3),
-    ("? opens the help", "?", lambda s: HELP_TEXT in s, None),
-    ("? closes the help", "?", lambda s: HELP_TEXT not in s and "─ Loss" in s, 0.3),
+    ("p pauses (status bar)", "p", " paused", 0.2),
+    ("p resumes (status bar)", "p", " running", 0.3),
+    ("? opens the help", "?", HELP_TEXT, None),
+    ("? closes the help", "?", "Loss against epochs", 0.3),
 )
-"""Name, key, the screen once it took effect, and the pause after it (None: ``--hold``)."""
+"""Name, key, the text of the change in the output once it took effect, and the pause after it
+(None: ``--hold``)."""
 
 
 # --- the keypress child (runs inside tmux; stderr is the screen, results go to a file) -----
@@ -458,7 +517,9 @@ def main() -> int:
             wall = statistics.median(cpu["wall"])
             print(
                 f"dashboard, while training ({wall:.1f} s wall, medians): UI thread "
-                f"{statistics.median(cpu['ui']):.2f} s CPU ({statistics.median(cpu['ui']) / wall:.0%} of a core), "
+                f"{statistics.median(cpu['ui']):.2f} s CPU ({statistics.median(cpu['ui']) / wall:.1%} of a core; per run "
+                + ", ".join(f"{u / w:.1%}" for u, w in zip(cpu["ui"], cpu["wall"]))
+                + "), "
                 f"engine and other threads {statistics.median(cpu['others']):.2f} s, "
                 f"tmux server {statistics.median(cpu['tmux']):.2f} s ({statistics.median(cpu['tmux']) / wall:.0%})",
                 flush=True,
@@ -493,7 +554,7 @@ def main() -> int:
                 shown[name].extend(values)
             missed += int(result["misses"])  # type: ignore[call-overload]
         if any(shown.values()):
-            print("during training, from tmux send-keys to the change on the terminal (capture-pane every 10 ms):")
+            print("during training, from a key sent through tmux to its change in the output reaching a tmux client:")
             for name, values in shown.items():
                 if values:
                     print(f"{name}: {milliseconds(values)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 SWITCH_INTERVAL = 0.0001
 """Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005)."""
@@ -26,3 +26,26 @@ def short_switch_interval() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+REPAINT_SWITCH_INTERVAL = 0.005
+"""Python's default: while the UI repaints the whole screen (a screen pushed or popped, a view
+switched), the engine waits for the GIL until the UI's Python is done, instead of taking it back
+every 0.1 ms. On 2 cores with training running, a whole repaint of the dashboard (20-50 ms of
+Python) took up to half as long again in wall time, and the key that asked for it showed that
+much later."""
+
+
+def long_switch_interval_until(restore_after: Callable[[Callable[[], None]], object]) -> None:
+    """Lengthen the switch interval now (if it is the short one) and have ``restore_after`` call
+    back to shorten it again: the app passes its ``call_after_refresh``, so the interval is short
+    again once the repaint is on the screen."""
+    if sys.getswitchinterval() != SWITCH_INTERVAL:
+        return  # not training beside the UI (or already lengthened): nothing to do
+    sys.setswitchinterval(REPAINT_SWITCH_INTERVAL)
+
+    def restore() -> None:
+        if sys.getswitchinterval() == REPAINT_SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
+
+    restore_after(restore)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from rich.text import Text
@@ -17,7 +20,7 @@ from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
 from mnist_tui.engine.config import FIELDS, Config
-from mnist_tui.engine.events import RunFailed
+from mnist_tui.engine.events import Event, RunFailed
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
 from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
@@ -26,6 +29,7 @@ from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
 from mnist_tui.tui.loss_chart import REDRAW_SECONDS
 from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui.priority import ENGINE_NICE, lower_this_thread
 from mnist_tui.tui.run_progress import RunProgress
 from mnist_tui.tui.source import EngineEvent
 from mnist_tui.tui.status_bar import StatusBar
@@ -540,3 +544,39 @@ async def test_training_waits_until_the_start_and_each_gallery_are_on_screen() -
         await press(pilot, "s")
         await wait_until(pilot, lambda: app.query_one(RunProgress).step == 5, what="the first report")
     assert seen == [("started", "running"), ("samples", 0)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+@run_async
+async def test_the_engine_thread_trains_at_a_lower_priority_than_the_ui() -> None:
+    """Keys and frames preempt training: the engine's thread runs at ENGINE_NICE, the UI's at its own."""
+    seen: list[int] = []
+
+    class Recording(ScriptedSource):
+        def _play(self, *args: Any, **kwargs: Any) -> Iterator[Event]:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            yield from super()._play(*args, **kwargs)
+
+    ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    app = make_app(Recording(training_run()))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the run to finish")
+    assert seen == [max(ui, ENGINE_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ui, "the UI's thread keeps its priority"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_lowering_a_thread_never_raises_its_priority() -> None:
+    """A thread already nicer than ENGINE_NICE stays as it is (raising priority needs privileges anyway)."""
+    results: list[tuple[bool, int]] = []
+
+    def thread() -> None:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, ENGINE_NICE + 2)
+        results.append((lower_this_thread(), os.getpriority(os.PRIO_PROCESS, me)))
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    worker.join()
+    assert results == [(True, ENGINE_NICE + 2)]

@@ -28,7 +28,7 @@ from ..engine.config import Config
 from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
 from ..engine.replay import ReplayError, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED, INTERRUPTED, exit_code
-from ..gil import short_switch_interval
+from ..gil import long_switch_interval_until, short_switch_interval
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
 from .hangup import watch_terminal
@@ -37,6 +37,7 @@ from .help_screen import HelpScreen
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
+from .priority import lower_this_thread
 from .past_runs import PastRuns
 from .run_progress import describe_end
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
@@ -203,6 +204,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         """Show the view ``name``; its panes catch up on what they missed while hidden."""
         if name not in self._views or name == self.current_view:
             return
+        self.repaint_whole_screen()
         self.query_one("#views", ContentSwitcher).current = name
         self.query_one(ViewBar).current = name
         self._visible = self._visible_panes()
@@ -381,7 +383,13 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
+            self.repaint_whole_screen()
             self.push_screen("help")  # one installed screen (SCREENS): composed once, then reused
+
+    def repaint_whole_screen(self) -> None:
+        """The next frame repaints the whole screen: let the UI's Python have the GIL until it is
+        painted (``gil.long_switch_interval_until``), so the key that asked shows without delay."""
+        long_switch_interval_until(self.call_after_refresh)
 
     def action_leave_field(self) -> None:
         self.set_focus(None)
@@ -418,6 +426,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         stop = get_current_worker().cancelled_event
         thread = threading.current_thread()
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
+        lower_this_thread()  # keys and frames preempt training at once (priority.py)
         try:
             for event in self._source(config, run_id, stop, inbox, preset=preset, resume=resume):
                 waited = isinstance(event, self._waited)

@@ -60,6 +60,12 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [("escape", "dismiss", "close"), ("question_mark", "dismiss", "close"), ("q", "dismiss", "close")]
 
+    async def action_dismiss(self, result: None = None) -> None:
+        repaint = getattr(self.app, "repaint_whole_screen", None)
+        if repaint is not None:  # the dashboard beneath comes back whole
+            repaint()
+        await super().action_dismiss(result)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield HelpText(HELP)
