@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .config import FIELDS, Config, ConfigError
+from .lock import writer_alive
 from .presets import list_presets, load_config_file, load_preset
 
 REQUIRED_FILES = ("summary.json", "events.jsonl", "config.toml")
@@ -35,6 +36,9 @@ class RunEntry:
     """Why the folder is not a readable run (None for a sound one)."""
     when: float = 0.0
     """Start time as a Unix timestamp (the folder's modification time when the summary has none)."""
+    interrupted: bool = False
+    """The summary says running, but the process that wrote it is gone (killed, or its machine
+    went down): the run shows as "interrupted" and resumes from its last checkpoint."""
 
     @property
     def run(self) -> str:
@@ -43,7 +47,9 @@ class RunEntry:
 
     @property
     def state(self) -> str:
-        return "damaged" if self.damage else str(self.summary.get("status", "unknown"))
+        if self.damage:
+            return "damaged"
+        return "interrupted" if self.interrupted else str(self.summary.get("status", "unknown"))
 
     def get(self, key: str) -> Any:
         """A summary field, None when absent (older summaries lack name, preset, epochs and started)."""
@@ -95,7 +101,8 @@ def read_entry(folder: Path) -> RunEntry:
         except DamagedRun as error:
             problems.insert(0, str(error))
     when = _timestamp(summary.get("started")) or modified
-    return RunEntry(folder, summary, "; ".join(problems) or None, when)
+    interrupted = summary.get("status") == "running" and writer_alive(folder) is False
+    return RunEntry(folder, summary, "; ".join(problems) or None, when, interrupted)
 
 
 def read_summary(folder: Path) -> dict[str, Any]:

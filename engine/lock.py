@@ -1,13 +1,17 @@
-"""One writer per run folder: an exclusive ``flock`` on ``RUN_DIR/.lock``, holding the writer's pid.
+"""One writer per run folder: an exclusive ``flock`` on ``RUN_DIR/.lock``, holding the writer's pid
+and host name.
 
 The operating system releases the lock when the process dies, however it dies, so a killed
-run never leaves its folder locked. Processes that only append a command to
+run never leaves its folder locked. Its summary then still says "running": the catalog asks
+:func:`writer_alive` whether that pid still lives on this host (a lock taken only to look would
+race with a run starting, and would refuse it). Processes that only append a command to
 ``commands.jsonl`` (``mnist-tui watch``, scripts) do not take it: they are not writers of the run.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 try:
@@ -57,7 +61,7 @@ class RunLock:
             raise RunBusy(folder, pid) from None
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
         except OSError:  # a full disk: the lock holds without the pid, which only a refusal shows
             pass
         return cls(folder, fd)
@@ -69,9 +73,36 @@ class RunLock:
             self._fd = None
 
 
-def _read_pid(fd: int) -> int | None:
+def writer_alive(folder: Path) -> bool | None:
+    """Whether the process that last took ``folder``'s lock is alive: None when that cannot be
+    told (no lock file or pid, Windows, or a writer on another host sharing the folder)."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        text = (folder / LOCK).read_bytes()[:300].decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return int(text) if text.isdigit() else None
+    pid, host = _parse(text)
+    if pid is None or host != socket.gethostname() or not hasattr(os, "kill"):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, but another user's
+        return True
+    return True
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 300, 0).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _parse(text)[0]
+
+
+def _parse(text: str) -> tuple[int | None, str | None]:
+    """``"PID HOST"`` (``"PID"`` from older versions): the pid, and the host if written."""
+    parts = text.split()
+    if not parts or not parts[0].isdigit():
+        return None, None
+    return int(parts[0]), (parts[1] if len(parts) > 1 else None)

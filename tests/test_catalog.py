@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from mnist_tui.engine.catalog import (
     sort_runs,
 )
 from mnist_tui.engine.config import Config
+from mnist_tui.engine.lock import RunBusy, RunLock, writer_alive
 from mnist_tui.engine.presets import config_to_toml, load_preset
 
 
@@ -182,3 +186,44 @@ def test_read_epochs_names_a_corrupt_epoch_line_and_a_missing_log(tmp_path: Path
     (folder / "events.jsonl").unlink()
     with pytest.raises(DamagedRun, match="no events.jsonl"):
         read_epochs(folder)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs are not locked on Windows (no flock)")
+def test_a_running_summary_whose_writer_is_gone_lists_as_interrupted(tmp_path: Path) -> None:
+    """A killed run's summary still says running; its lock names a pid that no longer lives."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that was ours and is no longer alive
+    host = socket.gethostname()
+    live = make_run(tmp_path, "live", status="running", started="2026-11-23T10:00:00+00:00")
+    (live / ".lock").write_text(f"{os.getpid()} {host}\n")
+    killed = make_run(tmp_path, "killed", status="running", started="2026-11-23T11:00:00+00:00")
+    (killed / ".lock").write_text(f"{gone.pid} {host}\n")
+    elsewhere = make_run(tmp_path, "elsewhere", status="running", started="2026-11-23T12:00:00+00:00")
+    (elsewhere / ".lock").write_text(f"{gone.pid} another-host.example\n")  # its pid means nothing here
+    make_run(tmp_path, "unlocked", status="running", started="2026-11-23T13:00:00+00:00")
+    old_format = make_run(tmp_path, "old", status="running", started="2026-11-23T14:00:00+00:00")
+    (old_format / ".lock").write_text(f"{gone.pid}\n")  # written before the host was: cannot tell
+    stopped = make_run(tmp_path, "stopped", status="stopped", started="2026-11-23T15:00:00+00:00")
+    (stopped / ".lock").write_text(f"{gone.pid} {host}\n")  # ended properly: its lock file stays
+
+    states = {entry.run: entry.state for entry in list_runs(tmp_path)}
+    assert states == {
+        "live": "running", "killed": "interrupted", "elsewhere": "running", "unlocked": "running",
+        "old": "running", "stopped": "stopped",
+    }
+    assert {e.run: e.to_dict()["state"] for e in list_runs(tmp_path)}["killed"] == "interrupted"
+    assert {e.run: e.get("status") for e in list_runs(tmp_path)}["killed"] == "running", "the summary is as written"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs are not locked on Windows (no flock)")
+def test_the_lock_names_its_writer_and_host(tmp_path: Path) -> None:
+    lock = RunLock.acquire(tmp_path)
+    try:
+        assert (tmp_path / ".lock").read_text().split() == [str(os.getpid()), socket.gethostname()]
+        assert writer_alive(tmp_path) is True
+        with pytest.raises(RunBusy) as refused:  # a second writer is refused, naming the first
+            lock_again = RunLock.acquire(tmp_path)
+            lock_again.release()
+        assert refused.value.pid == os.getpid()
+    finally:
+        lock.release()

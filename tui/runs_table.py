@@ -9,7 +9,9 @@ from textual.widgets import DataTable
 from ..engine.catalog import COLUMNS, DESCENDING, RunEntry, filter_runs, row_cells, sort_runs
 
 MARK = "●"
-STATE_STYLES = {"finished": "green", "stopped": "yellow", "running": "cyan", "damaged": "bold red"}
+STATE_STYLES = {
+    "finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan", "damaged": "bold red",
+}
 SHOWN_COLUMNS = [(key, header, right) for key, header, right in COLUMNS if key != "name"]
 """The run's folder name already starts with its name."""
 

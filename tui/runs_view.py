@@ -25,7 +25,7 @@ from .run_details import RunDetails
 from .runs_table import RunsTable
 
 SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs", "device")
-RESUMABLE = ("stopped",)
+RESUMABLE = ("stopped", "interrupted")
 
 
 class RunsView(View):
@@ -150,7 +150,7 @@ class RunsView(View):
         if entry is None:
             return
         if entry.damage or entry.state not in RESUMABLE:
-            self.notify(f"Only a stopped run resumes; {entry.run} is {entry.state}.", severity="warning")
+            self.notify(f"Only a stopped or interrupted run resumes; {entry.run} is {entry.state}.", severity="warning")
             return
         self.post_message(self.ResumeRequested(entry.path))
 
