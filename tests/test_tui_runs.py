@@ -16,6 +16,7 @@ from mnist_tui.tui.confusion_grid import ConfusionGrid
 from mnist_tui.tui.overlay_chart import OverlayChart
 from mnist_tui.tui.run_details import RunDetails
 from mnist_tui.tui.runs_table import RunsTable
+from mnist_tui.tui import runs_view as runs_view_module
 from mnist_tui.tui.runs_view import RunsView
 from tui_script import ACCURACIES, ScriptedSource, confusion, run_async, training_run, wait_until
 
@@ -227,3 +228,37 @@ async def test_a_new_run_tells_the_engine_its_preset(runs_dir: Path) -> None:
         await pilot.press("s")
         await wait_until(pilot, lambda: source.calls, what="the start")
         assert (source.last.preset, source.last.resume) == ("smoke", None)
+
+
+@run_async
+async def test_the_shown_runs_view_lists_again_by_itself_and_a_hidden_one_reads_nothing(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that appears, or changes state, in another process shows without g; hidden, no listing runs."""
+    monkeypatch.setattr(runs_view_module, "REFRESH_SECONDS", 0.2)
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        view = app.query_one(RunsView)
+        assert "smoke-new" not in shown(table)
+        await select(pilot, table, "sgd-b")
+        write_run(runs_dir, "smoke-new", SMOKE, started="2026-11-23T10:00:00+00:00", stop_at=100)
+        await wait_until(pilot, lambda: "smoke-new" in shown(table), what="the new run, unasked")
+        assert table.selected is not None and table.selected.run == "sgd-b", "the cursor stays on its run"
+
+        summary = json.loads((runs_dir / "smoke-new" / "summary.json").read_text())
+        (runs_dir / "smoke-new" / "summary.json").write_text(json.dumps({**summary, "status": "finished"}))
+        await wait_until(
+            pilot, lambda: {e.run: e.state for e in table.entries}["smoke-new"] == "finished", what="its new state"
+        )
+
+        listed = view.listed
+        unchanged = table.entries
+        await pilot.pause(0.7)
+        assert view.listed > listed and table.entries is unchanged, "an unchanged folder leaves the table alone"
+
+        await pilot.press("1")
+        await pilot.pause(0.3)
+        hidden_at = view.listed
+        await pilot.pause(1.0)
+        assert view.listed == hidden_at, "a hidden Runs view lists nothing"

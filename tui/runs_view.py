@@ -7,6 +7,8 @@ is marked (its curves) or opened (replayed into Train and Inspect by the app). T
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 from textual import on, work
@@ -25,6 +27,11 @@ from .run_details import RunDetails
 from .runs_table import RunsTable
 
 SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs", "device")
+REFRESH_SECONDS = 2.0
+"""While the view is shown, the runs folder is listed again this often (runs start, progress and
+end in other processes), or further apart where a listing takes long: at most ``1 / LISTING_SHARE``
+of the time is spent listing, in a worker thread. A hidden view lists nothing."""
+LISTING_SHARE = 0.02
 RESUMABLE = ("stopped", "interrupted")
 
 
@@ -72,6 +79,9 @@ class RunsView(View):
         """Curves of the marked runs only (unmarking forgets them): memory stays bounded."""
         self.listed = 0
         """Listings shown so far (the tests wait on it)."""
+        self._listing = False  # a listing is in flight
+        self._shown: tuple[str, ...] | None = None  # what the table shows, row by row
+        self._next_listing = 0.0  # monotonic time before which the timer lists nothing
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -88,36 +98,57 @@ class RunsView(View):
         self.query_one("#runs-table-box").border_title = f"Runs in {self.runs_dir}"
         self.query_one("#runs-details").border_title = "Configuration"
         self.query_one(OverlayChart).border_subtitle = "space mark · enter open · r resume · o sort · / filter · g reload"
+        self._refresher = self.set_interval(REFRESH_SECONDS, self._refresh, pause=True)
 
     def on_show_view(self) -> None:
         """List afresh each time the view is shown (a hidden view reads nothing)."""
         self.reload()
         self.query_one(RunsTable).focus()
+        self._refresher.resume()
+
+    def _refresh(self) -> None:
+        """The timer: list again while shown; once hidden, the timer stops until shown again."""
+        if not self.display or not self.is_attached:
+            self._refresher.pause()
+            return
+        if not self._listing and time.monotonic() >= self._next_listing:
+            self.reload()
 
     # --- listing ------------------------------------------------------------------------------
 
     def reload(self) -> None:
         """List the runs folder again (in a worker: a thousand summaries take a moment)."""
+        self._listing = True
         self._list(self.runs_dir)
 
     @work(thread=True, exclusive=True, group="runs-list")
     def _list(self, runs_dir: Path) -> None:
+        started = time.monotonic()
         try:
             entries, problem = list_runs(runs_dir), None
         except OSError as error:
             entries, problem = [], f"No runs: {runs_dir} cannot be read ({error.strerror or error})."
         if not entries and problem is None:
             problem = f"No runs in {runs_dir} yet: train one (Train view) and it is listed here."
-        self.app.call_from_thread(self._show_listing, entries, problem)
+        rows = tuple(json.dumps(entry.to_dict(), sort_keys=True, default=str) for entry in entries)
+        took = time.monotonic() - started
+        self.app.call_from_thread(self._show_listing, entries, problem, rows, took)
 
-    def _show_listing(self, entries: list[RunEntry], problem: str | None) -> None:
+    def _show_listing(
+        self, entries: list[RunEntry], problem: str | None, rows: tuple[str, ...] | None = None, took: float = 0.0
+    ) -> None:
+        self._listing = False
+        self._next_listing = time.monotonic() + took / LISTING_SHARE
+        self.listed += 1
+        if rows is not None and rows == self._shown:
+            return  # nothing changed: the table, its cursor and the details stay as they are
+        self._shown = rows
         table = self.query_one(RunsTable)
         table.set_entries(entries)
         empty = self.query_one("#runs-empty", Static)
         empty.update(problem or "")
         empty.display = problem is not None
         self._caption()
-        self.listed += 1
         self._show_details()
 
     def _caption(self) -> None:
