@@ -82,7 +82,7 @@ def test_the_dashboard_under_a_sighup_trapping_parent_exits_129_when_tmux_kills_
             assert time.monotonic() < deadline, "the dashboard never trained"
             time.sleep(0.2)
         (run,) = runs.iterdir()
-        pid = int((run / ".lock").read_text())  # the run's writer: the dashboard's process
+        pid = int((run / ".lock").read_text().split()[0])  # the run's writer (pid, host): the dashboard's process
         assert _alive(pid)
 
         subprocess.run([*tmux, "kill-session", "-t", "t"], check=True, env=env, timeout=30)
