@@ -15,6 +15,7 @@ from typing import Sequence
 
 from . import __version__
 from .exit_codes import USAGE
+from .heap import load_quietly
 
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
 from .engine.config import Config, ConfigError, parse_assignment
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import run_headless
 
         return run_headless(options)
-    from .tui.app import run_dashboard
+    run_dashboard = load_quietly("mnist_tui.tui.app").run_dashboard  # Textual; torch loads with the first run
 
     return run_dashboard(
         options.config,
