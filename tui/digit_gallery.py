@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import Static
 
 from ..engine.events import Event, SamplesPredicted
 from .pane import Pane
 from .pixels import downsample, half_block_rows
 from .run_state import RunState
+from .strips import CachedStyles
 
 IMAGE_WIDTH = 28
 IDLE_TEXT = "The model's predictions on real evaluation digits appear here when a run starts."
@@ -31,7 +30,7 @@ def card_caption(label: str, prediction: str, confidence: float) -> Text:
     return text
 
 
-class DigitCard(Widget):
+class DigitCard(CachedStyles):
     """One digit: 28x28 pixels in 14 rows (14x14 in 7 rows when compact), and its caption.
 
     Drawn as strips (Textual's line API): the gallery shows the same digits all run, so after an
@@ -52,7 +51,6 @@ class DigitCard(Widget):
         self._rows: list[Strip] = []
         self._fitted: tuple[int, list[Strip]] | None = None  # the rows cut or padded to the width
         self._caption_strip: tuple[tuple[object, ...], Strip] | None = None
-        self._base: Style | None = None
 
     def show(self, pixels: bytes, width: int, caption: Text) -> None:
         """Draw ``pixels`` (``width`` per row) over ``caption``; repaints only what changed."""
@@ -66,24 +64,20 @@ class DigitCard(Widget):
             self.caption = caption
             self.refresh(Region(0, len(self._rows), self.size.width, 1))
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._base = None  # the CSS or the theme changed
+    def forget_strips(self) -> None:
         self._caption_strip = None
         self._fitted = None
 
     def render_line(self, y: int) -> Strip:
-        if self._base is None:
-            self._base = self.rich_style
         width = self.size.width
         if y < len(self._rows):
             if self._fitted is None or self._fitted[0] != width:
                 # The same strips every time (Textual caches each strip's terminal codes).
-                self._fitted = (width, [row.crop_extend(0, width, self._base) for row in self._rows])
+                self._fitted = (width, [row.crop_extend(0, width, self.style_of()) for row in self._rows])
             return self._fitted[1][y]
         if y == len(self._rows):
             return self._caption_line(width)
-        return Strip.blank(width, self._base)
+        return Strip.blank(width, self.style_of())
 
     def _caption_line(self, width: int) -> Strip:
         key = (width, self.caption)
@@ -91,8 +85,9 @@ class DigitCard(Widget):
             caption = self.caption.copy()
             caption.truncate(width, overflow="ellipsis")
             caption.align("center", width)
-            segments = Segment.apply_style(caption.render(self.app.console), self._base)
-            self._caption_strip = (key, Strip(segments).crop_extend(0, width, self._base))
+            base = self.style_of()
+            segments = Segment.apply_style(caption.render(self.app.console), base)
+            self._caption_strip = (key, Strip(segments).crop_extend(0, width, base))
         return self._caption_strip[1]
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from rich.markdown import Markdown
 from rich.segment import Segment
-from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.strip import Strip
-from textual.widget import Widget
+
+from .strips import CachedStyles
 
 HELP = """\
 # mnist-tui
@@ -71,7 +71,7 @@ class HelpScreen(ModalScreen[None]):
             yield HelpText(HELP)
 
 
-class HelpText(Widget):
+class HelpText(CachedStyles):
     """Markdown rendered by Rich once per width and theme, then shown as those strips.
 
     Not Textual's Markdown widget (dozens of child widgets), nor a ``Static`` (it renders the
@@ -88,9 +88,8 @@ class HelpText(Widget):
         self.markdown = markdown
         self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips = None  # the CSS or the theme changed
+    def forget_strips(self) -> None:
+        self._strips = None
 
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001 (Textual's signature)
         return len(self._lines(width))
@@ -98,11 +97,11 @@ class HelpText(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         lines = self._lines(width)
-        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.style_of())
 
     def _lines(self, width: int) -> list[Strip]:
         if self._strips is None or self._strips[0] != (width,):
-            base: Style = self.rich_style
+            base = self.style_of()
             console = self.app.console
             rendered = console.render_lines(Markdown(self.markdown), console.options.update_width(max(1, width)), pad=True)
             self._strips = ((width,), [Strip(Segment.apply_style(line, base), width) for line in rendered])

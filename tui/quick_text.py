@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
-from textual.widget import Widget
+
+from .strips import CachedStyles
 
 
-class QuickText(Widget):
+class QuickText(CachedStyles):
     """Lines of plain text or a Rich ``Text`` (no markup), set with :meth:`update`, wrapped at words."""
 
     DEFAULT_CSS = """
@@ -28,7 +28,6 @@ class QuickText(Widget):
         super().__init__(id=id, classes=classes)
         self._content: str | Text = content
         self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
-        self._base: Style | None = None
 
     @property
     def content(self) -> str | Text:
@@ -59,20 +58,14 @@ class QuickText(Widget):
         strips = self._render_strips()
         if y < len(strips):
             return strips[y]
-        return Strip.blank(self.content_size.width, self._base)
+        return Strip.blank(self.content_size.width, self.style_of())
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._base = None  # the CSS or the theme changed
+    def forget_strips(self) -> None:
         self._strips = None
 
     def _render_strips(self) -> list[Strip]:
         width = self.content_size.width
-        if self._base is None:
-            # Textual works this out afresh at every refresh, walking the widget's ancestors (0.1
-            # ms); it changes only with the CSS or the theme.
-            self._base = self.rich_style
-        base = self._base
+        base = self.style_of()
         key = (width, self._content)
         if self._strips is not None and self._strips[0] == key:
             return self._strips[1]

@@ -76,7 +76,6 @@ class RunProgress(Pane, Vertical):
         """Smoothed training samples per second."""
         self._unpainted: BatchReported | None = None
         self._painted_any = False
-        self._caption = "epoch"
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -174,8 +173,7 @@ class RunProgress(Pane, Vertical):
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         caption = f"epoch {min(epoch, self.epochs)}/{self.epochs}"
-        if self._caption != caption:  # once an epoch, in a box sized by start()
-            self._caption = caption
+        if str(self._epoch_caption.content) != caption:  # once an epoch, in a box sized by start()
             self._epoch_caption.update(caption, layout=False)
         self._epoch_bar.update(total=self.steps_per_epoch, progress=epoch_step)
         self._run_bar.update(

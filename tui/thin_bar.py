@@ -12,12 +12,13 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
+
+from .strips import CachedStyles
 
 DONE, TODO = "━", "━"
 
 
-class ThinBar(Widget):
+class ThinBar(CachedStyles):
     """``━━━━━━━━╺━━━━━━  47%``: ``progress`` of ``total``, set with :meth:`update`."""
 
     COMPONENT_CLASSES = {"thin-bar--done", "thin-bar--todo"}
@@ -32,7 +33,6 @@ class ThinBar(Widget):
         self.total = total
         self.progress: float = 0
         self._strip: tuple[tuple[object, ...], Strip] | None = None
-        self._styles: tuple[Style, Style, Style] | None = None  # base, done, todo
 
     @property
     def percentage(self) -> float:
@@ -54,24 +54,13 @@ class ThinBar(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if self._styles is None:
-            # Textual works these out afresh at every refresh (walking the widget's ancestors):
-            # 0.1 ms each, most of a bar's repaint. They change only with the CSS or the theme.
-            base = self.rich_style
-            self._styles = (
-                base,
-                base + self.get_component_rich_style("thin-bar--done"),
-                base + self.get_component_rich_style("thin-bar--todo"),
-            )
-        base, done, todo = self._styles
         key = (width, self._cells())
         if self._strip is None or self._strip[0] != key:
-            self._strip = (key, self._draw(width, done, todo, base))
-        return self._strip[1] if y == 0 else Strip.blank(width, base)
+            done, todo = self.style_of("thin-bar--done"), self.style_of("thin-bar--todo")
+            self._strip = (key, self._draw(width, done, todo, self.style_of()))
+        return self._strip[1] if y == 0 else Strip.blank(width, self.style_of())
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._styles = None  # the CSS or the theme changed
+    def forget_strips(self) -> None:
         self._strip = None
 
     def _draw(self, width: int, done: Style, todo: Style, base: Style) -> Strip:
@@ -84,8 +73,3 @@ class ThinBar(Widget):
             full += 1
         segments += [Segment(TODO * (bar - full), todo), Segment(f" {percent:>3d}%", base)]
         return Strip(segments).crop_extend(0, width, base)
-
-    @property
-    def plain(self) -> str:
-        """The bar as text (what the terminal shows)."""
-        return self.render_line(0).text
