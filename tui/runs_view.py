@@ -29,8 +29,8 @@ from .runs_table import RunsTable
 SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs", "device")
 REFRESH_SECONDS = 2.0
 """While the view is shown, the runs folder is listed again this often (runs start, progress and
-end in other processes), or further apart where a listing takes long: at most ``1 / LISTING_SHARE``
-of the time is spent listing, in a worker thread. A hidden view lists nothing."""
+end in other processes), or further apart where a listing takes long: at most ``LISTING_SHARE``
+of a core is spent listing (its worker thread's CPU time). A hidden view lists nothing."""
 LISTING_SHARE = 0.02
 RESUMABLE = ("stopped", "interrupted")
 
@@ -123,7 +123,7 @@ class RunsView(View):
 
     @work(thread=True, exclusive=True, group="runs-list")
     def _list(self, runs_dir: Path) -> None:
-        started = time.monotonic()
+        started = time.thread_time()  # the listing's own cost, not the time it waited for the GIL
         try:
             entries, problem = list_runs(runs_dir), None
         except OSError as error:
@@ -131,7 +131,7 @@ class RunsView(View):
         if not entries and problem is None:
             problem = f"No runs in {runs_dir} yet: train one (Train view) and it is listed here."
         rows = tuple(json.dumps(entry.to_dict(), sort_keys=True, default=str) for entry in entries)
-        took = time.monotonic() - started
+        took = time.thread_time() - started
         self.app.call_from_thread(self._show_listing, entries, problem, rows, took)
 
     def _show_listing(
