@@ -58,10 +58,12 @@ class LossChart(Pane, PlotextPlot):
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = LEGEND
-        self.frame()
 
     def on_resize(self) -> None:
-        self._dirty = True  # the y ticks that fit depend on the height
+        # The y ticks that fit depend on the height. The first layout draws the empty chart at
+        # once (drawing it at mount, before the chart had a size, cost a second figure a frame later).
+        self._dirty = True
+        self.frame()
 
     def show_event(self, event: Event, run: RunState) -> None:
         self.curves = run.loss
