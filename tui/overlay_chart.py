@@ -38,12 +38,10 @@ class _Curves(PlotextPlot):
         self.dirty = True
         self.redraws = 0
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.redraw()
-
     def on_resize(self) -> None:
-        self.dirty = True  # the y ticks that fit depend on the height
+        # The y ticks that fit depend on the height; the first layout draws the first figure
+        # (one at mount, before the panel had a size, was thrown away at once).
+        self.dirty = True
         self.call_after_refresh(self.redraw)
 
     def redraw(self) -> None:
