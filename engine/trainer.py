@@ -27,6 +27,8 @@ from .runs import CheckpointError, check_position
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
 EVAL_BATCH = 8192
+PREDICTED_ROWS = 64
+"""Batches whose predictions the hand-derived step keeps before they are counted."""
 FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
@@ -93,7 +95,9 @@ class Trainer:
         self.global_step = 0
         self._gallery = torch.tensor(gallery_indices(split.eval_y, config.gallery_size), dtype=torch.long)
         self._losses = torch.zeros(config.report_every, device=device)
-        self._loss_sum = torch.zeros((), device=device)
+        # The hand-derived step (CPU only) adds its losses once per interval, in order, in float64:
+        # the same sum however the epoch was split by stops and resumes.
+        self._loss_sum = torch.zeros((), dtype=torch.float64 if manual else torch.float32, device=device)
         self._correct = torch.zeros((), dtype=torch.long, device=device)
         self._seen = 0
         self._seconds = 0.0
@@ -106,6 +110,13 @@ class Trainer:
             CapturedStep(self._step, config.batch_size, device) if uses_cuda_graphs(config, device) else None
         )
         self._manual = MLPStep(config, self.model, self.optimizer) if manual else None
+        # The hand-derived step's bookkeeping: each batch's loss is written into its slot of
+        # ``_losses`` and its predictions into a row here; the sums grow once per chunk of batches
+        # (:meth:`_count`), not by four small operations a batch.
+        self._loss_slots = list(self._losses.unbind(0))
+        rows = min(config.report_every, PREDICTED_ROWS) if manual else 0
+        self._predicted = torch.empty(rows, config.batch_size, dtype=torch.long)
+        self._predicted_rows = list(self._predicted.unbind(0))
 
     # --- training -------------------------------------------------------------------------
 
@@ -169,6 +180,7 @@ class Trainer:
         choice = self.threads
         trying = choice is not None and threads is not None and threads != choice.current
         started = time.perf_counter()
+        counted = first  # the first batch whose predictions are not counted yet (hand-derived step)
         with contextlib.ExitStack() as scope:
             if choice is not None:
                 scope.enter_context(intra_op_threads(threads or choice.current))
@@ -177,19 +189,27 @@ class Trainer:
                 count = index.shape[0]
                 overflowed = False
                 try:
-                    if self._graph is not None and count == size:
-                        loss = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
-                    elif choice is not None and count < ADAPTIVE_MIN_ROWS:
-                        with intra_op_threads(choice.fallback):  # small products vary with the thread count
-                            loss = self._step(index)
-                    else:  # the CPU, or the last, smaller batch of an epoch
-                        loss = self._step(index)
+                    if self._manual is not None:
+                        if step - counted == len(self._predicted_rows):
+                            self._count(counted, step)
+                            counted = step
+                        if choice is not None and count < ADAPTIVE_MIN_ROWS:
+                            with intra_op_threads(choice.fallback):  # small products vary with the thread count
+                                self._manual_step(index, step - first, step - counted)
+                        else:
+                            self._manual_step(index, step - first, step - counted)
+                    elif self._graph is not None and count == size:
+                        self._losses[step - first] = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
+                    else:  # the CPU's autograd step, or the last, smaller batch of an epoch
+                        self._losses[step - first] = self._step(index)
                 except RuntimeError:
                     if not self.optimizer.param_groups[0]["lr"] > FLOAT32_MAX:
                         raise
                     # Optimizers that scale by lr in float32 refuse it: the weights would be infinite.
-                    loss, overflowed = torch.tensor(math.inf), True
-                self._losses[step - first] = loss
+                    overflowed = True
+                    self._losses[step - first] = math.inf
+                    if self._manual is not None:
+                        self._predicted_rows[step - counted].fill_(-1)  # no prediction: none is right
                 samples += count
                 step += 1
                 if trying and choice.abandons(threads, step - first, time.perf_counter() - started):
@@ -197,23 +217,45 @@ class Trainer:
                     trying = False
                 if stop.is_set() or overflowed:
                     break
+        if self._manual is not None and step > counted:
+            self._count(counted, step)
+            total, *losses = [self._loss_sum.item()] + self._losses[: step - first].tolist()
+            for loss in losses[:-1]:
+                total += loss * size
+            self._loss_sum.fill_(total + losses[-1] * count)  # the last: smaller at the epoch's end
         self._seen += samples
         self.global_step += step - first
         self.epoch_step = step
         return step, samples
 
-    def _step(self, index: torch.Tensor) -> torch.Tensor:
-        """One optimisation step on the batch ``index``; returns the loss (a device scalar)."""
+    def _manual_step(self, index: torch.Tensor, slot: int, row: int) -> None:
+        """One hand-derived step on the batch ``index``: its loss into ``_losses[slot]``, its
+        predictions into ``_predicted[row]`` (counted later, by :meth:`_count`)."""
+        assert self._manual is not None
         x = self.split.train_x.index_select(0, index)
         y = self.split.train_y.index_select(0, index)
-        if self._manual is not None:
-            loss, logits = self._manual(x, y)
-        else:
-            logits = self.model(x)
-            loss = F.cross_entropy(logits, y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+        loss, logits = self._manual(x, y)
+        self._loss_slots[slot].copy_(loss)
+        torch.argmax(logits, 1, out=self._predicted_rows[row][: index.shape[0]])
+
+    def _count(self, first: int, last: int) -> None:
+        """Add the right predictions of batches ``first`` to ``last`` (rows from 0 of ``_predicted``)."""
+        assert self._perm is not None
+        size = self.config.batch_size
+        labels = self.split.train_y.index_select(0, self._perm[first * size : last * size])
+        predicted = self._predicted.view(-1)[: labels.shape[0]]
+        self._correct.add_(torch.eq(predicted, labels).sum())
+
+    def _step(self, index: torch.Tensor) -> torch.Tensor:
+        """One autograd step on the batch ``index`` (also the one a CUDA graph captures); returns
+        the loss (a device scalar), its loss and right predictions added to the epoch's sums."""
+        x = self.split.train_x.index_select(0, index)
+        y = self.split.train_y.index_select(0, index)
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
         detached = loss.detach()
         self._loss_sum.add_(detached, alpha=index.shape[0])
         self._correct.add_((logits.argmax(dim=1) == y).sum())

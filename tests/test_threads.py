@@ -94,8 +94,8 @@ def test_a_run_cut_short_on_its_try_steps_on_the_current_count(data_dir: Path, t
     choice = trainer.threads = ThreadChoice((1, 2))
     choice.abandons = lambda count, steps, seconds: steps == TRIAL_STEPS  # type: ignore[method-assign]
     seen: list[int] = []
-    step = trainer._step
-    trainer._step = lambda index: seen.append(torch.get_num_threads()) or step(index)  # type: ignore[method-assign]
+    step = trainer._manual_step
+    trainer._manual_step = lambda *batch: seen.append(torch.get_num_threads()) or step(*batch)  # type: ignore[method-assign]
     before = torch.get_num_threads()
     trainer._begin_epoch()
     trainer.run_steps(0, 20, Never(), threads=2)
