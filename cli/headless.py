@@ -38,7 +38,7 @@ from .engine.events import (
 )
 from .exit_codes import HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
-from .heap import load_quietly
+from .heap import TORCH_LAZY, load_quietly
 
 
 class Printer(Protocol):
@@ -236,7 +236,7 @@ def make_printer(options: Options, write: Callable[[str], None]) -> Printer:
 
 def events_for(options: Options, stop: threading.Event) -> Iterable[Event]:
     """The engine's event stream for these options (a new run or a resumed one)."""
-    train = load_quietly("mnist_tui.engine.train")  # torch loads here (heap.py)
+    train = load_quietly("mnist_tui.engine.train", *TORCH_LAZY)  # torch loads here (heap.py)
     resume_training, run_training = train.resume_training, train.run_training
 
     if options.resume:

@@ -17,7 +17,7 @@ from textual.message import Message
 from ..engine.commands import Inbox
 from ..engine.config import Config
 from ..engine.events import Event
-from ..heap import load_quietly
+from ..heap import TORCH_LAZY, load_quietly
 
 
 class StopFlag(Protocol):
@@ -56,7 +56,7 @@ def engine_source(
         config: Config, run_id: str, stop: StopFlag, inbox: Inbox, *,
         preset: str | None = None, resume: Path | None = None,
     ) -> Iterable[Event]:
-        train = load_quietly("mnist_tui.engine.train")  # torch loads here, in the worker (heap.py)
+        train = load_quietly("mnist_tui.engine.train", *TORCH_LAZY)  # torch loads here, in the worker (heap.py)
         resume_training, run_training = train.resume_training, train.run_training
 
         if resume is not None:
