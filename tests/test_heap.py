@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_tui.heap import TORCH_LAZY, imports_without_collector, load_quietly
+from mnist_tui.heap import TORCH_LAZY, collector_paused_until, imports_without_collector, load_quietly
 
 
 def test_a_first_import_runs_without_the_collector_and_freezes_what_is_alive(
@@ -89,3 +89,18 @@ def test_the_engine_is_loaded_with_what_torch_imports_at_its_first_optimizer() -
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == repr(sorted(TORCH_LAZY)), "the first optimizer imports each of them"
+
+
+def test_the_collector_pauses_until_the_callback_and_one_switched_off_stays_off() -> None:
+    callbacks: list = []
+    assert gc.isenabled()
+    try:
+        collector_paused_until(callbacks.append)
+        assert not gc.isenabled() and len(callbacks) == 1
+        callbacks.pop()()
+        assert gc.isenabled(), "the callback resumes it"
+        gc.disable()
+        collector_paused_until(callbacks.append)
+        assert callbacks == [] and not gc.isenabled(), "the caller's own pause is left to the caller"
+    finally:
+        gc.enable()

@@ -494,6 +494,38 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
 
 
 @run_async
+async def test_whole_screen_repaints_run_without_the_garbage_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening and closing the help repaint the whole screen with the collector paused, and it is
+    on again once they are painted (a full collection in the middle held the key 30 ms or more)."""
+    import gc
+
+    from textual._compositor import Compositor
+
+    during: list[bool] = []
+    original = Compositor.render_full_update
+
+    def watched(self: Compositor, *args: object, **kwargs: object) -> object:
+        during.append(gc.isenabled())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_full_update", watched)
+    source = ScriptedSource(endless_reports, pace=0.05)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        for key in ("question_mark", "escape"):
+            during.clear()
+            await press(pilot, key)
+            await wait_until(pilot, lambda: bool(during), what="the whole screen's repaint")
+            assert during[0] is False
+            await wait_until(pilot, gc.isenabled, what="the collector back on")
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+    assert gc.isenabled()
+
+
+@run_async
 async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_is_width() -> None:
     """At 80x24 under the chart the loss kept no plot row, and beside the form progress kept 6 cells."""
     source = ScriptedSource(endless_reports, pace=0.02)

@@ -29,6 +29,7 @@ from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_i
 from ..engine.replay import ReplayError, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED, INTERRUPTED, exit_code
 from ..gil import long_switch_interval_until, short_switch_interval
+from ..heap import collector_paused_until
 from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
 from .hangup import watch_terminal
@@ -388,8 +389,10 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     def repaint_whole_screen(self) -> None:
         """The next frame repaints the whole screen: let the UI's Python have the GIL until it is
-        painted (``gil.long_switch_interval_until``), so the key that asked shows without delay."""
+        painted (``gil.long_switch_interval_until``), and the garbage collector wait until then
+        (``heap.collector_paused_until``), so the key that asked shows without delay."""
         long_switch_interval_until(self.call_after_refresh)
+        collector_paused_until(self.call_after_refresh)
 
     def action_leave_field(self) -> None:
         self.set_focus(None)
