@@ -493,6 +493,24 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_the_help_is_rendered_ahead_for_the_width_it_opens_at(size: tuple[int, int]) -> None:
+    """Its Markdown took 13-18 ms to render, and its first opening 50-65 ms while training."""
+    from mnist_tui.tui import help_screen
+
+    help_screen._rendered.clear()
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: bool(help_screen._rendered), what="the help rendered ahead")
+        ahead = set(help_screen._rendered)
+        await press(pilot, "question_mark")
+        await pilot.pause(0.2)
+        width = app.screen.query_one(help_screen.HelpText).content_size.width
+        assert width in ahead, (width, ahead)
+        assert set(help_screen._rendered) == ahead, "the opening rendered nothing more"
+
+
 @run_async
 async def test_whole_screen_repaints_run_without_the_garbage_collector(monkeypatch: pytest.MonkeyPatch) -> None:
     """Opening and closing the help repaint the whole screen with the collector paused, and it is

@@ -34,7 +34,7 @@ from .config_form import ConfigForm
 from .digit_gallery import DigitGallery
 from .hangup import watch_terminal
 from .draw_view import DrawView
-from .help_screen import HelpScreen
+from .help_screen import HelpScreen, render_ahead
 from .inspect_view import InspectView
 from .key_bar import Key, KeyBar
 from .pane import Router, View
@@ -173,6 +173,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._set_state("idle")
         self._fit_to_size(*self.size)
         self.set_interval(FRAME_SECONDS, self._frame)
+        self.call_after_refresh(lambda: render_ahead(self.console, self.size.width))  # the help's first opening
         if not self.is_headless and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for number in (signal.SIGINT, signal.SIGTERM):

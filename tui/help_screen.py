@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markdown import Markdown
 from rich.segment import Segment
 from textual.app import ComposeResult
@@ -49,14 +50,40 @@ below it the keys, grey when they do nothing now (a click runs one).
 """
 
 
+WIDTH = 110
+"""The help's box, borders and padding included (at most 95 % of the terminal's width)."""
+_FRAME = 4  # its thick border and padding, both sides
+_SCROLLBAR = 2
+
+_rendered: dict[int, list[list[Segment]]] = {}
+"""The help's Markdown as Rich renders it, per width: 13-18 ms a render, done once."""
+
+
+def markdown_lines(console: Console, width: int) -> list[list[Segment]]:
+    """The help rendered by ``console`` at ``width`` cells (cached)."""
+    lines = _rendered.get(width)
+    if lines is None:
+        lines = _rendered[width] = console.render_lines(Markdown(HELP), console.options.update_width(width), pad=True)
+    return lines
+
+
+def render_ahead(console: Console, terminal_width: int) -> None:
+    """Render the help for the widths it will have on a terminal this wide (with and without a
+    scrollbar), so that its first opening only lays it out (it took 50-65 ms while training)."""
+    width = max(1, min(WIDTH, terminal_width * 95 // 100) - _FRAME)
+    for each in (width, width - _SCROLLBAR):
+        if each > 0:
+            markdown_lines(console, each)
+
+
 class HelpScreen(ModalScreen[None]):
     """Key bindings and regions; escape, q or ? closes it."""
 
     # Opaque: over a translucent background, opening and closing it repainted and tinted the whole
     # dashboard beneath (thousands of pixel-art segments), 0.2 s while training ran.
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll { width: 110; max-width: 95%; height: auto; max-height: 95%; border: thick $primary; background: $surface; padding: 0 1; }
+    DEFAULT_CSS = f"""
+    HelpScreen {{ align: center middle; background: $background; }}
+    HelpScreen > VerticalScroll {{ width: {WIDTH}; max-width: 95%; height: auto; max-height: 95%; border: thick $primary; background: $surface; padding: 0 1; }}
     """
     BINDINGS = [("escape", "dismiss", "close"), ("question_mark", "dismiss", "close"), ("q", "dismiss", "close")]
 
@@ -68,11 +95,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield HelpText(HELP)
+            yield HelpText()
 
 
 class HelpText(CachedStyles):
-    """Markdown rendered by Rich once per width and theme, then shown as those strips.
+    """The help's Markdown as Rich renders it once per width (:func:`markdown_lines`), shown as
+    those strips in this widget's style.
 
     Not Textual's Markdown widget (dozens of child widgets), nor a ``Static`` (it renders the
     Markdown again each time the screen is shown, 20-30 ms of the UI thread, doubled while
@@ -83,9 +111,8 @@ class HelpText(CachedStyles):
     HelpText { height: auto; }
     """
 
-    def __init__(self, markdown: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.markdown = markdown
         self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
 
     def forget_strips(self) -> None:
@@ -102,7 +129,6 @@ class HelpText(CachedStyles):
     def _lines(self, width: int) -> list[Strip]:
         if self._strips is None or self._strips[0] != (width,):
             base = self.style_of()
-            console = self.app.console
-            rendered = console.render_lines(Markdown(self.markdown), console.options.update_width(max(1, width)), pad=True)
+            rendered = markdown_lines(self.app.console, max(1, width))
             self._strips = ((width,), [Strip(Segment.apply_style(line, base), width) for line in rendered])
         return self._strips[1]
