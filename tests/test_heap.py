@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_what_a_module_imports_on_first_use_loads_in_the_same_quiet_block(
         )
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        import engine_for_heap_test  # noqa: F401  (already imported: only the lazy one is left)
+        importlib.import_module("engine_for_heap_test")  # already imported: only the lazy one is left
 
         frozen = gc.get_freeze_count()
         module = load_quietly("engine_for_heap_test", "lazy_for_heap_test")
