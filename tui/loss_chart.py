@@ -132,7 +132,7 @@ class LossChart(Pane, PlotextPlot):
         started = time.thread_time()
         self._decoded = False
         lines = super().render_lines(crop)
-        if self._decoded:
+        if self._decoded and self.redraws:  # a figure frame() built (not plotext's empty one before it)
             cost = self._build_cost + time.thread_time() - started
             self._next_redraw = time.monotonic() + max(REDRAW_SECONDS, cost / SHARE)
         return lines
