@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 from rich.text import Text
+from textual.pilot import Pilot
 
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
@@ -59,6 +60,12 @@ SIZE = (120, 40)
 
 def make_app(source: ScriptedSource, config: Config = CONFIG) -> MnistApp:
     return MnistApp(config, source=source, preset="smoke")
+
+
+async def start_reporting(pilot: Pilot, app: MnistApp) -> None:
+    """Start a run and wait until its reports show."""
+    await press(pilot, "s")
+    await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
 
 
 def outcome(app: MnistApp) -> str:
@@ -474,8 +481,7 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
     source = ScriptedSource(endless_reports, pace=0.05)
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, "s")
-        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        await start_reporting(pilot, app)
         await press(pilot, "question_mark")  # the first opening composes the help screen once
         await pilot.pause(0.2)
         await press(pilot, "escape")
@@ -530,8 +536,7 @@ async def test_whole_screen_repaints_run_without_the_garbage_collector(monkeypat
     source = ScriptedSource(endless_reports, pace=0.05)
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, "s")
-        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        await start_reporting(pilot, app)
         for key in ("question_mark", "escape"):
             during.clear()
             await press(pilot, key)
@@ -556,8 +561,7 @@ async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_i
         assert not main.has_class("-beside") and main.has_class("-cramped")
         assert progress.region.width >= 20 and accuracy.region.width >= 20
 
-        await press(pilot, "s")
-        await wait_until(pilot, lambda: app.query_one(RunProgress).step > 3, what="reports")
+        await start_reporting(pilot, app)
         await pilot.pause(0.1)
         assert not app.query_one("#sidebar").display  # running on a narrow terminal: no form
         assert main.has_class("-beside")
