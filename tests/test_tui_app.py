@@ -499,6 +499,43 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
 
 
+@run_async
+async def test_a_new_epoch_row_repaints_the_accuracy_table_without_a_relayout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DataTable's growth asked for a layout of the whole screen, 40-150 ms at every epoch's end.
+    The table has a fixed height: past its last visible row it scrolls, its scrollbar shown, the
+    newest epoch in view."""
+    from textual.screen import Screen
+
+    layouts: list[str] = []
+    original = Screen._refresh_layout
+
+    def counted(self: Screen, *args: object, **kwargs: object) -> None:
+        layouts.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    epochs = 24
+    source = ScriptedSource(training_run(end=False), pace=0.002)
+    app = make_app(source, CONFIG.replace(epochs=epochs))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccuracyTable)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: len(table.epochs) == 2, what="two epochs")
+        await pilot.pause(0.3)
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        shown = table.size.height - 1  # under the header
+        await wait_until(pilot, lambda: len(table.epochs) == epochs, timeout=30, what="every epoch")
+        await pilot.pause(0.5)
+        assert epochs > shown, "more rows than the table shows"
+        assert layouts.count("Screen") <= 1, layouts  # at most once: its scrollbar appearing
+        assert table.show_vertical_scrollbar and table.max_scroll_y > 0
+        assert table.scroll_y == table.max_scroll_y, "scrolled to the end"
+        visible = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+        assert any(f"{epochs}/{epochs}" in line for line in visible), visible
+        assert not any(line.lstrip().startswith("1/") for line in visible[1:]), "the first epochs scrolled away"
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 @run_async
 async def test_the_help_is_rendered_ahead_for_the_width_it_opens_at(size: tuple[int, int]) -> None:

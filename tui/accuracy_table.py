@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import DataTable
 
 from ..engine.events import EpochEnded, Event, RunStarted
@@ -21,6 +23,14 @@ class AccuracyTable(Pane, DataTable):
     DEFAULT_CSS = """
     AccuracyTable { height: 1fr; }
     """
+
+    # The table's height is fixed (1fr), so a new row changes only what scrolls: it repaints the
+    # table and its scrollbar. Textual's virtual_size asks for a layout of the whole screen when
+    # it changes, which took the UI thread 40-150 ms at every epoch's end, keys waiting.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
+    def watch_virtual_size(self) -> None:
+        self._scroll_update(self.virtual_size)  # what a layout would do for a scrolling widget
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
