@@ -113,7 +113,6 @@ class Trainer:
         # The hand-derived step's bookkeeping: each batch's loss is written into its slot of
         # ``_losses`` and its predictions into a row here; the sums grow once per chunk of batches
         # (:meth:`_count`), not by four small operations a batch.
-        self._loss_slots = list(self._losses.unbind(0))
         rows = min(config.report_every, PREDICTED_ROWS) if manual else 0
         self._predicted = torch.empty(rows, config.batch_size, dtype=torch.long)
         self._predicted_rows = list(self._predicted.unbind(0))
@@ -193,10 +192,8 @@ class Trainer:
                         if step - counted == len(self._predicted_rows):
                             self._count(counted, step)
                             counted = step
-                        if choice is not None and count < ADAPTIVE_MIN_ROWS:
-                            with intra_op_threads(choice.fallback):  # small products vary with the thread count
-                                self._manual_step(index, step - first, step - counted)
-                        else:
+                        small = choice is not None and count < ADAPTIVE_MIN_ROWS  # such products vary with the thread count
+                        with intra_op_threads(choice.fallback) if small else contextlib.nullcontext():
                             self._manual_step(index, step - first, step - counted)
                     elif self._graph is not None and count == size:
                         self._losses[step - first] = self._graph.step(index, lr=self.optimizer.param_groups[0]["lr"])
@@ -235,7 +232,7 @@ class Trainer:
         x = self.split.train_x.index_select(0, index)
         y = self.split.train_y.index_select(0, index)
         loss, logits = self._manual(x, y)
-        self._loss_slots[slot].copy_(loss)
+        self._losses[slot].copy_(loss)
         torch.argmax(logits, 1, out=self._predicted_rows[row][: index.shape[0]])
 
     def _count(self, first: int, last: int) -> None:
