@@ -30,7 +30,9 @@ class AccuracyTable(Pane, DataTable):
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     def watch_virtual_size(self) -> None:
-        self._scroll_update(self.virtual_size)  # what a layout would do for a scrolling widget
+        # What a layout does for a scrolling widget (a private method: Textual is pinned in
+        # pyproject.toml, and test_tui_app checks the table scrolls to its newest row).
+        self._scroll_update(self.virtual_size)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
