@@ -21,15 +21,15 @@ from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
 from mnist_tui.engine.config import FIELDS, Config
-from mnist_tui.engine.events import Event, RunFailed
+from mnist_tui.engine.events import Event, RunFailed, RunFinished
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
 from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
-from mnist_tui.tui.loss_chart import REDRAW_SECONDS
-from mnist_tui.tui.loss_chart import LossChart
+from mnist_tui.tui import loss_chart
+from mnist_tui.tui.loss_chart import LONGEST_WAIT, REDRAW_SECONDS, LossChart
 from mnist_tui.tui.priority import ENGINE_NICE, lower_this_thread
 from mnist_tui.tui.run_progress import RunProgress
 from mnist_tui.tui.source import EngineEvent
@@ -374,6 +374,29 @@ async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
         await wait_until(pilot, lambda: chart.redraws > idle, timeout=2)
         await pilot.pause(REDRAW_SECONDS * 2.5)
         assert chart.redraws == idle + 1
+
+
+@run_async
+async def test_the_runs_end_draws_its_last_points_at_once_and_no_wait_exceeds_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loss_chart, "SHARE", 1e-9)  # as if building a figure cost a slow machine ages
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        for step in range(1, 51):
+            app.run_state.loss.add_batch(step / 100, 1 / step)
+        chart.show_run(app.run_state)
+        chart.draw_now()
+        await pilot.pause()
+        drawn = chart.redraws
+        assert time.monotonic() < chart._next_redraw <= time.monotonic() + LONGEST_WAIT
+
+        app.run_state.loss.add_batch(0.51, 0.01)
+        chart.show_run(app.run_state)
+        chart.frame()  # the app's tick: too soon after the last figure
+        assert chart.redraws == drawn and chart._dirty
+        end = RunFinished(run_id="r", final_accuracy=90.0, best_accuracy=90.0, best_epoch=1, epochs_completed=1, train_seconds=1.0)
+        chart.show_event(end, app.run_state)
+        assert chart.redraws == drawn + 1 and not chart._dirty
 
 
 @run_async

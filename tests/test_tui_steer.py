@@ -157,7 +157,8 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
         numbers = app.query_one("#numbers", QuickText)
         await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the progress pane's next paint")
         assert chart.curves.changes == [(step / STEPS_PER_EPOCH, "lr 0.0001")]
-        await wait_until(pilot, lambda: not chart._dirty, what="the chart's redraw")
+        chart.draw_now()
+        await pilot.pause()
         columns = marker_columns(chart)
         assert len(columns) == 1, columns  # one vertical line
         (rows,) = columns.values()

@@ -75,7 +75,8 @@ def test_a_live_lr_change_is_logged_at_its_step_carried_on_marked_and_resumed(
             await press(pilot, "p")
             await wait_until(pilot, lambda: app.run_state.latest.step >= step + 3 * every, timeout=60, what="reports")
             chart = app.query_one(LossChart)
-            await wait_until(pilot, lambda: not chart._dirty, what="the chart's redraw")
+            chart.draw_now()
+            await pilot.pause()
             assert len(marker_columns(chart)) == 1
             await press(pilot, "x")
             await wait_until(pilot, lambda: app.state == "stopped", timeout=60, what="the stop")

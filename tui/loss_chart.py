@@ -15,7 +15,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged
+from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged, Terminal
 from .pane import Pane
 from .run_state import LossCurves, RunState
 
@@ -25,6 +25,9 @@ decoding and Textual's strips take 10-40 ms of the UI thread, which training on 
 SHARE = 0.01
 """Rebuilds are spaced so that they take at most this share of a core (of the UI thread's CPU
 time, measured at each): on this project's 2-core machine, one every 1.5-2 s while training."""
+LONGEST_WAIT = 4.0
+"""...but never more than this apart while points arrive (on a slow, busy machine the share alone
+spaced them 6 s and more, and a chart that still lags after 4 s looks stuck)."""
 Y_LABELS = 8
 """Cells the y axis and its labels take from the chart's width (the rest is the plot)."""
 BATCH_COLOR, SMOOTH_COLOR, EVAL_COLOR, CHANGE_COLOR = "gray", "cyan", "orange", "magenta"
@@ -38,7 +41,7 @@ CHANGE_LEGEND = " [magenta]│ setting changed[/]"
 class LossChart(Pane, PlotextPlot):
     """Batch loss, its moving average and evaluation loss against epochs; a line at each setting change."""
 
-    EVENTS = (RunStarted, BatchReported, EpochEnded, SettingsChanged)
+    EVENTS = (RunStarted, BatchReported, EpochEnded, SettingsChanged, Terminal)
     DEFAULT_CSS = """
     LossChart { height: 1fr; min-height: 5; }
     """
@@ -70,11 +73,18 @@ class LossChart(Pane, PlotextPlot):
         self._dirty = True  # drawn at the next frame: reports come many times a second
         if isinstance(event, SettingsChanged):
             self.border_title = LEGEND + CHANGE_LEGEND
+        elif isinstance(event, Terminal):  # the run's last points, at once rather than at the next spacing
+            self.draw_now()
 
     def show_run(self, run: RunState) -> None:
         self.curves = run.loss
         self._dirty = True
         self.border_title = LEGEND + (CHANGE_LEGEND if run.loss.changes else "")
+
+    def draw_now(self) -> None:
+        """Draw the points that arrived now, however recently the last figure was built."""
+        self._next_redraw = 0.0
+        self.frame()
 
     def frame(self) -> None:
         """Rebuild the figure if points arrived (the app's frame tick), at most every REDRAW_SECONDS."""
@@ -115,7 +125,6 @@ class LossChart(Pane, PlotextPlot):
         self._build_cost = time.thread_time() - started
         self.refresh()
 
-
     def render(self) -> RenderableType:
         """The figure built by the last :meth:`frame`, decoded once (a repaint for any other reason reuses it)."""
         key = (self.size, self.redraws, self.app.theme)
@@ -134,7 +143,7 @@ class LossChart(Pane, PlotextPlot):
         lines = super().render_lines(crop)
         if self._decoded and self.redraws:  # a figure frame() built (not plotext's empty one before it)
             cost = self._build_cost + time.thread_time() - started
-            self._next_redraw = time.monotonic() + max(REDRAW_SECONDS, cost / SHARE)
+            self._next_redraw = time.monotonic() + min(max(REDRAW_SECONDS, cost / SHARE), LONGEST_WAIT)
         return lines
 
 
