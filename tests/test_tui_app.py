@@ -181,7 +181,7 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
         assert form_locked(app)
         assert progress.step == 200
         # The bars show the latest report at the next UI tick, with the chart.
-        await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200, timeout=2)
+        await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200)
         assert chart.curves.batch.count == 40
         assert gallery.border_title == "Predictions after epoch 2: 8/10 right"
         assert (status.device, status.run_dir) == ("cpu", RUN_DIR)
@@ -371,7 +371,7 @@ async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
         for step in range(1, 51):  # many points between two ticks make one redraw
             app.run_state.loss.add_batch(step / 100, 1 / step)
             chart.show_run(app.run_state)
-        await wait_until(pilot, lambda: chart.redraws > idle, timeout=2)
+        await wait_until(pilot, lambda: chart.redraws > idle, timeout=LONGEST_WAIT + 2)
         await pilot.pause(REDRAW_SECONDS * 2.5)
         assert chart.redraws == idle + 1
 

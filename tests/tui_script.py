@@ -459,8 +459,12 @@ class ScriptedSource:
 # --- running and waiting on the app -------------------------------------------------------------------------
 
 
-async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
-    """Let the app run until ``condition()`` holds (events come from a thread, so they take a moment)."""
+async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds (events come from a thread, so they take a moment).
+
+    The default is generous: it only costs time when the test fails, and a busy CI machine took
+    more than 5 s for things that take a tenth of that here.
+    """
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
