@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import time
 
-from rich.console import RenderableType
+from rich.segment import Segment
+from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
@@ -22,9 +23,10 @@ from .run_state import LossCurves, RunState
 REDRAW_SECONDS = 1.0
 """The figure is rebuilt at most once a second (when points arrived): a plotext build, its
 decoding and Textual's strips take 10-40 ms of the UI thread, which training on every core feels."""
-SHARE = 0.01
+SHARE = 0.006
 """Rebuilds are spaced so that they take at most this share of a core (of the UI thread's CPU
-time, measured at each): on this project's 2-core machine, one every 1.5-2 s while training."""
+time, measured at each, about 10 ms): on this project's 2-core machine, one every 1.5-2 s while
+training."""
 LONGEST_WAIT = 4.0
 """...but never more than this apart while points arrive (on a slow, busy machine the share alone
 spaced them 6 s and more, and a chart that still lags after 4 s looks stuck)."""
@@ -54,8 +56,8 @@ class LossChart(Pane, PlotextPlot):
         self.redraws = 0
         """Figures built so far (the tests check that idle time builds none)."""
         self._next_redraw = 0.0
-        self._rendered: tuple[tuple[object, ...], RenderableType] | None = None
-        self._decoded = False  # render() decoded a new figure during this render_lines
+        self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
+        self._decoded = False  # a new figure was decoded during this render_lines
         self._build_cost = 0.0  # CPU seconds of the last frame() that built a figure
 
     def on_mount(self) -> None:
@@ -125,15 +127,35 @@ class LossChart(Pane, PlotextPlot):
         self._build_cost = time.thread_time() - started
         self.refresh()
 
-    def render(self) -> RenderableType:
-        """The figure built by the last :meth:`frame`, decoded once (a repaint for any other reason reuses it)."""
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the figure (Textual's line API: the border and title are Textual's)."""
+        strips = self._figure_strips()
+        if y < len(strips):
+            return strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def _figure_strips(self) -> list[Strip]:
+        """The figure built by the last :meth:`frame` as strips, decoded once (a repaint for any
+        other reason reuses them).
+
+        plotext gives the figure as ANSI text; its segments go straight into strips. Through
+        ``render()`` Textual's content pipeline took as long again as plotext's build.
+        """
         key = (self.size, self.redraws, self.app.theme)
-        if self._rendered is not None and self._rendered[0] == key:
-            return self._rendered[1]
-        rendered = super().render()
-        self._rendered = (key, rendered)
+        if self._strips is not None and self._strips[0] == key:
+            return self._strips[1]
+        figure = super().render()  # plotext's build, decoded by Rich (``Text.from_ansi``)
+        assert isinstance(figure, Text)
+        width, base, console = self.size.width, self.rich_style, self.app.console
+        lines = Segment.split_lines(figure.render(console))  # plotext colours every cell itself
+        strips = [Strip(line).crop_extend(0, width, base) for line in lines][: self.size.height]
+        self._strips = (key, strips)
         self._decoded = True
-        return rendered
+        return strips
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's strips of the figure; after a new figure, the next rebuild is spaced by what
