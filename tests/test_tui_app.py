@@ -386,7 +386,7 @@ async def test_the_runs_end_draws_its_last_points_at_once_and_no_wait_exceeds_th
             app.run_state.loss.add_batch(step / 100, 1 / step)
         chart.show_run(app.run_state)
         chart.draw_now()
-        await pilot.pause()
+        await wait_until(pilot, lambda: chart._next_redraw > 0, what="the figure's paint")  # it spaces the next
         drawn = chart.redraws
         assert time.monotonic() < chart._next_redraw <= time.monotonic() + LONGEST_WAIT
 
