@@ -612,21 +612,25 @@ async def test_whole_screen_repaints_run_without_the_garbage_collector(monkeypat
 
 @run_async
 async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_is_width() -> None:
-    """At 80x24 under the chart the loss kept no plot row, and beside the form progress kept 6 cells."""
+    """At 80x24 under the chart the loss kept no plot row, and beside the form progress kept 6 cells;
+    with the form shown, the panes stay under the chart and the gallery hides instead."""
     source = ScriptedSource(endless_reports, pace=0.02)
     app = make_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
         main, chart = app.query_one("#main"), app.query_one(LossChart)
         progress, accuracy = app.query_one("#progress"), app.query_one("#accuracy")
+        gallery = app.query_one("#gallery")
         await pilot.pause(0.1)
         assert app.query_one("#sidebar").display  # idle: the form takes 32 of the 80 columns
         assert not main.has_class("-beside") and main.has_class("-cramped")
         assert progress.region.width >= 20 and accuracy.region.width >= 20
+        # The gallery gives its rows to the chart, which kept only its axes under the form's side.
+        assert not gallery.display and chart.region.height >= 12
 
         await start_reporting(pilot, app)
         await pilot.pause(0.1)
         assert not app.query_one("#sidebar").display  # running on a narrow terminal: no form
-        assert main.has_class("-beside")
+        assert main.has_class("-beside") and gallery.display
         assert chart.region.height >= 10 and chart.region.width >= 36
         assert progress.region.x >= chart.region.right and accuracy.region.y >= progress.region.bottom
 
@@ -634,11 +638,16 @@ async def test_in_a_short_terminal_the_panes_stand_beside_the_chart_when_there_i
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
         await pilot.pause(0.1)
         assert not main.has_class("-beside") and progress.region.width >= 20
+        assert not gallery.display and chart.region.height >= 12
+
+        await pilot.resize_terminal(112, 26)  # the form beside even while running, 74 columns left
+        await pilot.pause(0.2)
+        assert not main.has_class("-beside") and not gallery.display and chart.region.height >= 12
 
         await pilot.resize_terminal(120, 40)
         await pilot.pause(0.2)
         assert not main.has_class("-beside") and not main.has_class("-cramped")
-        assert accuracy.region.width == 42
+        assert accuracy.region.width == 42 and gallery.display
 
 
 @run_async

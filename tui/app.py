@@ -539,8 +539,13 @@ class MnistApp(PastRuns, Watching, App[int]):
         if sidebar.display:
             width -= SIDEBAR_COLUMNS[self._narrow]
         main = self.query_one("#main")
-        main.set_class(height < BESIDE_HEIGHT and width >= BESIDE_WIDTH, "-beside")
+        beside = height < BESIDE_HEIGHT and width >= BESIDE_WIDTH
+        main.set_class(beside, "-beside")
         main.set_class(width < CRAMPED_WIDTH, "-cramped")
+        # Short, with the panes under the chart (the form beside them at 80-109 columns), the
+        # gallery's rows go to the chart, which would keep none to plot on; it still takes its
+        # events while hidden, so it shows the latest predictions when it comes back.
+        self.query_one("#gallery").display = beside or height >= BESIDE_HEIGHT
 
 
 def run_dashboard(
