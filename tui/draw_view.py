@@ -35,6 +35,9 @@ DEBOUNCE_SECONDS = 0.15
 """The prediction waits this long after the last change of the drawing."""
 FULL_SIZE = (100, 31)
 """Below this width or height of the view the canvas draws 28x14 cells instead of 56x28."""
+BOTH_ROWS = 36
+"""Below this height of the view the prediction comes first beside the canvas and the prepared
+digit under it (a scroll away): the verdict and the bars are what a drawing is for."""
 EMPTY = "Draw a digit: hold the left button and drag (the right button erases), or move with the arrows and press space."
 LIVE = "the model training now"
 NO_MODEL = "No model yet: train a run, or type a run folder below."
@@ -132,6 +135,10 @@ class DrawView(Pane, View):
     def on_resize(self) -> None:
         width, height = self.size
         self.query_one(DrawCanvas).set_compact(width < FULL_SIZE[0] or height < FULL_SIZE[1])
+        side = self.query_one("#draw-side")
+        first = self.query_one("#prediction" if height < BOTH_ROWS else "#prepared")
+        if side.children[0] is not first:
+            side.move_child(first, before=0)
 
     # --- the pane ---------------------------------------------------------------------------
 
