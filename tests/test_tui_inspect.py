@@ -112,6 +112,27 @@ async def test_arrows_enter_and_clicks_select_a_cell_and_show_its_mistakes() -> 
 
 
 @run_async
+async def test_on_a_short_terminal_choosing_a_cell_scrolls_its_mistakes_into_view() -> None:
+    """At 80x24 the mistakes start below the fold (under the grid and the class bars)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finished_run(pilot, app)
+        await pilot.press("2")
+        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
+        scroll = app.query_one("#inspect-scroll")
+        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+        assert cards.region.y >= scroll.region.bottom or not cards.region  # below the fold
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "0 taken for 1" in _text(cards), what="the cell's mistakes")
+        await pilot.pause(0.1)
+        visible = cards.region.intersection(scroll.region)
+        assert visible.y == cards.region.y and visible.height >= min(cards.region.height, scroll.region.height - 1)
+        assert app.focused is grid  # the arrows still move through the grid
+        await pilot.press("down", "enter")
+        assert grid.cursor == (1, 1) and "is the diagonal" in _text(cards)
+
+
+@run_async
 async def test_brackets_choose_earlier_epochs_and_the_bars_show_the_change() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -103,6 +103,8 @@ class InspectView(Pane, View):
     @on(ConfusionGrid.Chosen)
     def _cell_chosen(self, message: ConfusionGrid.Chosen) -> None:
         self._draw_mistakes()
+        # On a short terminal the mistakes are below the fold: choosing a cell brings them up.
+        self.query_one(MistakeCards).scroll_visible(animate=False)
 
     def _draw(self) -> None:
         run = self.run
