@@ -12,7 +12,7 @@ import pytest
 
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.engine.events import RunPaused, RunResumed, SettingsChanged
-from mnist_tui.engine.replay import EventTail, ReplayError, read_events
+from mnist_tui.engine.replay import EventTail, LogRewritten, describe_skipped, read_events
 from mnist_tui.tui.run_state import INSPECTED_EPOCHS, RunState, replay
 from tui_script import batch, confusion, epoch_ended, finished, inspection, samples, started
 
@@ -86,7 +86,7 @@ def test_a_log_with_a_torn_last_line_reads_up_to_it_and_a_follower_gets_the_rest
     lines = [event.to_json() for event in a_run(1)]
     log = tmp_path / "events.jsonl"
     log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:17])
-    assert len(read_events(log)) == len(lines) - 1
+    assert len(read_events(log)[0]) == len(lines) - 1
     tail = EventTail(log)
     assert len(tail.poll()) == len(lines) - 1
     assert tail.poll() == []
@@ -101,8 +101,52 @@ def test_a_log_with_a_torn_last_line_reads_up_to_it_and_a_follower_gets_the_rest
     [("{not json", "line 2 is not JSON"), ('{"event": "nonsense", "run_id": "x"}', "line 2 is not an mnist-tui event"),
      ('{"event": "paused", "run_id": "x"}', "line 2 is not an mnist-tui event")],
 )
-def test_a_bad_line_inside_the_log_names_its_line(tmp_path: Path, line: str, message: str) -> None:
+def test_a_bad_line_inside_the_log_is_skipped_and_named(tmp_path: Path, line: str, message: str) -> None:
+    """One bad line costs that line: the events around it are read (a watcher showed none)."""
+    run = a_run(1)
     log = tmp_path / "events.jsonl"
-    log.write_text(a_run(1)[0].to_json() + "\n" + line + "\n")
-    with pytest.raises(ReplayError, match=message):
-        read_events(log)
+    log.write_text(run[0].to_json() + "\n" + line + "\n" + "\n".join(e.to_json() for e in run[1:]) + "\n")
+    events, skipped = read_events(log)
+    assert events == run
+    assert len(skipped) == 1 and message in skipped[0] and str(log) in skipped[0]
+
+
+def test_several_bad_lines_are_described_in_one_message() -> None:
+    assert describe_skipped(["a line 2 is not JSON: skipped"]) == "a line 2 is not JSON: skipped"
+    assert describe_skipped(["x line 2 is not JSON: skipped", "x line 9 is not JSON: skipped"]) == (
+        "2 lines were skipped; the first: x line 2 is not JSON"
+    )
+
+
+def test_a_follower_reads_a_log_cut_back_and_rewritten_in_place_from_its_start(tmp_path: Path) -> None:
+    """A resume cuts the log to its checkpoint and appends: the follower's offset landed inside the
+    new lines when they outgrew the old end, and it read half a line ("not JSON") and lost them."""
+    run = [event.to_json() for event in a_run(2)]
+    log = tmp_path / "events.jsonl"
+    log.write_text("\n".join(run) + "\n")
+    tail = EventTail(log)
+    assert len(tail.poll()) == len(run)
+    keep = "\n".join(run[:5]) + "\n"
+    resumed = dataclasses.replace(started(RUN, CONFIG), start_epoch=1).to_json()
+    with open(log, "r+") as handle:  # in place, as EventLog.cut and append do
+        handle.truncate(len(keep))
+        handle.seek(len(keep))
+        handle.write("\n".join([resumed] + run[5:] + run[5:]) + "\n")  # longer than before
+    with pytest.raises(LogRewritten):
+        tail.poll()
+    again = tail.poll()
+    assert [e.to_json() for e in again] == run[:5] + [resumed] + run[5:] + run[5:]
+    assert tail.take_problems() == []
+    assert tail.poll() == []  # the fingerprint matches once it read the new log
+
+
+def test_a_follower_reads_a_log_that_shrank_from_its_start(tmp_path: Path) -> None:
+    run = [event.to_json() for event in a_run(1)]
+    log = tmp_path / "events.jsonl"
+    log.write_text("\n".join(run) + "\n")
+    tail = EventTail(log)
+    tail.poll()
+    log.write_text(run[0] + "\n")
+    with pytest.raises(LogRewritten):
+        tail.poll()
+    assert [e.to_json() for e in tail.poll()] == [run[0]]

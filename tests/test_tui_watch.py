@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
-from mnist_tui.engine.events import Event, RunPaused, RunResumed, RunStopped
+from mnist_tui.engine.events import CommandAnswered, Event, RunPaused, RunResumed, RunStopped
 from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.key_bar import KeyBar
+from mnist_tui.tui.status_bar import StatusBar
 from mnist_tui.tui.steer_bar import SteerBar
 from tui_script import ScriptedSource, batch, run_async, training_run, wait_until
 
@@ -139,3 +145,107 @@ async def test_a_log_rewritten_shorter_is_followed_again_from_its_start(tmp_path
         append(folder, "".join(event.to_json() + "\n" for event in script[4:6]))
         await wait_until(pilot, lambda: app.run_state.events == 6, what="what follows")
         assert app.run_state.loss.batch.count == 4
+
+
+@run_async
+async def test_a_run_resumed_in_its_cut_back_log_is_running_again_and_steerable(tmp_path: Path) -> None:
+    """A resume cuts the log to its checkpoint and appends in place, past where the watcher had
+    read: it read half a line, lost the resume's start, and stayed "stopped" with steering off."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:12] + [RunStopped(run_id=RUN, epoch=1, step=60, epochs_completed=0)])
+    app = watcher(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        kept = "".join(event.to_json() + "\n" for event in script[:10])
+        resumed = dataclasses.replace(script[0], start_step=50)
+        with open(folder / "events.jsonl", "r+", encoding="utf-8") as log:
+            log.truncate(len(kept.encode()))
+            log.seek(len(kept.encode()))
+            log.write("".join(event.to_json() + "\n" for event in [resumed, *script[10:30]]))
+        await wait_until(pilot, lambda: app.state == "running", what="the resumed run")
+        await wait_until(pilot, lambda: app.run_state.events == 31, what="the whole log read again")
+        await pilot.press("p")
+        assert [c["command"] for c in commands(folder)] == ["pause"]
+
+
+@run_async
+async def test_a_renamed_folder_shows_the_run_it_holds(tmp_path: Path) -> None:
+    events = list(training_run()(CONFIG, RUN))
+    folder = run_folder(tmp_path, events).rename(tmp_path / "baseline")
+    app = watcher(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "finished", what="the whole log")
+        assert app.run_id == RUN and app.run_state.events == len(events)
+        assert app.query_one(StatusBar).run_dir == str(folder)  # the folder followed, not where it was written
+
+
+@run_async
+async def test_a_bad_line_costs_that_line_and_says_so(tmp_path: Path) -> None:
+    events = list(training_run()(CONFIG, RUN))
+    folder = run_folder(tmp_path, events[:5])
+    append(folder, "this is not json {{{\n" + "".join(event.to_json() + "\n" for event in events[5:]))
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "finished", what="the rest of the log")
+        assert app.run_state.events == len(events) and len(app.run_state.epochs) == 2
+        await wait_until(pilot, lambda: any("line 6 is not JSON: skipped" in note for note in notes), what="the note")
+
+
+@run_async
+async def test_only_this_watchers_own_refused_settings_pop_up(tmp_path: Path) -> None:
+    """A new watcher read every earlier answer in the log and stacked their toasts over the screen."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    old = CommandAnswered(run_id=RUN, command_id="earlier", command="set", accepted=False, message="lr must be a number", source="file")
+    folder = run_folder(tmp_path, script[:5] + [old])
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.run_state.events == 6, what="the log")
+        await pilot.press("e")
+        app.query_one(SteerBar).value = "lr=0.5"
+        await pilot.press("enter")
+        sent = commands(folder)[-1]["id"]
+        refused = dataclasses.replace(old, command_id=sent, message="lr must be at most 0.1 here")
+        append(folder, refused.to_json() + "\n")
+        await wait_until(pilot, lambda: app.run_state.events == 7, what="the answer")
+        await pilot.pause(0.1)
+        assert [note for note in notes if note.startswith("Not changed")] == ["Not changed: lr must be at most 0.1 here"]
+
+
+@run_async
+async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None:
+    """Killed mid-run, the log says "running" forever: the watcher checks the writer's lock and
+    stops offering to steer a run nobody trains."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:8])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
+        assert any(f"mnist-tui --resume {folder}" in note for note in notes)
+        await pilot.press("p")
+        assert commands(folder) == []  # nothing sent to a run nobody trains
+        (folder / ".lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # resumed by a live process
+        append(folder, dataclasses.replace(script[0], start_step=40).to_json() + "\n")
+        await wait_until(pilot, lambda: app.state == "running", what="the resume")
+
+
+@run_async
+async def test_a_refusal_written_while_watching_pops_up_whoever_sent_it(tmp_path: Path) -> None:
+    script = list(training_run(end=False)(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:5])
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.run_state.events == 5, what="the log")
+        refused = CommandAnswered(run_id=RUN, command_id="a-script", command="set", accepted=False, message="lr must be a number", source="file")
+        append(folder, refused.to_json() + "\n")
+        await wait_until(pilot, lambda: "Not changed: lr must be a number" in notes, what="the refusal told")

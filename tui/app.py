@@ -25,8 +25,8 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.commands import Inbox
 from ..engine.config import Config
-from ..engine.events import BatchReported, Event, RunFailed, Terminal, new_run_id
-from ..engine.replay import ReplayError, read_events
+from ..engine.events import BatchReported, CommandAnswered, Event, RunFailed, Terminal, new_run_id
+from ..engine.replay import ReplayError, describe_skipped, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED, INTERRUPTED, exit_code
 from ..gil import long_switch_interval_until, short_switch_interval
 from ..heap import collector_paused_until
@@ -128,6 +128,11 @@ class MnistApp(PastRuns, Watching, App[int]):
         """The run folder that ``watch`` follows (another process trains it); None for the dashboard's own runs."""
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
+        self.sent_commands: set[str] = set()
+        """Ids of the commands this app sent and whose answer it has not come yet."""
+        self.answers_are_news = True
+        """Whether the answers arriving now are new: False while a watcher reads the log's past,
+        whose refusals would pop up all at once (only this app's own commands' do then)."""
         self.exit_code = 0
         """The last run's outcome as headless would exit (0 before any), or the signal's code."""
         self._signal_code: int | None = None
@@ -287,21 +292,21 @@ class MnistApp(PastRuns, Watching, App[int]):
         if self.watching is not None:
             self.steer(command)
         elif self._inbox is not None and command is not None:
-            self._inbox.put(command)
+            self.sent_commands.add(self._inbox.put(command))
 
     def action_step(self) -> None:
         """While paused, train one report interval and pause again."""
         if self.watching is not None and self.state == "paused":
             self.steer("step")
         elif self._inbox is not None and self.state == "paused":
-            self._inbox.put("step")
+            self.sent_commands.add(self._inbox.put("step"))
 
     @on(ConfigForm.SettingSubmitted)
     def _setting_submitted(self, message: ConfigForm.SettingSubmitted) -> None:
         if self.watching is not None and self.state in ACTIVE:
             self.steer("set", {message.name: message.value})
         elif self._inbox is not None and self.state in ACTIVE:
-            self._inbox.put("set", {message.name: message.value})
+            self.sent_commands.add(self._inbox.put("set", {message.name: message.value}))
 
     @on(DrawView.PredictWanted)
     def _predict_wanted(self, message: DrawView.PredictWanted) -> None:
@@ -370,10 +375,12 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.notify(f"Trial {message.number} has no run folder on this machine yet.", severity="warning")
             return
         try:
-            events = read_events(log)
+            events, skipped = read_events(log)
         except (OSError, ReplayError) as error:
             self.notify(f"Trial {message.number}: {error}", severity="error")
             return
+        if skipped:
+            self.notify(f"Trial {message.number}: {describe_skipped(skipped)}", severity="warning", timeout=10)
         self.show_recorded(events)
         if self.state not in ACTIVE:  # else show_recorded said why it did not open it
             self.action_view(message.view)
@@ -503,6 +510,13 @@ class MnistApp(PastRuns, Watching, App[int]):
                 self.call_after_refresh(self._shown.set)
             else:
                 self._shown.set()
+        if isinstance(event, CommandAnswered):
+            own = event.command_id in self.sent_commands
+            self.sent_commands.discard(event.command_id)
+            # A refused setting is told, whoever sent it (a script's command file too); a refused
+            # pause or step is a key pressed twice, and says nothing.
+            if event.command == "set" and not event.accepted and (own or self.answers_are_news):
+                self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
         if isinstance(event, Terminal):
             self._end(event, before)
         elif self.run_state.state != before:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
-from ..engine.events import CommandAnswered, Event, RunStarted, SettingsChanged
+from ..engine.events import Event, RunStarted, SettingsChanged
 from ..engine.presets import list_presets, load_preset, preset_description
 from .pane import Pane
 from .run_state import RunState
@@ -71,7 +71,7 @@ def field_of_error(message: str) -> str | None:
 class ConfigForm(Pane, Widget):
     """Preset picker and one widget per field: choices and flags as selects, the rest as text."""
 
-    EVENTS = (RunStarted, SettingsChanged, CommandAnswered)
+    EVENTS = (RunStarted, SettingsChanged)
 
     DEFAULT_CSS = """
     ConfigForm { height: auto; }
@@ -278,8 +278,6 @@ class ConfigForm(Pane, Widget):
             self.show_run(run)  # a resumed run goes on with the settings changed before its stop
         elif isinstance(event, SettingsChanged):
             self._show_settings({name: new for name, (_, new) in event.changes.items()})
-        elif isinstance(event, CommandAnswered) and event.command == "set" and not event.accepted:
-            self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
 
     def show_run(self, run: RunState) -> None:
         if self.running is None:

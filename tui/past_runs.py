@@ -14,7 +14,7 @@ from textual import work
 from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import Event
-from ..engine.replay import ReplayError, read_events
+from ..engine.replay import ReplayError, describe_skipped, read_events
 from .config_form import ConfigForm
 from .runs_view import RunsView
 from .train_view import TrainView
@@ -39,15 +39,17 @@ class PastRuns(_Base):
     def _read_log(self, path: Path) -> None:
         """Read a run's log off the UI thread (a long run's log holds megabytes)."""
         try:
-            events, problem = read_events(path / "events.jsonl"), None
+            (events, skipped), problem = read_events(path / "events.jsonl"), None
         except ReplayError as error:
-            events, problem = [], str(error)
-        self.call_from_thread(self._show_opened, path, events, problem)
+            events, skipped, problem = [], [], str(error)
+        self.call_from_thread(self._show_opened, path, events, problem, skipped)
 
-    def _show_opened(self, path: Path, events: list[Event], problem: str | None) -> None:
+    def _show_opened(self, path: Path, events: list[Event], problem: str | None, skipped: list[str]) -> None:
         if problem or not events:
             self.notify(f"Cannot open {path.name}: {problem or 'its log holds no events'}", severity="error")
             return
+        if skipped:
+            self.notify(describe_skipped(skipped), severity="warning", timeout=10)
         self.show_recorded(events)
         self.load_config_of(path)
         self.action_view(TrainView.__name__)

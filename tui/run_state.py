@@ -138,6 +138,8 @@ class RunState:
 
     def apply(self, event: Event) -> None:
         """Update the state with one event, as the engine yielded it or as it was logged."""
+        if isinstance(event, RunStarted) and self.run_id != event.run_id:
+            self.__init__(run_id=event.run_id)  # type: ignore[misc]  # another run: start afresh
         self.events += 1
         if isinstance(event, BatchReported):
             self.latest = event
@@ -170,9 +172,6 @@ class RunState:
             self.state = event.status
 
     def _started(self, event: RunStarted) -> None:
-        if self.run_id != event.run_id:
-            self.__init__(run_id=event.run_id)  # type: ignore[misc]  # another run: start afresh
-        self.run_id = event.run_id
         self.started = event
         self.config = event.config
         self.device = event.device

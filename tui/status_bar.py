@@ -10,7 +10,7 @@ from ..engine.events import RunPaused, RunResumed, RunStarted, Terminal
 from .pane import Pane
 from .run_state import RunState
 
-STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed")
+STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed", "interrupted")
 STATE_STYLES = {
     "idle": "bold",
     "starting": "bold cyan",
@@ -21,6 +21,7 @@ STATE_STYLES = {
     "stopped": "bold yellow",
     "diverged": "bold red",
     "failed": "bold red",
+    "interrupted": "bold red",  # watch: the process training the run died
 }
 
 

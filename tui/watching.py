@@ -8,6 +8,7 @@ answers (paused, resumed, changed, stopped) arrive in the log like every other e
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ from textual import work
 from textual.worker import get_current_worker
 
 from ..engine.commands import send_command
-from ..engine.events import Event
+from ..engine.events import Event, RunStarted
+from ..engine.lock import writer_alive
 from .config_form import ConfigForm
 from .follow import follow_log
 from .run_state import ACTIVE, RunState
@@ -41,9 +43,10 @@ class Watching(_Base):
         self._follow(run_dir)
 
     def _show_from_start(self) -> None:
-        """An empty state for the followed run, its events to come from the log's first line."""
-        assert self.watching is not None
-        self.run_state = RunState(run_id=self.watching.name)
+        """An empty state for the followed run, its events to come from the log's first line (its
+        run id too: a copied or renamed folder keeps the id of the run it holds)."""
+        self.run_state = RunState()
+        self.answers_are_news = False  # until the log's past is read
         self._router.show_all(self.run_state, self._visible)
 
     @work(thread=True, exclusive=True, group="follow")
@@ -53,14 +56,34 @@ class Watching(_Base):
             run_dir / "events.jsonl",
             show=lambda events: self.call_from_thread(self._followed, events),
             restart=lambda: self.call_from_thread(self._show_from_start),
-            problem=lambda text: self.call_from_thread(self.notify, text, severity="error"),
+            problem=lambda text: self.call_from_thread(self.notify, text, severity="error", timeout=10),
             cancelled=lambda: worker.is_cancelled,
+            writer_gone=lambda: writer_alive(run_dir) is False,
+            gone=lambda: self.call_from_thread(self._writer_gone),
         )
 
     def _followed(self, events: list[Event]) -> None:
+        assert self.watching is not None
         for event in events:
-            if event.run_id == self.run_id:
-                self.show_event(event)
+            if self.run_id is not None and event.run_id != self.run_id:
+                continue  # another run's line in this log
+            if isinstance(event, RunStarted):  # the folder followed here, wherever the run was started
+                event = dataclasses.replace(event, run_dir=str(self.watching))
+            self.show_event(event)
+        self.answers_are_news = True  # the first batch is the whole log so far; the next ones are news
+
+    def _writer_gone(self) -> None:
+        """The process training the followed run died without ending it (killed, or its machine went down)."""
+        assert self.watching is not None
+        if self.state not in ACTIVE:
+            return
+        self._set_state("interrupted")
+        self.notify(
+            f"The process training {self.watching.name} is gone: the run is interrupted. "
+            f"Resume it with: mnist-tui --resume {self.watching}",
+            severity="error",
+            timeout=15,
+        )
 
     def action_settings(self) -> None:
         """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""
@@ -75,7 +98,7 @@ class Watching(_Base):
         if command is None or self.watching is None:
             return False
         try:
-            send_command(self.watching, command, values)
+            self.sent_commands.add(send_command(self.watching, command, values))
         except (OSError, ValueError) as error:
             self.notify(f"Cannot steer the run: {error}", severity="error")
             return False
