@@ -6,13 +6,19 @@ import os
 import sys
 import threading
 
-from .exit_codes import ENGINE_THREAD
+from .exit_codes import CLOSED_OUTPUT, ENGINE_THREAD
 
 
 def main() -> int:
     from .command import main as run
 
-    code = run()
+    try:
+        code = run()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as Unix tools do, and keep the
+        # interpreter's last flush from writing to the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = CLOSED_OUTPUT
     if not any(thread.name == ENGINE_THREAD for thread in threading.enumerate()):
         # Every run folder is closed and no engine runs: skip the interpreter's teardown, which
         # takes a second or two with torch and textual loaded (quitting must feel instant).

@@ -43,7 +43,7 @@ def main(argv: Sequence[str]) -> int:
     for name in args.runs:
         folder = locate(name, Path(args.runs_dir))
         if folder is None:
-            print(f"mnist-tui compare: error: no run folder {name} (nor in {args.runs_dir})", file=sys.stderr)
+            print(f"mnist-tui compare: error: no run folder {name!r} (nor in {args.runs_dir})", file=sys.stderr)
             return USAGE
         try:
             runs.append((folder, read_config(folder), read_summary(folder), read_epochs(folder)))
@@ -73,6 +73,8 @@ def main(argv: Sequence[str]) -> int:
 
 def locate(name: str, runs_dir: Path) -> Path | None:
     """The run folder ``name`` names: a path, else a folder of that name under ``runs_dir``."""
+    if not name.strip():
+        return None  # Path("") is the current folder
     for folder in (Path(name), runs_dir / name):
         if folder.is_dir():
             return folder

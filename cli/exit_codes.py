@@ -20,6 +20,9 @@ TERMINATED = 143
 """Stopped by SIGTERM (128 + SIGTERM)."""
 HANGUP = 129
 """Stopped because the terminal closed (128 + SIGHUP)."""
+CLOSED_OUTPUT = 141
+"""The reader of the output went away (``mnist-tui runs | head``): 128 + SIGPIPE, as a shell reports
+any Unix tool stopped that way."""
 BEFORE_TRAINING = ("config", "data", "checkpoint", "busy")
 """Failure reasons that come before anything is trained (exit 2); ``error`` and ``write`` exit 1."""
 

@@ -32,7 +32,8 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     folder = Path(args.run_dir)
     if not folder.is_dir():
-        print(f"mnist-tui watch: error: run folder {folder} does not exist", file=sys.stderr)
+        why = "is a file, not a run folder" if folder.exists() else "does not exist"
+        print(f"mnist-tui watch: error: run folder {folder} {why}", file=sys.stderr)
         return USAGE
     try:
         config = read_config(folder)

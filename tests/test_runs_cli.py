@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -126,7 +127,8 @@ def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_d
     [
         (["runs", "--runs-dir", "nowhere"], "mnist-tui runs: error: runs folder nowhere does not exist"),
         (["compare", "one-run"], "mnist-tui compare: error: name at least two runs"),
-        (["compare", "a", "b"], "mnist-tui compare: error: no run folder a (nor in runs)"),
+        (["compare", "a", "b"], "mnist-tui compare: error: no run folder 'a' (nor in runs)"),
+        (["compare", "", "a"], "mnist-tui compare: error: no run folder '' (nor in "),
         (["compare", "no-log", "empty"], "is damaged: no events.jsonl"),
         (["compare", "empty", "no-log"], "is damaged: config file"),
         (["runs", "--colour"], "unrecognized arguments: --colour"),
@@ -150,6 +152,26 @@ def test_watch_refuses_what_is_no_run_folder(cli: Cli, runs_dir: Path) -> None:
     missing = cli("watch", str(runs_dir / "nowhere"))
     assert missing.returncode == 2 and missing.stderr.startswith("mnist-tui watch: error: run folder ")
     assert missing.stderr.rstrip().endswith("nowhere does not exist")
+    (runs_dir / "a-file").write_text("")
+    file = cli("watch", str(runs_dir / "a-file"))
+    assert file.returncode == 2 and file.stderr.rstrip().endswith("a-file is a file, not a run folder")
     empty = cli("watch", str(runs_dir / "empty"))
     assert empty.returncode == 2 and "is not a usable run folder: config file" in empty.stderr
     assert "Traceback" not in missing.stderr + empty.stderr
+
+
+@pytest.mark.parametrize("args", [["--list-presets"], ["runs"], ["compare", "smoke", "halted"]])
+def test_output_into_a_closed_pipe_ends_quietly_with_141(runs_dir: Path, args: list[str]) -> None:
+    """``mnist-tui runs | head -1``: the reader went away; a traceback was printed, and exit 1."""
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, as once head has its line
+    names = {"smoke": str(next(runs_dir.glob("smoke-*"))), "halted": str(next(runs_dir.glob("halted-*")))}
+    command = [names.get(arg, arg) for arg in args]
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mnist_tui", *command, *(["--runs-dir", str(runs_dir)] if args[0] == "runs" else [])],
+            stdout=write, stderr=subprocess.PIPE, text=True, env=cli_env(None), timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 141 and result.stderr == ""
