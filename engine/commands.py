@@ -189,20 +189,32 @@ class CommandFile:
         self._seen: set[str] = set()
         self._offset = 0
         self._line = 0
+        self._problem: str | None = None
 
     def read(self) -> list[Command | Refused]:
-        """The complete lines written since the last read (a partly written last line waits)."""
+        """The complete lines written since the last read (a partly written last line waits).
+
+        A file that cannot be read (a folder in its place, no permission) is answered once, as a
+        refusal with the id ``file``, and read again at each call: training goes on.
+        """
         try:
             size = os.stat(self.path).st_size
+            if size == self._offset:
+                return []
+            if size < self._offset:  # replaced or truncated: read it again; ids answered stay answered
+                self._offset = self._line = 0
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read(size - self._offset)
         except FileNotFoundError:
             return []
-        if size == self._offset:
-            return []
-        if size < self._offset:  # replaced or truncated: read it again; ids answered stay answered
-            self._offset = self._line = 0
-        with open(self.path, "rb") as handle:
-            handle.seek(self._offset)
-            data = handle.read(size - self._offset)
+        except OSError as error:
+            problem = f"ignored: {COMMAND_FILE} cannot be read ({error.strerror or error}); commands wait until it can"
+            if problem == self._problem:
+                return []
+            self._problem = problem
+            return [Refused("file", "", problem)]
+        self._problem = None
         end = data.rfind(b"\n") + 1
         self._offset += end
         found: list[Command | Refused] = []

@@ -65,10 +65,14 @@ class FlatUpdate:
 
     def apply_momentum(self) -> None:
         """``param -= lr * buffer`` for every parameter: the rest of a folded SGD step."""
+        self.optimizer._opt_called = True  # type: ignore[attr-defined]  # what a scheduler checks step() set
         self.flat.add_(self._state["momentum_buffer"], alpha=-self.optimizer.param_groups[0]["lr"])
 
     def step(self) -> None:
         """One step of the optimizer from the gradients in :attr:`grads`."""
+        # An LR scheduler warns when it steps before optimizer.step() ever ran, which its wrapper
+        # of step() records: the fused kernels below are that step.
+        self.optimizer._opt_called = True  # type: ignore[attr-defined]
         group = self.optimizer.param_groups[0]
         kinds = _KINDS.get(self.name, None)
         if kinds is None or group.get("amsgrad") or group.get("differentiable"):

@@ -102,6 +102,20 @@ def test_a_partly_written_line_waits_for_its_end(tmp_path: Path) -> None:
     assert reader.read() == [Command(id="x", command="stop", source="file")]
 
 
+def test_a_command_file_that_cannot_be_read_is_answered_once_and_read_again_later(tmp_path: Path) -> None:
+    """A folder in the file's place ended the run with IsADirectoryError."""
+    reader = CommandFile(tmp_path, since=0.0)
+    (tmp_path / COMMAND_FILE).mkdir()
+    (refused,) = reader.read()
+    assert isinstance(refused, Refused) and refused.id == "file"
+    assert refused.reason == f"ignored: {COMMAND_FILE} cannot be read (Is a directory); commands wait until it can"
+    assert reader.read() == []  # said once
+    (tmp_path / COMMAND_FILE).rmdir()
+    line = json.dumps({"id": "x", "command": "stop", "time": 1.0})
+    (tmp_path / COMMAND_FILE).write_text(line + "\n")
+    assert reader.read() == [Command(id="x", command="stop", source="file")]
+
+
 def test_lines_answered_in_an_earlier_session_are_skipped_silently(tmp_path: Path) -> None:
     append(
         tmp_path,
