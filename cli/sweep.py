@@ -92,17 +92,25 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         raise ConfigError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {args.workers}")
-    study = args.study or f"{base.name}-{Path(args.space).stem}"
+    workers = args.workers
+    if args.trials is not None and 0 < args.trials < workers:
+        workers = args.trials  # a worker with no trial to run would only load torch
+    study = args.study if args.study is not None else f"{base.name}-{Path(args.space).stem}"
     if not re.fullmatch(r"[A-Za-z0-9._-]+", study):
+        if args.study is None:
+            raise ConfigError(
+                f"the study's name {study!r}, made from the config's name and the space file's, is not only letters, "
+                "digits, '.', '_' or '-' (it names run folders): name the study with --study"
+            )
         raise ConfigError(f"--study must be letters, digits, '.', '_' or '-' (it names run folders), not {study!r}")
-    if args.export_best is not None and not Path(args.export_best).resolve().parent.is_dir():
-        raise ConfigError(f"--export-best {args.export_best}: its folder does not exist")
+    if args.export_best is not None:
+        check_export_path(Path(args.export_best))
     return SweepOptions(
         base=base,
         space=space,
         trials=args.trials,
         timeout=args.timeout,
-        workers=args.workers,
+        workers=workers,
         storage=args.storage,
         study=study,
         pruner=args.pruner,
@@ -111,6 +119,24 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         runs_dir=args.runs_dir,
         data_dir=args.data_dir or os.environ.get(ENV_DATA_DIR) or None,
     )
+
+
+def check_export_path(path: Path) -> None:
+    """Refuse, before any trial, a path the best config could not be written to."""
+    folder = path.resolve().parent
+    if path.is_dir():
+        raise ConfigError(f"--export-best {path} is a folder; name a file in it, such as {path / 'best.toml'}")
+    if not folder.is_dir():
+        raise ConfigError(f"--export-best {path}: its folder does not exist")
+    try:  # a real write, not os.access: root passes that for /proc, which refuses every new file
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.unlink(path)
+    except OSError as error:
+        raise ConfigError(f"--export-best {path} cannot be written ({error.strerror or error})") from None
 
 
 def preflight(options: SweepOptions) -> None:
@@ -132,6 +158,7 @@ def main(argv: Sequence[str]) -> int:
     """``mnist-tui sweep ARGS``; returns the exit code."""
     args = build_parser().parse_args(argv)
     from .engine.study import StudyError, check_storage, open_storage, open_study, quiet_optuna
+    from .engine.threads import cpu_cores
 
     try:
         options = resolve(args)
@@ -143,6 +170,13 @@ def main(argv: Sequence[str]) -> int:
     except (ConfigError, StudyError) as error:
         print(f"mnist-tui sweep: error: {error}", file=sys.stderr)
         return USAGE
+    cores = cpu_cores()
+    if options.workers > cores:
+        print(
+            f"mnist-tui sweep: note: {options.workers} workers share {cores} cores (one thread each): "
+            f"trials run slower, not more of them at once than with --workers {cores}",
+            file=sys.stderr,
+        )
     if options.headless:
         from .sweep_run import run_sweep
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from decimal import Decimal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,17 @@ else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
 from .config import FIELDS, Config, ConfigError, check_key
+from .presets import MAX_FILE_BYTES
 
 RANGE_KEYS = ("low", "high", "log", "step")
 NOT_SEARCHED = ("name",)
 """Fields a sweep sets itself (each trial's name carries the study and the trial number)."""
 MAX_CORNERS = 4096
 """Whole configs built to check a space's corners; past this, each field is checked alone."""
+MAX_CHOICES = 1000
+"""The most choices one field lists (each is checked as a config, and Optuna's sampler weighs them all)."""
+MAX_STEPS = 1_000_000
+"""The most values a range with a step may have (Optuna computes them in decimal arithmetic)."""
 
 
 class Suggester(Protocol):
@@ -119,6 +125,8 @@ def load_space(path: str | Path, base: Config) -> SearchSpace:
     """Read and check a space file against ``base``; every mistake is a ConfigError naming the file."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"search space file {path} is over {MAX_FILE_BYTES:,} bytes; a space is a few lines")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"search space file {path} does not exist") from None
@@ -162,6 +170,8 @@ def _shape(field: str, entry: Any) -> Dimension:
         choices = entry["choices"]
         if not isinstance(choices, list) or not choices:
             raise ConfigError(f"{field}: choices must be a non-empty list, not {choices!r}")
+        if len(choices) > MAX_CHOICES:
+            raise ConfigError(f"{field}: {len(choices):,} choices; at most {MAX_CHOICES:,} (a range searches more values)")
         return Dimension(field, choices=tuple(choices))
     kind = _kind(field)
     if kind not in (int, float):
@@ -240,6 +250,11 @@ def _dimension(raw: Dimension, values: dict[tuple[str, int], Any]) -> Dimension:
             raise ConfigError(f"{field}: a range takes log or step, not both")
         if kind is int and (high - low) % step:
             raise ConfigError(f"{field}: high - low ({high - low}) must be a multiple of step ({step})")
+        if (high - low) / step > MAX_STEPS:
+            raise ConfigError(f"{field}: step {step!r} gives more than {MAX_STEPS:,} values; use a larger step, or none")
+        if kind is float and (Decimal(str(high)) - Decimal(str(low))) % Decimal(str(step)):
+            # Optuna would move high to the last multiple, and warn in every trial.
+            raise ConfigError(f"{field}: high - low ({high - low!r}) must be a multiple of step ({step!r})")
     return Dimension(field, low=low, high=high, log=raw.log, step=step)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import FrozenTrial, TrialState
 
 from .config import Config
@@ -75,6 +76,11 @@ def describe_storage(url: str | None, runs_dir: str | Path) -> str:
 
 def check_storage(url: str | None, *, workers: int) -> None:
     """Refuse what Optuna cannot do safely, before anything is opened."""
+    if url is not None and url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url):
+        raise StudyError(
+            f"--storage {url} is an in-memory database: each worker process would have its own, empty one, "
+            "and no trial would be kept; name a file, such as sqlite:///sweeps.db"
+        )
     if url is not None and url.startswith("sqlite") and workers > 1:
         raise StudyError(
             f"--storage {url} with --workers {workers}: Optuna does not support SQLite for parallel "
@@ -89,6 +95,7 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
         path = Path(runs_dir) / JOURNAL_FILE if url is None else Path(url)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            check_journal(path)
             return JournalStorage(JournalFileBackend(str(path)))
         except OSError as error:
             raise StudyError(f"cannot open the journal storage {path}: {error}") from None
@@ -108,6 +115,43 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first}") from None
     raise AssertionError("unreachable")
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal file Optuna would fail on, naming its first bad line; a torn last line
+    (a writer killed mid-record, or a full disk) is cut off first.
+
+    Optuna skips a last line without its newline but appends straight after it, which leaves a
+    broken line inside the file: every later read fails. The cut happens under Optuna's own lock
+    of the file, so a writer on another machine is never cut mid-record.
+    """
+    if not path.is_file():
+        return
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    lock = JournalFileSymlinkLock(str(path))
+    if not lock.acquire():
+        return  # another process holds it for long: it reads and writes the file itself
+    try:
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):  # the record after the last newline never finished
+            os.truncate(path, end)
+            data = data[:end]
+    finally:
+        lock.release()
+    known = {operation.value for operation in JournalOperation}
+    for number, line in enumerate(data.splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except ValueError:  # not JSON, or not UTF-8
+            raise StudyError(f"journal storage {path} is corrupt at line {number} (not JSON); {_JOURNAL_ADVICE}") from None
+        operation = record.get("op_code") if isinstance(record, dict) else None
+        if isinstance(operation, bool) or operation not in known:
+            raise StudyError(f"journal storage {path} is corrupt at line {number} (no Optuna operation); {_JOURNAL_ADVICE}")
+
+
+_JOURNAL_ADVICE = "it was left as it is: move it aside to start afresh, or name another --storage"
 
 
 def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSpace, pruner: str) -> optuna.Study:

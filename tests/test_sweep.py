@@ -203,6 +203,14 @@ BAD_SPACES = {
     "reversed range": ("lr = { low = 1e-1, high = 1e-4 }", "S.toml: lr: low (0.1) must be below high (0.0001)"),
     "empty choices": ("optimizer = { choices = [] }", "S.toml: optimizer: choices must be a non-empty list, not []"),
     "forbidden value": ("lr = { low = 0, high = 1e-1 }", "S.toml: lr low: lr must be in (0, inf), not 0.0"),
+    "float step not dividing": (
+        "lr = { low = 0.01, high = 0.1, step = 0.04 }", "S.toml: lr: high - low (0.09000000000000001) must be a multiple of step (0.04)"
+    ),
+    "tiny step": ("lr = { low = 0.001, high = 0.002, step = 1e-300 }", "S.toml: lr: step 1e-300 gives more than 1,000,000 values; use a larger step, or none"),
+    "too many choices": (
+        "lr = { choices = [" + ", ".join(f"{0.001 + k * 1e-6}" for k in range(1001)) + "] }",
+        "S.toml: lr: 1,001 choices; at most 1,000 (a range searches more values)",
+    ),
 }
 
 
@@ -226,6 +234,10 @@ def test_a_bad_space_exits_2_and_creates_no_study(case: str, cli: Callable[..., 
         (("--set", "lr=0.01"), "lr is fixed by --set and searched by S.toml: drop one"),
         (("--data-dir", "missing"), "data folder missing does not exist"),
         (("--storage", "nosuchdb://x"), "--storage nosuchdb://x: cannot open it"),
+        (("--storage", "sqlite://"), "--storage sqlite:// is an in-memory database"),
+        (("--study", ""), "--study must be letters, digits, '.', '_' or '-' (it names run folders), not ''"),
+        (("--export-best", "."), "--export-best . is a folder; name a file in it"),
+        (("--export-best", "/proc/best.toml"), "--export-best /proc/best.toml cannot be written ("),
     ],
 )
 def test_bad_options_exit_2_before_any_study(
@@ -237,6 +249,41 @@ def test_bad_options_exit_2_before_any_study(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "runs").exists() and not (tmp_path / "s.db").exists()
+
+
+def test_a_space_file_named_with_a_space_asks_for_a_study_name(cli: Callable[..., Any], tmp_path: Path, space: Path) -> None:
+    (tmp_path / "my space.toml").write_text(space.read_text())
+    result = cli("sweep", "--no-ui", "--preset", "smoke", "--space", "my space.toml", "--runs-dir", "runs")
+    assert result.returncode == 2 and "'smoke-my space', made from the config's name and the space file's" in result.stderr
+    assert result.stderr.rstrip().endswith("name the study with --study")
+
+
+def test_a_torn_journal_is_cut_back_and_a_corrupt_one_refused_untouched(tmp_path: Path) -> None:
+    """A torn last line got new records appended straight after it, and every later read failed."""
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.engine.study import StudyError, open_storage, open_study
+
+    base = load_preset("smoke")
+    space = space_from_mapping({"lr": {"low": 1e-4, "high": 1e-1, "log": True}}, base, source="S.toml")
+    open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="median")
+    path = tmp_path / "sweeps.journal"
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"op_code":4,"worker_id":"x","study_id":0,"dat')  # a record cut mid-write
+    study = open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="median")
+    after = path.read_bytes()  # cut back to its last whole record (then Optuna appends its own)
+    assert after.startswith(whole) and all(isinstance(json.loads(line), dict) for line in after.splitlines())
+    study.enqueue_trial({"lr": 0.01})  # and written to again: every line still reads
+    assert len(open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="median").trials) == 1
+
+    for bad, why in ((b"garbage\n", "not JSON"), (b'{"op_code":99}\n', "no Optuna operation"), (b"\xff\xfe\n", "not JSON")):
+        lines = path.read_bytes().count(b"\n")
+        path.write_bytes(path.read_bytes() + bad)
+        before = path.read_bytes()
+        with pytest.raises(StudyError, match=f"is corrupt at line {lines + 1} \\({why}\\); it was left as it is"):
+            open_storage(None, tmp_path)
+        assert path.read_bytes() == before
+        path.write_bytes(before[: -len(bad)])
 
 
 def test_a_joined_study_must_have_the_same_base_and_space(tmp_path: Path) -> None:
