@@ -198,6 +198,11 @@ async def test_opening_a_run_replays_it_into_train_and_inspect(runs_dir: Path) -
         await pilot.pause(0.1)
         assert app.run_id == "sgd-b"  # a damaged run does not open
 
+        await select(pilot, table, "smoke-halted")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "smoke-halted", what="the stopped run")
+        assert app.state == "stopped" and app.exit_code == 0  # quitting now exited 130: nothing ran here
+
 
 @run_async
 async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from mnist_tui.engine.presets import load_preset
+from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
@@ -143,6 +143,7 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
     folder.mkdir()
     events = list(training_run()(CONFIG, folder.name))
     (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    (folder / "config.toml").write_text(config_to_toml(CONFIG.replace(lr=0.0123, hidden=(32, 16))))
     rows = (trial(0, "complete", (80.0,), 0.001), trial(1, "complete", (95.5, 97.25, 96.75), 0.01, run_dir=str(folder)))
     app = make_app(view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
@@ -163,6 +164,9 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
         await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
         assert app.run_id == folder.name and app.state == "finished"
         assert app.query_one(AccuracyTable).row_count == 3
+        form = app.query_one("#form").read()  # type: ignore[attr-defined]
+        assert (form.lr, form.hidden) == (0.0123, (32, 16))  # the trial's settings, not the base's
+        assert app.exit_code == 0  # an opened run's end is no outcome of this command
 
         await press(pilot, "5")
         await wait_until(pilot, lambda: app.current_view == "SweepView", what="the Sweep view")

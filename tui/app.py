@@ -128,6 +128,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         """The run folder that ``watch`` follows (another process trains it); None for the dashboard's own runs."""
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
+        self._replaying = False
+        """While a recorded run is shown (show_recorded): its end is no run's outcome here."""
         self.sent_commands: set[str] = set()
         """Ids of the commands this app sent and whose answer it has not come yet."""
         self.answers_are_news = True
@@ -358,9 +360,13 @@ class MnistApp(PastRuns, Watching, App[int]):
         run_id = run_id or next((e.run_id for e in events), None)
         self.run_state = RunState(run_id=run_id)
         self._router.show_all(self.run_state, self._visible)
-        for event in events:
-            if event.run_id == run_id:
-                self.show_event(event)
+        self._replaying = True  # its end is history: no toast, and the exit code stays this app's
+        try:
+            for event in events:
+                if event.run_id == run_id:
+                    self.show_event(event)
+        finally:
+            self._replaying = False
         self._set_state(self.run_state.state)
 
     @on(SweepUpdated)
@@ -383,6 +389,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.notify(f"Trial {message.number}: {describe_skipped(skipped)}", severity="warning", timeout=10)
         self.show_recorded(events)
         if self.state not in ACTIVE:  # else show_recorded said why it did not open it
+            self.load_config_of(Path(message.run_dir))  # the form shows the trial's settings, not the base's
             self.action_view(message.view)
 
     def action_next_view(self) -> None:
@@ -530,6 +537,8 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
         self._worker = None
+        if self._replaying:
+            return
         if self._signal_code is None and self.watching is None:
             # Quitting later exits as headless would have; a watcher trained nothing and exits 0.
             self.exit_code = exit_code(event)
