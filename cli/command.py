@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve(args: argparse.Namespace) -> Options:
     """Turn parsed flags into Options; raises ConfigError for a bad preset, file or value."""
+    for flag in ("preset", "config", "resume", "data_dir", "runs_dir"):
+        value = getattr(args, flag)
+        if value is not None and not value.strip():  # not "not given": '' would fall back to a default
+            raise ConfigError(f"--{flag.replace('_', '-')} is empty; name a {'preset' if flag == 'preset' else 'file' if flag == 'config' else 'folder'}")
     if args.resume is not None:
         typed = (("--set", args.overrides or None), ("--seed", args.seed), ("--device", args.device))
         clashing = [flag for flag, value in typed if value is not None]  # --seed 0 was typed too

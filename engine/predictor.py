@@ -56,7 +56,7 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     """The model of ``run_dir``'s ``best.pt`` (else ``last.pt``); a CheckpointError names what is wrong."""
     folder = Path(run_dir)
     if not folder.is_dir():
-        raise CheckpointError(f"run folder {folder} does not exist")
+        raise CheckpointError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
     try:
         config = load_config_file(folder / "config.toml")
     except ConfigError as error:

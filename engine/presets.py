@@ -61,10 +61,13 @@ def load_config_file(path: str | Path) -> Config:
     """The Config in a TOML file; syntax, key, type and range errors name the file."""
     path = Path(path)
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        # Read at most one byte over the limit: a device or a pipe (/dev/zero) has no size to check first.
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise ConfigError(f"config file {path} is over {MAX_FILE_BYTES:,} bytes; a config is a few lines")
         # utf-8-sig: a byte order mark, as some editors write, is not part of the text.
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:

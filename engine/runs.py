@@ -272,7 +272,7 @@ def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any] | None, Recove
     """
     path = Path(run_dir)
     if not path.is_dir():
-        raise CheckpointError(f"run folder {path} does not exist")
+        raise CheckpointError(f"run folder {path} {'is a file, not a run folder' if path.exists() else 'does not exist'}")
     try:
         config = load_config_file(path / "config.toml")
     except ConfigError as error:

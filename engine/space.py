@@ -125,9 +125,11 @@ def load_space(path: str | Path, base: Config) -> SearchSpace:
     """Read and check a space file against ``base``; every mistake is a ConfigError naming the file."""
     path = Path(path)
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        with open(path, "rb") as handle:  # at most one byte over the limit: a device has no size to check
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise ConfigError(f"search space file {path} is over {MAX_FILE_BYTES:,} bytes; a space is a few lines")
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"search space file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as error:

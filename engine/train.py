@@ -120,6 +120,16 @@ def resume_training(
         if path.is_dir():
             lock = RunLock.acquire(path)
         saved, state, recovery = open_run(path)
+        done = state.get("epoch") if state else 0
+        wanted = saved.epochs if epochs is None else epochs
+        if isinstance(done, int) and wanted < done:  # config.toml and summary.json would say fewer than it trained
+            if epochs is not None:
+                raise ConfigError(
+                    f"--epochs {epochs} is fewer than the {done} epochs the run has done; a resume trains up to N epochs"
+                )
+            raise ConfigError(
+                f"{path / 'config.toml'} says epochs = {wanted}, fewer than the {done} epochs the run has done"
+            )
         config = saved if epochs is None else saved.replace(epochs=epochs)
         resume = _Resume(path, state, recovery, saved, lock)
     except (CheckpointError, ConfigError) as error:

@@ -34,6 +34,10 @@ FLAGS = {
     "--set of an unknown key": (["--set", "learning_rate=0.1"], "--set: unknown key 'learning_rate'"),
     "an unknown optimizer": (["--set", "optimizer=adamm"], "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'adamm' (did you mean 'adam'?)"),
     "--epochs 0": (["--epochs", "0"], "epochs must be in [1, 100000], not 0"),
+    # Empty was "not given": --preset '' trained the default preset at full size.
+    "an empty --preset": (["--preset", ""], "--preset is empty; name a preset"),
+    "an empty --data-dir": (["--data-dir", ""], "--data-dir is empty; name a folder"),
+    "a config file with no end": (["--config", "/dev/zero"], "config file /dev/zero is over 1,000,000 bytes"),
 }
 
 
@@ -59,7 +63,8 @@ def test_a_bad_config_file_is_a_clear_error(cli: Cli, tmp_path: Path, case: str)
 @pytest.mark.parametrize("case", sorted(FLAGS))
 def test_bad_flags_are_clear_errors(cli: Cli, tmp_path: Path, case: str) -> None:
     argv, expected = FLAGS[case]
-    result = cli("--no-ui", "--preset", "smoke", *argv, "--runs-dir", str(tmp_path / "runs"))
+    before = [] if argv[0] == "--config" else ["--preset", "smoke"]
+    result = cli("--no-ui", *before, *argv, "--runs-dir", str(tmp_path / "runs"))
     assert_clean_error(result, expected, tmp_path / "runs")
 
 
@@ -96,6 +101,9 @@ def test_resuming_a_missing_run_is_a_clear_error(cli: Cli, data_dir: Path, tmp_p
     missing = tmp_path / "runs" / "smoke-20260101-000000-abcd"
     result = cli("--no-ui", "--resume", str(missing), "--data-dir", str(data_dir))
     assert_clean_error(result, f"run folder {missing} does not exist", tmp_path / "runs")
+    (tmp_path / "a-file").write_text("")
+    result = cli("--no-ui", "--resume", str(tmp_path / "a-file"), "--data-dir", str(data_dir))
+    assert_clean_error(result, f"run folder {tmp_path / 'a-file'} is a file, not a run folder", tmp_path / "runs")
 
 
 def test_resuming_a_corrupt_run_is_a_clear_error_that_changes_nothing(

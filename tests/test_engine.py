@@ -342,6 +342,19 @@ def test_resume_with_more_epochs_trains_up_to_them(data_dir: Path, tmp_path: Pat
     assert losses(done) + losses(more) == losses(train(tiny, runs_dir=None))
 
 
+def test_a_resume_to_fewer_epochs_than_done_is_refused_and_changes_nothing(
+    data_dir: Path, tmp_path: Path, train: Train, tiny: Config
+) -> None:
+    """``--resume RUN --epochs 1`` after 2 epochs wrote epochs = 1 beside epochs_completed = 2."""
+    done = train(tiny.replace(epochs=2), runs_dir=tmp_path)
+    run_dir = Path(done[0].run_dir)
+    before = {name: (run_dir / name).read_bytes() for name in ("config.toml", "summary.json", "events.jsonl")}
+    (refused,) = list(resume_training(run_dir, data_dir=data_dir, epochs=1))
+    assert isinstance(refused, RunFailed) and refused.reason == "checkpoint"
+    assert refused.error == "--epochs 1 is fewer than the 2 epochs the run has done; a resume trains up to N epochs"
+    assert {name: (run_dir / name).read_bytes() for name in before} == before
+
+
 def test_a_raised_epoch_count_is_kept_for_the_next_resume(data_dir: Path, tmp_path: Path, train: Train, tiny: Config) -> None:
     """``--resume RUN --epochs 3``, Ctrl+C, then a plain ``--resume RUN`` still trains up to 3 epochs."""
     done = train(tiny.replace(epochs=1), runs_dir=tmp_path)
