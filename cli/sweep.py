@@ -96,13 +96,15 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
     if args.trials is not None and 0 < args.trials < workers:
         workers = args.trials  # a worker with no trial to run would only load torch
     study = args.study if args.study is not None else f"{base.name}-{Path(args.space).stem}"
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", study):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", study):
         if args.study is None:
             raise ConfigError(
                 f"the study's name {study!r}, made from the config's name and the space file's, is not only letters, "
                 "digits, '.', '_' or '-' (it names run folders): name the study with --study"
             )
-        raise ConfigError(f"--study must be letters, digits, '.', '_' or '-' (it names run folders), not {study!r}")
+        raise ConfigError(
+            f"--study must be letters, digits, '.', '_' or '-', starting with a letter or digit (it names run folders), not {study!r}"
+        )
     if args.export_best is not None:
         check_export_path(Path(args.export_best))
     return SweepOptions(

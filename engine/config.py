@@ -28,7 +28,8 @@ SPLIT_SHUFFLES = ("torch", "sklearn")
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 """Matched in full (``fullmatch``: a trailing newline is not let through)."""
 MAX_LAYERS = 64
-NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A run's name starts its folder's name: a leading '.' hides the folder, a leading '-' reads as a flag."""
 
 
 class ConfigError(ValueError):
@@ -117,7 +118,9 @@ class Config:
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, not {shown(self.device)}")
         if not NAME_PATTERN.fullmatch(self.name):
-            raise ConfigError(f"name must be 1 to 64 letters, digits, '.', '_' or '-', not {shown(self.name)}")
+            raise ConfigError(
+                f"name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, not {shown(self.name)}"
+            )
         if not self.hidden:
             raise ConfigError("hidden must list at least one layer size, such as 512,256")
         if len(self.hidden) > MAX_LAYERS:

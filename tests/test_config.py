@@ -113,6 +113,8 @@ def test_wrong_type_in_a_file_names_the_field_and_the_type(tmp_path: Path, line:
         ({"optimizer": "sgdd"}, "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'sgdd' (did you mean 'sgd'?)"),
         ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ({"name": "my run"}, "name must be 1 to 64 letters, digits"),
+        ({"name": ".hidden"}, "name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, not '.hidden'"),  # a hidden folder `runs` missed
+        ({"name": "-y"}, "name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, not '-y'"),  # --resume -y-2026... read as a flag
         ({"nesterov": True}, "nesterov needs optimizer = 'sgd' and momentum > 0"),
         ({"split_shuffle": "numpy"}, "split_shuffle must be one of torch, sklearn, not 'numpy'"),
         (
