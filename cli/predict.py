@@ -50,6 +50,12 @@ def main(argv: Sequence[str]) -> int:
             return _fail(str(error))
         except NoDigit:
             return _fail(f"{path}: nothing to classify: the image is blank")
+    if predictor.epoch == 0:  # stopped or diverged before its first epoch ended: barely trained, if at all
+        print(
+            f"mnist-tui predict: note: {predictor.checkpoint} was saved before the run's first epoch ended; "
+            "its predictions are close to guesses",
+            file=sys.stderr,
+        )
     names = predictor.class_names
     for path, pixels in zip(args.images, digits):
         probabilities = predictor.predict(pixels)

@@ -46,6 +46,14 @@ class WriteFailed(OSError):
         return f"cannot write {self.path}: {self.strerror}"
 
 
+def first_detail(error: BaseException) -> str:
+    """The first specific line of torch's load errors ("size mismatch for 0.weight: ..."), whose
+    first line is only "Error(s) in loading state_dict for Sequential:"."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    specific = [line for line in lines if not line.startswith("Error(s) in loading")]
+    return (specific or lines or [type(error).__name__])[0].rstrip(".")
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

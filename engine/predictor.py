@@ -18,6 +18,7 @@ from .config import ConfigError
 from .data import class_names_of
 from .model import build_model
 from .presets import load_config_file
+from .journal import first_detail
 from .runs import CheckpointError, load_checkpoint
 
 
@@ -70,6 +71,6 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, TypeError) as error:
-        raise CheckpointError(f"{path} does not fit the run's config.toml: {error}") from None
+        raise CheckpointError(f"{path} does not fit the run's config.toml: {first_detail(error)}") from None
     model.eval()
     return Predictor(model=model, checkpoint=path, epoch=int(state.get("epoch", 0)), class_names=class_names_of(config.dataset))

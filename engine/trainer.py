@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .config import Config, ConfigError
 from .cuda_graph import CapturedStep, uses_cuda_graphs
 from .data import Split, gallery_indices
+from .journal import first_detail
 from .mlp_step import MLPStep, supports
 from .model import build_model, count_parameters, store_flat
 from .optim import build_optimizer, build_schedule, load_optimizer_state
@@ -374,7 +375,7 @@ class Trainer:
                 torch.cuda.set_rng_state(state["cuda_rng_state"], self.device)
             partial = state["partial"]
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise CheckpointError(f"checkpoint does not fit this configuration: {error}") from None
+            raise CheckpointError(f"checkpoint does not fit this configuration: {first_detail(error)}") from None
         # The optimizer's state tensors were replaced, and its settings may be ones changed mid-run.
         self.settings_changed()
         if self.epoch_step:

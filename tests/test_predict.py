@@ -92,6 +92,39 @@ def test_best_pt_is_used_else_last_pt(trained, tmp_path: Path) -> None:
     assert predictor.checkpoint.name == "last.pt" and predictor.epoch == 3
 
 
+def test_a_model_saved_before_its_first_epoch_ended_is_used_with_a_note(
+    trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that diverged or stopped in epoch 1 predicted near-guesses with nothing said."""
+    import torch
+
+    run_dir, _ = trained
+    copy = tmp_path / "early"
+    copy.mkdir()
+    (copy / "config.toml").write_bytes((run_dir / "config.toml").read_bytes())
+    state = torch.load(run_dir / "last.pt", weights_only=False)
+    state["epoch"] = 0
+    torch.save(state, copy / "last.pt")
+    assert main(["predict", str(copy), str(images[0][0])]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1
+    assert err == f"mnist-tui predict: note: {copy / 'last.pt'} was saved before the run's first epoch ended; its predictions are close to guesses\n"
+
+
+def test_a_checkpoint_of_another_model_names_the_first_mismatch(trained, images, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mnist_tui.engine.presets import config_to_toml, load_preset
+
+    run_dir, _ = trained
+    copy = tmp_path / "other"
+    copy.mkdir()
+    (copy / "config.toml").write_text(config_to_toml(load_preset("smoke").replace(hidden=(128,))))
+    (copy / "best.pt").write_bytes((run_dir / "best.pt").read_bytes())
+    assert main(["predict", str(copy), str(images[0][0])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mnist-tui predict: error: {copy / 'best.pt'} does not fit the run's config.toml: size mismatch for ")
+    assert err.count("\n") == 1 and not err.rstrip().endswith(":")
+
+
 def test_bad_inputs_are_one_line_and_exit_2(trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir, _ = trained
     image = str(images[0][0])
