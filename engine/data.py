@@ -89,7 +89,7 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
     _gunzip_missing(raw)
     missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
     if missing and (download if download is not None else True):
-        _download(root, dataset, raw)
+        _download(root, dataset, raw, missing)
         missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
     if missing:
         raise DataError(
@@ -127,7 +127,7 @@ def _gunzip_missing(raw: Path) -> None:
             temporary.replace(target)
 
 
-def _download(root: Path, dataset: str, raw: Path) -> None:
+def _download(root: Path, dataset: str, raw: Path, missing: list[str]) -> None:
     import torchvision.datasets
 
     cls = getattr(torchvision.datasets, _DATASETS[dataset][0])
@@ -136,8 +136,11 @@ def _download(root: Path, dataset: str, raw: Path) -> None:
         cls(root=str(root), train=True, download=True)
         cls(root=str(root), train=False, download=True)
     except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
+        # Its message runs to several lines (each mirror tried); the last says why.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        why = lines[-1] if lines else type(error).__name__
         raise DataError(
-            f"{dataset} is not in {raw} and downloading it failed ({error}); "
+            f"{dataset} files missing in {raw}: {', '.join(missing)}; downloading them failed ({why}); "
             "copy the raw files there or point --data-dir at a folder that has them"
         ) from None
 
