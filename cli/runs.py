@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from typing import Sequence
 
 from .engine.catalog import COLUMNS, list_runs, row_cells
 from .exit_codes import USAGE
-from .table import print_table
+from .table import on_terminal, print_table
 
-NUMBERS = frozenset(index for index, (_, _, right) in enumerate(COLUMNS) if right)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,25 @@ def main(argv: Sequence[str]) -> int:
     if not entries:
         print(f"no runs in {args.runs_dir}", file=sys.stderr)
         return 0
-    columns = [(key, header) for key, header, _ in COLUMNS if key != "damage" or any(e.damage for e in entries)]
-    rows = [[row_cells(entry)[key] for key, _ in columns] for entry in entries]
-    print_table([header for _, header in columns], rows, right=NUMBERS)
+    columns = [(key, header, right) for key, header, right in COLUMNS if key != "damage" or any(e.damage for e in entries)]
+    cells = [row_cells(entry) for entry in entries]
+    if on_terminal():  # a narrow one drops the columns a person misses least, rather than cut every one
+        width = shutil.get_terminal_size().columns
+        for key in DROPPED_FIRST:
+            if _table_width(columns, cells) <= width:
+                break
+            columns = [column for column in columns if column[0] != key]
+    rows = [[row[key] for key, _, _ in columns] for row in cells]
+    right = frozenset(index for index, (_, _, is_number) in enumerate(columns) if is_number)
+    print_table([header for _, header, _ in columns], rows, right=right, whole=frozenset({0}))  # the run's folder name
     return 0
+
+
+DROPPED_FIRST = ("preset", "name", "device", "time", "date")
+"""Columns left out, in this order, while the table is wider than the terminal."""
+
+
+def _table_width(columns: list[tuple[str, str, bool]], cells: list[dict[str, str]]) -> int:
+    """Rich's width for these columns' widest cells: each column padded by one cell a side, and its rule."""
+    widths = [max([len(header)] + [len(str(row[key])) for row in cells]) for key, header, _ in columns]
+    return sum(widths) + 3 * len(widths) + 1

@@ -18,15 +18,20 @@ def print_table(
     *,
     title: str | None = None,
     right: frozenset[int] = frozenset(),
+    whole: frozenset[int] = frozenset(),
 ) -> None:
-    """Print ``rows`` under ``headers``; columns whose index is in ``right`` are right-aligned (numbers)."""
+    """Print ``rows`` under ``headers``; columns whose index is in ``right`` are right-aligned
+    (numbers), those in ``whole`` are never cut or wrapped on a narrow terminal (names to copy)."""
     if on_terminal():
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title=title, title_justify="left", header_style="bold")
         for index, header in enumerate(headers):
-            table.add_column(header, justify="right" if index in right else "left")
+            widest = max((len(str(row[index])) for row in rows), default=0) if index in whole else None
+            table.add_column(
+                header, justify="right" if index in right else "left", no_wrap=index in whole, min_width=widest
+            )
         for row in rows:
             table.add_row(*row)
         Console().print(table)
