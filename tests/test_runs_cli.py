@@ -175,3 +175,23 @@ def test_output_into_a_closed_pipe_ends_quietly_with_141(runs_dir: Path, args: l
     finally:
         os.close(write)
     assert result.returncode == 141 and result.stderr == ""
+
+
+def test_on_a_narrow_terminal_the_run_names_stay_whole(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 80 columns every column was cut to a letter or two, the run's name to "smok…"."""
+    from mnist_tui import runs as runs_command
+    from mnist_tui import table
+
+    monkeypatch.setattr(table, "on_terminal", lambda: True)
+    monkeypatch.setattr(runs_command, "on_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "40")
+    assert runs_command.main(["--runs-dir", str(runs_dir)]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for folder in runs_dir.glob("smoke-*"):
+        assert folder.name in out
+    header = next(line for line in out.splitlines() if " run " in line)
+    assert all(word in header for word in ("state", "epochs", "final")) and "preset" not in header
