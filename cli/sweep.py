@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Search hyperparameters with Optuna: every trial is an ordinary run (its folder in --runs-dir), "
             "worker processes share this machine's cores, and any number of machines can share one study."
         ),
-        epilog="exit codes: 0 done, 1 workers kept dying or no trial succeeded, 2 usage/config/data/storage error, 130 Ctrl+C",
+        epilog=(
+            "exit codes: 0 done, 1 workers kept dying, no trial succeeded or the storage was lost mid-sweep, "
+            "2 usage/config/data/storage error, 130 Ctrl+C"
+        ),
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help=f"the fixed part of every trial's config (default: {DEFAULT_PRESET})")

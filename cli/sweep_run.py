@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from .engine.study import describe_storage, fail_dead_trials, trial_row
+from .engine.study import describe_storage, fail_dead_trials, first_line, lost_storage, trial_row
 from .engine.threads import cpu_cores
 from .engine.trial import record_in_summary
 from .engine.trial_rows import TrialRow, best_of
@@ -26,6 +26,8 @@ from .sweep_workers import Plan, Workers, threads_per_worker
 
 POLL_SECONDS = 0.5
 """How often the parent looks at the storage for finished trials and dead workers."""
+LOST_GRACE_SECONDS = 10.0
+"""How long the workers get to stop once the storage is lost, before they are killed."""
 
 
 def plan_for(options: SweepOptions, log: str | None = None) -> Plan:
@@ -92,6 +94,22 @@ class Sweep:
                 record_in_summary(run_dir, sweep)
         return failed
 
+    def lost(self, error: BaseException | None) -> int:
+        """The storage stopped answering: stop every worker (none can record a trial), say so in one line."""
+        self.workers.stop()
+        deadline = time.monotonic() + LOST_GRACE_SECONDS
+        while self.workers.active() and time.monotonic() < deadline:
+            self.workers.wait(POLL_SECONDS)
+        self.workers.kill()
+        self.workers.close()  # its semaphores go now (the resource tracker would warn of leaks at exit)
+        why = f": {first_line(error)}" if error is not None else ""
+        print(
+            f"mnist-tui sweep: error: lost the storage {describe_storage(self.options.storage, self.options.runs_dir)}{why}; "
+            "the trials it recorded are kept there: run the same command again once it answers, to go on with the study",
+            file=sys.stderr,
+        )
+        return FAILED
+
     def finish(self, signal_code: int | None) -> int:
         """Print the study's table, export the best trial; returns the exit code."""
         self.workers.close()
@@ -150,13 +168,26 @@ def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
                 if signals.stop.is_set():
                     sweep.workers.stop()
                 board.update()
+            if sweep.workers.storage_lost:
+                return sweep.lost(None)
+            board.update()
         except KeyboardInterrupt:  # a second Ctrl+C: no waiting for the running batches
             sweep.workers.kill()
             sweep.fail_orphans()
             print("mnist-tui sweep: aborted (second Ctrl+C); running trials are failed", file=sys.stderr)
             return INTERRUPTED
-    board.update()
-    return sweep.finish(signals.code)
+        except Exception as error:
+            lost = lost_storage(error)
+            if lost is None:
+                raise
+            return sweep.lost(lost)
+    try:
+        return sweep.finish(signals.code)
+    except Exception as error:
+        lost = lost_storage(error)
+        if lost is None:
+            raise
+        return sweep.lost(lost)
 
 
 def export_best(options: SweepOptions, study: optuna.Study) -> int:

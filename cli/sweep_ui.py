@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 
-from .engine.study import describe_storage
+from .engine.study import StorageLost, describe_storage, first_line, lost_storage
 from .engine.trial_rows import SweepSnapshot
 from .exit_codes import FAILED, INTERRUPTED
 from .gil import short_switch_interval
@@ -34,6 +34,8 @@ class SweepFeed:
         self.app: object | None = None
         self.done = False
         """Whether every worker ended on its own (the trial count ran, or the time was up)."""
+        self.lost: BaseException | None = None
+        """The error that lost the study's storage (the sweep stopped), if one did."""
 
     def start(self, app: object) -> None:
         """The app's ``on_ready``: start the workers and the feed."""
@@ -56,13 +58,29 @@ class SweepFeed:
         sweep, last = self.sweep, None
         sweep.workers.start()
         while not self.stop.is_set():
-            if sweep.workers.active():
-                sweep.step(FEED_SECONDS)
-                status = f"running on {self.sweep.options.workers} worker(s)"
-            else:
-                self.done = True
-                status = "done: every worker ended"
-            snapshot = self.snapshot(status)
+            try:
+                if sweep.workers.active():
+                    sweep.step(FEED_SECONDS)
+                    status = f"running on {self.sweep.options.workers} worker(s)"
+                elif sweep.workers.storage_lost:
+                    raise StorageLost("a worker could not reach it")
+                else:
+                    self.done = True
+                    status = "done: every worker ended"
+                snapshot = self.snapshot(status)
+            except Exception as error:
+                lost = lost_storage(error) or (error if isinstance(error, StorageLost) else None)
+                if lost is None:
+                    raise
+                self.lost = lost
+                sweep.workers.stop()
+                self.app.call_from_thread(  # type: ignore[attr-defined]
+                    self.app.notify,  # type: ignore[attr-defined]
+                    f"Lost the storage ({first_line(lost)}): the sweep stopped. Quit (q) and run the same command "
+                    "again once it answers.",
+                    severity="error", timeout=30,
+                )
+                return
             if snapshot != last:
                 self.app.post_message(SweepUpdated(snapshot))  # type: ignore[attr-defined]
                 last = snapshot
@@ -74,11 +92,16 @@ class SweepFeed:
         self.stop.set()
         if self.thread.is_alive():
             self.thread.join()
-        if self.sweep.workers.active():
+        if self.sweep.workers.active() and self.lost is None:  # with the storage lost, Sweep.lost stops them
             print("stopping the sweep's workers (each running trial ends after its batch) ...", flush=True)
             self.sweep.workers.stop()
-            while self.sweep.workers.active():
-                self.sweep.step(POLL_SECONDS)
+            try:
+                while self.sweep.workers.active():
+                    self.sweep.step(POLL_SECONDS)
+            except Exception as error:
+                self.lost = lost_storage(error)
+                if self.lost is None:
+                    raise
 
 
 def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
@@ -102,8 +125,16 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
         print(f"the workers' output (warnings, errors) is in {log}")
     else:
         log.unlink(missing_ok=True)
+    if feed.lost is not None or sweep.workers.storage_lost:
+        return sweep.lost(feed.lost)
     if code is None:  # ended without a result: Textual has printed why
         code = app.return_code or FAILED
-    if code:  # a signal (the app's handlers set the code) or a crash
-        return sweep.finish(code)
-    return sweep.finish(None if feed.done else INTERRUPTED)
+    try:
+        if code:  # a signal (the app's handlers set the code) or a crash
+            return sweep.finish(code)
+        return sweep.finish(None if feed.done else INTERRUPTED)
+    except Exception as error:
+        lost = lost_storage(error)
+        if lost is None:
+            raise
+        return sweep.lost(lost)

@@ -18,6 +18,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -26,6 +27,8 @@ from typing import Any
 from .engine.config import Config
 from .engine.space import SearchSpace
 
+STORAGE_LOST = 3
+"""A worker's exit code when the study's storage stopped answering: no new worker takes its place."""
 MAX_RESTARTS = 3
 """Workers started in place of dead ones, beyond one per worker, before the sweep gives up."""
 
@@ -99,7 +102,7 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
     import torch
 
     torch.set_num_threads(plan.threads)
-    from .engine.study import fail_dead_trials, open_storage, open_study, quiet_optuna
+    from .engine.study import fail_dead_trials, first_line, lost_storage, open_storage, open_study, quiet_optuna
     from .engine.trial import TrialFailed, run_trial
 
     quiet_optuna()
@@ -109,10 +112,17 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
         run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop,
         session=plan.session,
     )
-    while not stop.is_set() and _claim(plan, shared, slot):
-        fail_dead_trials(study)
-        study.optimize(objective, n_trials=1, catch=(TrialFailed,))
-        shared.holding[slot] = 0
+    try:
+        while not stop.is_set() and _claim(plan, shared, slot):
+            fail_dead_trials(study)
+            study.optimize(objective, n_trials=1, catch=(TrialFailed,))
+            shared.holding[slot] = 0
+    except Exception as error:
+        lost = lost_storage(error)
+        if lost is None:
+            raise  # a bug: its traceback is the report
+        print(f"mnist-tui sweep: worker {slot}: lost the storage: {first_line(lost)}", file=sys.stderr, flush=True)
+        os._exit(STORAGE_LOST)
     # Every trial is in the storage and every run folder closed: skip the interpreter's teardown,
     # which takes seconds with torch loaded (as the command itself does, in __main__.py).
     os._exit(0)
@@ -129,6 +139,8 @@ class Workers:
         self.restarts_left = count + MAX_RESTARTS
         self.deaths = 0
         self.gave_up = False
+        self.storage_lost = False
+        """A worker lost the study's storage: the others are stopped, none is restarted."""
 
     def start(self) -> None:
         for slot in range(len(self.processes)):
@@ -161,6 +173,10 @@ class Workers:
             process.join()  # reaped: its pid no longer looks alive to fail_dead_trials
             self.processes[slot] = None
             if process.exitcode == 0:
+                continue
+            if process.exitcode == STORAGE_LOST:
+                self.storage_lost = True
+                self.shared.stop.set()  # the others cannot record their trials either
                 continue
             dead.append(process.pid)
             self.deaths += 1

@@ -61,6 +61,43 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
+class StorageLost(StudyError):
+    """The study's storage stopped answering mid-sweep (its server went down, its disk went away)."""
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What Optuna and SQLAlchemy raise when a storage that opened stops answering."""
+    errors: list[type[BaseException]] = [optuna.exceptions.StorageInternalError]
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:
+        pass
+    else:
+        errors.append(SQLAlchemyError)
+    return tuple(errors)
+
+
+def lost_storage(error: BaseException) -> BaseException | None:
+    """The storage error in ``error``'s chain, if any (Optuna re-raises its own errors while handling
+    one): the deepest, which says what happened ("server closed the connection unexpectedly")
+    where Optuna's own wrapper guesses at invalid data."""
+    errors = storage_errors()
+    found: BaseException | None = None
+    seen: BaseException | None = error
+    for _ in range(20):  # a chain is a few links; a cycle must not hang here
+        if seen is None:
+            break
+        if isinstance(seen, errors):
+            found = seen
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def describe_storage(url: str | None, runs_dir: str | Path) -> str:
     """The storage as people should read it (a URL's password hidden)."""
     if url is None:

@@ -7,6 +7,7 @@ be started: no PostgreSQL binaries, or initdb or pg_ctl failing here.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -14,8 +15,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -38,9 +40,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL server on 127.0.0.1 and a free port, for this module's tests."""
+@contextlib.contextmanager
+def postgres_server() -> Iterator[tuple[str, Callable[[], None]]]:
+    """A fresh PostgreSQL server on 127.0.0.1 and a free port: its URL, and a function that stops it now."""
     pytest.importorskip("psycopg", reason="the postgres extra is not installed (pip install 'mnist-tui[postgres]')")
     binaries = _binaries()
     if binaries is None:
@@ -63,11 +65,22 @@ def postgres_url() -> Iterator[str]:
     if started.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"cannot start a PostgreSQL server here: {(started.stderr or started.stdout).strip()[:300]}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
+
+    def stop() -> None:
         run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+    finally:
+        stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A server for this module's tests."""
+    with postgres_server() as (url, _):
+        yield url
 
 
 @pytest.mark.slow
@@ -104,3 +117,28 @@ def test_two_commands_share_one_study(postgres_url: str, data_dir: Path, tmp_pat
     assert numbers == list(range(8))
     for out, _ in outputs:
         assert "this command ran 4" in out
+
+
+@pytest.mark.slow
+def test_a_server_that_goes_down_mid_sweep_stops_it_in_one_line(data_dir: Path, tmp_path: Path) -> None:
+    """The parent and every worker printed ~700 lines of tracebacks and exited 1 with no word of why."""
+    space = tmp_path / "S.toml"
+    space.write_text("lr = { low = 1e-4, high = 1e-1, log = true }\n")
+    with postgres_server() as (url, stop):
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "mnist_tui", "sweep", "--no-ui", "--preset", "smoke", "--space", str(space),
+             "--storage", url, "--study", "down", "--trials", "6", "--workers", "1", "--data-dir", str(data_dir),
+             "--runs-dir", str(tmp_path / "runs"), "--set", "epochs=20", "--set", "device=cpu"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "runs").glob("down-t0000-*/events.jsonl")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # the first trial trains
+        stop()
+        out, err = sweep.communicate(timeout=180)
+    assert sweep.returncode == 1, err
+    assert "Traceback" not in err + out
+    assert "mnist-tui sweep: error: lost the storage postgresql://postgres@127.0.0.1:" in err
+    assert "invalid data" not in err  # Optuna's guess, not what happened
+    assert err.rstrip().endswith("run the same command again once it answers, to go on with the study")
