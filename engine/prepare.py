@@ -94,14 +94,15 @@ def load_image(path: str | Path) -> np.ndarray:
     """An image file (PNG, JPEG, PGM and whatever else Pillow reads) as ink in [0, 1].
 
     White on black or black on white is told by the border (paper is the border's median), the
-    background is taken away and the strongest ink scaled to 1. Transparent parts count as white
-    paper. An unreadable or missing file raises :class:`ImageError`.
+    background is taken away and the strongest ink scaled to 1. Transparent parts count as paper
+    that contrasts with the ink (white under dark strokes, black under light ones). An unreadable or missing file raises :class:`ImageError`.
     """
     from PIL import Image, UnidentifiedImageError
 
     source = Path(path)
     if not source.is_file():
-        raise ImageError(f"{source}: no such file")
+        why = "no such file" if not source.exists() else "a folder" if source.is_dir() else "not a regular file"
+        raise ImageError(f"{source}: {why}")
     try:
         with Image.open(source) as image:
             image.thumbnail((MAX_SIDE, MAX_SIDE))
@@ -130,6 +131,13 @@ def _greyscale(image: Any) -> np.ndarray:
         return values / top if top > 0 else values
     if "A" in image.getbands() or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        # Paper that contrasts with what is drawn: white under dark ink, black under light ink
+        # (white strokes on a transparent layer vanished on white paper: "the image is blank").
+        values = np.asarray(rgba, dtype=np.float32) / 255
+        alpha = values[..., 3]
+        shown = float(alpha.sum())
+        ink = float((values[..., :3].mean(axis=2) * alpha).sum() / shown) if shown else 0.0
+        level = 0 if ink > 0.5 else 255
+        paper = Image.new("RGBA", rgba.size, (level, level, level, 255))
         image = Image.alpha_composite(paper, rgba)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255

@@ -133,11 +133,19 @@ def test_transparent_parts_are_paper(tmp_path: Path) -> None:
     rgba[..., 3] = ink  # black strokes on a transparent background
     Image.fromarray(rgba).save(tmp_path / "strokes.png")
     assert np.abs(prepared(load_image(tmp_path / "strokes.png")) - prepared(ink)).max() <= 2
+    rgba[..., :3] = 255  # white strokes on a transparent layer: they read as blank on white paper
+    Image.fromarray(rgba).save(tmp_path / "white-strokes.png")
+    assert np.abs(prepared(load_image(tmp_path / "white-strokes.png")) - prepared(ink)).max() <= 2
 
 
 def test_unreadable_images_and_blank_ones(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="missing.png: no such file"):
         load_image(tmp_path / "missing.png")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(ImageError, match="folder.png: a folder"):
+        load_image(tmp_path / "folder.png")
+    with pytest.raises(ImageError, match="null: not a regular file"):
+        load_image("/dev/null")
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ImageError, match="text.png: not an image Pillow can read"):
         load_image(tmp_path / "text.png")
