@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -213,6 +214,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} does not exist")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path} is empty (its writer was stopped before writing it)")
+    damaged = _damaged_entry(path)
+    if damaged is not None:
+        raise CheckpointError(f"{path} is corrupt: its {damaged} does not match its checksum (changed on disk since it was written)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -222,6 +226,17 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an mnist-tui checkpoint (format {CHECKPOINT_FORMAT})")
     return state
+
+
+def _damaged_entry(path: Path) -> str | None:
+    """The first entry of a checkpoint's zip whose bytes fail its CRC-32 (torch.load never checks
+    them: flipped bits in the weights loaded as other weights); None when all match, or when the
+    file is no zip (torch.load says what it is)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError):
+        return None
 
 
 def _load_failure(error: Exception) -> str:

@@ -15,7 +15,7 @@ import torch
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from mnist_tui.engine.journal import EventLog, WriteFailed
-from mnist_tui.engine.runs import CheckpointError, load_checkpoint, open_run
+from mnist_tui.engine.runs import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, open_run
 from mnist_tui.engine.train import resume_training, run_training
 
 
@@ -170,6 +170,21 @@ def test_checkpoint_errors_are_one_short_line(tmp_path: Path, make, message: str
         load_checkpoint(path)
     assert str(caught.value) == message.format(p=path)
     assert "weights_only" not in str(caught.value) and not recwarn.list
+
+
+def test_flipped_bits_in_a_checkpoints_weights_are_caught_by_its_checksums(tmp_path: Path) -> None:
+    """torch.load never checks the zip's CRC-32s: a resume went on from other weights, exit 0."""
+    path = tmp_path / "last.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "model": {"w": torch.arange(50_000, dtype=torch.float32)}}, path)
+    assert load_checkpoint(path)["format"] == CHECKPOINT_FORMAT
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2  # inside the tensor's bytes
+    data[middle : middle + 100] = bytes(b ^ 0xFF for b in data[middle : middle + 100])
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value).startswith(f"{path} is corrupt: its ")
+    assert str(caught.value).endswith("does not match its checksum (changed on disk since it was written)")
 
 
 def test_a_run_killed_before_its_first_checkpoint_starts_again(data_dir: Path, tmp_path: Path, tiny: Config) -> None:
