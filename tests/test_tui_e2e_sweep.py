@@ -28,7 +28,7 @@ def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
         "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=2", "--set", "device=cpu",
     )
     screen, _, _ = terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
-    assert "5 Sweep" in screen and "Accuracy vs lr (log)" in screen and "Accuracy vs hidden" in screen
+    assert "5 Sweep" in screen and "lr (log)" in screen and "hidden" in screen and "accuracy %" in screen
     rows = re.findall(r"^│\s*(★?)\s+(\d)\s+(complete|pruned)\s", screen, re.MULTILINE)
     assert sorted(int(number) for _, number, _ in rows) == list(range(6)), screen
     assert [star for star, _, _ in rows].count("★") == 1

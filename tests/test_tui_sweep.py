@@ -113,7 +113,7 @@ async def test_the_best_curve_bright_the_others_faint_and_accuracy_against_each_
 
         plots = {plot.field: plot for plot in app.query(FieldPlot)}
         assert list(plots) == ["lr", "hidden"]
-        assert plots["lr"].title == "lr (log)" and plots["lr"].border_title == "Accuracy vs lr (log)"
+        assert plots["lr"].title == "lr (log)" and plots["lr"].border_title == "lr (log)"
         lr = plots["lr"].points
         assert lr["best"] == [(math.log10(0.01), 94.25)]
         assert lr["complete"] == [(math.log10(0.001), 86.5)]

@@ -249,3 +249,13 @@ async def test_a_refusal_written_while_watching_pops_up_whoever_sent_it(tmp_path
         refused = CommandAnswered(run_id=RUN, command_id="a-script", command="set", accepted=False, message="lr must be a number", source="file")
         append(folder, refused.to_json() + "\n")
         await wait_until(pilot, lambda: "Not changed: lr must be a number" in notes, what="the refusal told")
+
+
+def test_typed_settings_name_a_setting_given_twice() -> None:
+    """``lr=0.001 lr=0.002`` sent lr 0.002 without a word."""
+    from mnist_tui.engine.config import ConfigError
+    from mnist_tui.tui.steer_bar import parse_settings
+
+    assert parse_settings("lr=0.001, momentum=0.9") == {"lr": 0.001, "momentum": 0.9}
+    with pytest.raises(ConfigError, match="lr is given twice; give each setting once"):
+        parse_settings("lr=0.001 lr=0.002")

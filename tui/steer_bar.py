@@ -17,6 +17,8 @@ def parse_settings(text: str) -> dict[str, float]:
         key, sep, value = part.partition("=")
         if not sep or key not in SETTINGS:
             raise ConfigError(f"write {', '.join(f'{s}=VALUE' for s in SETTINGS)}, not {part!r}")
+        if key in values:
+            raise ConfigError(f"{key} is given twice; give each setting once")
         parsed = parse_value(key, value)
         Config(**{key: parsed})  # the field's own rules (ranges), as a config file or the form checks them
         values[key] = float(parsed)

@@ -122,7 +122,8 @@ class SweepView(View):
             plots = {field: FieldPlot(field, snapshot.space[field]) for field in fields}
             self.query_one("#field-plots").mount_all(plots.values())
             for plot in plots.values():
-                plot.border_title = f"Accuracy vs {plot.title}"
+                plot.border_title = plot.title  # the field first: "Accuracy vs" cut every title to the same words
+                plot.border_subtitle = "accuracy %"
         for plot in plots.values():
             plot.show(snapshot.rows)
 
