@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
 
 from .config import FIELDS, Config, ConfigError
 from .lock import writer_alive
@@ -94,6 +100,10 @@ def read_entry(folder: Path) -> RunEntry:
     except OSError as error:
         return RunEntry(folder, damage=f"unreadable: {error.strerror or error}")
     problems = [f"no {name}" for name in REQUIRED_FILES if name not in names]
+    if "config.toml" in names:
+        problem = _unparsable_config(folder / "config.toml")
+        if problem:
+            problems.append(problem)
     summary: dict[str, Any] = {}
     if "summary.json" in names:
         try:
@@ -127,6 +137,19 @@ def read_summary(folder: Path) -> dict[str, Any]:
         if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
             raise DamagedRun(f"summary.json: {key} is {value!r}")
     return summary
+
+
+def _unparsable_config(path: Path) -> str | None:
+    """Why ``config.toml`` is no TOML at all, if it is not (its values are checked when the run is
+    opened: a full check per folder would cost a listing 0.6 ms a run)."""
+    try:
+        with open(path, "rb") as handle:
+            tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        return f"config.toml: TOML syntax error: {error}"
+    except (OSError, UnicodeDecodeError, RecursionError) as error:
+        return f"config.toml cannot be read: {getattr(error, 'strerror', None) or error}"
+    return None
 
 
 def read_config(folder: Path) -> Config:

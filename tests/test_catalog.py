@@ -69,6 +69,8 @@ DAMAGE = {
     "a summary that is not text": (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json is unreadable"),
     "no event log": (lambda f: (f / "events.jsonl").unlink(), "no events.jsonl"),
     "no config": (lambda f: (f / "config.toml").unlink(), "no config.toml"),
+    # compare and watch called it damaged while runs listed it finished
+    "a config that is no TOML": (lambda f: (f / "config.toml").write_text("hidden = [64\n"), "config.toml: TOML syntax error"),
 }
 
 
