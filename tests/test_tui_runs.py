@@ -116,6 +116,11 @@ async def test_sorting_by_keys_and_columns_and_filtering(runs_dir: Path) -> None
         assert shown(table) == ["smoke-a", "smoke-halted"]
         await pilot.press("space", *"stop")  # every word must match
         assert shown(table) == ["smoke-halted"]
+        await pilot.press("x")  # no match: the details say so, not the last run's configuration
+        assert shown(table) == [] and app.query_one(RunDetails).caption == ""
+        assert "No run matches the filter." in str(app.query_one("#details").render())
+        await pilot.press("backspace")
+        assert shown(table) == ["smoke-halted"]
         await pilot.press("enter")
         assert app.focused is table
         assert "1 of 4 runs" in str(app.query_one("#runs-table-box").border_subtitle)

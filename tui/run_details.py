@@ -15,6 +15,9 @@ from ..engine.catalog import RunEntry, config_differences, format_value
 from ..engine.config import Config
 
 
+NONE_SELECTED = "Select a run to see its configuration."
+
+
 class RunDetails(VerticalScroll):
     """A run's state, its damage if any, and its configuration with the fields that differ from ``other``."""
 
@@ -31,7 +34,13 @@ class RunDetails(VerticalScroll):
         """What the comparison found, as the pane's first line after the run says it."""
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a run to see its configuration.", id="details")
+        yield Static(NONE_SELECTED, id="details")
+
+    def show_none(self, text: str = "") -> None:
+        """No run selected (none listed, or none matches the filter): say so instead of the last one's."""
+        self.differences = {}
+        self.caption = ""
+        self.query_one("#details", Static).update(Text(text or NONE_SELECTED, style="dim"))
 
     def show(
         self,

@@ -201,6 +201,8 @@ class RunsView(View):
     def _filter(self, event: Input.Changed) -> None:
         self.query_one(RunsTable).filter(event.value)
         self._caption()
+        if self.query_one(RunsTable).selected is None:
+            self.query_one(RunDetails).show_none("No run matches the filter." if event.value.strip() else "")
 
     @on(Input.Submitted, "#runs-filter")
     def _filtered(self) -> None:
