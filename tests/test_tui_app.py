@@ -705,3 +705,35 @@ def test_lowering_a_thread_never_raises_its_priority() -> None:
     worker.start()
     worker.join()
     assert results == [(True, ENGINE_NICE + 2)]
+
+
+@run_async
+async def test_the_time_left_counts_the_evaluations_still_to_come() -> None:
+    """It counted training alone: a small run evaluating half as many digits as it trains on was
+    told a third of its time."""
+    from textual.app import App
+
+    from mnist_tui.tui.run_progress import RunProgress, format_duration
+    from mnist_tui.tui.run_state import RunState
+    from tui_script import batch, epoch_ended, started
+
+    config = load_preset("smoke").replace(epochs=4, batch_size=64)
+
+    class Alone(App):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield RunProgress(id="progress")
+
+    app = Alone()
+    async with app.run_test(size=(80, 12)) as pilot:
+        progress = app.query_one(RunProgress)
+        state = RunState()
+        progress.show_event(started("r", config), state)
+        ended = dataclasses.replace(epoch_ended("r", 1, 4, (90.0,)), eval_seconds=30.0)
+        progress.show_event(ended, state)
+        report = batch("r", 150)  # halfway through epoch 2 of 4, at 12,800 samples/s
+        progress.show_event(report, state)
+        progress.paint()
+        await pilot.pause()
+        training = (4 * report.steps_per_epoch - 150) * 64 / 12_800
+        text = str(progress.query_one("#numbers").content)
+        assert f"≈ {format_duration(training + 3 * 30.0)} left" in text, text
