@@ -3,7 +3,8 @@ and host name.
 
 The operating system releases the lock when the process dies, however it dies, so a killed
 run never leaves its folder locked. Its summary then still says "running": the catalog asks
-:func:`writer_alive` whether that pid still lives on this host (a lock taken only to look would
+:func:`writer_alive` whether a process on this host still holds the lock (Linux lists every
+``flock`` in ``/proc/locks``), else whether that pid still lives (a lock taken only to look would
 race with a run starting, and would refuse it). Processes that only append a command to
 ``commands.jsonl`` (``mnist-tui watch``, scripts) do not take it: they are not writers of the run.
 """
@@ -81,6 +82,10 @@ def writer_alive(folder: Path) -> bool | None:
     except (OSError, UnicodeDecodeError):
         return None
     pid, host = _parse(text)
+    if host == socket.gethostname():
+        held = _flock_held(folder / LOCK)
+        if held is not None:  # exact: a reused pid (after a reboot) no longer passes for the writer
+            return held
     if pid is None or host != socket.gethostname() or not hasattr(os, "kill"):
         return None
     try:
@@ -90,6 +95,24 @@ def writer_alive(folder: Path) -> bool | None:
     except OSError:  # alive, but another user's
         return True
     return True
+
+
+def _flock_held(path: Path) -> bool | None:
+    """Whether some process on this machine holds a ``flock`` on ``path`` (Linux's ``/proc/locks``,
+    read without taking the lock, which would race with a run starting); None where that cannot
+    be read."""
+    try:
+        status = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as table:
+            lines = table.read().splitlines()
+    except OSError:
+        return None
+    device = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    # "1: FLOCK  ADVISORY  WRITE 12138 fe:00:2146882 0 EOF" (a waiting lock's line has "->" after its number)
+    return any(
+        len(fields) > 5 and "FLOCK" in fields and fields[fields.index("FLOCK") + 4] == device
+        for fields in (line.split() for line in lines)
+    )
 
 
 def _read_pid(fd: int) -> int | None:

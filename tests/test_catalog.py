@@ -197,7 +197,9 @@ def test_a_running_summary_whose_writer_is_gone_lists_as_interrupted(tmp_path: P
     gone.wait()  # a pid that was ours and is no longer alive
     host = socket.gethostname()
     live = make_run(tmp_path, "live", status="running", started="2026-11-23T10:00:00+00:00")
-    (live / ".lock").write_text(f"{os.getpid()} {host}\n")
+    holder = RunLock.acquire(live)  # a writer alive: it holds the lock
+    reused = make_run(tmp_path, "reused", status="running", started="2026-11-23T10:30:00+00:00")
+    (reused / ".lock").write_text(f"{os.getpid()} {host}\n")  # a live pid, but nobody holds the lock: a reused pid
     killed = make_run(tmp_path, "killed", status="running", started="2026-11-23T11:00:00+00:00")
     (killed / ".lock").write_text(f"{gone.pid} {host}\n")
     elsewhere = make_run(tmp_path, "elsewhere", status="running", started="2026-11-23T12:00:00+00:00")
@@ -209,9 +211,12 @@ def test_a_running_summary_whose_writer_is_gone_lists_as_interrupted(tmp_path: P
     (stopped / ".lock").write_text(f"{gone.pid} {host}\n")  # ended properly: its lock file stays
 
     states = {entry.run: entry.state for entry in list_runs(tmp_path)}
+    holder.release()
     assert states == {
         "live": "running", "killed": "interrupted", "elsewhere": "running", "unlocked": "running",
         "old": "running", "stopped": "stopped",
+        # Linux lists every flock: a pid that lives again (after a reboot) is no writer there
+        "reused": "interrupted" if Path("/proc/locks").is_file() else "running",
     }
     assert {e.run: e.to_dict()["state"] for e in list_runs(tmp_path)}["killed"] == "interrupted"
     assert {e.run: e.get("status") for e in list_runs(tmp_path)}["killed"] == "running", "the summary is as written"

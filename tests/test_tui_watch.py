@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input
 
 from mnist_tui.engine.events import CommandAnswered, Event, RunPaused, RunResumed, RunStopped
+from mnist_tui.engine.lock import RunLock
 from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.key_bar import KeyBar
@@ -232,9 +233,14 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
         assert any(f"mnist-tui --resume {folder}" in note for note in notes)
         await pilot.press("p")
         assert commands(folder) == []  # nothing sent to a run nobody trains
-        (folder / ".lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # resumed by a live process
-        append(folder, dataclasses.replace(script[0], start_step=40).to_json() + "\n")
-        await wait_until(pilot, lambda: app.state == "running", what="the resume")
+        writer = RunLock.acquire(folder)  # resumed by a live process, which holds the lock
+        try:
+            append(folder, dataclasses.replace(script[0], start_step=40).to_json() + "\n")
+            await wait_until(pilot, lambda: app.state == "running", what="the resume")
+            await pilot.pause(1.5)  # quiet past QUIET_SECONDS: the live writer keeps it running
+            assert app.state == "running"
+        finally:
+            writer.release()
 
 
 @run_async
