@@ -155,7 +155,7 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
         app.notify = lambda message, **kwargs: notified.append(message)  # type: ignore[method-assign]
         await press(pilot, "enter")  # trial 0 has no run folder here (another machine's)
         await wait_until(pilot, lambda: notified, what="the notice")
-        assert notified == ["Trial 0 has no run folder on this machine yet."]
+        assert notified == ["Trial 0 has no run folder on this machine (it ran on another, or failed before making one)."]
         assert app.current_view == "SweepView" and app.run_id is None
 
         await press(pilot, "down")

@@ -378,7 +378,11 @@ class MnistApp(PastRuns, Watching, App[int]):
         """Show a sweep trial's run folder, as recorded so far, in the view asked for."""
         log = Path(message.run_dir) / "events.jsonl" if message.run_dir else None
         if log is None or not log.is_file():
-            self.notify(f"Trial {message.number} has no run folder on this machine yet.", severity="warning")
+            if message.state in ("running", "waiting"):
+                note = f"Trial {message.number} has no run folder on this machine yet."
+            else:  # "yet" would promise one
+                note = f"Trial {message.number} has no run folder on this machine (it ran on another, or failed before making one)."
+            self.notify(note, severity="warning")
             return
         try:
             events, skipped = read_events(log)

@@ -68,11 +68,12 @@ class SweepView(View):
     class TrialOpened(Message):
         """The user asked to see a trial's run in another view."""
 
-        def __init__(self, number: int, run_dir: str | None, view: str) -> None:
+        def __init__(self, number: int, run_dir: str | None, view: str, state: str = "running") -> None:
             super().__init__()
             self.number = number
             self.run_dir = run_dir
             self.view = view
+            self.state = state
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -134,7 +135,7 @@ class SweepView(View):
         if number is None or self.snapshot is None:
             return
         row = next(r for r in self.snapshot.rows if r.number == number)
-        self.post_message(self.TrialOpened(number, row.run_dir, view))
+        self.post_message(self.TrialOpened(number, row.run_dir, view, row.state))
 
     @on(DataTable.RowSelected, "#trials")
     def _row_selected(self, message: DataTable.RowSelected) -> None:
