@@ -234,3 +234,25 @@ def test_the_lock_names_its_writer_and_host(tmp_path: Path) -> None:
         assert refused.value.pid == os.getpid()
     finally:
         lock.release()
+
+
+def test_the_fast_check_of_a_config_accepts_only_what_tomllib_parses() -> None:
+    """Listing checks each config.toml: lines as config_to_toml writes them pass at once, the rest go to tomllib."""
+    import random
+    import tomllib
+
+    from mnist_tui.engine import catalog
+    from mnist_tui.engine.presets import config_to_toml, list_presets, load_preset
+
+    assert all(catalog._plainly_toml(config_to_toml(load_preset(name))) for name in list_presets())
+    for bad in ("x = 007\n", "x = 00.5\n", "# a\x00b\n", "x = [1, 2\n", 'x = "a\\"\n', "lr = 1\nlr = 2\n"):
+        assert not catalog._plainly_toml(bad), bad
+    pieces = ["a", "_", "=", " ", '"', "[", "]", ",", "1", "0", "-", ".", "e", "+", "#", "\n", "true", "x"]
+    chance = random.Random(0)
+    accepted = 0
+    for _ in range(30_000):
+        text = "".join(chance.choice(pieces) for _ in range(chance.randint(1, 14)))
+        if catalog._plainly_toml(text):
+            tomllib.loads(text)  # never raises: what passes the fast check is TOML
+            accepted += 1
+    assert accepted > 500
