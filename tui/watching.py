@@ -9,10 +9,12 @@ answers (paused, resumed, changed, stopped) arrive in the log like every other e
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual import work
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from ..engine.commands import send_command
@@ -52,15 +54,32 @@ class Watching(_Base):
     @work(thread=True, exclusive=True, group="follow")
     def _follow(self, run_dir: Path) -> None:
         worker = get_current_worker()
+
+        def on_ui(callback: Callable[..., object], *args: object, **kwargs: object) -> None:
+            """Run ``callback`` on the UI thread, unless the app is closing (its widgets are going)."""
+            if worker.is_cancelled:
+                return
+            try:
+                self.call_from_thread(partial(self._while_open, callback), *args, **kwargs)
+            except RuntimeError:  # the app stopped running between the check and the call
+                pass
+
         follow_log(
             run_dir / "events.jsonl",
-            show=lambda events: self.call_from_thread(self._followed, events),
-            restart=lambda: self.call_from_thread(self._show_from_start),
-            problem=lambda text: self.call_from_thread(self.notify, text, severity="error", timeout=10),
+            show=lambda events: on_ui(self._followed, events),
+            restart=lambda: on_ui(self._show_from_start),
+            problem=lambda text: on_ui(self.notify, text, severity="error", timeout=10),
             cancelled=lambda: worker.is_cancelled,
             writer_gone=lambda: writer_alive(run_dir) is False,
-            gone=lambda: self.call_from_thread(self._writer_gone),
+            gone=lambda: on_ui(self._writer_gone),
         )
+
+    @staticmethod
+    def _while_open(callback: Callable[..., object], *args: object, **kwargs: object) -> None:
+        try:
+            callback(*args, **kwargs)
+        except NoMatches:  # the app is closing: its widgets are gone
+            pass
 
     def _followed(self, events: list[Event]) -> None:
         assert self.watching is not None
