@@ -727,11 +727,11 @@ async def test_the_time_left_counts_the_evaluations_still_to_come() -> None:
     async with app.run_test(size=(80, 12)) as pilot:
         progress = app.query_one(RunProgress)
         state = RunState()
-        progress.show_event(started("r", config), state)
-        ended = dataclasses.replace(epoch_ended("r", 1, 4, (90.0,)), eval_seconds=30.0)
-        progress.show_event(ended, state)
         report = batch("r", 150)  # halfway through epoch 2 of 4, at 12,800 samples/s
-        progress.show_event(report, state)
+        ended = dataclasses.replace(epoch_ended("r", 1, 4, (90.0,)), eval_seconds=30.0)
+        for event in (started("r", config), ended, report):
+            state.apply(event)
+            progress.show_event(event, state)
         progress.paint()
         await pilot.pause()
         training = (4 * report.steps_per_epoch - 150) * 64 / 12_800

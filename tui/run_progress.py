@@ -9,7 +9,6 @@ from textual.widgets import Label
 
 from ..engine.events import (
     BatchReported,
-    EpochEnded,
     Event,
     RunDiverged,
     RunFailed,
@@ -56,7 +55,7 @@ def format_duration(seconds: float) -> str:
 class RunProgress(Pane, Vertical):
     """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
 
-    EVENTS = (RunStarted, BatchReported, EpochEnded, RunPaused, Terminal)
+    EVENTS = (RunStarted, BatchReported, RunPaused, Terminal)
     WAITED = (RunStarted,)  # sizing the captions relays out the pane
 
     DEFAULT_CSS = """
@@ -75,10 +74,8 @@ class RunProgress(Pane, Vertical):
         self.step = 0
         self.rate: float | None = None
         """Smoothed training samples per second."""
-        self.epochs_done = 0
-        self.evaluation_seconds: float | None = None
-        """The last epoch's evaluation time: each epoch still to end takes about as long again
-        (a 2,000-digit run evaluating 1,000 digits spent a third of its time there)."""
+        self._run = RunState()
+        """The shown run: its last epoch's evaluation time counts in the time left."""
         self._unpainted: BatchReported | None = None
         self._painted_any = False
 
@@ -99,12 +96,11 @@ class RunProgress(Pane, Vertical):
         self._epoch_caption = self.query_one("#epoch-caption", Label)
 
     def show_event(self, event: Event, run: RunState) -> None:
+        self._run = run
         if isinstance(event, BatchReported):
             self.advance(event)
             if run.state != "running":
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
-        elif isinstance(event, EpochEnded):
-            self.epochs_done, self.evaluation_seconds = event.epoch, event.eval_seconds
         elif isinstance(event, RunPaused):
             self.paint()
         elif isinstance(event, RunStarted):
@@ -113,6 +109,7 @@ class RunProgress(Pane, Vertical):
             self.finish(*describe_end(event))
 
     def show_run(self, run: RunState) -> None:
+        self._run = run
         if run.started is None:
             self.steps_per_epoch = self.step = 0
             self._unpainted, self._painted_any = None, False
@@ -121,9 +118,6 @@ class RunProgress(Pane, Vertical):
             self._numbers.update(IDLE_TEXT if run.state == "idle" else "Starting…")
             return
         self.start(run.started)
-        if run.epochs:
-            last = run.epochs[-1]
-            self.epochs_done, self.evaluation_seconds = last.epoch, last.eval_seconds
         if run.latest is not None:
             self.advance(run.latest)
             self.paint()
@@ -137,7 +131,6 @@ class RunProgress(Pane, Vertical):
         self.batch_size = int(event.config["batch_size"])
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
-        self.epochs_done, self.evaluation_seconds = event.start_epoch, None
         self._unpainted, self._painted_any = None, False
         # Captions as wide as this run's longest, so the bars line up and never move (up to
         # "epoch 100000/100000"); set once here, the reports then update them without a relayout.
@@ -171,7 +164,11 @@ class RunProgress(Pane, Vertical):
         self._painted_any = True
         self._bars(event.epoch, event.epoch_step)
         left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
-        left += max(0, self.epochs - self.epochs_done) * (self.evaluation_seconds or 0.0)
+        # Each epoch still to end evaluates about as long as the last one did (a 2,000-digit run
+        # evaluating 1,000 digits spent a third of its time there).
+        ended = self._run.epochs[-1] if self._run.epochs else None
+        if ended is not None:
+            left += max(0, self.epochs - ended.epoch) * ended.eval_seconds
         self._numbers.update(
             f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
             f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}",
