@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import optuna
 from optuna.trial import TrialState
@@ -110,6 +111,16 @@ class Sweep:
         )
         return FAILED
 
+    def unless_lost(self, run: Callable[[], int]) -> int:
+        """``run()``'s exit code, or :meth:`lost`'s where the storage stopped answering meanwhile."""
+        try:
+            return run()
+        except Exception as error:
+            lost = lost_storage(error)
+            if lost is None:
+                raise
+            return self.lost(lost)
+
     def finish(self, signal_code: int | None) -> int:
         """Print the study's table, export the best trial; returns the exit code."""
         self.workers.close()
@@ -158,6 +169,11 @@ def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
     sweep.fail_orphans()  # left running by an earlier command on this machine that died
     board = Leaderboard(sweep)
     print(sweep.header(), flush=True)
+    return sweep.unless_lost(lambda: _supervise(sweep, board))
+
+
+def _supervise(sweep: Sweep, board: Leaderboard) -> int:
+    """Run the workers to the end, printing each finished trial; returns the exit code."""
     with _Signals() as signals:
         try:
             sweep.workers.start()
@@ -168,26 +184,15 @@ def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
                 if signals.stop.is_set():
                     sweep.workers.stop()
                 board.update()
-            if sweep.workers.storage_lost:
-                return sweep.lost(None)
-            board.update()
         except KeyboardInterrupt:  # a second Ctrl+C: no waiting for the running batches
             sweep.workers.kill()
             sweep.fail_orphans()
             print("mnist-tui sweep: aborted (second Ctrl+C); running trials are failed", file=sys.stderr)
             return INTERRUPTED
-        except Exception as error:
-            lost = lost_storage(error)
-            if lost is None:
-                raise
-            return sweep.lost(lost)
-    try:
-        return sweep.finish(signals.code)
-    except Exception as error:
-        lost = lost_storage(error)
-        if lost is None:
-            raise
-        return sweep.lost(lost)
+    if sweep.workers.storage_lost:  # a worker lost it (the parent's reads may not have failed yet)
+        return sweep.lost(None)
+    board.update()
+    return sweep.finish(signals.code)
 
 
 def export_best(options: SweepOptions, study: optuna.Study) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 
-from .engine.study import StorageLost, describe_storage, first_line, lost_storage
+from .engine.study import describe_storage, first_line, lost_storage
 from .engine.trial_rows import SweepSnapshot
 from .exit_codes import FAILED, INTERRUPTED
 from .gil import short_switch_interval
@@ -62,30 +62,32 @@ class SweepFeed:
                 if sweep.workers.active():
                     sweep.step(FEED_SECONDS)
                     status = f"running on {self.sweep.options.workers} worker(s)"
-                elif sweep.workers.storage_lost:
-                    raise StorageLost("a worker could not reach it")
+                elif sweep.workers.storage_lost:  # run_sweep_dashboard says so once the app closes
+                    self._tell_lost("a worker could not reach it")
+                    return
                 else:
                     self.done = True
                     status = "done: every worker ended"
                 snapshot = self.snapshot(status)
             except Exception as error:
-                lost = lost_storage(error) or (error if isinstance(error, StorageLost) else None)
-                if lost is None:
+                self.lost = lost_storage(error)
+                if self.lost is None:
                     raise
-                self.lost = lost
                 sweep.workers.stop()
-                self.app.call_from_thread(  # type: ignore[attr-defined]
-                    self.app.notify,  # type: ignore[attr-defined]
-                    f"Lost the storage ({first_line(lost)}): the sweep stopped. Quit (q) and run the same command "
-                    "again once it answers.",
-                    severity="error", timeout=30,
-                )
+                self._tell_lost(first_line(self.lost))
                 return
             if snapshot != last:
                 self.app.post_message(SweepUpdated(snapshot))  # type: ignore[attr-defined]
                 last = snapshot
             if self.done:
                 self.stop.wait(FEED_SECONDS)
+
+    def _tell_lost(self, why: str) -> None:
+        self.app.call_from_thread(  # type: ignore[attr-defined]
+            self.app.notify,  # type: ignore[attr-defined]
+            f"Lost the storage ({why}): the sweep stopped. Quit (q) and run the same command again once it answers.",
+            severity="error", timeout=30,
+        )
 
     def close(self) -> None:
         """Stop feeding; stop the workers gracefully and wait for them."""
@@ -129,12 +131,5 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
         return sweep.lost(feed.lost)
     if code is None:  # ended without a result: Textual has printed why
         code = app.return_code or FAILED
-    try:
-        if code:  # a signal (the app's handlers set the code) or a crash
-            return sweep.finish(code)
-        return sweep.finish(None if feed.done else INTERRUPTED)
-    except Exception as error:
-        lost = lost_storage(error)
-        if lost is None:
-            raise
-        return sweep.lost(lost)
+    # A signal (the app's handlers set the code) or a crash; else whether the workers ended on their own.
+    return sweep.unless_lost(lambda: sweep.finish(code or (None if feed.done else INTERRUPTED)))

@@ -61,10 +61,6 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-class StorageLost(StudyError):
-    """The study's storage stopped answering mid-sweep (its server went down, its disk went away)."""
-
-
 def storage_errors() -> tuple[type[BaseException], ...]:
     """What Optuna and SQLAlchemy raise when a storage that opened stops answering."""
     errors: list[type[BaseException]] = [optuna.exceptions.StorageInternalError]
@@ -94,6 +90,7 @@ def lost_storage(error: BaseException) -> BaseException | None:
 
 
 def first_line(error: BaseException) -> str:
+    """An error's first line (SQLAlchemy's run on with the statement and a link), or its type."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -149,8 +146,7 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
                 # Two commands creating a fresh database's tables at once: one loses the race.
                 time.sleep(0.5 + random.random())
                 continue
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first}") from None
+            raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first_line(error)}") from None
     raise AssertionError("unreachable")
 
 
