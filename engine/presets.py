@@ -61,13 +61,8 @@ def load_config_file(path: str | Path) -> Config:
     """The Config in a TOML file; syntax, key, type and range errors name the file."""
     path = Path(path)
     try:
-        # Read at most one byte over the limit: a device or a pipe (/dev/zero) has no size to check first.
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ConfigError(f"config file {path} is over {MAX_FILE_BYTES:,} bytes; a config is a few lines")
         # utf-8-sig: a byte order mark, as some editors write, is not part of the text.
-        text = data.decode("utf-8-sig")
+        text = read_small_file(path, "config file", "a config").decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -75,6 +70,19 @@ def load_config_file(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} cannot be read: {error}") from None
     return _parse(text, source=str(path), name=path.stem)
+
+
+def read_small_file(path: Path, kind: str, what: str) -> bytes:
+    """A config or search space file's bytes; a ConfigError when it is over ``MAX_FILE_BYTES``.
+
+    At most one byte over the limit is read: a device or a pipe (``/dev/zero``) has no size to
+    check first. Other read errors are the caller's to word.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{kind} {path} is over {MAX_FILE_BYTES:,} bytes; {what} is a few lines")
+    return data
 
 
 def run_name(stem: str) -> str:

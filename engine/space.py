@@ -31,7 +31,7 @@ else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
 from .config import FIELDS, Config, ConfigError, check_key
-from .presets import MAX_FILE_BYTES
+from .presets import read_small_file
 
 RANGE_KEYS = ("low", "high", "log", "step")
 NOT_SEARCHED = ("name",)
@@ -125,11 +125,7 @@ def load_space(path: str | Path, base: Config) -> SearchSpace:
     """Read and check a space file against ``base``; every mistake is a ConfigError naming the file."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:  # at most one byte over the limit: a device has no size to check
-            data = handle.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ConfigError(f"search space file {path} is over {MAX_FILE_BYTES:,} bytes; a space is a few lines")
-        text = data.decode("utf-8")
+        text = read_small_file(path, "search space file", "a space").decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"search space file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
