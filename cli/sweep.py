@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from .command import ENV_DATA_DIR
-from .engine.config import Config, ConfigError, parse_assignment
+from .engine.config import MAX_NAME, NAME_PATTERN, Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, load_config_file, load_preset
 from .engine.space import SearchSpace, load_space
+from .engine.trial_rows import trial_name
 from .exit_codes import USAGE
 
 @dataclass(frozen=True)
@@ -99,14 +99,18 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
     if args.trials is not None and 0 < args.trials < workers:
         workers = args.trials  # a worker with no trial to run would only load torch
     study = args.study if args.study is not None else f"{base.name}-{Path(args.space).stem}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", study):
+    # It names every trial's run: the run names' own rule decides (a long study broke every trial).
+    if not NAME_PATTERN.fullmatch(trial_name(study, 0)):
+        longest = MAX_NAME - len(trial_name("", 0))
+        too_long = f"; at most {longest} characters" if len(study) > longest else ""
         if args.study is None:
             raise ConfigError(
                 f"the study's name {study!r}, made from the config's name and the space file's, is not only letters, "
-                "digits, '.', '_' or '-' (it names run folders): name the study with --study"
+                f"digits, '.', '_' or '-'{too_long} (it names run folders): name the study with --study"
             )
         raise ConfigError(
-            f"--study must be letters, digits, '.', '_' or '-', starting with a letter or digit (it names run folders), not {study!r}"
+            f"--study must be letters, digits, '.', '_' or '-', starting with a letter or digit (it names run folders), "
+            f"not {study!r}{too_long}"
         )
     if args.export_best is not None:
         check_export_path(Path(args.export_best))

@@ -28,7 +28,8 @@ SPLIT_SHUFFLES = ("torch", "sklearn")
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 """Matched in full (``fullmatch``: a trailing newline is not let through)."""
 MAX_LAYERS = 64
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_NAME = 64
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 """A run's name starts its folder's name: a leading '.' hides the folder, a leading '-' reads as a flag."""
 
 

@@ -23,6 +23,7 @@ from .runs import RunFolder
 from .space import SearchSpace
 from .study import mark_process
 from .train import StopFlag, run_training
+from .trial_rows import trial_name
 
 
 class TrialFailed(Exception):
@@ -38,11 +39,6 @@ class _Either:
 
     def is_set(self) -> bool:
         return self.first.is_set() or self.second.is_set()
-
-
-def trial_name(study: str, number: int) -> str:
-    """The config name (and run folder prefix) of trial ``number`` of ``study``."""
-    return f"{study}-t{number:04d}"
 
 
 def run_trial(

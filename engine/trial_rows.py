@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 
+def trial_name(study: str, number: int) -> str:
+    """The config name (and run folder prefix) of trial ``number`` of ``study``."""
+    return f"{study}-t{number:04d}"
+
+
 @dataclass(frozen=True)
 class TrialRow:
     """One trial: its state, parameters, accuracy after each epoch, value, time and run folder."""

@@ -236,6 +236,7 @@ def test_a_bad_space_exits_2_and_creates_no_study(case: str, cli: Callable[..., 
         (("--storage", "nosuchdb://x"), "--storage nosuchdb://x: cannot open it"),
         (("--storage", "sqlite://"), "--storage sqlite:// is an in-memory database"),
         (("--study", ""), "starting with a letter or digit (it names run folders), not ''"),
+        (("--study", "s" * 59), f"not {'s' * 59!r}; at most 58 characters"),  # its trials' names: 64 at most
         (("--study=-y",), "starting with a letter or digit (it names run folders), not '-y'"),
         (("--export-best", "."), "--export-best . is a folder; name a file in it"),
         (("--export-best", "/proc/best.toml"), "--export-best /proc/best.toml cannot be written ("),
