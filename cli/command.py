@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
             "mnist-tui runs lists the run folders; mnist-tui compare RUN RUN... compares runs; "
             "mnist-tui watch RUN_DIR follows and steers a run another process trains (each has --help). "
             "exit codes: 0 finished, 1 failed, 2 usage/config/data error, 3 diverged, "
-            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM, 129 terminal closed"
+            "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM, 129 terminal closed, "
+            "141 output pipe closed"
         ),
     )
     source = parser.add_mutually_exclusive_group()
@@ -133,6 +135,17 @@ def resolve(args: argparse.Namespace) -> Options:
     )
 
 
+def print_presets(*, jsonl: bool) -> None:
+    """``--list-presets``: a line each, name and what it reproduces; with ``--jsonl``, also its settings."""
+    width = max(len(name) for name in list_presets())
+    for name in list_presets():
+        if jsonl:
+            line = {"name": name, "description": preset_description(name), "config": load_preset(name).to_dict()}
+            print(json.dumps(line, separators=(",", ":")))
+        else:
+            print(f"{name:<{width}}  {preset_description(name)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-tui`` and ``python -m mnist_tui``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -141,9 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_presets:
-        width = max(len(name) for name in list_presets())
-        for name in list_presets():
-            print(f"{name:<{width}}  {preset_description(name)}")
+        print_presets(jsonl=args.jsonl)
         return 0
     try:
         options = resolve(args)

@@ -36,7 +36,7 @@ from .engine.events import (
     SettingsChanged,
     Terminal,
 )
-from .exit_codes import HANGUP, INTERRUPTED, TERMINATED, exit_code
+from .exit_codes import CLOSED_OUTPUT, HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
 from .heap import TORCH_LAZY, load_quietly
 
@@ -267,7 +267,7 @@ def run_headless(options: Options) -> int:
                     # Nobody reads stdout any more: stop gracefully, keep the run folder whole.
                     _silence_stdout()
                     signals.stop.set()
-                    signals.code = signals.code or INTERRUPTED
+                    signals.code = signals.code or CLOSED_OUTPUT  # as `| head` ends Unix tools
         except KeyboardInterrupt:
             printer.close()
             print("mnist-tui: aborted (second Ctrl+C); the last epoch's checkpoint is kept", file=sys.stderr)

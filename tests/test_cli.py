@@ -147,6 +147,10 @@ def test_list_presets_and_version(capsys: pytest.CaptureFixture[str]) -> None:
         "batchnorm-dropout-he", "relu-adam-100-holdout", "relu-adam-100-pooled", "relu-adam-500", "sigmoid-sgd", "smoke",
     ]
     assert all("Source" in line or "Smoke" in line for line in lines)
+    assert main(["--list-presets", "--jsonl"]) == 0
+    presets = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["name"] for p in presets] == [line.split()[0] for line in lines]
+    assert presets[-1]["description"].startswith("Smoke test") and presets[-1]["config"]["hidden"] == [64]
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0 and capsys.readouterr().out == "mnist-tui 0.1.0\n"

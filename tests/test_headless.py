@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,21 @@ def test_jsonl_from_the_real_command_is_pure_json_even_when_the_run_diverges(
     assert [e["event"] for e in events[:2]] == ["run_started", "samples"]
     assert events[-1]["event"] == "diverged"
     assert result.stderr.startswith("mnist-tui: diverged: ") and f"at step {events[-1]['step']} " in result.stderr
+
+
+def test_a_closed_stdout_pipe_stops_the_run_gracefully_with_141(
+    command_env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    """``mnist-tui --no-ui ... | head -1``: the run stops as Unix tools do when their reader goes, its folder kept."""
+    command = [sys.executable, "-m", "mnist_tui", *smoke_argv(data_dir, tmp_path, "--epochs", "50")]
+    with subprocess.Popen(command, cwd=tmp_path, env=command_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stdout.readline().startswith(b"run smoke-")
+        process.stdout.close()  # the reader goes away; the next line the run prints meets a closed pipe
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 141, err.decode()
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["epochs_completed"] < 50
 
 
 @pytest.mark.parametrize(
