@@ -68,6 +68,10 @@ class RunStarted(Event):
     start_step: int
     run_dir: str | None
     parameters: int
+    preset: str | None = None
+    """The preset the run started from (None: a config file or the form), kept across resumes."""
+    started: str | None = None
+    """When the run first started (local ISO 8601 time), kept across resumes; None in logs written before it."""
 
     kind: ClassVar[str] = "run_started"
 
@@ -329,12 +333,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def event_from_dict(data: dict[str, Any]) -> Event:
     """Rebuild an event from :meth:`Event.to_dict` output (for replaying ``events.jsonl``).
 
-    An unknown kind or a missing field is a KeyError, a mistyped one a TypeError or ValueError.
+    An unknown kind or a missing field is a KeyError, a mistyped one a TypeError or ValueError; a
+    field with a default may be missing (logs written before it was added).
     """
     data = dict(data)
     cls = EVENT_TYPES[data.pop("event")]
     values: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
+        if item.name not in data and item.default is not dataclasses.MISSING:
+            continue
         value = data[item.name]
         if item.name == "images":
             value = tuple(base64.b64decode(v, validate=True) for v in value)

@@ -143,6 +143,12 @@ def resume_training(
     )
 
 
+def _first_start(logged: list[dict[str, Any]]) -> dict[str, Any]:
+    """The preset and start time that the log's first ``run_started`` names (for a lost summary)."""
+    first = next((e for e in logged if e.get("event") == RunStarted.kind), {})
+    return {key: first[key] for key in ("preset", "started") if isinstance(first.get(key), str)}
+
+
 def _iso_time(seconds: float) -> str:
     """Unix seconds as local ISO 8601 time with its offset, to the second (a run's ``started``)."""
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
@@ -168,8 +174,8 @@ class _Resume:
             raise CheckpointError(f"{path / 'events.jsonl'} holds a malformed event") from None
         # A checkpoint from before the journal may be older than the log's last epochs.
         self.epochs = [e for e in epochs if isinstance(reached, int) and e.epoch <= reached]
-        self.summary = earlier_summary(path)
-        """The summary the earlier session left: the resumed run keeps its preset and first start."""
+        self.summary = earlier_summary(path) or _first_start(logged)
+        """The summary the earlier session left, else its log's first start: the run keeps its preset and start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
 
     def release(self) -> None:
@@ -348,6 +354,8 @@ class _Session:
                 start_step=trainer.epoch_step,
                 run_dir=str(self.folder.path) if self.folder else None,
                 parameters=trainer.parameters,
+                preset=self.preset,
+                started=self.started,
             )
         )
         if self.folder is not None and not fresh:

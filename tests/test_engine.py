@@ -28,6 +28,7 @@ from mnist_tui.engine.events import (
     event_from_dict,
 )
 from mnist_tui.engine.presets import load_config_file
+from mnist_tui.engine import train as train_module
 from mnist_tui.engine.train import resume_training, run_training
 from mnist_tui.engine.trainer import Trainer
 
@@ -315,10 +316,14 @@ def test_a_resumed_run_appends_to_its_folder(data_dir: Path, tmp_path: Path, tin
     assert summary["final_test_accuracy"] == second[-1].final_accuracy
 
 
+@pytest.mark.parametrize("summary_lost", [False, True], ids=["summary kept", "summary deleted"])
 def test_a_summary_is_written_at_the_start_and_a_resume_keeps_its_preset_and_start(
-    data_dir: Path, tmp_path: Path, tiny: Config
+    data_dir: Path, tmp_path: Path, tiny: Config, monkeypatch: pytest.MonkeyPatch, summary_lost: bool
 ) -> None:
-    """A listing sees a run before its first epoch; the resumed summary still names the preset and first start."""
+    """A listing sees a run before its first epoch; the resumed summary still names the preset and first start.
+
+    A deleted summary is rebuilt from the log, whose ``run_started`` events carry both.
+    """
     flag = threading.Event()
     events = run_training(tiny, data_dir=data_dir, runs_dir=tmp_path, stop=flag, preset="smoke")
     started = next(events)
@@ -327,8 +332,12 @@ def test_a_summary_is_written_at_the_start_and_a_resume_keeps_its_preset_and_sta
     assert (at_start["status"], at_start["preset"], at_start["epochs"], at_start["epochs_completed"]) == (
         "running", "smoke", 2, 0
     )
+    assert (started.preset, started.started) == ("smoke", at_start["started"])
     flag.set()
     assert isinstance(list(events)[-1], RunStopped)
+    if summary_lost:
+        (run_dir / "summary.json").unlink()
+    monkeypatch.setattr(train_module, "_iso_time", lambda seconds: "2099-01-01T00:00:00+00:00")  # "now", if asked
     assert list(resume_training(run_dir, data_dir=data_dir, epochs=3))[-1].status == "finished"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["preset"], summary["started"], summary["epochs"]) == ("smoke", at_start["started"], 3)
