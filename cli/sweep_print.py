@@ -35,7 +35,7 @@ def describe_trial(row: TrialRow, best: TrialRow | None, *, mine: bool = True) -
 
 def trial_table(rows: list[TrialRow], fields: tuple[str, ...]) -> str:
     """The study's trials, the best first, as an aligned text table."""
-    header = ["rank", "trial", "state", "accuracy", "epochs", "seconds", *fields, "run folder"]
+    header = ["rank", "trial", "state", "accuracy", "epochs run", "seconds", *fields, "run folder"]  # "epochs" may be searched
     lines = [header]
     for rank, row in enumerate(ranked(rows)[:TABLE_ROWS], 1):
         accuracy = accuracy_of(row)

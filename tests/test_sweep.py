@@ -378,3 +378,14 @@ def test_workers_claim_the_trial_count_and_start_nothing_after_the_timeout() -> 
     assert shared.claimed.value == 3 and list(shared.holding) == [1, 1]
     assert not _claim(plan(None, time.time() - 1), shared, 0)  # past --timeout: no new trial
     assert _claim(plan(None, time.time() + 60), shared, 0) and shared.claimed.value == 4
+
+
+def test_the_final_table_names_each_column_once_when_epochs_is_searched() -> None:
+    from mnist_tui.engine.trial_rows import TrialRow
+    from mnist_tui.sweep_print import trial_table
+
+    rows = [TrialRow(0, "complete", {"lr": 0.01, "epochs": 4}, (80.0, 85.0, 90.0), 90.0, 1.5, "runs/a", "complete")]
+    header, row = (line.split("  ") for line in trial_table(rows, ("lr", "epochs")).splitlines())
+    header = [cell.strip() for cell in header if cell.strip()]
+    assert len(header) == len(set(header)) and header.count("epochs") == 1
+    assert [cell.strip() for cell in row if cell.strip()][header.index("epochs")] == "4"
