@@ -173,3 +173,29 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
         await press(pilot, "i")
         await wait_until(pilot, lambda: app.current_view == "InspectView", what="the Inspect view")
         assert app.run_id == folder.name
+
+
+@run_async
+async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_below() -> None:
+    """plotext drops a label that would overlap its neighbour: one name stood under several columns."""
+    hidden = [[512, 256], [256, 128], [128, 64], [64, 32], [1024, 512]]
+    space = {
+        **{name: {"low": 0.0, "high": 0.5} for name in ("dropout", "momentum", "weight_decay", "gamma")},
+        "lr": {"low": 1e-4, "high": 1e-1, "log": True}, "hidden": {"choices": hidden},
+    }
+    rows = (trial(0, "complete", (90.0,), 0.01, "128,64"),)
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(SweepUpdated(SweepSnapshot(study="s", storage="j", space=space, rows=rows)))
+        await wait_until(pilot, lambda: len(app.query(FieldPlot)) == 6, what="the field plots")
+        plot = next(p for p in app.query(FieldPlot) if p.field == "hidden")
+        await wait_until(pilot, lambda: plot.border_subtitle.startswith("a "), what="the legend")
+        assert plot.border_subtitle == "a 512,256 · b 256,128 · c 128,64 · d 64,32 · e 1024,512"
+        lines = plot.render().plain.splitlines()
+        assert lines[-1].split() == ["a", "b", "c", "d", "e"]
+        assert 90 < max(float(line.split("┤")[0]) for line in lines if "┤" in line) <= 100  # no accuracy past 100 %
+        curve = app.query_one(TrialCurves).render().plain.splitlines()
+        assert max(float(line.split("┤")[0]) for line in curve if "┤" in line) <= 100
+        await pilot.resize_terminal(700, 40)  # wide enough for the names: they come back, the legend goes
+        await wait_until(pilot, lambda: plot.border_subtitle == "accuracy %", what="the names")
+        assert plot.render().plain.splitlines()[-1].split() == ["512,256", "256,128", "128,64", "64,32", "1024,512"]

@@ -14,6 +14,8 @@ from textual_plotext import PlotextPlot
 from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
 
 FAINT, BEST, COMPLETE, PRUNED = "gray", "green", "cyan", "gray"
+UNITS = "accuracy %"
+"""A field plot's lower border: what its y axis measures."""
 
 
 class TrialCurves(PlotextPlot):
@@ -47,6 +49,7 @@ class TrialCurves(PlotextPlot):
         longest = max((len(accuracies) for _, accuracies, _ in curves), default=1)
         ticks = list(range(1, longest + 1, max(1, longest // 8)))
         plt.xticks(ticks, [str(t) for t in ticks])  # whole epochs
+        _span_one_accuracy(plt, {y for _, accuracies, _ in curves for y in accuracies})
         for _, accuracies, color in curves:
             epochs = list(range(1, len(accuracies) + 1))
             marker = "braille" if color == FAINT else "hd"
@@ -106,13 +109,20 @@ class FieldPlot(PlotextPlot):
             if points[kind]:
                 xs, ys = zip(*points[kind])
                 plt.scatter(list(xs), list(ys), color=color, marker=marker)
+        _span_one_accuracy(plt, {y for kind in points.values() for _, y in kind})
         self._axis()
         self.refresh()
+
+    def on_resize(self) -> None:
+        if "choices" in self.dimension:
+            self._axis()  # whether the choices' labels fit depends on the width
 
     def _axis(self) -> None:
         plt = self.plt
         if "choices" in self.dimension:
-            labels = [format_param(_stored(c)) for c in self.dimension["choices"]]
+            names = [format_param(_stored(c)) for c in self.dimension["choices"]]
+            labels = choice_labels(names, self.size.width)
+            self.border_subtitle = letter_legend(names) if labels != names else UNITS
             plt.xlim(-0.5, len(labels) - 0.5)
             plt.xticks(list(range(len(labels))), labels)
             return
@@ -123,6 +133,38 @@ class FieldPlot(PlotextPlot):
             plt.xticks(list(decades), [f"{10.0 ** d:g}" for d in decades])
         else:
             plt.xlim(low, high)
+
+
+def _span_one_accuracy(plt: Any, accuracies: set[float]) -> None:
+    """A y range for a chart of one accuracy: plotext spans one value by half of it either side (45 to 135 %)."""
+    if len(accuracies) == 1:
+        (y,) = accuracies
+        plt.ylim(max(0.0, y - 5), min(100.0, y + 5))
+
+
+Y_AXIS_CELLS = 7
+"""Cells left of a plot's canvas: the accuracy labels ("100.00") and the axis."""
+
+
+def choice_labels(labels: list[str], width: int) -> list[str]:
+    """The choices' labels as they fit under a canvas ``width`` cells wide, else a letter each.
+
+    plotext leaves out a label that would overlap its neighbour, so too narrow a plot showed one
+    choice's name under several columns of points. Letters fit any plot the points fit in.
+    """
+    slot = (width - Y_AXIS_CELLS) / max(1, len(labels))
+    if width <= 0 or max(map(len, labels), default=0) < slot:
+        return labels
+    return [_letter(i) for i in range(len(labels))]
+
+
+def letter_legend(labels: list[str]) -> str:
+    """``a 512,256 · b 256`` : what each letter stands for, for the plot's lower border."""
+    return " · ".join(f"{_letter(i)} {label}" for i, label in enumerate(labels))
+
+
+def _letter(index: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[index] if index < 26 else str(index + 1)
 
 
 def _stored(choice: Any) -> Any:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, ScrollableContainer
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..engine.trial_rows import SweepSnapshot, best_of, format_param
 from .pane import View
-from .sweep_charts import FieldPlot, TrialCurves
+from .sweep_charts import UNITS, FieldPlot, TrialCurves
 from .trials_table import TrialsTable
 
 NO_SWEEP = "No sweep in this dashboard. Start one with: mnist-tui sweep --space FILE.toml (see mnist-tui sweep --help)"
@@ -45,6 +45,35 @@ def describe_sweep(snapshot: SweepSnapshot) -> str:
     return text
 
 
+class FieldPlots(ScrollableContainer):
+    """A plot per searched field: side by side while each stands :data:`MIN_WIDTH` cells wide, then in rows, scrolled.
+
+    Six fields in half of an 80-column terminal had left each plot 8 cells: no axis could be read.
+    """
+
+    MIN_WIDTH = 26
+    DEFAULT_CSS = """
+    FieldPlots { width: 1fr; layout: grid; grid-size: 1; grid-rows: 16; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.count = 0
+
+    def show_plots(self, plots: list[FieldPlot]) -> None:
+        """Replace the plots with these."""
+        self.remove_children()
+        self.count = len(plots)
+        self.mount_all(plots)
+        self.set_columns()
+
+    def on_resize(self) -> None:
+        self.set_columns()
+
+    def set_columns(self) -> None:
+        self.styles.grid_size_columns = max(1, min(self.count, self.size.width // self.MIN_WIDTH))
+
+
 class SweepView(View):
     """The trials of the sweep this dashboard was opened for, live."""
 
@@ -61,7 +90,6 @@ class SweepView(View):
     SweepView #trials:focus { border: round $accent; }
     SweepView #sweep-plots { height: 16; }
     SweepView #curves { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
-    SweepView #field-plots { width: 1fr; }
     SweepView FieldPlot { border: round $primary 60%; border-title-color: $accent; }
     """
 
@@ -87,7 +115,7 @@ class SweepView(View):
         yield TrialsTable(id="trials")
         with Horizontal(id="sweep-plots"):
             yield TrialCurves(id="curves")
-            yield Horizontal(id="field-plots")
+            yield FieldPlots(id="field-plots")
 
     def on_mount(self) -> None:
         self.query_one("#trials").border_title = "Trials"
@@ -119,12 +147,11 @@ class SweepView(View):
         self.query_one(TrialCurves).show(snapshot.rows)
         plots = {plot.field: plot for plot in self.query(FieldPlot)}
         if set(plots) != set(fields):
-            self.query_one("#field-plots").remove_children()
             plots = {field: FieldPlot(field, snapshot.space[field]) for field in fields}
-            self.query_one("#field-plots").mount_all(plots.values())
+            self.query_one(FieldPlots).show_plots(list(plots.values()))
             for plot in plots.values():
                 plot.border_title = plot.title  # the field first: "Accuracy vs" cut every title to the same words
-                plot.border_subtitle = "accuracy %"
+                plot.border_subtitle = UNITS
         for plot in plots.values():
             plot.show(snapshot.rows)
 
