@@ -199,3 +199,73 @@ async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_bel
         await pilot.resize_terminal(700, 40)  # wide enough for the names: they come back, the legend goes
         await wait_until(pilot, lambda: plot.border_subtitle == "accuracy %", what="the names")
         assert plot.render().plain.splitlines()[-1].split() == ["512,256", "256,128", "128,64", "64,32", "1024,512"]
+
+
+@run_async
+async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_it_ends(tmp_path: Path) -> None:
+    folder = tmp_path / "smoke-S-t0002-20261201-120000-abcd"
+    folder.mkdir()
+    whole = list(training_run()(CONFIG, folder.name))
+    first_epoch = next(i for i, e in enumerate(whole) if e.kind == "epoch") + 1
+    log = folder / "events.jsonl"
+    log.write_text("".join(event.to_json() + "\n" for event in whole[:first_epoch]))
+    (folder / "config.toml").write_text(config_to_toml(CONFIG.replace(lr=0.0123)))
+    rows = (trial(2, "running", (80.0,), 0.0123, run_dir=str(folder)),)
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TrialsTable)
+        app.post_message(SweepUpdated(snapshot(*rows)))
+        await wait_until(pilot, lambda: table.row_count == 1, what="the trial")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
+        accuracy = app.query_one(AccuracyTable)
+        await wait_until(pilot, lambda: accuracy.row_count == 1 and app.state == "running", what="the first epoch")
+        assert app.watching == folder and app.trial_followed
+        assert app.check_action("start", ()) is None  # no run of its own while it follows the trial
+
+        notified: list[str] = []
+        notify = app.notify
+        app.notify = lambda message, **kwargs: notified.append(message)  # type: ignore[method-assign]
+        assert app.state_is_active("opening another run")  # as the Runs view asks before it opens one
+        assert notified[-1].startswith(f"This dashboard follows the trial {folder.name}")
+        app.notify = notify  # type: ignore[method-assign]
+
+        with log.open("a") as handle:  # the trial's worker trains on and ends
+            handle.write("".join(event.to_json() + "\n" for event in whole[first_epoch:]))
+        await wait_until(pilot, lambda: app.state == "finished", what="the trial's end", timeout=10)
+        assert accuracy.row_count == 3
+        assert app.watching is None and not app.trial_followed and app.check_action("start", ()) is True
+        assert app.exit_code == 0  # a followed trial's end is no outcome of this command
+
+
+@run_async
+async def test_opening_another_trial_lets_the_followed_one_go(tmp_path: Path) -> None:
+    running, done = tmp_path / "smoke-S-t0002-20261201-120000-abcd", tmp_path / "smoke-S-t0001-20261201-110000-abcd"
+    whole = {folder: list(training_run()(CONFIG, folder.name)) for folder in (running, done)}
+    for folder, events in whole.items():
+        folder.mkdir()
+        shown = events if folder == done else events[:5]
+        (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in shown))
+        (folder / "config.toml").write_text(config_to_toml(CONFIG))
+    rows = (
+        trial(1, "complete", (95.5, 97.25, 96.75), 0.01, run_dir=str(done)),
+        trial(2, "running", (), 0.001, run_dir=str(running)),
+    )
+    app = make_app(view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TrialsTable)
+        app.post_message(SweepUpdated(snapshot(*rows)))
+        await wait_until(pilot, lambda: table.row_count == 2, what="the trials")
+        await press(pilot, "down")
+        await wait_until(pilot, lambda: table.chosen_number() == 2, what="the cursor on trial 2")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.run_id == running.name and app.state == "running", what="trial 2 followed")
+        await press(pilot, "5", "up")
+        await wait_until(pilot, lambda: table.chosen_number() == 1, what="the cursor on trial 1")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.run_id == done.name and app.state == "finished", what="trial 1 shown")
+        assert app.watching is None and not app.trial_followed
+        with (running / "events.jsonl").open("a") as handle:  # trial 2 trains on: no longer shown here
+            handle.write("".join(event.to_json() + "\n" for event in whole[running][5:]))
+        await pilot.pause(1.0)
+        assert app.run_id == done.name and app.query_one(AccuracyTable).row_count == 3

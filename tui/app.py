@@ -126,6 +126,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._runs_dir = runs_dir
         self.watching = Path(watch) if watch else None
         """The run folder that ``watch`` follows (another process trains it); None for the dashboard's own runs."""
+        self.trial_followed = False
+        """Whether ``watching`` is a sweep's running trial, opened from the Sweep view (let go when it ends)."""
         self.run_state = RunState()
         """The shown run as its events describe it (the reducer every pane draws from)."""
         self._replaying = False
@@ -340,6 +342,12 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     def state_is_active(self, doing: str) -> bool:
         """Whether a run is in progress (or followed), said in a notice: ``doing`` what is refused."""
+        if self.trial_followed:
+            self.notify(
+                f"This dashboard follows the trial {self.watching.name}: it lets go when the trial ends "
+                f"or another trial is opened, then allows {doing}."
+            )
+            return True
         if self.watching is not None:
             self.notify(f"watch follows {self.watching.name} only: open the dashboard (mnist-tui) for {doing}.")
             return True
@@ -375,7 +383,8 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     @on(SweepView.TrialOpened)
     def _trial_opened(self, message: SweepView.TrialOpened) -> None:
-        """Show a sweep trial's run folder, as recorded so far, in the view asked for."""
+        """Show a sweep trial's run folder in the view asked for: a running one followed live, others as recorded."""
+        self.let_trial_go()
         log = Path(message.run_dir) / "events.jsonl" if message.run_dir else None
         if log is None or not log.is_file():
             if message.state in ("running", "waiting"):
@@ -383,6 +392,10 @@ class MnistApp(PastRuns, Watching, App[int]):
             else:  # "yet" would promise one
                 note = f"Trial {message.number} has no run folder on this machine (it ran on another, or failed before making one)."
             self.notify(note, severity="warning")
+            return
+        if message.state == "running" and self.state not in ACTIVE:
+            self.follow_trial(log.parent)
+            self.action_view(message.view)
             return
         try:
             events, skipped = read_events(log)
@@ -548,6 +561,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.exit_code = exit_code(event)
         severity = {"finished": "information", "stopped": "warning"}.get(event.status, "error")
         self.notify(outcome.replace("\n", "; "), severity=severity, timeout=8)
+        self.let_trial_go()  # a trial followed to its end: the dashboard is its own again
         if self._quitting:
             self.exit(self.exit_code)
 

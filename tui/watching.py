@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from textual import work
 from textual.css.query import NoMatches
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ..engine.commands import send_command
 from ..engine.events import Event, RunStarted
@@ -44,6 +44,25 @@ class Watching(_Base):
             self.query_one(ConfigForm).lock_for_run(config)
         self._follow(run_dir)
 
+    def follow_trial(self, run_dir: Path) -> None:
+        """Follow a sweep's running trial as ``watch`` does, steering included, until it ends or
+        another trial is opened (:meth:`let_trial_go`)."""
+        self.watching = run_dir
+        self.trial_followed = True
+        self.follow_run(run_dir)
+
+    def let_trial_go(self) -> None:
+        """Stop following the trial: the dashboard is its own again (its form unlocked)."""
+        if not self.trial_followed:
+            return
+        self.workers.cancel_group(self, "follow")
+        self.watching = None
+        self.trial_followed = False
+        self.query_one(ConfigForm).unlock_after_run()
+        if self.state in ACTIVE:  # it still trains elsewhere: this is no run of this dashboard's
+            self.run_state = RunState()
+            self._set_state("idle")
+
     def _show_from_start(self) -> None:
         """An empty state for the followed run, its events to come from the log's first line (its
         run id too: a copied or renamed folder keeps the id of the run it holds)."""
@@ -60,7 +79,7 @@ class Watching(_Base):
             if worker.is_cancelled:
                 return
             try:
-                self.call_from_thread(partial(self._while_open, callback), *args, **kwargs)
+                self.call_from_thread(partial(self._while_open, worker, callback), *args, **kwargs)
             except RuntimeError:  # the app stopped running between the check and the call
                 pass
 
@@ -75,7 +94,9 @@ class Watching(_Base):
         )
 
     @staticmethod
-    def _while_open(callback: Callable[..., object], *args: object, **kwargs: object) -> None:
+    def _while_open(worker: Worker[None], callback: Callable[..., object], *args: object, **kwargs: object) -> None:
+        if worker.is_cancelled:  # let go (a trial) while this call was on its way: it is no longer news
+            return
         try:
             callback(*args, **kwargs)
         except NoMatches:  # the app is closing: its widgets are gone
