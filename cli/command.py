@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from . import __version__
@@ -102,6 +103,9 @@ def resolve(args: argparse.Namespace) -> Options:
         clashing = [flag for flag, value in typed if value is not None]  # --seed 0 was typed too
         if clashing:
             raise ConfigError(f"--resume continues a run with its saved config; drop {', '.join(clashing)}")
+        folder = Path(args.resume)
+        if not folder.is_dir():  # said at once, before torch loads (the engine checks again as it opens it)
+            raise ConfigError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
         config = Config()
         preset = None
     elif args.config is not None:

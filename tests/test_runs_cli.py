@@ -15,6 +15,7 @@ import pytest
 from conftest import cli_env
 
 from mnist_tui.engine.events import RunStopped
+from mnist_tui.engine.presets import load_config_file
 
 Cli = Callable[..., subprocess.CompletedProcess]
 TINY = ("--preset", "smoke", "--set", "train_limit=256", "--set", "eval_limit=200", "--device", "cpu")
@@ -27,13 +28,10 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     from mnist_tui.engine.train import run_training
 
     root = tmp_path_factory.mktemp("runs")
-    for seed in ("1", "2"):
-        result = subprocess.run(
-            [sys.executable, "-m", "mnist_tui", "--no-ui", *TINY, "--seed", seed, "--runs-dir", str(root),
-             "--data-dir", str(data_dir)],
-            env=cli_env(), capture_output=True, text=True, timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
+    from mnist_tui.command import main
+
+    for seed in ("1", "2"):  # headless, as the command trains them (in this process: no second torch import)
+        assert main(["--no-ui", *TINY, "--seed", seed, "--runs-dir", str(root), "--data-dir", str(data_dir)]) == 0
     flag = threading.Event()
     config = load_preset("smoke").replace(train_limit=256, eval_limit=200, device="cpu", epochs=3, name="halted")
     events = run_training(config, data_dir=data_dir, runs_dir=root, stop=flag, preset="smoke")
@@ -102,7 +100,7 @@ def test_runs_prints_aligned_plain_lines_off_a_terminal(cli: Cli, runs_dir: Path
 
 
 def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_dir: Path) -> None:
-    first, second = sorted(runs_dir.glob("smoke-*"))
+    first, second = sorted(runs_dir.glob("smoke-*"), key=lambda f: load_config_file(f / "config.toml").seed)
     halted = next(runs_dir.glob("halted-*"))
     result = cli("compare", str(first), second.name, halted.name, "--runs-dir", str(runs_dir), "--json")
     assert result.returncode == 0, result.stderr
