@@ -103,9 +103,6 @@ def resolve(args: argparse.Namespace) -> Options:
         clashing = [flag for flag, value in typed if value is not None]  # --seed 0 was typed too
         if clashing:
             raise ConfigError(f"--resume continues a run with its saved config; drop {', '.join(clashing)}")
-        folder = Path(args.resume)
-        if not folder.is_dir():  # said at once, before torch loads (the engine checks again as it opens it)
-            raise ConfigError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
         config = Config()
         preset = None
     elif args.config is not None:
@@ -125,6 +122,9 @@ def resolve(args: argparse.Namespace) -> Options:
         raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise ConfigError(f"--fail-under must be a percentage between 0 and 100, not {args.fail_under}")
+    if args.resume is not None and not Path(args.resume).is_dir():  # said before torch loads (the engine checks again)
+        folder = Path(args.resume)
+        raise ConfigError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
     return Options(
         config=config,
         preset=preset,

@@ -273,9 +273,9 @@ def test_resume_rejects_flags_that_would_change_the_saved_config(flag: list[str]
         resolve_flags("--resume", "runs/x", *flag)
 
 
-def test_resume_takes_epochs_as_the_new_total() -> None:
-    options = resolve_flags("--resume", "runs/x", "--epochs", "4")
-    assert (options.resume, options.resume_epochs) == ("runs/x", 4)
+def test_resume_takes_epochs_as_the_new_total(tmp_path: Path) -> None:
+    options = resolve_flags("--resume", str(tmp_path), "--epochs", "4")
+    assert (options.resume, options.resume_epochs) == (str(tmp_path), 4)
 
 
 @pytest.mark.parametrize(
