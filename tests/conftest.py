@@ -157,8 +157,9 @@ def command_env() -> dict[str, str]:
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a subprocess of the command: no data folder unless a test names one."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_TUI_DATA", "COLUMNS", "FORCE_COLOR")}
+    """The environment for a subprocess of the command: no data folder unless a test names one, and no
+    COLUMNS or LINES (pytest-xdist's workers export 80x24, which would pin the dashboard's size in tmux)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_TUI_DATA", "COLUMNS", "LINES", "FORCE_COLOR")}
     env["PYTHONUNBUFFERED"] = "1"
     env["OMP_NUM_THREADS"] = "1"  # as in-process: two spinning threads crawl on a busy two-core machine
     env.update(extra or {})
