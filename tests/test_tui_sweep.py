@@ -6,8 +6,11 @@ import math
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import Event
 from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow
 from mnist_tui.tui.accuracy_table import AccuracyTable
@@ -56,6 +59,21 @@ def make_app(**kwargs: object) -> MnistApp:
 
 def cells(table: TrialsTable, number: int) -> list[str]:
     return [str(cell) for cell in table.get_row(str(number))]
+
+
+def trial_folder(folder: Path, events: list[Event], config: Config = CONFIG) -> Path:
+    """A trial's run folder as the engine records it: its log (so far) and its config."""
+    folder.mkdir()
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    (folder / "config.toml").write_text(config_to_toml(config))
+    return folder
+
+
+async def show_trials(app: MnistApp, pilot: Pilot, *rows: TrialRow) -> TrialsTable:
+    table = app.query_one(TrialsTable)
+    app.post_message(SweepUpdated(snapshot(*rows)))
+    await wait_until(pilot, lambda: table.row_count == len(rows), what="the trials")
+    return table
 
 
 @run_async
@@ -139,17 +157,12 @@ async def test_a_hidden_sweep_view_draws_nothing_and_catches_up_when_shown() -> 
 @run_async
 async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_path: Path) -> None:
     # A trial's run folder, as the engine records it.
-    folder = tmp_path / "smoke-S-t0001-20261201-120000-abcd"
-    folder.mkdir()
-    events = list(training_run()(CONFIG, folder.name))
-    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
-    (folder / "config.toml").write_text(config_to_toml(CONFIG.replace(lr=0.0123, hidden=(32, 16))))
+    name = "smoke-S-t0001-20261201-120000-abcd"
+    folder = trial_folder(tmp_path / name, list(training_run()(CONFIG, name)), CONFIG.replace(lr=0.0123, hidden=(32, 16)))
     rows = (trial(0, "complete", (80.0,), 0.001), trial(1, "complete", (95.5, 97.25, 96.75), 0.01, run_dir=str(folder)))
     app = make_app(view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(TrialsTable)
-        app.post_message(SweepUpdated(snapshot(*rows)))
-        await wait_until(pilot, lambda: table.row_count == 2, what="the trials")
+        table = await show_trials(app, pilot, *rows)
 
         notified = []
         app.notify = lambda message, **kwargs: notified.append(message)  # type: ignore[method-assign]
@@ -203,19 +216,14 @@ async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_bel
 
 @run_async
 async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_it_ends(tmp_path: Path) -> None:
-    folder = tmp_path / "smoke-S-t0002-20261201-120000-abcd"
-    folder.mkdir()
-    whole = list(training_run()(CONFIG, folder.name))
+    name = "smoke-S-t0002-20261201-120000-abcd"
+    whole = list(training_run()(CONFIG, name))
     first_epoch = next(i for i, e in enumerate(whole) if e.kind == "epoch") + 1
+    folder = trial_folder(tmp_path / name, whole[:first_epoch], CONFIG.replace(lr=0.0123))
     log = folder / "events.jsonl"
-    log.write_text("".join(event.to_json() + "\n" for event in whole[:first_epoch]))
-    (folder / "config.toml").write_text(config_to_toml(CONFIG.replace(lr=0.0123)))
-    rows = (trial(2, "running", (80.0,), 0.0123, run_dir=str(folder)),)
     app = make_app(view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(TrialsTable)
-        app.post_message(SweepUpdated(snapshot(*rows)))
-        await wait_until(pilot, lambda: table.row_count == 1, what="the trial")
+        await show_trials(app, pilot, trial(2, "running", (80.0,), 0.0123, run_dir=str(folder)))
         await press(pilot, "enter")
         await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
         accuracy = app.query_one(AccuracyTable)
@@ -240,22 +248,16 @@ async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_
 
 @run_async
 async def test_opening_another_trial_lets_the_followed_one_go(tmp_path: Path) -> None:
-    running, done = tmp_path / "smoke-S-t0002-20261201-120000-abcd", tmp_path / "smoke-S-t0001-20261201-110000-abcd"
-    whole = {folder: list(training_run()(CONFIG, folder.name)) for folder in (running, done)}
-    for folder, events in whole.items():
-        folder.mkdir()
-        shown = events if folder == done else events[:5]
-        (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in shown))
-        (folder / "config.toml").write_text(config_to_toml(CONFIG))
+    whole = list(training_run()(CONFIG, "smoke-S-t0002-20261201-120000-abcd"))
+    running = trial_folder(tmp_path / whole[0].run_id, whole[:5])
+    done = trial_folder(tmp_path / "smoke-S-t0001-20261201-110000-abcd", list(training_run()(CONFIG, "smoke-S-t0001-20261201-110000-abcd")))
     rows = (
         trial(1, "complete", (95.5, 97.25, 96.75), 0.01, run_dir=str(done)),
         trial(2, "running", (), 0.001, run_dir=str(running)),
     )
     app = make_app(view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(TrialsTable)
-        app.post_message(SweepUpdated(snapshot(*rows)))
-        await wait_until(pilot, lambda: table.row_count == 2, what="the trials")
+        table = await show_trials(app, pilot, *rows)
         await press(pilot, "down")
         await wait_until(pilot, lambda: table.chosen_number() == 2, what="the cursor on trial 2")
         await press(pilot, "enter")
@@ -266,6 +268,6 @@ async def test_opening_another_trial_lets_the_followed_one_go(tmp_path: Path) ->
         await wait_until(pilot, lambda: app.run_id == done.name and app.state == "finished", what="trial 1 shown")
         assert app.watching is None and not app.trial_followed
         with (running / "events.jsonl").open("a") as handle:  # trial 2 trains on: no longer shown here
-            handle.write("".join(event.to_json() + "\n" for event in whole[running][5:]))
+            handle.write("".join(event.to_json() + "\n" for event in whole[5:]))
         await pilot.pause(1.0)
         assert app.run_id == done.name and app.query_one(AccuracyTable).row_count == 3
