@@ -137,7 +137,10 @@ class Sweep:
             return FAILED
         code = export_best(self.options, self.study) if self.options.export_best else FINISHED
         if mine and all(row.state == "failed" for row in mine):
-            print("mnist-tui sweep: every trial failed; see the errors above", file=sys.stderr)
+            if all(row.outcome == "interrupted" for row in mine):
+                print("mnist-tui sweep: every trial was stopped before its end", file=sys.stderr)
+            else:
+                print("mnist-tui sweep: every trial failed; see the errors above", file=sys.stderr)
             return FAILED
         return code
 

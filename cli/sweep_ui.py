@@ -131,5 +131,7 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
         return sweep.lost(feed.lost)
     if code is None:  # ended without a result: Textual has printed why
         code = app.return_code or FAILED
-    # A signal (the app's handlers set the code) or a crash; else whether the workers ended on their own.
+    else:  # a run started from the dashboard's form is no trial: its outcome is not the sweep's
+        code = app.signal_code
+    # A signal or a crash; else whether the workers ended on their own.
     return sweep.unless_lost(lambda: sweep.finish(code or (None if feed.done else INTERRUPTED)))

@@ -50,3 +50,27 @@ def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
     assert re.search(r"study smoke-S: 6 trials .*this command ran 6", screen), screen
     assert EXIT.search(screen)
     assert not (tmp_path / "runs" / "smoke-S-workers.log").exists()  # the workers said nothing: no log left
+
+
+def test_a_run_started_and_stopped_in_the_sweep_dashboard_leaves_the_sweeps_exit_code_alone(
+    terminal: Terminal, data_dir: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    """The dashboard's own run (``s`` on a trial's settings) is no trial: stopping it made the sweep exit 130."""
+    space = tmp_path / "S.toml"
+    space.write_text("lr = { low = 1e-3, high = 1e-2, log = true }\n")
+    terminal.start_app(
+        "sweep", "--preset", "smoke", "--space", str(space), "--trials", "1",
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+        "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=100", "--set", "device=cpu",
+    )
+    terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
+    terminal.press("Enter")  # the trial in Train: its settings in the form
+    terminal.wait_for(lambda s: "● finished" in s, 10, "the trial in the Train view")
+    terminal.press("s")
+    terminal.wait_for(lambda s: "● running" in s, 30, "the dashboard's own run")
+    terminal.press("x")
+    terminal.wait_for(lambda s: "● stopped" in s, 30, "the run stopped")
+    terminal.press("q")
+    code, _ = terminal.wait_exit(30)
+    assert code == 0, terminal.screen()  # the one trial completed
+    assert re.search(r"study smoke-S: 1 trials \(1 complete\)", terminal.screen())

@@ -15,6 +15,7 @@ from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.key_bar import KeyBar
 from mnist_tui.tui.sweep_charts import BEST, FAINT, FieldPlot, TrialCurves
 from mnist_tui.tui.sweep_view import SweepUpdated, SweepView
 from mnist_tui.tui.trials_table import BEST_STYLE, TrialsTable
@@ -204,6 +205,7 @@ async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_bel
         plot = next(p for p in app.query(FieldPlot) if p.field == "hidden")
         await wait_until(pilot, lambda: plot.border_subtitle.startswith("a "), what="the legend")
         assert plot.border_subtitle == "a 512,256 · b 256,128 · c 128,64 · d 64,32 · e 1024,512"
+        assert plot.tooltip == "hidden: " + plot.border_subtitle  # the border cuts it short: the mouse shows it whole
         lines = plot.render().plain.splitlines()
         assert lines[-1].split() == ["a", "b", "c", "d", "e"]
         assert 90 < max(float(line.split("┤")[0]) for line in lines if "┤" in line) <= 100  # no accuracy past 100 %
@@ -211,6 +213,7 @@ async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_bel
         assert max(float(line.split("┤")[0]) for line in curve if "┤" in line) <= 100
         await pilot.resize_terminal(700, 40)  # wide enough for the names: they come back, the legend goes
         await wait_until(pilot, lambda: plot.border_subtitle == "accuracy %", what="the names")
+        assert plot.tooltip is None
         assert plot.render().plain.splitlines()[-1].split() == ["512,256", "256,128", "128,64", "64,32", "1024,512"]
 
 
@@ -243,6 +246,8 @@ async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_
         await wait_until(pilot, lambda: app.state == "finished", what="the trial's end", timeout=10)
         assert accuracy.row_count == 3
         assert app.watching is None and not app.trial_followed and app.check_action("start", ()) is True
+        bar = app.query_one(KeyBar)
+        assert dict(zip((key.action for key in bar.keys), bar.enabled))["start"]  # drawn as usable too
         assert app.exit_code == 0  # a followed trial's end is no outcome of this command
 
 
@@ -271,3 +276,18 @@ async def test_opening_another_trial_lets_the_followed_one_go(tmp_path: Path) ->
             handle.write("".join(event.to_json() + "\n" for event in whole[5:]))
         await pilot.pause(1.0)
         assert app.run_id == done.name and app.query_one(AccuracyTable).row_count == 3
+
+
+@run_async
+async def test_at_80x24_the_plots_give_rows_to_the_table_and_take_them_back_when_taller() -> None:
+    """At the smallest size the plots had kept 16 rows, and the table showed its header and no trial."""
+    app = make_app(view="SweepView")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.post_message(SweepUpdated(STEPS[2]))
+        table = app.query_one(TrialsTable)
+        await wait_until(pilot, lambda: table.row_count == 4, what="the trials")
+        await pilot.pause()
+        assert table.size.height - 2 >= 4  # all four trials under the header, above the scrollbar
+        assert app.query_one("#sweep-plots").size.height >= 10
+        await pilot.resize_terminal(120, 40)
+        await wait_until(pilot, lambda: app.query_one("#sweep-plots").size.height == 16, what="the plots' full height")

@@ -203,6 +203,11 @@ class MnistApp(PastRuns, Watching, App[int]):
         return self.run_state.state
 
     @property
+    def signal_code(self) -> int | None:
+        """The exit code of the signal that ended the app (130, 143, 129), None if none did."""
+        return self._signal_code
+
+    @property
     def run_id(self) -> str | None:
         """The run whose events are shown; events of any other run are dropped."""
         return self.run_state.run_id

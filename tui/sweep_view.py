@@ -8,7 +8,7 @@ shown. ``enter`` opens the chosen trial's run folder in the Train view, ``i`` in
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
@@ -19,6 +19,11 @@ from ..engine.trial_rows import SweepSnapshot, best_of, format_param
 from .pane import View
 from .sweep_charts import UNITS, FieldPlot, TrialCurves
 from .trials_table import TrialsTable
+
+PLOTS_HEIGHT, PLOTS_MIN = 16, 10
+"""Rows of the plots' pane: as many as there is room for beside the table, within these."""
+TRIALS_MIN, TABLE_CHROME = 5, 4
+"""Trial rows the table keeps on a short terminal (80x24), and its borders, header and scrollbar."""
 
 NO_SWEEP = "No sweep in this dashboard. Start one with: mnist-tui sweep --space FILE.toml (see mnist-tui sweep --help)"
 
@@ -56,6 +61,10 @@ class FieldPlots(ScrollableContainer):
     FieldPlots { width: 1fr; layout: grid; grid-size: 1; grid-rows: 16; }
     """
 
+    def set_height(self, rows: int) -> None:
+        """Each row of plots as tall as the pane (the rows past the first are scrolled to)."""
+        self.styles.grid_rows = str(rows)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.count = 0
@@ -88,7 +97,6 @@ class SweepView(View):
     SweepView #sweep-summary { height: 1; padding: 0 1; color: $text-muted; }
     SweepView #trials { height: 1fr; border: round $primary 60%; border-title-color: $accent; }
     SweepView #trials:focus { border: round $accent; }
-    SweepView #sweep-plots { height: 16; }
     SweepView #curves { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
     SweepView FieldPlot { border: round $primary 60%; border-title-color: $accent; }
     """
@@ -116,6 +124,12 @@ class SweepView(View):
         with Horizontal(id="sweep-plots"):
             yield TrialCurves(id="curves")
             yield FieldPlots(id="field-plots")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The plots give up rows (down to :data:`PLOTS_MIN`) for the table to list :data:`TRIALS_MIN` rows."""
+        rows = max(PLOTS_MIN, min(PLOTS_HEIGHT, event.size.height - 1 - TRIALS_MIN - TABLE_CHROME))
+        self.query_one("#sweep-plots").styles.height = rows
+        self.query_one(FieldPlots).set_height(rows)
 
     def on_mount(self) -> None:
         self.query_one("#trials").border_title = "Trials"

@@ -61,7 +61,7 @@ class Watching(_Base):
         self.query_one(ConfigForm).unlock_after_run()
         if self.state in ACTIVE:  # it still trains elsewhere: this is no run of this dashboard's
             self.run_state = RunState()
-            self._set_state("idle")
+        self._set_state(self.run_state.state)  # and the keys follow: start is this dashboard's again
 
     def _show_from_start(self) -> None:
         """An empty state for the followed run, its events to come from the log's first line (its
