@@ -17,17 +17,23 @@ SWEEP_WITHIN = 240
 """Two workers starting (torch in each) and six tiny trials: well under a minute on a quiet machine."""
 
 
+def run_sweep(terminal: Terminal, data_dir: Path, tmp_path: Path, space: str, *options: str) -> str:  # noqa: F811
+    """``mnist-tui sweep`` of tiny smoke trials over ``space``, typed in the terminal; the screen once it is done."""
+    (tmp_path / "S.toml").write_text(space)
+    terminal.start_app(
+        "sweep", "--preset", "smoke", "--space", str(tmp_path / "S.toml"), *options,
+        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
+        "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "device=cpu",
+    )
+    screen, _, _ = terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
+    return screen
+
+
 def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
     terminal: Terminal, data_dir: Path, tmp_path: Path  # noqa: F811
 ) -> None:
-    space = tmp_path / "S.toml"
-    space.write_text('lr = { low = 1e-4, high = 1e-1, log = true }\nhidden = { choices = [[16], [32, 16]] }\n')
-    terminal.start_app(
-        "sweep", "--preset", "smoke", "--space", str(space), "--trials", "6", "--workers", "2",
-        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
-        "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=2", "--set", "device=cpu",
-    )
-    screen, _, _ = terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
+    space = 'lr = { low = 1e-4, high = 1e-1, log = true }\nhidden = { choices = [[16], [32, 16]] }\n'
+    screen = run_sweep(terminal, data_dir, tmp_path, space, "--trials", "6", "--workers", "2", "--set", "epochs=2")
     assert "5 Sweep" in screen and "lr (log)" in screen and "hidden" in screen and "accuracy %" in screen
     rows = re.findall(r"^│\s*(★?)\s+(\d)\s+(complete|pruned)\s", screen, re.MULTILINE)
     assert sorted(int(number) for _, number, _ in rows) == list(range(6)), screen
@@ -56,14 +62,7 @@ def test_a_run_started_and_stopped_in_the_sweep_dashboard_leaves_the_sweeps_exit
     terminal: Terminal, data_dir: Path, tmp_path: Path  # noqa: F811
 ) -> None:
     """The dashboard's own run (``s`` on a trial's settings) is no trial: stopping it made the sweep exit 130."""
-    space = tmp_path / "S.toml"
-    space.write_text("lr = { low = 1e-3, high = 1e-2, log = true }\n")
-    terminal.start_app(
-        "sweep", "--preset", "smoke", "--space", str(space), "--trials", "1",
-        "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"),
-        "--set", "train_limit=300", "--set", "eval_limit=200", "--set", "epochs=100", "--set", "device=cpu",
-    )
-    terminal.wait_for(lambda s: "done: every worker ended" in s, SWEEP_WITHIN, "the finished sweep")
+    run_sweep(terminal, data_dir, tmp_path, "lr = { low = 1e-3, high = 1e-2, log = true }\n", "--trials", "1", "--set", "epochs=100")
     terminal.press("Enter")  # the trial in Train: its settings in the form
     terminal.wait_for(lambda s: "● finished" in s, 10, "the trial in the Train view")
     terminal.press("s")
