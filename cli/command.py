@@ -20,6 +20,7 @@ from .exit_codes import USAGE
 from .heap import load_quietly
 
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
+from .engine.catalog import not_a_run_folder
 from .engine.config import Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
 
@@ -122,9 +123,9 @@ def resolve(args: argparse.Namespace) -> Options:
         raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise ConfigError(f"--fail-under must be a percentage between 0 and 100, not {args.fail_under}")
-    if args.resume is not None and not Path(args.resume).is_dir():  # said before torch loads (the engine checks again)
-        folder = Path(args.resume)
-        raise ConfigError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
+    problem = not_a_run_folder(Path(args.resume)) if args.resume is not None else None
+    if problem is not None:  # said before torch loads (the engine checks again as it opens the folder)
+        raise ConfigError(problem)
     return Options(
         config=config,
         preset=preset,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .engine.catalog import DamagedRun, read_config
+from .engine.catalog import DamagedRun, not_a_run_folder, read_config
 from .exit_codes import FAILED, USAGE
 
 
@@ -31,9 +31,9 @@ def main(argv: Sequence[str]) -> int:
     """Run the watcher until the user quits; a missing or unusable run folder is a usage error."""
     args = build_parser().parse_args(argv)
     folder = Path(args.run_dir)
-    if not folder.is_dir():
-        why = "is a file, not a run folder" if folder.exists() else "does not exist"
-        print(f"mnist-tui watch: error: run folder {folder} {why}", file=sys.stderr)
+    problem = not_a_run_folder(folder)
+    if problem is not None:
+        print(f"mnist-tui watch: error: {problem}", file=sys.stderr)
         return USAGE
     try:
         config = read_config(folder)

@@ -85,6 +85,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def not_a_run_folder(path: Path) -> str | None:
+    """Why ``path`` cannot be a run folder ("run folder X does not exist"), or None if it is a folder."""
+    if path.is_dir():
+        return None
+    return f"run folder {path} {'is a file, not a run folder' if path.exists() else 'does not exist'}"
+
+
 def list_runs(runs_dir: Path | str) -> list[RunEntry]:
     """Every run folder under ``runs_dir``, newest first; a missing ``runs_dir`` is a FileNotFoundError."""
     root = Path(runs_dir)

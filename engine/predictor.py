@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .catalog import not_a_run_folder
 from .commands import PIXELS
 from .config import ConfigError
 from .data import class_names_of
@@ -56,8 +57,9 @@ class Predictor:
 def load_predictor(run_dir: str | Path) -> Predictor:
     """The model of ``run_dir``'s ``best.pt`` (else ``last.pt``); a CheckpointError names what is wrong."""
     folder = Path(run_dir)
-    if not folder.is_dir():
-        raise CheckpointError(f"run folder {folder} {'is a file, not a run folder' if folder.exists() else 'does not exist'}")
+    problem = not_a_run_folder(folder)
+    if problem is not None:
+        raise CheckpointError(problem)
     try:
         config = load_config_file(folder / "config.toml")
     except ConfigError as error:

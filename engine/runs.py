@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import torch
 
+from .catalog import not_a_run_folder
 from .config import Config, ConfigError
 from .events import EpochEnded, Event, SettingsChanged, Terminal
 from .journal import (
@@ -286,8 +287,9 @@ def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any] | None, Recove
     Reads only: :meth:`RunFolder.recover` applies the plan once the resume is sure to go ahead.
     """
     path = Path(run_dir)
-    if not path.is_dir():
-        raise CheckpointError(f"run folder {path} {'is a file, not a run folder' if path.exists() else 'does not exist'}")
+    problem = not_a_run_folder(path)
+    if problem is not None:
+        raise CheckpointError(problem)
     try:
         config = load_config_file(path / "config.toml")
     except ConfigError as error:
