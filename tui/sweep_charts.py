@@ -122,9 +122,9 @@ class FieldPlot(PlotextPlot):
         if "choices" in self.dimension:
             names = [format_param(_stored(c)) for c in self.dimension["choices"]]
             labels = choice_labels(names, self.size.width)
-            lettered = labels != names
-            self.border_subtitle = letter_legend(names) if lettered else UNITS
-            self.tooltip = f"{self.field}: {letter_legend(names)}" if lettered else None  # the whole of it, on hover
+            legend = letter_legend(names) if labels != names else None
+            self.border_subtitle = legend or UNITS
+            self.tooltip = f"{self.field}: {legend}" if legend else None  # the whole of it, on hover
             plt.xlim(-0.5, len(labels) - 0.5)
             plt.xticks(list(range(len(labels))), labels)
             return

@@ -57,17 +57,17 @@ class FieldPlots(ScrollableContainer):
     """
 
     MIN_WIDTH = 26
-    DEFAULT_CSS = """
-    FieldPlots { width: 1fr; layout: grid; grid-size: 1; grid-rows: 16; }
+    DEFAULT_CSS = f"""
+    FieldPlots {{ width: 1fr; layout: grid; grid-size: 1; grid-rows: {PLOTS_HEIGHT}; }}
     """
-
-    def set_height(self, rows: int) -> None:
-        """Each row of plots as tall as the pane (the rows past the first are scrolled to)."""
-        self.styles.grid_rows = str(rows)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.count = 0
+
+    def set_height(self, rows: int) -> None:
+        """Each row of plots as tall as the pane (the rows past the first are scrolled to)."""
+        self.styles.grid_rows = str(rows)
 
     def show_plots(self, plots: list[FieldPlot]) -> None:
         """Replace the plots with these."""
@@ -104,7 +104,7 @@ class SweepView(View):
     class TrialOpened(Message):
         """The user asked to see a trial's run in another view."""
 
-        def __init__(self, number: int, run_dir: str | None, view: str, state: str = "running") -> None:
+        def __init__(self, number: int, run_dir: str | None, view: str, state: str) -> None:
             super().__init__()
             self.number = number
             self.run_dir = run_dir
