@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static
 from mnist_tui.engine.config import FIELDS, Config, ConfigError, parse_value
 from mnist_tui.engine.presets import list_presets, load_preset, preset_description
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm, format_value
+from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm, exact_float, format_value
 from mnist_tui.tui.status_bar import StatusBar
 from tui_script import ScriptedSource, press, run_async, training_run, wait_until
 
@@ -21,10 +21,12 @@ CONFIG = load_preset("smoke")
 SIZE = (120, 40)
 
 
-def make_app(source: ScriptedSource, messages: list[Message] | None = None) -> tuple[MnistApp, Any]:
+def make_app(
+    source: ScriptedSource, messages: list[Message] | None = None, size: tuple[int, int] = SIZE
+) -> tuple[MnistApp, Any]:
     app = MnistApp(CONFIG, source=source, preset="smoke")
     hook = messages.append if messages is not None else None
-    return app, app.run_test(size=SIZE, message_hook=hook)
+    return app, app.run_test(size=size, message_hook=hook)
 
 
 def engine_message(**values: Any) -> str:
@@ -172,3 +174,49 @@ async def test_choosing_a_preset_fills_every_field() -> None:
         await press(pilot, "s")
         await wait_until(pilot, lambda: app.state == "running")
         assert source.last.config == preset
+
+
+def test_floats_show_exactly_when_they_fit_and_to_four_digits_when_not() -> None:
+    assert [format_value(v) for v in (0.001, 1e-05, 100.0, 0.5)] == ["0.001", "1e-05", "100", "0.5"]
+    assert format_value(2.9796233630685e-06) == "2.98e-06"
+    assert format_value(0.142857142857) == "0.1429"
+    for value in (0.001, 1e-05, 2.9796233630685e-06, 0.142857142857, 1 / 3, 5e-324):
+        assert float(exact_float(value)) == value
+    assert exact_float(2.9796233630685e-06) == "2.9796233630685e-06"
+
+
+@run_async
+async def test_a_rounded_float_trains_as_its_exact_value_until_it_is_edited() -> None:
+    """A sweep trial's lr of 2.9796233630685e-06 shows as 2.98e-06, whole in its field (the exact
+    text was cut off at 2.97962336, which reads as another number); s trains the exact value, and
+    the tooltip says both. Once edited, the field holds what it shows."""
+    exact = 2.9796233630685e-06
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source, size=(100, 40))  # the narrow sidebar
+    async with running as pilot:
+        form = app.query_one(ConfigForm)
+        form.load(CONFIG.replace(lr=exact, holdout_fraction=0.142857142857), "smoke")
+        await pilot.pause()
+        lr = field(app, "lr")
+        assert lr.value == "2.98e-06"
+        assert len(lr.value) < lr.content_region.width, "the whole number is in view"
+        assert len(exact_float(exact)) > lr.content_region.width, "its exact text would not be"
+        assert "2.9796233630685e-06" in str(lr.tooltip) and "2.98e-06" in str(lr.tooltip)
+        assert form.read() == CONFIG.replace(lr=exact, holdout_fraction=0.142857142857)
+
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running")
+        assert source.last.config.lr == exact
+
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source)
+    async with running as pilot:
+        form = app.query_one(ConfigForm)
+        form.load(CONFIG.replace(lr=exact), "smoke")
+        await pilot.pause()
+        field(app, "lr").value = "2.9e-06"
+        await pilot.pause()
+        assert "Shown rounded" not in str(field(app, "lr").tooltip)
+        field(app, "lr").value = "2.98e-06"
+        await pilot.pause()
+        assert form.read().lr == 2.98e-06, "typed, it is the number typed"

@@ -51,14 +51,30 @@ LIVE_SETTINGS: dict[str, tuple[str, ...]] = {
 (tests/test_tui_steer_engine.py checks this against the engine's optimizers)."""
 
 
+FLOAT_CHARS = 10
+"""The longest number a field shows as it is: in the 32-column sidebar (terminals under 110
+columns) a field shows 11 characters, and a cut-off ``2.97962336`` (for 2.97962336307e-06) reads
+as another number. Longer ones show to four digits, their exact value kept behind the field."""
+
+
+def exact_float(value: float) -> str:
+    """The shortest text that parses back to ``value`` exactly: ``0.001``, ``1e-05``, ``2.9796233630685e-06``."""
+    text = repr(value)  # Python's shortest round trip, positional from 1e-4 to 1e16
+    return text.removesuffix(".0") if text.endswith(".0") else text
+
+
 def format_value(value: Any) -> str:
-    """A field's value as the form shows it: ``512,256``, ``0.001``, ``true``."""
+    """A field's value as the form shows it: ``512,256``, ``0.001``, ``2.98e-06``, ``true``.
+
+    A float whose exact text is longer than :data:`FLOAT_CHARS` shows to four significant digits:
+    :class:`ConfigForm` keeps its exact value while the field shows that text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (tuple, list)):
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
-        return f"{value:.12g}"
+        text = exact_float(value)
+        return text if len(text) <= FLOAT_CHARS else f"{value:.4g}"
     return str(value)
 
 
@@ -108,6 +124,10 @@ class ConfigForm(Pane, Widget):
         self.preset = preset
         self.errors: dict[str, str] = {}
         self._filling = False
+        self._rounded: dict[str, tuple[str, str]] = {}
+        """Per field showing a float rounded: (the text shown, the exact value's text). While the
+        field shows that text, the form reads the exact value: a sweep trial's lr of
+        2.9796233630685e-06 trains again as itself, not as 2.98e-06."""
         self.running: Config | None = None
         """The running configuration, with its settings as changed so far; None when no run is locking the form."""
         self.live: tuple[str, ...] = ()
@@ -139,9 +159,36 @@ class ConfigForm(Pane, Widget):
         elif isinstance(value, bool):
             widget = Select([("true", True), ("false", False)], value=value, allow_blank=False, id=field_id, compact=True)
         else:
-            widget = Input(format_value(value), id=field_id, compact=True)
-        widget.tooltip = doc
+            widget = Input(self._text_of(name, value), id=field_id, compact=True)
+        widget.tooltip = self._tooltip_of(name, doc)
         return widget
+
+    def _text_of(self, name: str, value: Any) -> str:
+        """``value`` as field ``name`` shows it, remembering the exact value when the text rounds it."""
+        text = format_value(value)
+        if isinstance(value, float) and not isinstance(value, bool) and float(text) != value:
+            self._rounded[name] = (text, exact_float(value))
+        else:
+            self._rounded.pop(name, None)
+        return text
+
+    def _tooltip_of(self, name: str, doc: str) -> str:
+        if name in self._rounded:
+            shown, exact = self._rounded[name]
+            return f"{doc}\n\nShown rounded: the value is {exact} while the field reads {shown}."
+        return doc
+
+    def _show_value(self, name: str, value: Any) -> None:
+        """Field ``name`` (a text field) shows ``value``; its tooltip says when that is rounded."""
+        widget = self.query_one(f"#field-{name}", Input)
+        widget.value = self._text_of(name, value)
+        widget.tooltip = self._tooltip_of(name, field_docs().get(name, ""))
+
+    def field_text(self, name: str) -> str:
+        """A text field's value as the form reads it: the exact value while the field shows it rounded."""
+        text = self.query_one(f"#field-{name}", Input).value
+        shown, exact = self._rounded.get(name, (None, None))
+        return exact if text == shown and exact is not None else text
 
     # --- reading and filling ------------------------------------------------------------
 
@@ -150,7 +197,7 @@ class ConfigForm(Pane, Widget):
         values: dict[str, Any] = {}
         for name in FIELDS:
             widget = self.query_one(f"#field-{name}")
-            values[name] = widget.value  # type: ignore[attr-defined]
+            values[name] = self.field_text(name) if isinstance(widget, Input) else widget.value  # type: ignore[attr-defined]
         return values
 
     def load(self, config: Config, preset: str | None = None) -> None:
@@ -161,7 +208,7 @@ class ConfigForm(Pane, Widget):
                 widget = self.query_one(f"#field-{name}")
                 value = getattr(config, name)
                 if isinstance(widget, Input):
-                    widget.value = format_value(value)
+                    self._show_value(name, value)
                 elif isinstance(widget, Select) and name == "device" and value not in DEVICES:
                     widget.set_options([(c, c) for c in device_choices(value)])
                     widget.value = value
@@ -221,6 +268,9 @@ class ConfigForm(Pane, Widget):
         name = (event.input.id or "").removeprefix("field-")
         if self._filling or name not in FIELDS:
             return
+        if name in self._rounded and event.value != self._rounded[name][0]:
+            del self._rounded[name]  # edited: the field now holds what it shows
+            event.input.tooltip = self._tooltip_of(name, field_docs().get(name, ""))
         try:
             parse_value(name, event.value)
             if name in ("name",):
@@ -261,7 +311,7 @@ class ConfigForm(Pane, Widget):
     def read_setting(self, name: str) -> float | None:
         """A live setting's field, checked against the running config; None with the error under the field."""
         assert self.running is not None
-        value = self.query_one(f"#field-{name}", Input).value
+        value = self.field_text(name)
         try:
             parsed = parse_value(name, value)
             config_from_mapping({name: parsed}, source="form", base=self.running)
@@ -298,7 +348,7 @@ class ConfigForm(Pane, Widget):
         try:
             for name, value in values.items():
                 if name in FIELDS:
-                    self.query_one(f"#field-{name}", Input).value = format_value(value)
+                    self._show_value(name, value)
                     self._show_error(name, None)
         finally:
             self._filling = False
