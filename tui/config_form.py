@@ -166,7 +166,7 @@ class ConfigForm(Pane, Widget):
     def _text_of(self, name: str, value: Any) -> str:
         """``value`` as field ``name`` shows it, remembering the exact value when the text rounds it."""
         text = format_value(value)
-        if isinstance(value, float) and not isinstance(value, bool) and float(text) != value:
+        if isinstance(value, float) and float(text) != value:
             self._rounded[name] = (text, exact_float(value))
         else:
             self._rounded.pop(name, None)
