@@ -377,6 +377,29 @@ async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
 
 
 @run_async
+async def test_the_chart_builds_no_figure_under_the_help_and_draws_the_waiting_points_after_it() -> None:
+    """plotext builds a figure when it is first painted: one made while the help covered the chart
+    was built in the frame that closed the help, which then took twice as long."""
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        await pilot.pause(REDRAW_SECONDS * 1.5)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        drawn = chart.redraws
+        for step in range(1, 51):
+            app.run_state.loss.add_batch(step / 100, 1 / step)
+            chart.show_run(app.run_state)
+        chart.draw_now()
+        await pilot.pause(LONGEST_WAIT + 1)
+        assert chart.redraws == drawn and chart._dirty
+
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: chart.redraws == drawn + 1 and not chart._dirty, what="the waiting points")
+
+
+@run_async
 async def test_the_runs_end_draws_its_last_points_at_once_and_no_wait_exceeds_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loss_chart, "SHARE", 1e-9)  # as if building a figure cost a slow machine ages
     app = make_app(ScriptedSource())

@@ -90,8 +90,15 @@ class LossChart(Pane, PlotextPlot):
         self.frame()
 
     def frame(self) -> None:
-        """Rebuild the figure if points arrived (the app's frame tick), at most every REDRAW_SECONDS."""
+        """Rebuild the figure if points arrived (the app's frame tick), at most every REDRAW_SECONDS.
+
+        Not while a screen covers the chart's (the help): plotext builds a figure when it is first
+        painted, so one made under the help was built in the frame that closed it, delaying the
+        dashboard's return by 10 ms and more. The points wait for the next tick after it closes.
+        """
         if not self._dirty or not self.display or time.monotonic() < self._next_redraw:
+            return
+        if self.is_attached and self.screen is not self.app.screen:
             return
         self._dirty = False
         self.redraws += 1
