@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from mnist_tui.tui.run_details import RunDetails
 from mnist_tui.tui.runs_table import RunsTable
 from mnist_tui.tui import runs_view as runs_view_module
 from mnist_tui.tui.runs_view import RunsView
-from tui_script import ACCURACIES, ScriptedSource, confusion, run_async, training_run, wait_until
+from tui_script import ACCURACIES, ScriptedSource, batch, confusion, run_async, started, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -227,6 +228,31 @@ async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) ->
         assert call.config == SMOKE and call.preset == "smoke"
         assert app.current_view == "TrainView"
         await wait_until(pilot, lambda: app.state == "finished", what="the resumed run's end")
+
+
+@run_async
+async def test_a_resumed_run_shows_its_whole_history_not_only_what_it_trains_since(runs_dir: Path) -> None:
+    """smoke-halted stopped at step 150, after epoch 1: resumed, its chart starts at the first
+    report and its accuracy table at epoch 1, as watch shows it; epochs after the checkpoint it
+    resumes from are not kept."""
+
+    def resumed(config: Config, run_id: str):  # type: ignore[no-untyped-def]
+        yield dataclasses.replace(started(run_id, config), start_epoch=1, start_step=100)
+        yield batch(run_id, 110)
+
+    source = ScriptedSource(resumed)
+    app = make_app(runs_dir, source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "smoke-halted")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.run_state.latest is not None and app.run_state.latest.step == 110, what="the resumed report")
+        assert app.state == "running" and app.run_id == "smoke-halted"
+        assert [e.epoch for e in app.run_state.epochs] == [1]
+        xs, _ = app.run_state.loss.batch.points()
+        assert xs[0] < 0.2 and xs[-1] == 1.1, "the first reports of the run, then the resumed one"
+        assert app.query_one(AccuracyTable).row_count == 1
+        assert app.run_state.terminal is None
 
 
 @run_async

@@ -468,6 +468,8 @@ class MnistApp(PastRuns, Watching, App[int]):
         pool_name, thread.name = thread.name, ENGINE_THREAD  # the command's fast exit waits for this name
         lower_this_thread()  # keys and frames preempt training at once (priority.py)
         try:
+            if resume is not None:
+                self._show_history(resume, run_id)
             for event in self._source(config, run_id, stop, inbox, preset=preset, resume=resume):
                 waited = isinstance(event, self._waited)
                 if waited:
@@ -487,6 +489,31 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.post_message(EventsArrived())
         finally:
             thread.name = pool_name
+
+    def _show_history(self, folder: Path, run_id: str) -> None:
+        """Before a resumed run's first event, show what its ``events.jsonl`` holds: its chart,
+        epochs and changes from the first batch, as ``watch`` shows them, not only those trained
+        since the resume. Read in the engine's thread (a long run's log holds megabytes); shown on
+        the UI's before the engine starts."""
+        try:
+            events, _skipped = read_events(folder / "events.jsonl")
+        except (OSError, ReplayError):
+            return  # the engine says what is wrong with the folder
+        first = next((event.run_id for event in events), None)  # the log's own (a copied folder keeps it)
+        history = [event for event in events if event.run_id == first]
+        if history:
+            self.call_from_thread(self._replay_history, history, run_id)
+
+    def _replay_history(self, history: list[Event], run_id: str) -> None:
+        if self.run_id != run_id:
+            return  # another run started meanwhile
+        state = self.run_state
+        for event in history:
+            state.apply(event)
+        # The run is starting again: its last session's end is history (the engine's run_started
+        # sets the rest, and drops the epochs logged after the checkpoint it resumes from).
+        state.run_id, state.terminal, state.state = run_id, None, "starting"
+        self._router.show_all(state, self._visible)
 
     @on(EventsArrived)
     def _events_arrived(self, message: EventsArrived) -> None:
