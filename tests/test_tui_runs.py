@@ -94,7 +94,8 @@ async def test_runs_are_listed_newest_first_with_the_damaged_one_and_its_reason(
         assert shown(table)[0] == "broken"  # no start time: its folder's, made last
         row = [str(cell) for cell in table.get_row("broken")]
         assert "damaged" in row and any("summary.json is corrupt" in cell for cell in row)
-        assert [str(cell) for cell in table.get_row("smoke-halted")][1:5] == ["smoke-halted", "smoke", "stopped", "1/3"]
+        cells = dict(zip([key.value for key in table.columns], [str(cell) for cell in table.get_row("smoke-halted")]))
+        assert [cells[key] for key in ("run", "preset", "state", "epochs")] == ["smoke-halted", "smoke", "stopped", "1/3"]
 
 
 @run_async
@@ -253,6 +254,27 @@ async def test_a_resumed_run_shows_its_whole_history_not_only_what_it_trains_sin
         assert xs[0] < 0.2 and xs[-1] == 1.1, "the first reports of the run, then the resumed one"
         assert app.query_one(AccuracyTable).row_count == 1
         assert app.run_state.terminal is None
+
+
+@run_async
+async def test_a_long_run_name_is_cut_in_its_middle_and_the_state_and_accuracies_stay_in_view(runs_dir: Path) -> None:
+    """A 64-character name (the longest allowed) made an 88-character run column at 120x40:
+    state, epochs and accuracies were off screen for every run."""
+    name = "b" * 64
+    folder = f"{name}-20261202-031500-ab12"
+    write_run(runs_dir, folder, SMOKE.replace(name=name), started="2026-11-23T10:00:00+00:00")
+    app = make_app(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await runs_view(pilot, app)
+        shown = str(table.get_row(folder)[1])
+        assert "…" in shown and shown.startswith("bbbb") and shown.endswith("031500-ab12"), shown
+        widths = sum(table.columns[key].get_render_width(table) for key in ("mark", "run", "state", "epochs", "final", "best"))
+        assert widths <= table.scrollable_content_region.width
+        assert [key.value for key in list(table.columns)[:6]] == ["mark", "run", "state", "epochs", "final", "best"]
+        assert str(table.get_row("smoke-a")[1]) == "smoke-a", "a short name shows whole"
+
+        await pilot.resize_terminal(200, 40)
+        await wait_until(pilot, lambda: str(table.get_row(folder)[1]) == folder, what="the whole name at 200 columns")
 
 
 @run_async

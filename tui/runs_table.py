@@ -12,8 +12,26 @@ MARK = "●"
 STATE_STYLES = {
     "finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan", "damaged": "bold red",
 }
-SHOWN_COLUMNS = [(key, header, right) for key, header, right in COLUMNS if key != "name"]
-"""The run's folder name already starts with its name."""
+FIRST = ("run", "state", "epochs", "final", "best")
+"""The columns a person reads a run by, first: the rest (training time, start, preset, device,
+damage) follow, scrolled to with the arrows where the view is too narrow for them."""
+SHOWN_COLUMNS = sorted(
+    [(key, header, right) for key, header, right in COLUMNS if key != "name"],  # the folder's name starts with it
+    key=lambda column: FIRST.index(column[0]) if column[0] in FIRST else len(FIRST),
+)
+RUN_MIN_WIDTH = 24
+"""The run column is cut in the middle to what leaves the first columns in view, down to this."""
+_PADDING = 2  # a DataTable cell's padding, both sides
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with ``…`` in its middle: a run folder keeps the start of
+    its name and the end that tells runs apart (its time and random suffix)."""
+    if len(text) <= width:
+        return text
+    keep = max(width - 1, 2)
+    head = (keep + 1) // 2
+    return text[:head] + "…" + text[len(text) - (keep - head):]
 
 
 class RunsTable(DataTable):
@@ -97,12 +115,14 @@ class RunsTable(DataTable):
         current = self.selected.run if self.selected else None
         self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
         self.clear()
-        for entry in self.shown:
-            cells = row_cells(entry)
+        rows = [row_cells(entry) for entry in self.shown]
+        run_width = self._run_width(rows)
+        for entry, cells in zip(self.shown, rows):
             row = [self._mark(entry)]
             for key, _, right in SHOWN_COLUMNS:
                 style = STATE_STYLES.get(entry.state, "") if key in ("state", "damage") else ""
-                row.append(Text(cells[key], style=style, justify="right" if right else "left"))
+                text = shorten_middle(cells[key], run_width) if key == "run" else cells[key]
+                row.append(Text(text, style=style, justify="right" if right else "left"))
             self.add_row(*row, key=entry.run)
         for key, label, _ in SHOWN_COLUMNS:
             arrow = ("▲" if self._ascending(key) else "▼") if key == self.sort_key else ""
@@ -110,6 +130,20 @@ class RunsTable(DataTable):
         runs = [entry.run for entry in self.shown]
         if current in runs:
             self.move_cursor(row=runs.index(current))
+
+    def _run_width(self, rows: list[dict[str, str]]) -> int:
+        """The run column's width: what the table's width leaves beside the other first columns
+        (a 64-character name made it 88 wide, and state and accuracy were off screen)."""
+        others = 1 + _PADDING  # the mark
+        for key, header, _ in SHOWN_COLUMNS:
+            if key in FIRST and key != "run":
+                others += max([len(header) + 1, *(len(cells[key]) for cells in rows)]) + _PADDING
+        room = self.scrollable_content_region.width - others - _PADDING
+        return max(RUN_MIN_WIDTH, room)
+
+    def on_resize(self) -> None:
+        if self.entries:
+            self._refill()  # the run column follows the table's width
 
     def _ascending(self, key: str) -> bool:
         return (key in DESCENDING) == self.reverse
