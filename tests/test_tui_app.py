@@ -358,6 +358,23 @@ async def test_a_terminal_smaller_than_80x24_shows_the_too_small_message() -> No
 
 
 @run_async
+async def test_at_80x24_the_accuracy_pane_shows_the_newest_epoch_of_a_long_run() -> None:
+    """Beside the chart at 80x24, the pane has one row for epochs: a horizontal scrollbar (the
+    columns of a 120-epoch run are wider than the pane) took it, and no epoch showed."""
+    app = make_app(ScriptedSource(training_run(end=False)), CONFIG.replace(epochs=120, report_every=50))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "s")
+        table = app.query_one(AccuracyTable)
+        await wait_until(pilot, lambda: table.row_count == 120, what="the run's epochs")
+        await pilot.pause(0.2)
+        assert not table.show_horizontal_scrollbar
+        rows = table.scrollable_content_region.height - 1  # less the header
+        assert rows >= 1
+        newest = table.row_count - 1
+        assert table.scroll_offset.y <= newest < table.scroll_offset.y + rows, "the newest epoch is in view"
+
+
+@run_async
 async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
     app = make_app(ScriptedSource())
     async with app.run_test(size=SIZE) as pilot:

@@ -20,8 +20,12 @@ class AccuracyTable(Pane, DataTable):
     EVENTS = (RunStarted, EpochEnded)
     CAPTION = "Accuracy per epoch"
 
+    # Never a horizontal scrollbar: in a 40-column pane (80x24, the panes beside the chart) the
+    # columns of a run of 100 epochs or more are a cell or two wider than the pane, and the
+    # scrollbar took the one row left for epochs. The star's column, last, is what is cut; the
+    # best epoch's accuracy is also bold green, and the progress pane names it.
     DEFAULT_CSS = """
-    AccuracyTable { height: 1fr; }
+    AccuracyTable { height: 1fr; overflow-x: hidden; }
     """
 
     # The table's height is fixed (1fr), so a new row changes only what scrolls: it repaints the
