@@ -278,6 +278,22 @@ async def test_a_long_run_name_is_cut_in_its_middle_and_the_state_and_accuracies
 
 
 @run_async
+async def test_an_opened_run_is_shown_in_the_folder_it_was_read_from(runs_dir: Path) -> None:
+    """A copied or moved folder's log names the folder it was written in (here the scripted
+    ``runs/scripted-run``): the status bar and the Draw view's checkpoint take the folder opened."""
+    from mnist_tui.tui.status_bar import StatusBar
+
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "smoke-a")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "smoke-a", what="the opened run")
+        assert app.run_state.run_dir == str(runs_dir / "smoke-a")
+        assert app.query_one(StatusBar).run_dir == str(runs_dir / "smoke-a")
+
+
+@run_async
 async def test_a_new_run_tells_the_engine_its_preset(runs_dir: Path) -> None:
     """The preset reaches summary.json, where the Runs view compares a run with it."""
     source = ScriptedSource(training_run())

@@ -288,7 +288,8 @@ class MnistApp(PastRuns, Watching, App[int]):
             return
         run_id = resume.name if resume else new_run_id(config.name)
         self._config = config
-        self.run_state = RunState(run_id=run_id, state="starting", config=config.to_dict())
+        folder = str(resume) if resume else ""
+        self.run_state = RunState(run_id=run_id, folder=folder, state="starting", config=config.to_dict())
         self._router.show_all(self.run_state, self._visible)
         self.query_one(ConfigForm).lock_for_run(config)
         self._inbox = Inbox()
@@ -361,17 +362,19 @@ class MnistApp(PastRuns, Watching, App[int]):
             return True
         return False
 
-    def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None) -> None:
+    def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None, folder: Path | None = None) -> None:
         """Show a recorded run (a replayed ``events.jsonl``) through the same path as a live one.
 
         ``run_id`` picks one run where the log holds several; by default the first event's.
+        ``folder``: where the log was read, shown as the run's folder (and used by the Draw view)
+        rather than the one the log names, which a copied or moved folder no longer is.
         """
         if self.state in ACTIVE:
             self.notify("A run is in progress: stop it (x) before opening another.", severity="warning")
             return
         events = list(events)
         run_id = run_id or next((e.run_id for e in events), None)
-        self.run_state = RunState(run_id=run_id)
+        self.run_state = RunState(run_id=run_id, folder=str(folder) if folder else "")
         self._router.show_all(self.run_state, self._visible)
         self._replaying = True  # its end is history: no toast, and the exit code stays this app's
         try:
@@ -409,7 +412,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             return
         if skipped:
             self.notify(f"Trial {message.number}: {describe_skipped(skipped)}", severity="warning", timeout=10)
-        self.show_recorded(events)
+        self.show_recorded(events, folder=log.parent)
         if self.state not in ACTIVE:  # else show_recorded said why it did not open it
             self.load_config_of(Path(message.run_dir))  # the form shows the trial's settings, not the base's
             self.action_view(message.view)

@@ -50,7 +50,7 @@ class PastRuns(_Base):
             return
         if skipped:
             self.notify(describe_skipped(skipped), severity="warning", timeout=10)
-        self.show_recorded(events)
+        self.show_recorded(events, folder=path)
         self.load_config_of(path)
         self.action_view(TrainView.__name__)
 

@@ -85,6 +85,9 @@ class RunState:
     """One run as the events so far describe it."""
 
     run_id: str | None = None
+    folder: str = ""
+    """Where the run's folder is now, when known: it wins over the one its log names (a copied or
+    moved folder's log names where it was written)."""
     state: str = "idle"
     """idle, starting, running, paused, stopping, finished, stopped, diverged or failed."""
     config: dict[str, Any] = field(default_factory=dict)
@@ -139,7 +142,7 @@ class RunState:
     def apply(self, event: Event) -> None:
         """Update the state with one event, as the engine yielded it or as it was logged."""
         if isinstance(event, RunStarted) and self.run_id != event.run_id:
-            self.__init__(run_id=event.run_id)  # type: ignore[misc]  # another run: start afresh
+            self.__init__(run_id=event.run_id, folder=self.folder)  # type: ignore[misc]  # another run: start afresh
         self.events += 1
         if isinstance(event, BatchReported):
             self.latest = event
@@ -175,7 +178,7 @@ class RunState:
         self.started = event
         self.config = event.config
         self.device = event.device
-        self.run_dir = event.run_dir or ""
+        self.run_dir = self.folder or event.run_dir or ""
         self.eval_name = event.eval_name
         self.terminal = None
         self.state = "running"
