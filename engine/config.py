@@ -275,8 +275,11 @@ def parse_value(name: str, text: str) -> Any:
     text = text.strip()
     try:
         if kind is tuple:
-            parts = [p for p in re.split(r"[,\s]+", text.strip("[]() ")) if p]
-            return tuple(int(p) for p in parts)
+            inner = text.strip("[]() ")
+            if not inner:
+                return ()  # the config says a layer is needed
+            # Commas or spaces between sizes; an empty item (64,,32) is a typo, not a separator.
+            return tuple(int(p) for p in re.split(r"\s*,\s*|\s+", inner))
         if kind is bool:
             lowered = text.lower()
             if lowered in ("true", "yes", "on", "1"):

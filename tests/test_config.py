@@ -341,3 +341,15 @@ def test_the_odd_config_changes_every_field() -> None:
 def test_config_round_trips_through_toml(tmp_path: Path, config: Config) -> None:
     path = write_config(tmp_path, config_to_toml(config), name="config.toml")
     assert load_config_file(path) == config
+
+
+@pytest.mark.parametrize("text", ["64,,32", "64,", ",64", "64, ,32"])
+def test_an_empty_layer_size_is_refused_not_skipped(text: str) -> None:
+    """``--set hidden=64,,32`` trained a 64-32 model: the empty item was taken for a separator."""
+    with pytest.raises(ConfigError, match=r"hidden must be a list of integers such as 512,256, not"):
+        parse_value("hidden", text)
+
+
+@pytest.mark.parametrize("text", ["512,256", "512 256", "512, 256", "[512, 256]", " 512 ,256 "])
+def test_layer_sizes_are_separated_by_commas_or_spaces(text: str) -> None:
+    assert parse_value("hidden", text) == (512, 256)
