@@ -13,11 +13,12 @@ STATE_STYLES = {
     "finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan", "damaged": "bold red",
 }
 FIRST = ("run", "state", "epochs", "final", "best")
-"""The columns a person reads a run by, first: the rest (training time, start, preset, device,
-damage) follow, scrolled to with the arrows where the view is too narrow for them."""
+"""The columns a person reads a run by, first: the rest follow (ORDER), scrolled to with the
+arrows where the view is too narrow for them."""
+ORDER = (*FIRST, "time", "date", "preset", "device", "damage")
 SHOWN_COLUMNS = sorted(
     [(key, header, right) for key, header, right in COLUMNS if key != "name"],  # the folder's name starts with it
-    key=lambda column: FIRST.index(column[0]) if column[0] in FIRST else len(FIRST),
+    key=lambda column: ORDER.index(column[0]),
 )
 RUN_MIN_WIDTH = 24
 """The run column is cut in the middle to what leaves the first columns in view, down to this."""
