@@ -6,6 +6,7 @@ Pixels are 784 greyscale bytes, row by row, white ink on black as in MNIST (what
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +65,7 @@ def load_predictor(run_dir: str | Path) -> Predictor:
         config = load_config_file(folder / "config.toml")
     except ConfigError as error:
         raise CheckpointError(f"run folder {folder} has no usable config.toml: {error}") from None
-    best = folder / "best.pt"
-    path = best if best.is_file() else folder / "last.pt"
-    if not path.is_file():
-        raise CheckpointError(f"run folder {folder} has no best.pt or last.pt to classify with")
+    path = _checkpoint_of(folder)
     state = load_checkpoint(path)
     model = build_model(config)
     try:
@@ -76,3 +74,16 @@ def load_predictor(run_dir: str | Path) -> Predictor:
         raise CheckpointError(f"{path} does not fit the run's config.toml: {first_detail(error)}") from None
     model.eval()
     return Predictor(model=model, checkpoint=path, epoch=int(state.get("epoch", 0)), class_names=class_names_of(config.dataset))
+
+
+def _checkpoint_of(folder: Path) -> Path:
+    """``best.pt``, else ``last.pt`` (a run has no best.pt until its first epoch ends): the first that is
+    there in any form, so that a folder or a broken link in its place is reported rather than skipped."""
+    for path in (folder / "best.pt", folder / "last.pt"):
+        if path.is_symlink() and not path.exists():
+            raise CheckpointError(f"{path} is a broken link (to {os.readlink(path)})")
+        if path.exists():
+            if not (path.is_file() or path.is_dir()):  # load_checkpoint says what a folder is
+                raise CheckpointError(f"{path} is not a regular file")
+            return path
+    raise CheckpointError(f"run folder {folder} has no best.pt or last.pt to classify with")

@@ -4,14 +4,19 @@ MNIST's digits were scaled, keeping their aspect, so that their bounding box fit
 anti-aliasing, which gives the grey edges), then placed in a 28x28 field so that their centre of
 mass falls on the field's centre: in the training set every digit's centre of mass lies in
 [13.5, 14.5) on both axes (pixel 14, within half a pixel: they were moved by whole pixels). :func:`prepare_digit` does
-the same to a canvas or an image of any size; :func:`load_image` reads an image file as ink.
+the same to a canvas or an image of any size; :func:`load_image` reads an image file (up to
+:data:`MAX_PIXELS`, upright as its EXIF orientation says) as ink.
 """
 
 from __future__ import annotations
 
 import math
+import struct
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -24,6 +29,16 @@ MIN_CONTRAST = 0.2
 """An image whose strongest ink is this little above its background is blank."""
 MAX_SIDE = 1024
 """Larger images are shrunk to this first (a digit needs no more)."""
+MAX_PIXELS = 200_000_000
+"""Larger images are refused before they are decoded.
+
+The biggest photos phones take fit (200-megapixel modes save 16320x12240; most phones 4000x3000 to
+8000x6000), and memory stays bounded, since a PNG of a few hundred kilobytes can hold 20000x20000
+pixels. At this size a JPEG takes about 100 MB to read (Pillow decodes it at an eighth of its
+size), an opaque PNG 0.8 GB and 3 s, a PNG with transparency 1.6 GB and 7 s (measured on two
+cores). Pillow's own limit would warn past 89 million pixels and refuse past 179 million, a
+200-megapixel photo among them.
+"""
 
 
 class NoDigit(ValueError):
@@ -95,7 +110,9 @@ def load_image(path: str | Path) -> np.ndarray:
 
     White on black or black on white is told by the border (paper is the border's median), the
     background is taken away and the strongest ink scaled to 1. Transparent parts count as paper
-    that contrasts with the ink (white under dark strokes, black under light ones). An unreadable or missing file raises :class:`ImageError`.
+    that contrasts with the ink (white under dark strokes, black under light ones). The image is
+    turned upright as its EXIF orientation says, as viewers show it. An unreadable or missing file,
+    or one of more than :data:`MAX_PIXELS` pixels, raises :class:`ImageError`.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -104,10 +121,18 @@ def load_image(path: str | Path) -> np.ndarray:
         why = "no such file" if not source.exists() else "a folder" if source.is_dir() else "not a regular file"
         raise ImageError(f"{source}: {why}")
     try:
-        with Image.open(source) as image:
+        with _size_limit_of_ours(), Image.open(source) as image:  # opening reads the header only
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(
+                    f"{source}: the image is {width}x{height} pixels ({width * height:,}); "
+                    f"images of more than {MAX_PIXELS:,} pixels are not read"
+                )
             image.thumbnail((MAX_SIDE, MAX_SIDE))
-            grey = _greyscale(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+            grey = _greyscale(_upright(image))
+    except ImageError:
+        raise
+    except UnidentifiedImageError as error:
         raise ImageError(f"{source}: not an image Pillow can read ({error})") from None
     except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
         raise ImageError(f"{source}: cannot read the image ({error})") from None
@@ -119,6 +144,38 @@ def load_image(path: str | Path) -> np.ndarray:
     if peak - background < MIN_CONTRAST:
         return np.zeros_like(grey)
     return ((grey - background) / (peak - background)).clip(0.0, 1.0)
+
+
+_PILLOW_LIMIT = threading.Lock()
+
+
+@contextmanager
+def _size_limit_of_ours() -> Iterator[None]:
+    """Pillow's decompression-bomb limit lifted (MAX_PIXELS is checked instead) and its warnings kept off stderr.
+
+    Its limit is a module global, restored afterwards; the lock keeps two readers from restoring
+    each other's value. Lifted, an image too large for us still opens (lazily), so the refusal can
+    name its size, which Pillow's error does not.
+    """
+    from PIL import Image
+
+    with _PILLOW_LIMIT, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's warnings name its own files: noise to a user
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _upright(image: Any) -> Any:
+    """``image`` as viewers show it: turned as its EXIF orientation says (phones store photos sideways)."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(image)
+    except (SyntaxError, TypeError, ValueError, struct.error):  # damaged EXIF data, which viewers ignore too
+        return image
 
 
 def _greyscale(image: Any) -> np.ndarray:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -81,14 +84,18 @@ def test_plain_output_names_the_digit_and_every_probability(trained, images, cap
     assert abs(sum(float(pair.split()[1]) for pair in pairs) - 1) < 0.01
 
 
+def copy_without_best(run_dir: Path, folder: Path) -> Path:
+    """``folder`` holding ``run_dir``'s config.toml and last.pt, but no best.pt."""
+    folder.mkdir()
+    for name in ("config.toml", "last.pt"):
+        (folder / name).write_bytes((run_dir / name).read_bytes())
+    return folder
+
+
 def test_best_pt_is_used_else_last_pt(trained, tmp_path: Path) -> None:
     run_dir, _ = trained
     assert load_predictor(run_dir).checkpoint.name == "best.pt"
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for name in ("config.toml", "last.pt"):
-        (copy / name).write_bytes((run_dir / name).read_bytes())
-    predictor = load_predictor(copy)
+    predictor = load_predictor(copy_without_best(run_dir, tmp_path / "copy"))
     assert predictor.checkpoint.name == "last.pt" and predictor.epoch == 3
 
 
@@ -111,6 +118,39 @@ def test_a_model_saved_before_its_first_epoch_ended_is_used_with_a_note(
     assert err == f"mnist-tui predict: note: {copy / 'last.pt'} was saved before the run's first epoch ended; its predictions are close to guesses\n"
 
 
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("folder", "best.pt is a folder, not a checkpoint file"),
+        ("broken link", "best.pt is a broken link (to gone.pt)"),
+        ("pipe", "best.pt is not a regular file"),
+    ],
+)
+def test_a_best_pt_that_is_no_file_is_reported_not_skipped_for_last_pt(
+    trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str
+) -> None:
+    """A best.pt folder was passed over for last.pt, by predict and by the Draw view, with nothing said."""
+    from mnist_tui.tui.saved_model import ModelError, has_checkpoint, load_model
+
+    run_dir, _ = trained
+    copy = copy_without_best(run_dir, tmp_path / "copy")
+    best = copy / "best.pt"
+    if kind == "folder":
+        best.mkdir()
+    elif kind == "broken link":
+        best.symlink_to("gone.pt")
+    else:
+        os.mkfifo(best)
+    assert main(["predict", str(copy), str(images[0][0])]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"mnist-tui predict: error: {copy / message}\n"
+    with pytest.raises(ModelError) as refused:  # the Draw view shows this in place of the bars
+        load_model(copy)
+    assert str(refused.value) == str(copy / message)
+    (copy / "last.pt").unlink()
+    assert has_checkpoint(copy), "a run with only a broken best.pt is still the Draw view's to report"
+
+
 def test_a_checkpoint_of_another_model_names_the_first_mismatch(trained, images, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     from mnist_tui.engine.presets import config_to_toml, load_preset
 
@@ -125,6 +165,28 @@ def test_a_checkpoint_of_another_model_names_the_first_mismatch(trained, images,
     assert err.count("\n") == 1 and not err.rstrip().endswith(":")
 
 
+def test_a_photo_stored_sideways_is_classified_upright(trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Phones store photos sideways with an EXIF orientation; a sideways 7 was classified as a 0."""
+    run_dir, _ = trained
+    upright = images[0][0]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    Image.open(upright).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.png", exif=exif)
+    assert main(["predict", str(run_dir), str(upright), str(tmp_path / "sideways.png"), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["prediction"] == rows[1]["prediction"] == 7
+    assert rows[0]["probabilities"] == rows[1]["probabilities"]
+
+
+def png_claiming(path: Path, width: int, height: int) -> None:
+    """A PNG a few bytes long whose header says ``width`` x ``height``."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width + 1))) + chunk(b"IEND", b""))
+
+
 def test_bad_inputs_are_one_line_and_exit_2(trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir, _ = trained
     image = str(images[0][0])
@@ -134,12 +196,17 @@ def test_bad_inputs_are_one_line_and_exit_2(trained, images, tmp_path: Path, cap
     corrupt.mkdir()
     (corrupt / "config.toml").write_bytes((run_dir / "config.toml").read_bytes())
     (corrupt / "best.pt").write_bytes(b"garbage" * 50)
+    png_claiming(tmp_path / "huge.png", 20000, 20000)
     cases = {
         "no such run": ([str(tmp_path / "nowhere"), image], "does not exist"),
         "missing image": ([str(run_dir), image, str(tmp_path / "gone.png")], "gone.png: no such file"),
         "unreadable image": ([str(run_dir), str(tmp_path / "notes.png")], "notes.png: not an image Pillow can read"),
         "blank image": ([str(run_dir), str(tmp_path / "black.png")], "black.png: nothing to classify: the image is blank"),
         "corrupt checkpoint": ([str(corrupt), image], "best.pt is corrupt or not an mnist-tui checkpoint"),
+        "huge image": (
+            [str(run_dir), str(tmp_path / "huge.png")],
+            "huge.png: the image is 20000x20000 pixels (400,000,000); images of more than 200,000,000 pixels are not read",
+        ),
     }
     for name, (argv, message) in cases.items():
         assert main(["predict", *argv]) == 2, name

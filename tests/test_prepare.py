@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_tui.engine.prepare import ImageError, NoDigit, load_image, prepare_digit
+from mnist_tui.engine.prepare import MAX_PIXELS, ImageError, NoDigit, load_image, prepare_digit
 
 
 def prepared(pixels: object) -> np.ndarray:
@@ -157,3 +160,98 @@ def test_unreadable_images_and_blank_ones(tmp_path: Path) -> None:
     Image.fromarray(np.full((50, 50), 255, dtype=np.uint8)).save(tmp_path / "white.png")
     with pytest.raises(NoDigit):
         prepare_digit(load_image(tmp_path / "white.png"))
+
+
+# --- orientation and size -------------------------------------------------------------------
+
+# What a camera does to the pixels it stores for each EXIF orientation: viewers undo it.
+STORED = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,  # a phone held upright: the sensor's rows run up the digit
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def save_turned(upright: Image.Image, orientation: int, path: Path, **options: object) -> None:
+    """``upright`` stored as a camera stores it, with the EXIF orientation that tells viewers how to show it."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    upright.transpose(STORED[orientation]).save(path, exif=exif, **options)
+
+
+def png_header(path: Path, width: int, height: int) -> None:
+    """A PNG of ``width`` x ``height`` greys whose pixel data is one row: a few bytes that claim any size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(bytes(width + 1))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED))
+def test_an_image_is_read_upright_as_its_exif_orientation_says(tmp_path: Path, orientation: int) -> None:
+    """Phones store photos sideways and say so in EXIF; a sideways 7 was classified as a 0."""
+    upright = digit_image()
+    save_turned(Image.fromarray(upright), orientation, tmp_path / "turned.png")
+    assert np.array_equal(prepared(load_image(tmp_path / "turned.png")), prepared(upright))
+
+
+def test_a_phone_photo_of_a_digit_reads_upright(tmp_path: Path) -> None:
+    """4000x3000, black on white, stored sideways in a JPEG as a phone held upright stores it."""
+    ink = Image.fromarray(digit_image(2000))
+    photo = Image.new("L", (3000, 4000), 255)
+    photo.paste(Image.fromarray(255 - np.asarray(ink)), (500, 1000))
+    save_turned(photo, 6, tmp_path / "photo.jpg", quality=90)
+    with Image.open(tmp_path / "photo.jpg") as stored:
+        assert stored.size == (4000, 3000)
+    assert np.abs(prepared(load_image(tmp_path / "photo.jpg")) - prepared(digit_image())).max() <= 40
+
+
+def test_damaged_exif_data_is_ignored_as_viewers_ignore_it(tmp_path: Path) -> None:
+    upright = digit_image()
+    Image.fromarray(upright).save(tmp_path / "odd.png", exif=b"Exif\x00\x00not a TIFF header")
+    assert np.array_equal(prepared(load_image(tmp_path / "odd.png")), prepared(upright))
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        (9460, 9460),  # past Pillow's warning (89,478,485 pixels)
+        (12000, 12000),
+        (13378, 13378),  # past Pillow's error (twice that)
+        (16320, 12240),  # a 200-megapixel phone's photo
+        (20000, 10000),  # the limit
+    ],
+)
+def test_images_up_to_the_limit_are_read_and_pillow_warns_of_none(tmp_path: Path, width: int, height: int) -> None:
+    """Pillow's decompression-bomb warning went to stderr (naming its own file) and its error refused
+    readable photos; the rows these files leave out read as black."""
+    png_header(tmp_path / "big.png", width, height)
+    limit = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ink = load_image(tmp_path / "big.png")
+    assert [str(warning.message) for warning in caught] == []
+    assert ink.shape == (round(1024 * height / width), 1024) and not ink.any()
+    assert Image.MAX_IMAGE_PIXELS == limit, "Pillow's own limit is back for everyone else"
+
+
+@pytest.mark.parametrize(("width", "height"), [(20000, 10001), (20000, 20000), (1_000_000, 1_000)])
+def test_an_image_over_the_limit_is_refused_by_its_size_before_it_is_decoded(tmp_path: Path, width: int, height: int) -> None:
+    assert width * height > MAX_PIXELS == 200_000_000
+    png_header(tmp_path / "huge.png", width, height)
+    limit = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageError) as refused:
+            load_image(tmp_path / "huge.png")
+    assert str(refused.value) == (
+        f"{tmp_path / 'huge.png'}: the image is {width}x{height} pixels ({width * height:,}); "
+        "images of more than 200,000,000 pixels are not read"
+    )
+    assert caught == [] and Image.MAX_IMAGE_PIXELS == limit

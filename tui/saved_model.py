@@ -7,6 +7,7 @@ on the UI thread; :class:`ModelCache` keeps the loaded model until its checkpoin
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,9 @@ class SavedModel:
 
 
 def has_checkpoint(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in CHECKPOINTS)
+    """Whether ``folder`` has a best.pt or last.pt in any form: a folder or a broken link in its place
+    counts, so that loading reports it rather than the view skipping the run."""
+    return any(os.path.lexists(folder / name) for name in CHECKPOINTS)
 
 
 def newest_run(runs_dir: Path | None) -> Path | None:
