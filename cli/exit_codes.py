@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from .engine.events import Terminal
+TYPE_CHECKING = False
+"""``typing.TYPE_CHECKING`` without loading typing (5 ms): ``mnist-tui`` imports this module before it
+can catch a Ctrl+C, so it loads nothing more (type checkers take any ``TYPE_CHECKING`` as true)."""
+if TYPE_CHECKING:
+    from .engine.events import Terminal
 
 ENGINE_THREAD = "mnist-tui engine"
 """The name a thread carries while it runs the engine: the process exits fast only when none does."""
 
 FINISHED = 0
 FAILED = 1
-"""An error during training, or a run folder that could not be written (full disk, read-only, gone)."""
+"""An error during training, a run folder that could not be written (full disk, read-only, gone), or
+an output that could not be written (stdout on a full disk, or closed): a Unix tool's write error."""
 USAGE = 2
 """Usage, config, data or checkpoint error, or a run folder another process is writing: nothing was trained."""
 DIVERGED = 3

@@ -3,20 +3,22 @@
 On a terminal a Rich progress display; otherwise one stable line per report and per epoch (no
 carriage returns in CI logs); both end with the last epoch's confusion matrix and per-class
 accuracy. With ``--jsonl`` every event as one JSON object per line and nothing else on stdout.
-Ctrl+C, SIGTERM and a closed terminal stop the run gracefully: the engine finishes its batch,
-writes the last checkpoint and the summary, then we exit. The run folder's ``commands.jsonl``
-steers a headless run too (``engine/commands.py``): pauses, changes and refused commands get a
-line, and a stop command ends the run as Ctrl+C does (exit 130).
+Ctrl+C, SIGTERM, a closed terminal and a stdout that takes no more output (a closed pipe, a full
+disk) stop the run gracefully: the engine finishes its batch, writes the last checkpoint and the
+summary, then we exit. The run folder's ``commands.jsonl`` steers a headless run too
+(``engine/commands.py``): pauses, changes and refused commands get a line, and a stop command ends
+the run as Ctrl+C does (exit 130).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import threading
 from types import FrameType
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Protocol, Sequence
 
 from .command import Options
 from .confusion import confusion_lines, confusion_table
@@ -36,9 +38,13 @@ from .engine.events import (
     SettingsChanged,
     Terminal,
 )
-from .exit_codes import CLOSED_OUTPUT, HANGUP, INTERRUPTED, TERMINATED, exit_code
+from .exit_codes import BELOW_THRESHOLD, CLOSED_OUTPUT, FAILED, FINISHED, HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
 from .heap import TORCH_LAZY, load_quietly
+from .table import on_terminal
+
+RESUME = "mnist-tui --resume "
+"""How a message names the command that continues a run (the engine's write failures end with it)."""
 
 
 class Printer(Protocol):
@@ -58,8 +64,22 @@ class JsonlPrinter:
         pass
 
 
-def describe_end(event: Terminal, run_dir: str | None = None) -> str:
-    """One human sentence for the terminal event."""
+def resume_flags(options: Options) -> tuple[str, ...]:
+    """What a resume must repeat of this command line to work as printed: headless stays headless,
+    and the data is read from the same folder (not the default one, where it may be missing)."""
+    flags: tuple[str, ...] = ("--no-ui",) if options.headless else ()
+    if options.data_dir:
+        flags += ("--data-dir", options.data_dir)
+    return flags
+
+
+def resume_command(run_dir: str | None, flags: Sequence[str] = ()) -> str:
+    """The command that continues a run, quoted for a shell so that it can be pasted as printed."""
+    return RESUME + shlex.join([run_dir or "RUN_DIR", *flags])
+
+
+def describe_end(event: Terminal, run_dir: str | None = None, flags: Sequence[str] = ()) -> str:
+    """One human sentence for the terminal event; ``flags`` are those a resume needs (``resume_flags``)."""
     if isinstance(event, RunFinished):
         return (
             f"finished: final accuracy {event.final_accuracy:.2f} % "
@@ -67,10 +87,13 @@ def describe_end(event: Terminal, run_dir: str | None = None) -> str:
             f"{event.train_seconds:.1f} s of training"
         )
     if isinstance(event, RunStopped):
-        return f"stopped at epoch {event.epoch}, step {event.step}; continue with: mnist-tui --resume {run_dir or 'RUN_DIR'}"
+        return f"stopped at epoch {event.epoch}, step {event.step}; continue with: {resume_command(run_dir, flags)}"
     if isinstance(event, RunDiverged):
         return f"diverged: the loss became {event.loss} at step {event.step} (epoch {event.epoch}); try a smaller lr"
     if isinstance(event, RunFailed):
+        before, found, folder = event.error.rpartition(RESUME)
+        if found and flags:  # the engine names the folder; this command line knows the flags
+            return f"error: {before}{resume_command(folder, flags)}"
         return f"error: {event.error}"
     return event.status
 
@@ -111,8 +134,10 @@ def describe_steering(event: Event) -> str | None:
 class LinePrinter:
     """Plain, stable lines for logs and CI: one per report and per epoch."""
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], None], flags: Sequence[str] = ()) -> None:
         self.write = write
+        self.flags = flags
+        """What the resume hint repeats of the command line (``resume_flags``)."""
         self.run_dir: str | None = None
         self.confusion: ConfusionCounted | None = None
 
@@ -135,7 +160,7 @@ class LinePrinter:
             if self.confusion is not None:
                 for line in confusion_lines(self.confusion):
                     self.write(line)
-            self.write(describe_end(event, self.run_dir))
+            self.write(describe_end(event, self.run_dir, self.flags))
             if self.run_dir:
                 self.write(f"run folder: {self.run_dir}")
 
@@ -146,7 +171,7 @@ class LinePrinter:
 class RichPrinter:
     """A live progress display on a terminal; epochs and the outcome are printed above it."""
 
-    def __init__(self) -> None:
+    def __init__(self, flags: Sequence[str] = ()) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -162,6 +187,8 @@ class RichPrinter:
         )
         self.epoch_task = self.progress.add_task("epoch", total=None, info="", visible=False)
         self.run_task = self.progress.add_task("run", total=None, info="", visible=False)
+        self.flags = flags
+        """What the resume hint repeats of the command line (``resume_flags``)."""
         self.run_dir: str | None = None
         self.confusion: ConfusionCounted | None = None
         self.progress.start()
@@ -193,9 +220,10 @@ class RichPrinter:
             if self.confusion is not None:
                 self.console.print(confusion_table(self.confusion))
             style = {"finished": "bold green", "stopped": "yellow"}.get(event.status, "bold red")
-            self.console.print(describe_end(event, self.run_dir), style=style)
+            # Paths are no markup: a folder named "[x]" must print as itself.
+            self.console.print(describe_end(event, self.run_dir, self.flags), style=style, markup=False)
             if self.run_dir:
-                self.console.print(f"run folder: {self.run_dir}")
+                self.console.print(f"run folder: {self.run_dir}", markup=False)
 
     def close(self) -> None:
         self.progress.stop()
@@ -229,9 +257,35 @@ class _Signals:
 def make_printer(options: Options, write: Callable[[str], None]) -> Printer:
     if options.jsonl:
         return JsonlPrinter()
-    if sys.stdout.isatty() and os.environ.get("TERM") != "dumb":
-        return RichPrinter()
-    return LinePrinter(write)
+    if on_terminal():
+        return RichPrinter(resume_flags(options))
+    return LinePrinter(write, resume_flags(options))
+
+
+class GuardedPrinter:
+    """A printer whose output may go away: the first write stdout refuses (a closed pipe, a full
+    disk) is kept in ``lost`` and stops the run through ``on_lost``; later events print nothing."""
+
+    def __init__(self, printer: Printer, on_lost: Callable[[OSError], None]) -> None:
+        self.printer = printer
+        self.on_lost = on_lost
+        self.lost: OSError | None = None
+
+    def show(self, event: Event) -> None:
+        if self.lost is None:
+            self._guard(self.printer.show, event)
+
+    def close(self) -> None:
+        self._guard(self.printer.close)  # even after a loss: Rich's display thread must end
+
+    def _guard(self, action: Callable[..., None], *args: object) -> None:
+        try:
+            action(*args)
+        except OSError as error:
+            _silence_stdout()  # what is still buffered, and the rest, goes nowhere quietly
+            if self.lost is None:
+                self.lost = error
+                self.on_lost(error)
 
 
 def events_for(options: Options, stop: threading.Event) -> Iterable[Event]:
@@ -254,30 +308,38 @@ def run_headless(options: Options) -> int:
     terminal: Terminal | None = None
     run_dir: str | None = None
     with _Signals() as signals, short_switch_interval():  # Rich's refresh thread runs beside the engine
-        printer = make_printer(options, write)
+        def stop_for(error: OSError) -> None:
+            """Nobody can read stdout any more: stop gracefully, keep the run folder whole."""
+            signals.stop.set()
+            # A closed pipe ends quietly, as `| head` ends Unix tools; any other write error is one.
+            signals.code = signals.code or (CLOSED_OUTPUT if isinstance(error, BrokenPipeError) else FAILED)
+
+        events = events_for(options, signals.stop)  # torch loads: seconds in which Ctrl+C may come
+        if signals.stop.is_set():  # before the run began: no folder to leave behind, nothing to resume
+            print("mnist-tui: interrupted", file=sys.stderr)
+            return signals.code or INTERRUPTED
+        printer = GuardedPrinter(make_printer(options, write), stop_for)
         try:
-            for event in events_for(options, signals.stop):
+            for event in events:
                 if isinstance(event, RunStarted):
                     run_dir = event.run_dir
                 if isinstance(event, Terminal):
                     terminal = event
-                try:
-                    printer.show(event)
-                except BrokenPipeError:
-                    # Nobody reads stdout any more: stop gracefully, keep the run folder whole.
-                    _silence_stdout()
-                    signals.stop.set()
-                    signals.code = signals.code or CLOSED_OUTPUT  # as `| head` ends Unix tools
+                printer.show(event)
         except KeyboardInterrupt:
             printer.close()
             print("mnist-tui: aborted (second Ctrl+C); the last epoch's checkpoint is kept", file=sys.stderr)
             return INTERRUPTED
         finally:
             printer.close()
-    if isinstance(terminal, RunFailed) or (options.jsonl and isinstance(terminal, (RunStopped, RunDiverged))):
-        print(f"mnist-tui: {describe_end(terminal, run_dir)}", file=sys.stderr)
+    lost = None if isinstance(printer.lost, BrokenPipeError) else printer.lost
     code = exit_code(terminal, fail_under=options.fail_under, signal_code=signals.code)
-    if isinstance(terminal, RunFinished) and code != 0:
+    if lost is not None and code == FINISHED:
+        code = FAILED  # the run's last lines were never shown
+    said = closing_words(terminal, run_dir, options, lost)
+    if said:
+        print(f"mnist-tui: {said}", file=sys.stderr)
+    if isinstance(terminal, RunFinished) and code == BELOW_THRESHOLD:
         print(
             f"mnist-tui: final accuracy {terminal.final_accuracy:.2f} % is below --fail-under {options.fail_under:g} %",
             file=sys.stderr,
@@ -285,6 +347,18 @@ def run_headless(options: Options) -> int:
     return code
 
 
+def closing_words(terminal: Terminal | None, run_dir: str | None, options: Options, lost: OSError | None) -> str:
+    """What stderr says of the run's end, in one line: a failure, an outcome stdout could not show
+    (it was JSON lines, or it could not be written), and why stdout could not be written."""
+    said = [] if lost is None else [f"cannot write the output: {lost.strerror or lost}"]
+    unseen = isinstance(terminal, RunFailed) or lost is not None or (options.jsonl and not isinstance(terminal, RunFinished))
+    if terminal is not None and unseen:
+        said.append(describe_end(terminal, run_dir, resume_flags(options)))
+    return "; ".join(said)
+
+
 def _silence_stdout() -> None:
+    """Point stdout at /dev/null: a closed pipe or full disk would refuse every later line too."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

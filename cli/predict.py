@@ -19,10 +19,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mnist-tui predict",
         description=(
-            "Classify image files (PNG, JPEG, PGM, any size, white on black or black on white) "
+            "Classify image files (PNG, JPEG, PGM, up to 200 million pixels, white on black or black on white) "
             "with a run's best.pt (else last.pt)."
         ),
-        epilog="exit codes: 0 classified, 2 a missing run, a missing or unreadable image, or a corrupt checkpoint",
+        epilog=(
+            "exit codes: 0 classified, 1 the output could not be written (a full disk, a closed stdout), "
+            "2 a missing run, a missing, unreadable or too large image, or a corrupt checkpoint"
+        ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/NAME-...)")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")

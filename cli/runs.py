@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from typing import Sequence
 
 from .engine.catalog import COLUMNS, list_runs, row_cells
 from .exit_codes import USAGE
-from .table import on_terminal, print_table
-
+from .table import on_terminal, print_table, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,24 +46,92 @@ def main(argv: Sequence[str]) -> int:
         print(f"no runs in {args.runs_dir}", file=sys.stderr)
         return 0
     columns = [(key, header, right) for key, header, right in COLUMNS if key != "damage" or any(e.damage for e in entries)]
-    cells = [row_cells(entry) for entry in entries]
-    if on_terminal():  # a narrow one drops the columns a person misses least, rather than cut every one
-        width = shutil.get_terminal_size().columns
-        for key in DROPPED_FIRST:
-            if _table_width(columns, cells) <= width:
-                break
-            columns = [column for column in columns if column[0] != key]
+    cells = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in entries]
+    if on_terminal():  # a narrow one leaves out the columns a person misses least, rather than cut every one
+        columns, cells = fit_columns(columns, cells, shutil.get_terminal_size().columns)
     rows = [[row[key] for key, _, _ in columns] for row in cells]
     right = frozenset(index for index, (_, _, is_number) in enumerate(columns) if is_number)
-    print_table([header for _, header, _ in columns], rows, right=right, whole=frozenset({0}))  # the run's folder name
+    whole = frozenset(index for index, (key, _, _) in enumerate(columns) if key != "damage")  # only reasons wrap
+    print_table([header for _, header, _ in columns], rows, right=right, whole=whole)
     return 0
 
 
-DROPPED_FIRST = ("preset", "name", "device", "time", "date")
-"""Columns left out, in this order, while the table is wider than the terminal."""
+Column = tuple[str, str, bool]
+DROPPED_FIRST = ("preset", "name", "device", "time", "date", "damage")
+"""Columns left out, in this order, while the table is wider than the terminal; then the run's
+name is shortened in its middle."""
+DROPPED_LAST = ("best", "epochs")
+"""Columns left out, in this order, when what is left for the run's name is under ``RUN_SHORTEST``."""
+RUN_SHORTEST = 12
+"""The fewest cells a shortened run name keeps: a few letters of its start, and its end's time and
+random suffix, which tell runs of one name apart (``smo…835-7546``)."""
+DAMAGE_WIDTH = 20
+"""The width the damage column is counted at: its reasons wrap into whatever the others leave."""
+RUN_STAMP = re.compile(r"-\d{8}-\d{6}-[0-9a-f]+$")
+"""The end of a run folder's name that makes it unique (``-20261122-101500-ab12``)."""
 
 
-def _table_width(columns: list[tuple[str, str, bool]], cells: list[dict[str, str]]) -> int:
+def fit_columns(columns: list[Column], cells: list[dict[str, str]], width: int) -> tuple[list[Column], list[dict[str, str]]]:
+    """The columns and cells that fit ``width``: no value is ever cut (state, epochs, accuracies,
+    times), so columns are left out, and a run name too long for what is left keeps its two ends."""
+    for key in DROPPED_FIRST:
+        if _table_width(columns, cells) <= width:
+            return columns, cells
+        columns = _without(columns, key)
+    longest = max(cell_len(row["run"]) for row in cells)
+    for key in (*DROPPED_LAST, None):
+        room = _room_for_run(columns, cells, width)
+        if room >= min(RUN_SHORTEST, longest) or key is None:
+            break
+        columns = _without(columns, key)
+    return columns, [{**row, "run": shorten_middle(row["run"], max(room, 1))} for row in cells]
+
+
+def _room_for_run(columns: list[Column], cells: list[dict[str, str]], width: int) -> int:
+    """The cells the run column's names can take beside the other columns."""
+    return width - _table_width(columns, [{**row, "run": ""} for row in cells]) + len("run")
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by "…": a run's name keeps its start and
+    as much as fits of its unique end (the start keeps a third at least)."""
+    if cell_len(text) <= width:
+        return text
+    keep = width - 1
+    stamp = RUN_STAMP.search(text)
+    tail = min(cell_len(stamp.group()) if stamp else (keep + 1) // 2, keep - keep // 3)
+    return _cells(text, keep - tail) + "…" + _cells(text, tail, from_end=True)
+
+
+def _cells(text: str, width: int, *, from_end: bool = False) -> str:
+    """The longest start (or end) of ``text`` that takes at most ``width`` cells (a wide character takes two)."""
+    taken: list[str] = []
+    used = 0
+    for char in reversed(text) if from_end else text:
+        used += cell_len(char)
+        if used > width:
+            break
+        taken.append(char)
+    return "".join(reversed(taken) if from_end else taken)
+
+
+def cell_len(text: str) -> int:
+    """The terminal cells ``text`` takes, as Rich counts them (Rich loads only to draw a table)."""
+    from rich.cells import cell_len as measure
+
+    return measure(text)
+
+
+def _without(columns: list[Column], key: str) -> list[Column]:
+    return [column for column in columns if column[0] != key]
+
+
+def _table_width(columns: list[Column], cells: list[dict[str, str]]) -> int:
     """Rich's width for these columns' widest cells: each column padded by one cell a side, and its rule."""
-    widths = [max([len(header)] + [len(str(row[key])) for row in cells]) for key, header, _ in columns]
+    widths = [_column_width(key, header, cells) for key, header, _ in columns]
     return sum(widths) + 3 * len(widths) + 1
+
+
+def _column_width(key: str, header: str, cells: list[dict[str, str]]) -> int:
+    widest = max([cell_len(header)] + [cell_len(row[key]) for row in cells])
+    return min(DAMAGE_WIDTH, widest) if key == "damage" else widest

@@ -1,15 +1,37 @@
-"""Tables on stdout for the listing commands: Rich on a terminal, plain aligned lines otherwise."""
+"""Tables on stdout for the listing commands: Rich on a terminal, plain aligned lines otherwise.
+
+Every cell is shown as text, never interpreted: a folder name or summary value with control
+characters (an escape sequence that clears the screen) prints them escaped, and one with square
+brackets is no Rich markup.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+import unicodedata
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+UNSEEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
+"""Unicode categories escaped in a cell: controls, invisible format characters (bidirectional
+overrides among them, which reorder what follows), and line and paragraph separators."""
 
 
 def on_terminal() -> bool:
-    """Whether stdout is a terminal that takes Rich's colours and box drawing."""
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    """Whether stdout is a terminal that takes Rich's colours and box drawing (not when it is closed)."""
+    return sys.stdout is not None and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def printable(text: object) -> str:
+    """``text`` with every control or invisible character written as Python writes it (``\\x1b``),
+    as ``--json`` escapes them: a name cannot move the cursor, recolour or clear the terminal."""
+    text = str(text)
+    if text.isprintable():  # the usual case, checked in C
+        return text
+    return "".join(ascii(char)[1:-1] if unicodedata.category(char) in UNSEEN else char for char in text)
 
 
 def print_table(
@@ -22,26 +44,46 @@ def print_table(
 ) -> None:
     """Print ``rows`` under ``headers``; columns whose index is in ``right`` are right-aligned
     (numbers), those in ``whole`` are never cut or wrapped on a narrow terminal (names to copy)."""
+    headers = [printable(header) for header in headers]
+    rows = [[printable(cell) for cell in row] for row in rows]
     if on_terminal():
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title=title, title_justify="left", header_style="bold")
-        for index, header in enumerate(headers):
-            widest = max((len(str(row[index])) for row in rows), default=0) if index in whole else None
-            table.add_column(
-                header, justify="right" if index in right else "left", no_wrap=index in whole, min_width=widest
-            )
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
+        Console().print(rich_table(headers, rows, title=title, right=right, whole=whole))
         return
     if title:
         print(title)
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
     for row in (headers, *rows):
         cells = [
-            str(cell).rjust(width) if index in right else str(cell).ljust(width)
+            cell.rjust(width) if index in right else cell.ljust(width)
             for index, (cell, width) in enumerate(zip(row, widths))
         ]
         print("  ".join(cells).rstrip())
+
+
+def rich_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    right: frozenset[int] = frozenset(),
+    whole: frozenset[int] = frozenset(),
+) -> Table:
+    """The Rich table ``print_table`` prints on a terminal, of cells already ``printable``."""
+    from rich.cells import cell_len
+    from rich.highlighter import ReprHighlighter
+    from rich.table import Table
+    from rich.text import Text
+
+    highlight = ReprHighlighter()  # numbers coloured as Rich colours a str cell, with no markup read
+
+    table = Table(title=title and Text(title), title_justify="left", header_style="bold")
+    for index, header in enumerate(headers):
+        widest = max((cell_len(row[index]) for row in rows), default=0) if index in whole else None
+        table.add_column(
+            Text(header), justify="right" if index in right else "left", no_wrap=index in whole, min_width=widest
+        )
+    for row in rows:
+        table.add_row(*(highlight(cell) for cell in row))  # a Text, not a str: "[bold]" in a name is no markup
+    return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -125,7 +126,8 @@ def test_a_signal_with_jsonl_stops_gracefully_and_names_the_folder_to_resume(
     events = [json.loads(line) for line in out.splitlines()]
     assert events[-1]["event"] == "stopped" and events[-1]["step"] == 5
     (run_dir,) = tmp_path.iterdir()
-    assert err == f"mnist-tui: stopped at epoch 1, step 5; continue with: mnist-tui --resume {run_dir}\n"
+    resume = shlex.join([str(run_dir), "--no-ui", "--data-dir", str(data_dir)])
+    assert err == f"mnist-tui: stopped at epoch 1, step 5; continue with: mnist-tui --resume {resume}\n"
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
     assert signal.getsignal(signal_number) is before, "the previous handler is restored"
 
