@@ -294,6 +294,23 @@ async def test_an_opened_run_is_shown_in_the_folder_it_was_read_from(runs_dir: P
 
 
 @run_async
+async def test_resume_from_the_command_line_shows_the_runs_own_settings_in_the_form(runs_dir: Path) -> None:
+    """``mnist-tui --resume RUN`` locked the form on the default preset's settings (hidden
+    512,256, preset custom) while the run trained its own."""
+    from mnist_tui.engine.config import Config as Default
+    from mnist_tui.tui.config_form import ConfigForm
+
+    source = ScriptedSource(training_run(end=False))
+    app = MnistApp(Default(), source=source, preset=None, autostart=True, resume=runs_dir / "smoke-halted", runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.calls, what="the resume")
+        form = app.query_one(ConfigForm)
+        assert app.query_one("#field-hidden").value == "64"
+        assert form.preset == "smoke" and form.running == SMOKE
+        assert source.last.resume == runs_dir / "smoke-halted" and source.last.config == SMOKE
+
+
+@run_async
 async def test_a_new_run_tells_the_engine_its_preset(runs_dir: Path) -> None:
     """The preset reaches summary.json, where the Runs view compares a run with it."""
     source = ScriptedSource(training_run())

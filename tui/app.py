@@ -280,7 +280,11 @@ class MnistApp(PastRuns, Watching, App[int]):
     @on(ConfigForm.Submitted)
     def _start_run(self, message: ConfigForm.Submitted) -> None:
         resume, self._resume = self._resume, None
-        self.start(message.config, preset=message.preset, resume=resume)
+        config, preset = message.config, message.preset
+        if resume is not None:  # --resume: the form shows the run's own settings, not the defaults
+            config = self.load_config_of(resume) or config
+            preset = self.query_one(ConfigForm).preset
+        self.start(config, preset=preset, resume=resume)
 
     def start(self, config: Config, *, preset: str | None, resume: Path | None) -> None:
         """Start ``config`` afresh, or continue the run folder ``resume``."""
