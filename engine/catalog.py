@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
-from .config import FIELDS, Config, ConfigError
+from .config import FIELDS, MAX_EPOCHS, Config, ConfigError
 from .lock import writer_alive
 from .presets import list_presets, load_config_file, load_preset
 
@@ -77,11 +77,45 @@ ROW_FIELDS = (
     "name", "preset", "started", "status", "epochs_completed", "epochs", "final_test_accuracy",
     "best_test_accuracy", "best_epoch", "train_seconds", "device",
 )
-# Summary fields and the types a listing can show; a summary with another type there is damaged.
-_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,), "preset": (str,), "started": (str,), "status": (str,),
-    "epochs_completed": (int,), "epochs": (int,), "final_test_accuracy": (int, float),
-    "best_test_accuracy": (int, float), "best_epoch": (int,), "train_seconds": (int, float), "device": (str,),
+MOST_EPOCHS = MAX_EPOCHS
+"""The most epochs a config allows (``Config.epochs``): no summary counts more."""
+MOST_SECONDS = 366 * 24 * 3600
+"""A year: no run trains or evaluates longer, and the widest duration a listing shows (8784h00m)."""
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MOST_EPOCHS
+
+
+def _is_percent(value: Any) -> bool:
+    # NaN fails both comparisons; JSON's Infinity fails the second.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100
+
+
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MOST_SECONDS
+
+
+# Summary fields a listing or compare shows, each with its rule and what the rule asks for; a
+# summary with anything else there (null aside: older summaries lack fields) is damaged.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (_is_text, "text"),
+    "preset": (_is_text, "text"),
+    "started": (_is_text, "text"),
+    "status": (_is_text, "text"),
+    "epochs_completed": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "epochs": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "final_test_accuracy": (_is_percent, "a percentage from 0 to 100"),
+    "best_test_accuracy": (_is_percent, "a percentage from 0 to 100"),
+    "best_epoch": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "train_seconds": (_is_seconds, "seconds from 0 to a year"),
+    "eval_seconds": (_is_seconds, "seconds from 0 to a year"),
+    "evaluated_on": (_is_text, "text"),
+    "device": (_is_text, "text"),
 }
 
 
@@ -136,15 +170,25 @@ def read_summary(folder: Path) -> dict[str, Any]:
         summary = json.loads(text)
     except json.JSONDecodeError as error:
         raise DamagedRun(f"summary.json is corrupt (not JSON at line {error.lineno})") from None
+    except ValueError:  # Python refuses integers of over 4,300 digits
+        raise DamagedRun("summary.json is corrupt (a number too long to read)") from None
+    except RecursionError:
+        raise DamagedRun("summary.json is corrupt (nested too deep to read)") from None
     if not isinstance(summary, dict):
         raise DamagedRun("summary.json is not a JSON object")
     if "status" not in summary:
         raise DamagedRun("summary.json has no status")
-    for key, types in _TYPES.items():
+    for key, (valid, wanted) in _RULES.items():
         value = summary.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            raise DamagedRun(f"summary.json: {key} is {value!r}")
+        if value is not None and not valid(value):
+            raise DamagedRun(f"summary.json: {key} is {_shown(value)}, not {wanted}")
     return summary
+
+
+def _shown(value: Any) -> str:
+    """A summary value as a reason quotes it: a 300-digit number or a long text cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}… ({len(text):,} characters)"
 
 
 _checked_configs: dict[Path, tuple[tuple[int, int, int], str | None]] = {}
@@ -349,23 +393,59 @@ def read_epochs(folder: Path) -> dict[int, float]:
     """Each epoch's evaluation accuracy by epoch number from ``events.jsonl`` (for an opened run, never for a listing).
 
     A resumed run's repeated epochs count once, the latest; an unfinished last line is skipped, as it
-    may be being written.
+    may be being written (or its writer was killed mid-line). Damage is a DamagedRun that says what
+    is wrong: another line that is not an event (a cut line written over, bytes changed), or a log
+    without an epoch that ``summary.json`` counts as completed (cut short: the summary is written
+    only once its epochs' lines are in the log).
     """
+    completed = read_summary(folder).get("epochs_completed") or 0
     path = folder / "events.jsonl"
     accuracies: dict[int, float] = {}
     try:
-        with open(path, encoding="utf-8") as log:
-            for line in log:
-                # Events are written with the kind first and no spaces: skip the rest unparsed.
-                if not line.startswith('{"event":"epoch"') or not line.endswith("\n"):
-                    continue
-                try:
-                    event = json.loads(line)
-                    accuracies[int(event["epoch"])] = float(event["eval_accuracy"])
-                except (ValueError, KeyError, TypeError):
-                    raise DamagedRun(f"events.jsonl has a corrupt epoch line: {line[:60]!r}") from None
+        with open(path, "rb") as log:
+            for number, line in enumerate(log, 1):
+                if not line.endswith(b"\n"):
+                    break  # the last line, still being written
+                # Events are written with the kind first and no spaces: an epoch's line shows at its start.
+                if line.startswith(b'{"event":"epoch"'):
+                    try:
+                        event = json.loads(line)
+                        accuracies[int(event["epoch"])] = float(event["eval_accuracy"])
+                    except (ValueError, KeyError, TypeError, RecursionError):
+                        start = line[:60].decode("utf-8", "replace")
+                        raise DamagedRun(f"events.jsonl line {number} is a corrupt epoch line: {start!r}") from None
+                elif line.strip():
+                    problem = _not_an_event(line)
+                    if problem:
+                        raise DamagedRun(f"events.jsonl line {number} {problem}")
     except FileNotFoundError:
         raise DamagedRun("no events.jsonl") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DamagedRun(f"events.jsonl is unreadable: {getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:
+        raise DamagedRun(f"events.jsonl is unreadable: {error.strerror or error}") from None
+    missing = [n for n in range(1, completed + 1) if n not in accuracies]
+    if missing:
+        raise DamagedRun(
+            f"events.jsonl has no line for {_epochs_named(missing)} of the {completed} that summary.json "
+            "counts as completed (the log was cut short or edited)"
+        )
     return dict(sorted(accuracies.items()))
+
+
+def _not_an_event(line: bytes) -> str | None:
+    """Why a complete line of an event log is no event (as ``--resume`` words it), or None."""
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return "is not JSON"
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return "is not an event"
+    return None
+
+
+def _epochs_named(numbers: list[int]) -> str:
+    """``epoch 3``, ``epochs 2 to 5`` (a run of them), or ``3 epochs (the first: epoch 2)``."""
+    if len(numbers) == 1:
+        return f"epoch {numbers[0]}"
+    if numbers[-1] - numbers[0] == len(numbers) - 1:
+        return f"epochs {numbers[0]} to {numbers[-1]}"
+    return f"{len(numbers):,} epochs (the first: epoch {numbers[0]})"

@@ -28,6 +28,8 @@ SPLIT_SHUFFLES = ("torch", "sklearn")
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 """Matched in full (``fullmatch``: a trailing newline is not let through)."""
 MAX_LAYERS = 64
+MAX_EPOCHS = 100_000
+"""The most epochs a run trains (and a summary can count)."""
 MAX_NAME = 64
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 """A run's name starts its folder's name: a leading '.' hides the folder, a leading '-' reads as a flag."""
@@ -136,10 +138,10 @@ class Config:
         _check_range("weight_decay", self.weight_decay, low=0.0, high=math.inf)
         _check_range("gamma", self.gamma, low=0.0, high=1.0, open_low=True)
         _check_range("batch_size", self.batch_size, low=1, high=1_000_000)
-        _check_range("epochs", self.epochs, low=1, high=100_000)
+        _check_range("epochs", self.epochs, low=1, high=MAX_EPOCHS)
         _check_range("train_limit", self.train_limit, low=0, high=10_000_000)
         _check_range("eval_limit", self.eval_limit, low=0, high=10_000_000)
-        _check_range("step_epochs", self.step_epochs, low=1, high=100_000)
+        _check_range("step_epochs", self.step_epochs, low=1, high=MAX_EPOCHS)
         _check_range("diverge_above", self.diverge_above, low=0.0, high=math.inf, open_low=True)
         _check_range("report_every", self.report_every, low=1, high=1_000_000)
         _check_range("gallery_size", self.gallery_size, low=0, high=100)

@@ -27,7 +27,7 @@ def parse_event_line(line: str, *, path: Path | str, number: int) -> Event:
     """One line of an event log as an event, or a ReplayError naming ``path`` and ``number``."""
     try:
         return event_from_dict(json.loads(line))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep to read
         raise ReplayError(f"{path} line {number} is not JSON") from None
     except KeyError as error:
         raise ReplayError(f"{path} line {number} is not an mnist-tui event (no {error})") from None

@@ -202,7 +202,7 @@ def earlier_summary(run_dir: Path) -> dict[str, Any]:
     """The run folder's ``summary.json`` as it stands (empty if missing or unreadable): a resume keeps its preset and start."""
     try:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # not text or JSON, a number too long to read, nested too deep
         return {}
     return summary if isinstance(summary, dict) else {}
 

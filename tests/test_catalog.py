@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -74,6 +75,40 @@ DAMAGE = {
 }
 
 
+def summary_text(text: str) -> Callable[[Path], None]:
+    """Damage: the folder's summary is ``text``."""
+    return lambda folder: (folder / "summary.json").write_text(text)
+
+
+def summary_with(**fields: object) -> Callable[[Path], None]:
+    """Damage: the folder's summary holds ``fields`` (written as Python's json writes them, NaN too)."""
+    return summary_text(json.dumps({"status": "finished", **fields}))
+
+
+DAMAGE.update({
+    # Python refuses to read these: the listing died with a traceback.
+    "a number too long to read": (
+        summary_text('{"status": "x", "epochs": 1' + "0" * 5000 + "}"), "summary.json is corrupt (a number too long to read)"
+    ),
+    "a summary nested too deep": (summary_text("[" * 100_000), "summary.json is corrupt (nested too deep to read)"),
+    # Each was listed as a sound run: nan %, a 310-digit accuracy, -5.0s, 27777777777777777h46m of training.
+    "an accuracy that is NaN": (summary_with(final_test_accuracy=math.nan), "final_test_accuracy is nan, not a percentage"),
+    "an accuracy past 100": (summary_with(final_test_accuracy=1.79e308), "final_test_accuracy is 1.79e+308, not a percentage"),
+    "a negative best accuracy": (summary_with(best_test_accuracy=-3), "best_test_accuracy is -3, not a percentage from 0 to 100"),
+    "an infinite best accuracy": (summary_with(best_test_accuracy=math.inf), "best_test_accuracy is inf"),
+    "negative seconds": (summary_with(train_seconds=-5), "train_seconds is -5, not seconds from 0 to a year"),
+    "seconds past a year": (summary_with(train_seconds=1e20), "train_seconds is 1e+20, not seconds"),
+    "NaN evaluation seconds": (summary_with(eval_seconds=math.nan), "eval_seconds is nan"),
+    "a fractional count": (summary_with(epochs_completed=1e300), "epochs_completed is 1e+300, not a count of epochs"),
+    "a negative count": (summary_with(best_epoch=-1), "best_epoch is -1, not a count"),
+    "a count past what a config allows": (
+        summary_with(epochs=10**300), "epochs is 100000000000000000000000000000… (301 characters), not a count"
+    ),
+    "a count that is true": (summary_with(epochs_completed=True), "epochs_completed is True"),
+    "a device that is a number": (summary_with(device=123), "device is 123, not text"),
+})
+
+
 @pytest.mark.parametrize("case", sorted(DAMAGE))
 def test_a_damaged_folder_is_listed_with_the_reason(tmp_path: Path, case: str) -> None:
     damage, reason = DAMAGE[case]
@@ -83,6 +118,13 @@ def test_a_damaged_folder_is_listed_with_the_reason(tmp_path: Path, case: str) -
     assert entries["good"].damage is None
     assert entries["bad"].state == "damaged" and reason in entries["bad"].damage
     assert entries["bad"].to_dict()["state"] == "damaged"
+
+
+def test_summary_values_at_their_limits_are_sound(tmp_path: Path) -> None:
+    folder = make_run(tmp_path, "r", final_test_accuracy=100, best_test_accuracy=0.0, train_seconds=0,
+                      eval_seconds=366 * 24 * 3600, epochs=100_000, epochs_completed=0, best_epoch=None)
+    entry = read_entry(folder)
+    assert entry.damage is None and entry.state == "finished"
 
 
 def test_every_problem_of_a_folder_is_named(tmp_path: Path) -> None:
@@ -174,20 +216,69 @@ def epoch_line(epoch: int, accuracy: float) -> str:
     return json.dumps({"event": "epoch", "epoch": epoch, "eval_accuracy": accuracy}, separators=(",", ":")) + "\n"
 
 
+BATCH = json.dumps({"event": "batch", "loss": 1.0}, separators=(",", ":")) + "\n"
+
+
 def test_read_epochs_takes_each_epochs_latest_accuracy_and_waits_for_a_partial_line(tmp_path: Path) -> None:
-    batch = json.dumps({"event": "batch", "loss": 1.0}, separators=(",", ":")) + "\n"
-    log = epoch_line(1, 80.0) + batch + epoch_line(2, 85.0) + epoch_line(2, 86.0) + epoch_line(3, 90.0)[:-5]
-    folder = make_run(tmp_path, "r", events=log)
+    log = epoch_line(1, 80.0) + BATCH + "\n" + epoch_line(2, 85.0) + epoch_line(2, 86.0) + epoch_line(3, 90.0)[:-5]
+    folder = make_run(tmp_path, "r", events=log, status="running", epochs_completed=2)
     assert read_epochs(folder) == {1: 80.0, 2: 86.0}
+    # The writer caught mid-line, on any line, and an epoch ended but not yet committed.
+    (folder / "events.jsonl").write_text(epoch_line(1, 80.0) + epoch_line(2, 85.0) + "{\"event\":\"ba")
+    assert read_epochs(folder) == {1: 80.0, 2: 85.0}
 
 
 def test_read_epochs_names_a_corrupt_epoch_line_and_a_missing_log(tmp_path: Path) -> None:
-    folder = make_run(tmp_path, "r", events='{"event":"epoch","epoch":1}\n')
-    with pytest.raises(DamagedRun, match="corrupt epoch line"):
+    folder = make_run(tmp_path, "r", events=BATCH + '{"event":"epoch","epoch":1}\n', epochs_completed=1)
+    with pytest.raises(DamagedRun, match="line 2 is a corrupt epoch line"):
         read_epochs(folder)
     (folder / "events.jsonl").unlink()
     with pytest.raises(DamagedRun, match="no events.jsonl"):
         read_epochs(folder)
+
+
+def test_read_epochs_names_a_log_cut_short_of_the_epochs_its_summary_counts(tmp_path: Path) -> None:
+    """``truncate -s 100000 events.jsonl`` lost epochs 2 and 3: compare showed epoch 1 alone, under "epochs 3/3"."""
+    whole = epoch_line(1, 80.0) + BATCH + epoch_line(2, 85.0) + BATCH + epoch_line(3, 90.0)
+    folder = make_run(tmp_path, "r", events=whole[: len(epoch_line(1, 80.0)) + 20], epochs=3, epochs_completed=3)
+    with pytest.raises(DamagedRun, match=r"^events.jsonl has no line for epochs 2 to 3 of the 3 that summary.json counts as completed"):
+        read_epochs(folder)
+    (folder / "events.jsonl").write_text(epoch_line(1, 80.0) + epoch_line(3, 90.0))  # a line taken out
+    with pytest.raises(DamagedRun, match="no line for epoch 2 of the 3"):
+        read_epochs(folder)
+    (folder / "events.jsonl").write_text(whole)
+    assert read_epochs(folder) == {1: 80.0, 2: 85.0, 3: 90.0}
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        pytest.param("GARBAGE" + BATCH[7:], "line 2 is not JSON", id="bytes changed"),
+        pytest.param(BATCH[:20] + BATCH, "line 2 is not JSON", id="a line cut by a kill, then written over"),
+        pytest.param('{"event":"batch","loss":1' + "0" * 5000 + "}\n", "line 2 is not JSON", id="a number too long"),
+        pytest.param("[1, 2]\n", "line 2 is not an event", id="no event"),
+        pytest.param("\xff\xfe\n", "line 2 is not JSON", id="no text"),
+    ],
+)
+def test_read_epochs_names_a_damaged_line_before_the_last(tmp_path: Path, line: str, problem: str) -> None:
+    folder = make_run(tmp_path, "r", events=BATCH + line + epoch_line(1, 80.0), epochs_completed=1)
+    with pytest.raises(DamagedRun, match=f"^events.jsonl {problem}$"):
+        read_epochs(folder)
+    (folder / "events.jsonl").write_text(BATCH + epoch_line(1, 80.0) + line.rstrip("\n"), encoding="latin-1")
+    assert read_epochs(folder) == {1: 80.0}, "the same line last, without its newline, is still being written"
+
+
+def test_compare_refuses_a_run_whose_log_was_cut_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mnist_tui.compare import main
+
+    log = epoch_line(1, 80.0) + epoch_line(2, 85.0)
+    sound = make_run(tmp_path, "sound", events=log, epochs=2, epochs_completed=2)
+    cut = make_run(tmp_path, "cut", events=log[:-30], epochs=2, epochs_completed=2)
+    assert main([str(sound), str(sound)]) == 0
+    capsys.readouterr()
+    assert main([str(sound), str(cut)]) == 2
+    error = capsys.readouterr().err
+    assert f"{cut} is damaged: events.jsonl has no line for epoch 2 of the 2" in error
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="runs are not locked on Windows (no flock)")

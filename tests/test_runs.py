@@ -15,7 +15,7 @@ from mnist_tui.engine.data import load_split
 from mnist_tui.engine.events import EpochEnded, Event, RunFinished, RunStarted
 from mnist_tui.engine.model import build_model
 from mnist_tui.engine.presets import load_config_file
-from mnist_tui.engine.runs import CheckpointError, atomic_write, load_checkpoint, open_run, summarize
+from mnist_tui.engine.runs import CheckpointError, atomic_write, earlier_summary, load_checkpoint, open_run, summarize
 
 RUN_FILES = {"config.toml", "events.jsonl", "summary.json", "best.pt", "last.pt", ".lock"}
 
@@ -181,3 +181,18 @@ def test_a_summary_before_any_epoch_has_no_accuracies() -> None:
     assert summary["started"] == "2026-01-02T03:04:05+00:00"
     assert summary["final_test_accuracy"] is None and summary["best_test_accuracy"] is None
     assert summary["epochs_completed"] == 0 and summary["train_seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"status": "running", "epochs": 1' + "0" * 5000 + "}", id="a number too long to read"),
+        pytest.param("[" * 100_000, id="nested too deep"),
+        pytest.param('{"status": "runn', id="not JSON"),
+        pytest.param("[1]", id="no object"),
+    ],
+)
+def test_a_resume_reads_a_summary_it_cannot_use_as_none(tmp_path: Path, text: str) -> None:
+    """A 5,000-digit number in summary.json ended ``--resume`` with a ValueError's traceback."""
+    (tmp_path / "summary.json").write_text(text)
+    assert earlier_summary(tmp_path) == {}

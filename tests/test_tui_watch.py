@@ -17,7 +17,10 @@ from mnist_tui.engine.events import CommandAnswered, Event, RunPaused, RunResume
 from mnist_tui.engine.lock import RunLock
 from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.key_bar import KeyBar
+from mnist_tui.tui.quick_text import QuickText
+from mnist_tui.tui.run_progress import IDLE_TEXT
 from mnist_tui.tui.status_bar import StatusBar
 from mnist_tui.tui.steer_bar import SteerBar
 from tui_script import ScriptedSource, batch, run_async, training_run, wait_until
@@ -49,6 +52,11 @@ def commands(folder: Path) -> list[dict]:
 
 def watcher(folder: Path) -> MnistApp:
     return MnistApp(CONFIG, source=ScriptedSource(), runs_dir=folder.parent, watch=folder)
+
+
+def progress_text(app: MnistApp) -> str:
+    """What the Progress pane says under its bars."""
+    return str(app.query_one("#numbers", QuickText).content)
 
 
 @run_async
@@ -180,11 +188,18 @@ async def test_a_renamed_folder_shows_the_run_it_holds(tmp_path: Path) -> None:
         assert app.query_one(StatusBar).run_dir == str(folder)  # the folder followed, not where it was written
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("this is not json {{{", id="not JSON"),
+        pytest.param("[" * 100_000, id="nested too deep"),  # a RecursionError ended the watcher with a traceback
+    ],
+)
 @run_async
-async def test_a_bad_line_costs_that_line_and_says_so(tmp_path: Path) -> None:
+async def test_a_bad_line_costs_that_line_and_says_so(tmp_path: Path, bad: str) -> None:
     events = list(training_run()(CONFIG, RUN))
     folder = run_folder(tmp_path, events[:5])
-    append(folder, "this is not json {{{\n" + "".join(event.to_json() + "\n" for event in events[5:]))
+    append(folder, bad + "\n" + "".join(event.to_json() + "\n" for event in events[5:]))
     app = watcher(folder)
     notes: list[str] = []
     app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
@@ -231,6 +246,9 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
         assert any(f"mnist-tui --resume {folder}" in note for note in notes)
+        # It kept showing "≈ 0:02 left" for a run nobody trains.
+        progress = progress_text(app)
+        assert progress == "Interrupted at epoch 1, step 30\nthe last checkpoint resumes it"
         await pilot.press("p")
         assert commands(folder) == []  # nothing sent to a run nobody trains
         writer = RunLock.acquire(folder)  # resumed by a live process, which holds the lock
@@ -241,6 +259,43 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
             assert app.state == "running"
         finally:
             writer.release()
+
+
+@run_async
+async def test_a_folder_without_a_log_says_so_and_waits_for_it(tmp_path: Path) -> None:
+    """It showed "● idle" and "No run yet: ... press s", which a watcher ignores, and nothing about the log."""
+    folder = tmp_path / RUN
+    folder.mkdir()
+    (folder / "config.toml").write_text(config_to_toml(CONFIG))
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: notes, what="the notice")
+        assert notes == [f"{RUN} has no events.jsonl yet: waiting for its run to write it."]
+        await pilot.pause(0.5)  # several reads of the missing log
+        assert app.state == "starting" and app.query_one(StatusBar).state == "starting"
+        assert app.query_one(StatusBar).run_dir == str(folder)
+        assert progress_text(app) != IDLE_TEXT and "press s" not in progress_text(app)
+        assert not app.check_action("start", ())
+        events = list(training_run()(CONFIG, RUN))
+        append(folder, "".join(event.to_json() + "\n" for event in events))
+        await wait_until(pilot, lambda: app.state == "finished", what="the log once written")
+        assert app.run_state.events == len(events)
+
+
+@run_async
+async def test_the_log_names_the_preset_a_missing_summary_cannot(tmp_path: Path) -> None:
+    """Without summary.json the form said "custom", though the log's first line names the preset."""
+    events = list(training_run()(CONFIG, RUN))
+    folder = run_folder(tmp_path, [dataclasses.replace(events[0], preset="smoke"), *events[1:]])
+    app = watcher(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "finished", what="the whole log")
+        form = app.query_one(ConfigForm)
+        assert form.preset == "smoke" and app.query_one("#preset").value == "smoke"
+        assert app.query_one("#field-lr", Input).value == "0.01", "the run's own settings, not the preset's"
+        assert app.query_one("#field-hidden").disabled and not app.query_one("#field-lr").disabled
 
 
 @run_async

@@ -11,15 +11,19 @@ that checks that a paused run reports nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import signal
 import time
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from test_tui_e2e import BRAILLE, COMMAND, EXIT, TMUX, Terminal, terminal  # noqa: F401  (terminal: the fixture)
+from test_tui_e2e import BRAILLE, COMMAND, EXIT, STEP, TMUX, Terminal, terminal  # noqa: F401  (terminal: the fixture)
+
+from mnist_tui.engine.presets import config_to_toml, load_preset
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(TMUX is None, reason="tmux is not installed")]
 
@@ -130,3 +134,33 @@ def test_watch_follows_the_headless_run_and_pauses_changes_and_stops_it(
     press("q")
     poll(lambda: EXIT.search(watcher()), "the watcher's exit")
     assert EXIT.search(watcher()).group(1) == "0"  # type: ignore[union-attr]
+
+
+def test_watch_waits_for_a_missing_log_and_shows_a_killed_writer_without_time_left(
+    terminal: Terminal, data_dir: Path, tmp_path: Path
+) -> None:
+    """The watcher said "● idle" and "No run yet: ... press s" for a folder without events.jsonl,
+    and kept "≈ 0:02 left" once the run's process was killed."""
+    run = tmp_path / "runs" / "sigmoid-sgd-20261202-120000-abcd"
+    run.mkdir(parents=True)
+    config = load_preset("sigmoid-sgd").replace(train_limit=1600, eval_limit=500, report_every=5, epochs=2000, device="cpu")
+    (run / "config.toml").write_text(config_to_toml(config))  # a run folder whose run has not written yet
+    terminal.type(f"{COMMAND} watch {shlex.quote(str(run))}; echo EXIT:$?")
+    screen, _, _ = terminal.wait_for(lambda s: "has no events.jsonl" in s, WAIT, "notice of the missing log")
+    assert "● starting" in screen and "press s" not in screen and "No run yet" not in screen
+
+    # The run starts writing (a resume of a folder without a checkpoint starts it from its config).
+    headless = [str(COMMAND), "--no-ui", "--resume", str(run), "--data-dir", str(data_dir)]
+    terminal.tmux("new-window", "-d", "-n", "trainer", "-c", str(tmp_path), "bash --norc --noprofile")
+    terminal.tmux("send-keys", "-t", "trainer", "-l", f"{shlex.join(headless)} > headless.txt 2>&1")
+    terminal.tmux("send-keys", "-t", "trainer", "Enter")
+    terminal.wait_for(lambda s: "● running" in s and STEP.search(s) and " left" in s, WAIT, "the run followed")
+
+    os.kill(int((run / ".lock").read_text().split()[0]), signal.SIGKILL)
+    screen, _, _ = terminal.wait_for(lambda s: "● interrupted" in s, WAIT, "the killed writer noticed")
+    screen, _, _ = terminal.wait_for(lambda s: "Interrupted at epoch" in s, 10, "the end shown")
+    assert " left" not in screen and "≈" not in screen
+
+    terminal.press("q")
+    _, code, _ = terminal.wait_for(lambda s: EXIT.search(s), WAIT, "the watcher's exit")
+    assert code.group(1) == "0"  # type: ignore[union-attr]

@@ -19,9 +19,11 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.commands import send_command
 from ..engine.events import Event, RunStarted
+from ..engine.journal import LOG
 from ..engine.lock import writer_alive
 from .config_form import ConfigForm
 from .follow import follow_log
+from .run_progress import RunProgress
 from .run_state import ACTIVE, RunState
 from .steer_bar import SteerBar
 
@@ -42,6 +44,12 @@ class Watching(_Base):
         config = self.load_config_of(run_dir)
         if config is not None:  # its live settings (lr, ...) stay editable: enter sends them to the run
             self.query_one(ConfigForm).lock_for_run(config)
+        if not (run_dir / LOG).exists():  # a run that has not written its first event, or no run at all
+            self.notify(
+                f"{run_dir.name} has no {LOG} yet: waiting for its run to write it.",
+                severity="warning",
+                timeout=15,
+            )
         self._follow(run_dir)
 
     def follow_trial(self, run_dir: Path) -> None:
@@ -65,10 +73,15 @@ class Watching(_Base):
 
     def _show_from_start(self) -> None:
         """An empty state for the followed run, its events to come from the log's first line (its
-        run id too: a copied or renamed folder keeps the id of the run it holds)."""
-        self.run_state = RunState()
+        run id too: a copied or renamed folder keeps the id of the run it holds).
+
+        Until its first event the run is starting, as far as the watcher can tell: "idle" would
+        offer to start a run, which a watcher never does."""
+        folder = str(self.watching)
+        self.run_state = RunState(folder=folder, state="starting", run_dir=folder)
         self.answers_are_news = False  # until the log's past is read
         self._router.show_all(self.run_state, self._visible)
+        self._set_state(self.run_state.state)
 
     @work(thread=True, exclusive=True, group="follow")
     def _follow(self, run_dir: Path) -> None:
@@ -109,8 +122,16 @@ class Watching(_Base):
                 continue  # another run's line in this log
             if isinstance(event, RunStarted):  # the folder followed here, wherever the run was started
                 event = dataclasses.replace(event, run_dir=str(self.watching))
+                self._name_preset(event.preset)
             self.show_event(event)
         self.answers_are_news = True  # the first batch is the whole log so far; the next ones are news
+
+    def _name_preset(self, preset: str | None) -> None:
+        """The form names the preset the log says the run started from: its summary, where the
+        form took it from, may be missing or older than the log."""
+        form = self.query_one(ConfigForm)
+        if preset is not None and preset != form.preset and form.running is not None:
+            form.load(form.running, preset)  # the settings it shows, changes included, stay
 
     def _writer_gone(self) -> None:
         """The process training the followed run died without ending it (killed, or its machine went down)."""
@@ -118,6 +139,10 @@ class Watching(_Base):
         if self.state not in ACTIVE:
             return
         self._set_state("interrupted")
+        # Where its time left was: nothing trains it any more.
+        latest = self.run_state.latest
+        where = f" at epoch {latest.epoch}, step {latest.step:,}" if latest is not None else ""
+        self.query_one(RunProgress).finish(f"Interrupted{where}\nthe last checkpoint resumes it", "bold red")
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. "
             f"Resume it with: mnist-tui --resume {self.watching}",
