@@ -230,7 +230,9 @@ class CommandFile:
         number = f"line {self._line}"
         try:
             line = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        # Not JSON, not UTF-8, an integer of over 4,300 digits (all ValueErrors), or nested too
+        # deep: the line is refused and training goes on.
+        except (ValueError, RecursionError):
             return self._refuse(number, "", f"ignored: {number} of {COMMAND_FILE} is not JSON")
         if not isinstance(line, dict):
             return self._refuse(number, "", f"ignored: {number} is not a JSON object")

@@ -92,6 +92,24 @@ def test_the_reader_takes_each_id_once_and_refuses_bad_lines(tmp_path: Path) -> 
     assert reader.read() == [], "every line is read once"
 
 
+def test_lines_json_cannot_read_are_refused_and_the_next_command_still_counts(tmp_path: Path) -> None:
+    """An integer of 5,000 digits (Python refuses to read it) or 100,000 nested brackets raised
+    out of the reader, into the training loop."""
+    reader = CommandFile(tmp_path, since=1000.0)
+    append(
+        tmp_path,
+        '{"id": "n", "command": "set", "values": {"lr": ' + "9" * 5000 + '}, "time": 1001.0}',
+        "[" * 100_000 + "]" * 100_000,
+        {"id": "a", "command": "pause", "time": 1001.0},
+    )
+    found = reader.read()
+    assert found[:2] == [
+        Refused("line 1", "", "ignored: line 1 of commands.jsonl is not JSON"),
+        Refused("line 2", "", "ignored: line 2 of commands.jsonl is not JSON"),
+    ]
+    assert found[2] == Command(id="a", command="pause", source="file")
+
+
 def test_a_partly_written_line_waits_for_its_end(tmp_path: Path) -> None:
     reader = CommandFile(tmp_path, since=0.0)
     line = json.dumps({"id": "x", "command": "stop", "time": 1.0})
