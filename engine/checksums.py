@@ -137,7 +137,7 @@ class _DigestCache:
         try:
             loaded = json.loads(path.read_text(encoding="utf-8"))
             self.entries: dict[str, dict] = loaded if isinstance(loaded, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             self.entries = {}
 
     def get(self, file: Path, kind: str, compute: Callable[[Path], str]) -> str:

@@ -249,7 +249,7 @@ def _check_record(folder: Path, journal: Any) -> tuple[int, list[str], int | Non
     for line in lines:
         try:
             json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CheckpointError(f"{where}: a journal line is not JSON") from None
     if best is not None and not _count(best):
         raise CheckpointError(f"{where}: best_epoch {best!r} is not an epoch")
@@ -281,7 +281,7 @@ def _parse(log_path: Path, data: bytes, *, strict: bool) -> list[dict[str, Any]]
             continue
         try:
             event = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CheckpointError(f"{log_path} line {number} is not JSON") from None
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
             raise CheckpointError(f"{log_path} line {number} is not an event")

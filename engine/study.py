@@ -177,7 +177,7 @@ def check_journal(path: Path) -> None:
     for number, line in enumerate(data.splitlines(), 1):
         try:
             record = json.loads(line)
-        except ValueError:  # not JSON, or not UTF-8
+        except (ValueError, RecursionError):  # not JSON, or not UTF-8
             raise StudyError(f"journal storage {path} is corrupt at line {number} (not JSON); {_JOURNAL_ADVICE}") from None
         operation = record.get("op_code") if isinstance(record, dict) else None
         if isinstance(operation, bool) or operation not in known:

@@ -100,7 +100,7 @@ def record_in_summary(run_dir: str | Path, sweep: dict[str, Any]) -> None:
     folder = RunFolder(Path(run_dir))
     try:
         summary = json.loads((folder.path / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return  # no epoch ended and no terminal event was written: nothing to add to
     if summary.get("status") == "running":
         summary["status"] = "failed"

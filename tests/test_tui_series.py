@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,16 @@ def test_the_chart_gets_at_most_one_point_per_column_with_both_ends_kept() -> No
     assert (tx[0], ty[0], tx[-1], ty[-1]) == (xs[0], ys[0], xs[-1], ys[-1])
     assert tx == sorted(tx) and all(a > b for a, b in zip(ty, ty[1:]))  # a falling curve stays falling
     assert thin(xs[:50], ys[:50], 76) == (xs[:50], ys[:50])  # fewer points than columns: all of them
+
+
+def test_a_log_line_nested_too_deep_to_read_is_skipped_by_the_overlay(tmp_path: Path) -> None:
+    """Marking a run whose log holds a line nested 100,000 deep raised RecursionError in the Runs
+    view's worker; the line is skipped and counted like any other bad line."""
+    from mnist_tui.tui.run_curves import read_curves
+
+    epoch = '{"event":"epoch","epoch":1,"eval_accuracy":90.5}\n'
+    deep = '{"event":"batch","x":' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    (tmp_path / "events.jsonl").write_text(deep + epoch)
+    curves = read_curves(tmp_path)
+    assert curves.skipped == 1
+    assert curves.accuracy.points() == ([1.0], [90.5])

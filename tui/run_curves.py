@@ -50,7 +50,7 @@ def read_curves(folder: Path, capacity: int = CAPACITY) -> RunCurves:
                             curves.loss.append(x, loss)
                     else:
                         curves.accuracy.append(float(event["epoch"]), float(event["eval_accuracy"]))
-                except (ValueError, KeyError, TypeError, ZeroDivisionError):
+                except (ValueError, KeyError, TypeError, ZeroDivisionError, RecursionError):
                     curves.skipped += 1
     except FileNotFoundError:
         raise DamagedRun("no events.jsonl") from None

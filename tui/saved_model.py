@@ -76,7 +76,7 @@ def _accuracy(folder: Path, checkpoint: str) -> float | None:
     """The summary's accuracy for ``checkpoint``: the best epoch's for best.pt, the last one's for last.pt."""
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     value = summary.get("best_test_accuracy" if checkpoint == "best.pt" else "final_test_accuracy")
     return float(value) if isinstance(value, (int, float)) else None
