@@ -164,6 +164,22 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
 
 
 @run_async
+async def test_a_run_folder_too_long_for_the_status_bar_shows_its_end() -> None:
+    """A path longer than the bar's row went to a second row, and "run folder" showed nothing."""
+    long_dir = "/home/someone/experiments/" + "deep/" * 20 + "runs/smoke-20261202-035316-f85e"
+    events = [dataclasses.replace(started("r", CONFIG), run_dir=long_dir)]
+    app = make_app(ScriptedSource(lambda config, run_id: [dataclasses.replace(e, run_id=run_id) for e in events]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await press(pilot, "s")
+        status = app.query_one(StatusBar)
+        await wait_until(pilot, lambda: status.run_dir == long_dir, what="the run's folder")
+        await pilot.pause()
+        row = "".join(segment.text for segment in status.render_line(0))
+        assert row.rstrip().endswith("/runs/smoke-20261202-035316-f85e"), row
+        assert "run folder …" in row, row
+
+
+@run_async
 async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> None:
     """Mid-run (the script played out, the run goes on): running, form locked, every pane filled.
 

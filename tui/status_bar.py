@@ -59,5 +59,14 @@ class StatusBar(Pane, Widget):
             text.append(self.device)
         if self.run_dir:
             text.append("   run folder ", style="dim")
-            text.append(self.run_dir)
+            text.append(fit_path(self.run_dir, self.content_size.width - text.cell_len))
         return text
+
+
+def fit_path(path: str, width: int) -> str:
+    """``path`` in ``width`` cells, its start cut (``…/runs/smoke-20261202-035316-f85e``): the
+    run's own folder is what tells it apart. Left to Rich, a path too long for the bar's one row
+    went to a second row, and the bar showed "run folder" with nothing after it."""
+    if len(path) <= width:
+        return path
+    return "…" + path[len(path) - max(width - 1, 1):]
