@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 from typing import Sequence
 
 from .engine.catalog import COLUMNS, list_runs, row_cells
 from .exit_codes import USAGE
-from .table import on_terminal, print_table, printable
+from .table import cell_len, on_terminal, print_table, printable, shorten_middle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,8 +66,6 @@ RUN_SHORTEST = 12
 random suffix, which tell runs of one name apart (``smo…835-7546``)."""
 DAMAGE_WIDTH = 20
 """The width the damage column is counted at: its reasons wrap into whatever the others leave."""
-RUN_STAMP = re.compile(r"-\d{8}-\d{6}-[0-9a-f]+$")
-"""The end of a run folder's name that makes it unique (``-20261122-101500-ab12``)."""
 
 
 def fit_columns(columns: list[Column], cells: list[dict[str, str]], width: int) -> tuple[list[Column], list[dict[str, str]]]:
@@ -90,36 +87,6 @@ def fit_columns(columns: list[Column], cells: list[dict[str, str]], width: int) 
 def _room_for_run(columns: list[Column], cells: list[dict[str, str]], width: int) -> int:
     """The cells the run column's names can take beside the other columns."""
     return width - _table_width(columns, [{**row, "run": ""} for row in cells]) + len("run")
-
-
-def shorten_middle(text: str, width: int) -> str:
-    """``text`` in at most ``width`` cells, its middle replaced by "…": a run's name keeps its start and
-    as much as fits of its unique end (the start keeps a third at least)."""
-    if cell_len(text) <= width:
-        return text
-    keep = width - 1
-    stamp = RUN_STAMP.search(text)
-    tail = min(cell_len(stamp.group()) if stamp else (keep + 1) // 2, keep - keep // 3)
-    return _cells(text, keep - tail) + "…" + _cells(text, tail, from_end=True)
-
-
-def _cells(text: str, width: int, *, from_end: bool = False) -> str:
-    """The longest start (or end) of ``text`` that takes at most ``width`` cells (a wide character takes two)."""
-    taken: list[str] = []
-    used = 0
-    for char in reversed(text) if from_end else text:
-        used += cell_len(char)
-        if used > width:
-            break
-        taken.append(char)
-    return "".join(reversed(taken) if from_end else taken)
-
-
-def cell_len(text: str) -> int:
-    """The terminal cells ``text`` takes, as Rich counts them (Rich loads only to draw a table)."""
-    from rich.cells import cell_len as measure
-
-    return measure(text)
 
 
 def _without(columns: list[Column], key: str) -> list[Column]:

@@ -8,6 +8,7 @@ brackets is no Rich markup.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import unicodedata
 from typing import TYPE_CHECKING, Sequence
@@ -87,3 +88,37 @@ def rich_table(
     for row in rows:
         table.add_row(*(highlight(cell) for cell in row))  # a Text, not a str: "[bold]" in a name is no markup
     return table
+
+
+RUN_STAMP = re.compile(r"-\d{8}-\d{6}-[0-9a-f]+$")
+"""The end of a run folder's name that makes it unique (``-20261122-101500-ab12``)."""
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by "…": a run's name keeps its start and
+    as much as fits of its unique end (the start keeps a third at least)."""
+    if cell_len(text) <= width:
+        return text
+    keep = width - 1
+    stamp = RUN_STAMP.search(text)
+    tail = min(cell_len(stamp.group()) if stamp else (keep + 1) // 2, keep - keep // 3)
+    return _cells(text, keep - tail) + "…" + _cells(text, tail, from_end=True)
+
+
+def _cells(text: str, width: int, *, from_end: bool = False) -> str:
+    """The longest start (or end) of ``text`` that takes at most ``width`` cells (a wide character takes two)."""
+    taken: list[str] = []
+    used = 0
+    for char in reversed(text) if from_end else text:
+        used += cell_len(char)
+        if used > width:
+            break
+        taken.append(char)
+    return "".join(reversed(taken) if from_end else taken)
+
+
+def cell_len(text: str) -> int:
+    """The terminal cells ``text`` takes, as Rich counts them (Rich loads only to draw a table)."""
+    from rich.cells import cell_len as measure
+
+    return measure(text)

@@ -421,7 +421,7 @@ def test_at_120_columns_the_long_name_is_shortened_in_the_middle_beside_whole_va
 def test_a_name_is_shortened_in_its_middle_keeping_its_unique_end(text: str, width: int, shown: str) -> None:
     from rich.cells import cell_len
 
-    from mnist_tui.runs import shorten_middle
+    from mnist_tui.table import shorten_middle
 
     assert shorten_middle(text, width) == shown and cell_len(shown) <= width
 

@@ -311,6 +311,16 @@ async def test_resume_from_the_command_line_shows_the_runs_own_settings_in_the_f
 
 
 @run_async
+async def test_control_characters_in_a_folder_name_are_shown_escaped(runs_dir: Path) -> None:
+    """As ``mnist-tui runs`` shows them: a name cannot recolour or move the view's text."""
+    write_run(runs_dir, "esc\x1b[31mred", SMOKE, started="2026-11-23T10:00:00+00:00")
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        assert str(table.get_row("esc\x1b[31mred")[1]) == "esc\\x1b[31mred"
+
+
+@run_async
 async def test_a_new_run_tells_the_engine_its_preset(runs_dir: Path) -> None:
     """The preset reaches summary.json, where the Runs view compares a run with it."""
     source = ScriptedSource(training_run())

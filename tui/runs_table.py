@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ..engine.catalog import COLUMNS, DESCENDING, RunEntry, filter_runs, row_cells, sort_runs
+from ..table import printable, shorten_middle
 
 MARK = "●"
 STATE_STYLES = {
@@ -23,16 +24,6 @@ SHOWN_COLUMNS = sorted(
 RUN_MIN_WIDTH = 24
 """The run column is cut in the middle to what leaves the first columns in view, down to this."""
 _PADDING = 2  # a DataTable cell's padding, both sides
-
-
-def shorten_middle(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells with ``…`` in its middle: a run folder keeps the start of
-    its name and the end that tells runs apart (its time and random suffix)."""
-    if len(text) <= width:
-        return text
-    keep = max(width - 1, 2)
-    head = (keep + 1) // 2
-    return text[:head] + "…" + text[len(text) - (keep - head):]
 
 
 class RunsTable(DataTable):
@@ -116,7 +107,7 @@ class RunsTable(DataTable):
         current = self.selected.run if self.selected else None
         self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
         self.clear()
-        rows = [row_cells(entry) for entry in self.shown]
+        rows = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in self.shown]
         run_width = self._run_width(rows)
         for entry, cells in zip(self.shown, rows):
             row = [self._mark(entry)]
