@@ -318,6 +318,14 @@ async def test_control_characters_in_a_folder_name_are_shown_escaped(runs_dir: P
     async with app.run_test(size=SIZE) as pilot:
         table = await runs_view(pilot, app)
         assert str(table.get_row("esc\x1b[31mred")[1]) == "esc\\x1b[31mred"
+        await select(pilot, table, "esc\x1b[31mred")
+        details = app.query_one(RunDetails).query_one("#details")
+
+        def title() -> str:
+            content = details.content
+            return content.renderables[0].plain if hasattr(content, "renderables") else str(content)
+
+        await wait_until(pilot, lambda: title().startswith("esc\\x1b[31mred"), what="the details")
 
 
 @run_async

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..engine.catalog import RunEntry, config_differences, format_value
+from ..table import printable
 from ..engine.config import Config
 
 
@@ -53,9 +54,9 @@ class RunDetails(VerticalScroll):
         """Show ``entry`` with ``config`` (or the ``problem`` reading it), compared with ``other`` (label, config)."""
         self.differences = {}
         self.caption = ""
-        parts: list[Any] = [Text.assemble((entry.run, "bold"), "  ", (entry.state, "italic"))]
+        parts: list[Any] = [Text.assemble((printable(entry.run), "bold"), "  ", (entry.state, "italic"))]
         if entry.damage or problem:
-            self.caption = f"damaged: {entry.damage or problem}"
+            self.caption = f"damaged: {printable(entry.damage or problem)}"
             parts.append(Text(self.caption, style="bold red"))
         if config is not None:
             if other is None:
