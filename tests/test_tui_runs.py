@@ -19,6 +19,7 @@ from mnist_tui.tui.run_details import RunDetails
 from mnist_tui.tui.runs_table import RunsTable
 from mnist_tui.tui import runs_view as runs_view_module
 from mnist_tui.tui.runs_view import RunsView
+from mnist_tui.tui.status_bar import StatusBar
 from tui_script import ACCURACIES, ScriptedSource, batch, confusion, run_async, started, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -193,6 +194,11 @@ async def test_opening_a_run_replays_it_into_train_and_inspect(runs_dir: Path) -
         await wait_until(pilot, lambda: app.run_id == "sgd-b", what="the replay")
         assert app.current_view == "TrainView" and app.state == "finished"
         assert [e.eval_accuracy for e in app.run_state.epochs] == list(ACCURACIES[:2])
+        # Its folder is the one opened, not the one its log names (``runs/scripted-run`` here, as a
+        # copied or moved folder's log names where it was written): the status bar and the Draw
+        # view's checkpoint take it.
+        assert app.run_state.run_dir == str(runs_dir / "sgd-b")
+        assert app.query_one(StatusBar).run_dir == str(runs_dir / "sgd-b")
         assert [e.epoch for e in app.query_one(AccuracyTable).epochs] == [1, 2]
         form = app.query_one("#form")
         assert form.read().optimizer == "sgd" and form.read().lr == 0.1  # type: ignore[attr-defined]
@@ -275,22 +281,6 @@ async def test_a_long_run_name_is_cut_in_its_middle_and_the_state_and_accuracies
 
         await pilot.resize_terminal(200, 40)
         await wait_until(pilot, lambda: str(table.get_row(folder)[1]) == folder, what="the whole name at 200 columns")
-
-
-@run_async
-async def test_an_opened_run_is_shown_in_the_folder_it_was_read_from(runs_dir: Path) -> None:
-    """A copied or moved folder's log names the folder it was written in (here the scripted
-    ``runs/scripted-run``): the status bar and the Draw view's checkpoint take the folder opened."""
-    from mnist_tui.tui.status_bar import StatusBar
-
-    app = make_app(runs_dir)
-    async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "smoke-a")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.run_id == "smoke-a", what="the opened run")
-        assert app.run_state.run_dir == str(runs_dir / "smoke-a")
-        assert app.query_one(StatusBar).run_dir == str(runs_dir / "smoke-a")
 
 
 @run_async
