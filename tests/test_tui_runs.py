@@ -20,7 +20,7 @@ from mnist_tui.tui.runs_table import RunsTable
 from mnist_tui.tui import runs_view as runs_view_module
 from mnist_tui.tui.runs_view import RunsView
 from mnist_tui.tui.status_bar import StatusBar
-from tui_script import ACCURACIES, ScriptedSource, batch, confusion, run_async, started, training_run, wait_until
+from tui_script import ACCURACIES, ScriptedSource, batch, confusion, epoch_ended, run_async, started, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -316,6 +316,73 @@ async def test_control_characters_in_a_folder_name_are_shown_escaped(runs_dir: P
             return content.renderables[0].plain if hasattr(content, "renderables") else str(content)
 
         await wait_until(pilot, lambda: title().startswith("esc\\x1b[31mred"), what="the details")
+
+
+def copied_and_resumed(root: Path) -> Path:
+    """A run stopped after epoch 1, copied to ``copy``, resumed there and stopped after epoch 2:
+    its log's second session has the copy's name as its id."""
+    folder = root / "copy"
+    folder.mkdir()
+    (folder / "config.toml").write_text(config_to_toml(SMOKE))
+    events: list[Event] = [started("orig", SMOKE), batch("orig", 50), epoch_ended("orig", 1, 3, ACCURACIES)]
+    events.append(RunStopped(run_id="orig", epoch=2, step=100, epochs_completed=1))
+    events += [dataclasses.replace(started("copy", SMOKE), start_epoch=1, start_step=100), batch("copy", 150)]
+    events += [epoch_ended("copy", 2, 3, ACCURACIES), RunStopped(run_id="copy", epoch=3, step=200, epochs_completed=2)]
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    summary = {"name": "smoke", "preset": "smoke", "started": "2026-11-23T10:00:00+00:00", "status": "stopped",
+               "epochs": 3, "epochs_completed": 2, "device": "cpu"}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+@run_async
+async def test_a_copied_run_resumed_twice_shows_every_session_opened_and_resumed(runs_dir: Path) -> None:
+    """Only the log's first id was read: the sessions of the copy (its folder's name as their id)
+    were dropped, and epoch 2 was missing from the chart and the table."""
+    copied_and_resumed(runs_dir)
+
+    def resumed(config: Config, run_id: str):  # type: ignore[no-untyped-def]
+        yield dataclasses.replace(started(run_id, config), start_epoch=2, start_step=200)
+        yield batch(run_id, 210)
+
+    source = ScriptedSource(resumed)
+    app = make_app(runs_dir, source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "copy")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "copy", what="the opened run")
+        assert [e.epoch for e in app.run_state.epochs] == [1, 2] and app.state == "stopped"
+
+        await runs_view(pilot, app)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.run_state.latest is not None and app.run_state.latest.step == 210, what="the resume")
+        assert [e.epoch for e in app.run_state.epochs] == [1, 2] and app.state == "running"
+
+
+@run_async
+async def test_a_killed_run_opened_shows_interrupted_and_the_dashboard_stays_free(runs_dir: Path) -> None:
+    """A log that ends mid-run (its writer killed) left the dashboard "running": s, x and opening
+    another run did nothing."""
+    folder = runs_dir / "killed"
+    folder.mkdir()
+    (folder / "config.toml").write_text(config_to_toml(SMOKE))
+    events = [started("killed", SMOKE), batch("killed", 50), epoch_ended("killed", 1, 3, ACCURACIES), batch("killed", 150)]
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    summary = {"name": "smoke", "preset": "smoke", "started": "2026-11-23T10:00:00+00:00", "status": "running",
+               "epochs": 3, "epochs_completed": 1, "device": "cpu"}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    source = ScriptedSource(training_run(end=False))
+    app = make_app(runs_dir, source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "killed")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "killed", what="the opened run")
+        assert app.state == "interrupted"
+        assert str(app.query_one("#numbers").content) == "Interrupted at epoch 2, step 150\nthe last checkpoint resumes it"
+        await pilot.press("s")
+        await wait_until(pilot, lambda: source.calls, what="a new run")
 
 
 @run_async

@@ -40,7 +40,7 @@ from .key_bar import Key, KeyBar
 from .pane import Router, View
 from .priority import lower_this_thread
 from .past_runs import PastRuns
-from .run_progress import describe_end
+from .run_progress import RunProgress, describe_end, describe_interrupted
 from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
 from .runs_view import RunsView
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
@@ -383,11 +383,18 @@ class MnistApp(PastRuns, Watching, App[int]):
         self._replaying = True  # its end is history: no toast, and the exit code stays this app's
         try:
             for event in events:
-                if event.run_id == run_id:
+                if self.run_state.takes(event):
                     self.show_event(event)
         finally:
             self._replaying = False
+        if self.run_state.state in ACTIVE:  # the log ends mid-run and nothing trains it here
+            self.run_state.state = "interrupted"
+            self.show_interrupted()
         self._set_state(self.run_state.state)
+
+    def show_interrupted(self) -> None:
+        """Progress says where the run stopped, in place of a time left: nothing trains it any more."""
+        self.query_one(RunProgress).finish(*describe_interrupted(self.run_state))
 
     @on(SweepUpdated)
     def _sweep_updated(self, message: SweepUpdated) -> None:
@@ -506,17 +513,17 @@ class MnistApp(PastRuns, Watching, App[int]):
             events, _skipped = read_events(folder / "events.jsonl")
         except (OSError, ReplayError):
             return  # the engine says what is wrong with the folder
-        first = next((event.run_id for event in events), None)  # the log's own (a copied folder keeps it)
-        history = [event for event in events if event.run_id == first]
-        if history:
-            self.call_from_thread(self._replay_history, history, run_id)
+        if events:
+            self.call_from_thread(self._replay_history, events, run_id)
 
     def _replay_history(self, history: list[Event], run_id: str) -> None:
         if self.run_id != run_id:
             return  # another run started meanwhile
         state = self.run_state
+        state.run_id = history[0].run_id  # the log's own (a copied folder's first sessions keep it)
         for event in history:
-            state.apply(event)
+            if state.takes(event):
+                state.apply(event)
         # The run is starting again: its last session's end is history (the engine's run_started
         # sets the rest, and drops the epochs logged after the checkpoint it resumes from).
         state.run_id, state.terminal, state.state = run_id, None, "starting"

@@ -16,6 +16,7 @@ from ..engine.config import Config
 from ..engine.events import Event
 from ..engine.replay import ReplayError, describe_skipped, read_events
 from .config_form import ConfigForm
+from ..engine.lock import writer_alive
 from .runs_view import RunsView
 from .train_view import TrainView
 
@@ -31,7 +32,12 @@ class PastRuns(_Base):
     """Opening and resuming the runs the Runs view lists."""
 
     def on_runs_view_opened(self, message: RunsView.Opened) -> None:
+        self.let_trial_go()  # a run followed here, opened before: opening another lets it go
         if self.state_is_active("opening another run"):
+            return
+        if writer_alive(message.path):  # training in another process now: followed live, as watch does
+            self.follow_trial(message.path)
+            self.action_view(TrainView.__name__)
             return
         self._read_log(message.path)
 

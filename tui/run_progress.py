@@ -27,6 +27,13 @@ RATE_SMOOTHING = 0.8
 IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
 
 
+def describe_interrupted(run: RunState) -> tuple[str, str]:
+    """Where a run whose writer died stopped, and its style: shown in place of a time left."""
+    latest = run.latest
+    where = f" at epoch {latest.epoch}, step {latest.step:,}" if latest is not None else ""
+    return f"Interrupted{where}\nthe last checkpoint resumes it", "bold red"
+
+
 def describe_end(event: Terminal) -> tuple[str, str]:
     """How a run ended, as a headline and a detail line, and its style."""
     if isinstance(event, RunFinished):
@@ -123,6 +130,8 @@ class RunProgress(Pane, Vertical):
             self.paint()
         if run.terminal is not None:
             self.finish(*describe_end(run.terminal))
+        elif run.state == "interrupted":
+            self.finish(*describe_interrupted(run))
 
     def start(self, event: RunStarted) -> None:
         """A run (new or resumed) begins."""

@@ -139,10 +139,19 @@ class RunState:
         earlier = [e for e in self.inspections if e < epoch]
         return self.inspections[earlier[-1]] if earlier else None
 
+    def takes(self, event: Event) -> bool:
+        """Whether ``event`` of a log is this run's: its id, or a start (a resume of a copied folder
+        goes on under the folder's name; ``apply`` tells it from a new run)."""
+        return self.run_id is None or event.run_id == self.run_id or isinstance(event, RunStarted)
+
     def apply(self, event: Event) -> None:
         """Update the state with one event, as the engine yielded it or as it was logged."""
         if isinstance(event, RunStarted) and self.run_id != event.run_id:
-            self.__init__(run_id=event.run_id, folder=self.folder)  # type: ignore[misc]  # another run: start afresh
+            if self.started is not None and (event.start_epoch or event.start_step):
+                # A resume of a copied or renamed folder logs the folder's name as its id: the same run, going on.
+                self.run_id = event.run_id
+            else:
+                self.__init__(run_id=event.run_id, folder=self.folder)  # type: ignore[misc]  # another run: start afresh
         self.events += 1
         if isinstance(event, BatchReported):
             self.latest = event

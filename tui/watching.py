@@ -23,7 +23,6 @@ from ..engine.journal import LOG
 from ..engine.lock import writer_alive
 from .config_form import ConfigForm
 from .follow import follow_log
-from .run_progress import RunProgress
 from .run_state import ACTIVE, RunState
 from .steer_bar import SteerBar
 
@@ -118,7 +117,7 @@ class Watching(_Base):
     def _followed(self, events: list[Event]) -> None:
         assert self.watching is not None
         for event in events:
-            if self.run_id is not None and event.run_id != self.run_id:
+            if not self.run_state.takes(event):
                 continue  # another run's line in this log
             if isinstance(event, RunStarted):  # the folder followed here, wherever the run was started
                 event = dataclasses.replace(event, run_dir=str(self.watching))
@@ -139,10 +138,7 @@ class Watching(_Base):
         if self.state not in ACTIVE:
             return
         self._set_state("interrupted")
-        # Where its time left was: nothing trains it any more.
-        latest = self.run_state.latest
-        where = f" at epoch {latest.epoch}, step {latest.step:,}" if latest is not None else ""
-        self.query_one(RunProgress).finish(f"Interrupted{where}\nthe last checkpoint resumes it", "bold red")
+        self.show_interrupted()
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. "
             f"Resume it with: mnist-tui --resume {self.watching}",
