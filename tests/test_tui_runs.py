@@ -316,6 +316,14 @@ async def test_control_characters_in_a_folder_name_are_shown_escaped(runs_dir: P
             return content.renderables[0].plain if hasattr(content, "renderables") else str(content)
 
         await wait_until(pilot, lambda: title().startswith("esc\\x1b[31mred"), what="the details")
+        await pilot.press("space")  # marked: the overlay's legend names it, escaped, as no markup
+        overlay = app.query_one(OverlayChart)
+        await wait_until(pilot, lambda: "esc" in str(overlay.border_title), what="the legend")
+        assert "\x1b" not in str(overlay.border_title) and "esc\\x1b[31mred" in str(overlay.border_title)
+        await pilot.press("enter")  # opened: the status bar names its folder, escaped
+        status = app.query_one(StatusBar)
+        await wait_until(pilot, lambda: "run folder" in "".join(seg.text for seg in status.render_line(0)), what="the folder")
+        assert "\x1b" not in "".join(seg.text for seg in status.render_line(0))
 
 
 def copied_and_resumed(root: Path) -> Path:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual_plotext import PlotextPlot
 
+from ..table import printable
 from .loss_chart import epoch_ticks, fit_ticks, loss_ticks, thin
 from .run_curves import RunCurves
 
@@ -112,8 +114,10 @@ class OverlayChart(Horizontal):
         self.border_title = self.legend() or EMPTY_TITLE
 
     def legend(self) -> str:
-        """Rich markup: one coloured entry per overlaid run."""
-        return "  ".join(f"[{_hex(colour)}]⣿ {curves.run}[/]" for curves, colour in zip(self.runs, PALETTE))
+        """Rich markup: one coloured entry per overlaid run (its name escaped: no markup, no control characters)."""
+        return "  ".join(
+            f"[{_hex(colour)}]⣿ {escape(printable(curves.run))}[/]" for curves, colour in zip(self.runs, PALETTE)
+        )
 
     @property
     def legend_entries(self) -> list[str]:

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ..engine.events import RunPaused, RunResumed, RunStarted, Terminal
+from ..table import printable
 from .pane import Pane
 from .run_state import RunState
 
@@ -59,7 +60,7 @@ class StatusBar(Pane, Widget):
             text.append(self.device)
         if self.run_dir:
             text.append("   run folder ", style="dim")
-            text.append(fit_path(self.run_dir, self.content_size.width - text.cell_len))
+            text.append(fit_path(printable(self.run_dir), self.content_size.width - text.cell_len))
         return text
 
 
