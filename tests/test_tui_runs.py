@@ -279,6 +279,14 @@ async def test_a_long_run_name_is_cut_in_its_middle_and_the_state_and_accuracies
         assert [key.value for key in list(table.columns)[:6]] == ["mark", "run", "state", "epochs", "final", "best"]
         assert str(table.get_row("smoke-a")[1]) == "smoke-a", "a short name shows whole"
 
+        await pilot.resize_terminal(80, 24)  # the details go under the table
+
+        def first_columns_fit() -> bool:
+            keys = ("mark", "run", "state", "epochs", "final", "best")
+            return sum(table.columns[key].get_render_width(table) for key in keys) <= table.scrollable_content_region.width
+
+        await wait_until(pilot, first_columns_fit, what="state and accuracies in view at 80x24")
+
         await pilot.resize_terminal(200, 40)
         await wait_until(pilot, lambda: str(table.get_row(folder)[1]) == folder, what="the whole name at 200 columns")
 

@@ -134,8 +134,8 @@ class RunsTable(DataTable):
         return max(RUN_MIN_WIDTH, room)
 
     def on_resize(self) -> None:
-        if self.entries:
-            self._refill()  # the run column follows the table's width
+        if self.entries:  # the run column follows the table's width, once the layout gave it
+            self.call_after_refresh(self._refill)
 
     def _ascending(self, key: str) -> bool:
         return (key in DESCENDING) == self.reverse
