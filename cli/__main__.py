@@ -12,6 +12,7 @@ import os
 import sys
 
 from .exit_codes import CLOSED_OUTPUT, ENGINE_THREAD, FAILED, INTERRUPTED
+from .table import silence_stdout
 
 
 class OutputError(OSError):
@@ -56,10 +57,10 @@ def main() -> int:
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as Unix tools do, and keep the
         # interpreter's last flush from writing to the closed pipe again.
-        _silence_stdout()
+        silence_stdout()
         code = CLOSED_OUTPUT
     except OutputError as error:
-        _silence_stdout()
+        silence_stdout()
         code = _cannot_write(error.strerror or str(error))
     except KeyboardInterrupt:  # Ctrl+C before a command took it over (while loading, say)
         print("mnist-tui: interrupted", file=sys.stderr)
@@ -84,13 +85,6 @@ def _cannot_write(reason: str) -> int:
     """The one line a write error gets, as Unix tools say it, and their exit code."""
     print(f"mnist-tui: cannot write the output: {reason}", file=sys.stderr)
     return FAILED
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that what is still buffered or printed later goes nowhere quietly."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 if __name__ == "__main__":

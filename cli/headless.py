@@ -12,7 +12,6 @@ the run as Ctrl+C does (exit 130).
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import sys
@@ -41,7 +40,7 @@ from .engine.events import (
 from .exit_codes import BELOW_THRESHOLD, CLOSED_OUTPUT, FAILED, FINISHED, HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
 from .heap import TORCH_LAZY, load_quietly
-from .table import on_terminal
+from .table import on_terminal, silence_stdout
 
 RESUME = "mnist-tui --resume "
 """How a message names the command that continues a run (the engine's write failures end with it)."""
@@ -282,7 +281,7 @@ class GuardedPrinter:
         try:
             action(*args)
         except OSError as error:
-            _silence_stdout()  # what is still buffered, and the rest, goes nowhere quietly
+            silence_stdout()  # what is still buffered, and the rest, goes nowhere quietly
             if self.lost is None:
                 self.lost = error
                 self.on_lost(error)
@@ -355,10 +354,3 @@ def closing_words(terminal: Terminal | None, run_dir: str | None, options: Optio
     if terminal is not None and unseen:
         said.append(describe_end(terminal, run_dir, resume_flags(options)))
     return "; ".join(said)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null: a closed pipe or full disk would refuse every later line too."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)

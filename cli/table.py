@@ -26,6 +26,14 @@ def on_terminal() -> bool:
     return sys.stdout is not None and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null: a closed pipe or a full disk would refuse every later line too,
+    the interpreter's last flush among them."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def printable(text: object) -> str:
     """``text`` with every control or invisible character written as Python writes it (``\\x1b``),
     as ``--json`` escapes them: a name cannot move the cursor, recolour or clear the terminal."""

@@ -237,17 +237,22 @@ async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) ->
         await wait_until(pilot, lambda: app.state == "finished", what="the resumed run's end")
 
 
+def resumed_at(epoch: int, *, report: int):  # type: ignore[no-untyped-def]
+    """A resume's script: the run starts again after ``epoch``, reports step ``report``, and trains on."""
+
+    def resumed(config: Config, run_id: str):  # type: ignore[no-untyped-def]
+        yield dataclasses.replace(started(run_id, config), start_epoch=epoch, start_step=epoch * 100)
+        yield batch(run_id, report)
+
+    return resumed
+
+
 @run_async
 async def test_a_resumed_run_shows_its_whole_history_not_only_what_it_trains_since(runs_dir: Path) -> None:
     """smoke-halted stopped at step 150, after epoch 1: resumed, its chart starts at the first
     report and its accuracy table at epoch 1, as watch shows it; epochs after the checkpoint it
     resumes from are not kept."""
-
-    def resumed(config: Config, run_id: str):  # type: ignore[no-untyped-def]
-        yield dataclasses.replace(started(run_id, config), start_epoch=1, start_step=100)
-        yield batch(run_id, 110)
-
-    source = ScriptedSource(resumed)
+    source = ScriptedSource(resumed_at(1, report=110))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
         table = await runs_view(pilot, app)
@@ -357,11 +362,7 @@ async def test_a_copied_run_resumed_twice_shows_every_session_opened_and_resumed
     were dropped, and epoch 2 was missing from the chart and the table."""
     copied_and_resumed(runs_dir)
 
-    def resumed(config: Config, run_id: str):  # type: ignore[no-untyped-def]
-        yield dataclasses.replace(started(run_id, config), start_epoch=2, start_step=200)
-        yield batch(run_id, 210)
-
-    source = ScriptedSource(resumed)
+    source = ScriptedSource(resumed_at(2, report=210))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
         table = await runs_view(pilot, app)

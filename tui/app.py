@@ -41,7 +41,7 @@ from .pane import Router, View
 from .priority import lower_this_thread
 from .past_runs import PastRuns
 from .run_progress import RunProgress, describe_end, describe_interrupted
-from .run_state import ACTIVE, RunState  # noqa: F401  (ACTIVE: the tests import it from here)
+from .run_state import ACTIVE, RunState, replay  # noqa: F401  (ACTIVE: the tests import it from here)
 from .runs_view import RunsView
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
@@ -366,10 +366,9 @@ class MnistApp(PastRuns, Watching, App[int]):
             return True
         return False
 
-    def show_recorded(self, events: Iterable[Event], *, run_id: str | None = None, folder: Path | None = None) -> None:
+    def show_recorded(self, events: Iterable[Event], *, folder: Path | None = None) -> None:
         """Show a recorded run (a replayed ``events.jsonl``) through the same path as a live one.
 
-        ``run_id`` picks one run where the log holds several; by default the first event's.
         ``folder``: where the log was read, shown as the run's folder (and used by the Draw view)
         rather than the one the log names, which a copied or moved folder no longer is.
         """
@@ -377,7 +376,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.notify("A run is in progress: stop it (x) before opening another.", severity="warning")
             return
         events = list(events)
-        run_id = run_id or next((e.run_id for e in events), None)
+        run_id = next((e.run_id for e in events), None)  # the log's first; run_state.takes the rest
         self.run_state = RunState(run_id=run_id, folder=str(folder) if folder else "")
         self._router.show_all(self.run_state, self._visible)
         self._replaying = True  # its end is history: no toast, and the exit code stays this app's
@@ -519,14 +518,11 @@ class MnistApp(PastRuns, Watching, App[int]):
     def _replay_history(self, history: list[Event], run_id: str) -> None:
         if self.run_id != run_id:
             return  # another run started meanwhile
-        state = self.run_state
-        state.run_id = history[0].run_id  # the log's own (a copied folder's first sessions keep it)
-        for event in history:
-            if state.takes(event):
-                state.apply(event)
+        state = replay(history, folder=self.run_state.folder)
         # The run is starting again: its last session's end is history (the engine's run_started
         # sets the rest, and drops the epochs logged after the checkpoint it resumes from).
         state.run_id, state.terminal, state.state = run_id, None, "starting"
+        self.run_state = state
         self._router.show_all(state, self._visible)
 
     @on(EventsArrived)

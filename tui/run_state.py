@@ -206,9 +206,10 @@ class RunState:
         setattr(inspection, slot, event)
 
 
-def replay(events: list[Event]) -> RunState:
-    """The state a list of events leaves (a whole ``events.jsonl`` read back)."""
-    state = RunState()
+def replay(events: list[Event], *, folder: str = "") -> RunState:
+    """The state a list of events leaves (a whole ``events.jsonl`` read back from ``folder``)."""
+    state = RunState(folder=folder)
     for event in events:
-        state.apply(event)
+        if state.takes(event):
+            state.apply(event)
     return state
