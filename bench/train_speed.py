@@ -165,7 +165,6 @@ def loop_001_relu_adam_500(data_dir: str) -> Callable[[], None]:
 def loop_002_relu_adam_100_holdout(data_dir: str) -> Callable[[], None]:
     """Source 002: the raw tensors / 255 in a TensorDataset (ToTensor is never applied), 80/20
     split, batch 64 drop_last, 784-100-100-10 ReLU, Adam lr 0.001."""
-    import torch
     import torch.nn as nn
     import torch.optim as optim
     from torch.utils.data import DataLoader, TensorDataset

@@ -14,7 +14,7 @@ import torch
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
-from mnist_tui.engine.journal import EventLog, WriteFailed
+from mnist_tui.engine.journal import WriteFailed
 from mnist_tui.engine.runs import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, open_run
 from mnist_tui.engine.train import resume_training, run_training
 
