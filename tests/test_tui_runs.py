@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
+from mnist_tui.engine.catalog import DESCENDING
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import Event, RunStopped
 from mnist_tui.engine.presets import config_to_toml, load_preset
@@ -16,9 +18,9 @@ from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.confusion_grid import ConfusionGrid
 from mnist_tui.tui.overlay_chart import OverlayChart
 from mnist_tui.tui.run_details import RunDetails
-from mnist_tui.tui.runs_table import RunsTable
+from mnist_tui.tui.runs_table import SHOWN_COLUMNS, RunsTable
 from mnist_tui.tui import runs_view as runs_view_module
-from mnist_tui.tui.runs_view import RunsView
+from mnist_tui.tui.runs_view import SORT_CYCLE, RunsView
 from mnist_tui.tui.status_bar import StatusBar
 from tui_script import ACCURACIES, ScriptedSource, batch, confusion, epoch_ended, run_async, started, training_run, wait_until
 
@@ -127,6 +129,88 @@ async def test_sorting_by_keys_and_columns_and_filtering(runs_dir: Path) -> None
         await pilot.press("enter")
         assert app.focused is table
         assert "1 of 4 runs" in str(app.query_one("#runs-table-box").border_subtitle)
+
+
+def caption(app: MnistApp) -> str:
+    return str(app.query_one("#runs-table-box").border_subtitle)
+
+
+def headers(table: RunsTable) -> str:
+    """The header row as the screen shows it (only what fits the table's width)."""
+    return "".join(segment.text for segment in table.render_line(0))
+
+
+async def click_header(pilot, table: RunsTable, key: str) -> None:  # type: ignore[no-untyped-def]
+    before = list(table.columns)[: list(table.columns).index(key)]  # type: ignore[arg-type]
+    x = sum(table.columns[k].get_render_width(table) for k in before) + 1
+    await pilot.click(table, offset=(x, 0))
+    await pilot.pause()
+
+
+@run_async
+async def test_escape_from_the_filter_gives_the_table_the_keys_and_keeps_the_filter(runs_dir: Path) -> None:
+    """Escape left focus nowhere: space, o, r and the arrows did nothing until a click."""
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        await pilot.press("slash", *"smoke")
+        assert app.focused is app.query_one("#runs-filter")
+        await pilot.press("escape")
+        assert app.focused is table
+        assert app.query_one("#runs-filter", Input).value == "smoke" and shown(table) == ["smoke-halted", "smoke-a"]
+        await pilot.press("down")
+        assert table.selected is not None and table.selected.run == "smoke-a"
+        await pilot.press("o")
+        assert table.sort_key == "final" and shown(table) == ["smoke-a", "smoke-halted"]
+        await pilot.press("escape")  # on the table already: it keeps the keys
+        assert app.focused is table
+
+
+@run_async
+async def test_a_header_click_names_the_new_order_in_the_caption_as_the_sort_key_does(runs_dir: Path) -> None:
+    """A click sorted the table but the caption still said "by date"."""
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await runs_view(pilot, app)
+        assert caption(app) == "4 of 4 runs, by started, descending ▼"
+        await click_header(pilot, table, "best")
+        assert table.sort_key == "best" and caption(app) == "4 of 4 runs, by best %, descending ▼"
+        await click_header(pilot, table, "best")  # the same column again: lowest first
+        assert caption(app) == "4 of 4 runs, by best %, ascending ▲"
+        assert shown(table) == ["smoke-halted", "sgd-b", "smoke-a", "broken"]  # a tie at 97.25: newest first
+
+        await click_header(pilot, table, "date")
+        assert caption(app) == "4 of 4 runs, by started, descending ▼"
+        await pilot.press("o")  # the key's next column, final, as its header's click shows it
+        await pilot.pause()
+        by_key = (shown(table), caption(app), headers(table))
+        await click_header(pilot, table, "date")
+        await click_header(pilot, table, "final")
+        assert (shown(table), caption(app), headers(table)) == by_key
+        assert by_key[1] == "4 of 4 runs, by final %, descending ▼" and "final %▼" in by_key[2]
+
+
+@run_async
+async def test_every_column_shows_its_sort_arrow_clicked_or_reached_with_o(runs_dir: Path) -> None:
+    """The arrow was cut off wherever the header was the column's widest text (epochs, final %,
+    best %, training, preset, device): the column kept the width of the header without it."""
+    app = make_app(runs_dir)
+    async with app.run_test(size=(300, 45)) as pilot:  # every column in view
+        table = await runs_view(pilot, app)
+        clicked: dict[str, tuple[list[str], str, str]] = {}
+        for key, header, _ in SHOWN_COLUMNS:
+            await click_header(pilot, table, key)
+            arrow = "▼" if key in DESCENDING else "▲"
+            line = headers(table)
+            assert table.sort_key == key and f"{header}{arrow}" in line, (key, line)
+            assert line.count("▲") + line.count("▼") == 1, line
+            assert caption(app).startswith(f"4 of 4 runs, by {header}, "), caption(app)
+            clicked[key] = (shown(table), caption(app), headers(table))
+        assert set(SORT_CYCLE) <= set(clicked)
+        for key in ("date", *SORT_CYCLE[1:]):  # o from the last clicked column (damage, not in its cycle)
+            await pilot.press("o")
+            await pilot.pause()
+            assert table.sort_key == key and (shown(table), caption(app), headers(table)) == clicked[key], key
 
 
 @run_async

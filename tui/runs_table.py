@@ -21,6 +21,8 @@ SHOWN_COLUMNS = sorted(
     [(key, header, right) for key, header, right in COLUMNS if key != "name"],  # the folder's name starts with it
     key=lambda column: ORDER.index(column[0]),
 )
+HEADERS = {key: header for key, header, _ in SHOWN_COLUMNS}
+"""Each shown column's header label, by column key (the sort arrow follows it)."""
 RUN_MIN_WIDTH = 24
 """The run column is cut in the middle to what leaves the first columns in view, down to this."""
 _PADDING = 2  # a DataTable cell's padding, both sides
@@ -30,6 +32,14 @@ class RunsTable(DataTable):
     """Run folders newest first; ``sort_by`` and ``filter`` reorder them, ``toggle_mark`` marks the cursor's run."""
 
     DEFAULT_CSS = "RunsTable { height: 1fr; }"
+
+    class Sorted(Message):
+        """The order changed (``sort_by``, or a header clicked): ``key`` is the column, ``ascending`` its direction."""
+
+        def __init__(self, key: str, ascending: bool) -> None:
+            super().__init__()
+            self.key = key
+            self.ascending = ascending
 
     class MarksChanged(Message):
         """The marked runs changed; ``marked`` holds their entries in the order they were marked."""
@@ -50,8 +60,13 @@ class RunsTable(DataTable):
 
     def on_mount(self) -> None:
         self.add_column("", key="mark", width=1)
-        for key, header, _ in SHOWN_COLUMNS:
-            self.add_column(header, key=key)
+        for key, _, _ in SHOWN_COLUMNS:
+            self.add_column(self._header(key), key=key)
+
+    @property
+    def ascending(self) -> bool:
+        """Whether the sort column's smallest value comes first."""
+        return self._ascending(self.sort_key)
 
     @property
     def selected(self) -> RunEntry | None:
@@ -79,6 +94,7 @@ class RunsTable(DataTable):
         self.reverse = not self.reverse if key == self.sort_key else False
         self.sort_key = key
         self._refill()
+        self.post_message(self.Sorted(key, self.ascending))
 
     def filter(self, text: str) -> None:
         """Show only runs matching every word of ``text``."""
@@ -116,9 +132,8 @@ class RunsTable(DataTable):
                 text = shorten_middle(cells[key], run_width) if key == "run" else cells[key]
                 row.append(Text(text, style=style, justify="right" if right else "left"))
             self.add_row(*row, key=entry.run)
-        for key, label, _ in SHOWN_COLUMNS:
-            arrow = ("▲" if self._ascending(key) else "▼") if key == self.sort_key else ""
-            self.columns[key].label = Text(label + arrow)  # type: ignore[index]
+        for key, _, _ in SHOWN_COLUMNS:
+            self.columns[key].label = self._header(key)  # type: ignore[index]
         runs = [entry.run for entry in self.shown]
         if current in runs:
             self.move_cursor(row=runs.index(current))
@@ -136,6 +151,14 @@ class RunsTable(DataTable):
     def on_resize(self) -> None:
         if self.entries:  # the run column follows the table's width, once the layout gave it
             self.call_after_refresh(self._refill)
+
+    def _header(self, key: str) -> Text:
+        """A column's header: its label and the sort arrow, or a blank in the arrow's place.
+
+        The blank keeps every header as wide with the arrow as without: a column is as wide as its
+        header was when it was added (or its widest cell), and an arrow past that width was cut off."""
+        arrow = ("▲" if self._ascending(key) else "▼") if key == self.sort_key else " "
+        return Text(HEADERS[key] + arrow)
 
     def _ascending(self, key: str) -> bool:
         return (key in DESCENDING) == self.reverse

@@ -24,7 +24,7 @@ from .overlay_chart import PALETTE, OverlayChart
 from .pane import View
 from .run_curves import RunCurves, read_curves
 from .run_details import RunDetails
-from .runs_table import RunsTable
+from .runs_table import HEADERS, RunsTable
 
 SORT_CYCLE = ("date", "final", "best", "time", "run", "preset", "state", "epochs", "device")
 REFRESH_SECONDS = 2.0
@@ -56,6 +56,8 @@ class RunsView(View):
         Binding("o", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("g", "reload", "Reload"),
+        # Ahead of the app's escape, which leaves focus nowhere: here that left the table and these keys deaf.
+        Binding("escape", "focus_table", "Back to the runs", show=False),
     ]
 
     class Opened(Message):
@@ -153,9 +155,9 @@ class RunsView(View):
 
     def _caption(self) -> None:
         table = self.query_one(RunsTable)
-        order = "reversed" if table.reverse else ""
+        order = "ascending ▲" if table.ascending else "descending ▼"
         self.query_one("#runs-table-box").border_subtitle = (
-            f"{len(table.shown)} of {len(table.entries)} runs, by {table.sort_key} {order}".rstrip()
+            f"{len(table.shown)} of {len(table.entries)} runs, by {HEADERS[table.sort_key]}, {order}"
         )
 
     # --- actions ------------------------------------------------------------------------------
@@ -188,8 +190,7 @@ class RunsView(View):
     def action_sort(self) -> None:
         table = self.query_one(RunsTable)
         at = SORT_CYCLE.index(table.sort_key) if table.sort_key in SORT_CYCLE else -1
-        table.sort_by(SORT_CYCLE[(at + 1) % len(SORT_CYCLE)])
-        self._caption()
+        table.sort_by(SORT_CYCLE[(at + 1) % len(SORT_CYCLE)])  # the caption follows its Sorted
 
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()
@@ -197,12 +198,20 @@ class RunsView(View):
     def action_reload(self) -> None:
         self.reload()
 
+    def action_focus_table(self) -> None:
+        """Escape: leave the filter (its words still apply), or anything else here, for the table."""
+        self.query_one(RunsTable).focus()
+
     @on(Input.Changed, "#runs-filter")
     def _filter(self, event: Input.Changed) -> None:
         self.query_one(RunsTable).filter(event.value)
         self._caption()
         if self.query_one(RunsTable).selected is None:
             self.query_one(RunDetails).show_none("No run matches the filter." if event.value.strip() else "")
+
+    @on(RunsTable.Sorted)
+    def _sorted(self) -> None:
+        self._caption()
 
     @on(Input.Submitted, "#runs-filter")
     def _filtered(self) -> None:
