@@ -406,18 +406,15 @@ def read_epochs(folder: Path) -> dict[int, float]:
             for number, line in enumerate(log, 1):
                 if not line.endswith(b"\n"):
                     break  # the last line, still being written
-                # Events are written with the kind first and no spaces: an epoch's line shows at its start.
-                if line.startswith(b'{"event":"epoch"'):
-                    try:
-                        event = json.loads(line)
-                        accuracies[int(event["epoch"])] = float(event["eval_accuracy"])
-                    except (ValueError, KeyError, TypeError, RecursionError):
-                        start = line[:60].decode("utf-8", "replace")
-                        raise DamagedRun(f"events.jsonl line {number} is a corrupt epoch line: {start!r}") from None
-                elif line.strip():
-                    problem = _not_an_event(line)
-                    if problem:
-                        raise DamagedRun(f"events.jsonl line {number} {problem}")
+                if not line.strip():
+                    continue
+                event, problem = _event_of(line)
+                if event is not None and event["event"] == "epoch":
+                    problem = _epoch_problem(event)
+                    if problem is None:
+                        accuracies[event["epoch"]] = float(event["eval_accuracy"])
+                if problem:
+                    raise DamagedRun(f"events.jsonl line {number} {problem}")
     except FileNotFoundError:
         raise DamagedRun("no events.jsonl") from None
     except OSError as error:
@@ -431,15 +428,37 @@ def read_epochs(folder: Path) -> dict[int, float]:
     return dict(sorted(accuracies.items()))
 
 
-def _not_an_event(line: bytes) -> str | None:
-    """Why a complete line of an event log is no event (as ``--resume`` words it), or None."""
+def _event_of(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A complete line of an event log as its event, or None and why it is no event (as
+    ``--resume`` words it)."""
     try:
         event = json.loads(line)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return "is not JSON"
+        return None, "is not JSON"
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        return "is not an event"
+        return None, "is not an event"
+    return event, None
+
+
+def _epoch_problem(event: dict[str, Any]) -> str | None:
+    """Why an epoch event's number or accuracy cannot be shown, or None: ``float()`` would take
+    ``"96.5"`` or ``true`` as accuracies, and another JSON writer's spacing hides no field."""
+    epoch, accuracy = event.get("epoch"), event.get("eval_accuracy")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+        return f"is an epoch line whose epoch is {_logged(epoch)}, not an epoch number"
+    if "eval_accuracy" not in event:
+        return "is an epoch line without eval_accuracy"
+    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or accuracy != accuracy:
+        return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a number"
+    if not 0 <= accuracy <= 100:
+        return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a percentage from 0 to 100"
     return None
+
+
+def _logged(value: Any) -> str:
+    """A value as the log holds it (``null``, ``"high"``), cut short when long."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _epochs_named(numbers: list[int]) -> str:

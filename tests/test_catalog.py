@@ -230,7 +230,7 @@ def test_read_epochs_takes_each_epochs_latest_accuracy_and_waits_for_a_partial_l
 
 def test_read_epochs_names_a_corrupt_epoch_line_and_a_missing_log(tmp_path: Path) -> None:
     folder = make_run(tmp_path, "r", events=BATCH + '{"event":"epoch","epoch":1}\n', epochs_completed=1)
-    with pytest.raises(DamagedRun, match="line 2 is a corrupt epoch line"):
+    with pytest.raises(DamagedRun, match="line 2 is an epoch line without eval_accuracy"):
         read_epochs(folder)
     (folder / "events.jsonl").unlink()
     with pytest.raises(DamagedRun, match="no events.jsonl"):

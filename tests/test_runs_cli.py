@@ -138,6 +138,41 @@ def test_bad_input_is_one_clear_line_and_exit_2(cli: Cli, runs_dir: Path, args: 
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("spaced", [False, True], ids=["compact", "spaced"])
+@pytest.mark.parametrize(
+    ("accuracy", "problem"),
+    [
+        ('"high"', '"high", not a number'),
+        ("null", "null, not a number"),
+        ('"96.5"', '"96.5", not a number'),  # float() took it: shown as an accuracy
+        ("true", "true, not a number"),  # shown as 1.00 %
+        ("NaN", "NaN, not a number"),
+        ("250", "250, not a percentage from 0 to 100"),
+    ],
+)
+def test_compare_names_an_epoch_accuracy_that_is_not_a_number(
+    runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], accuracy: str, problem: str, spaced: bool
+) -> None:
+    """A spaced epoch line (another JSON writer's) with a text or null accuracy was "no line for
+    epoch 1" (the log cut short); a compact one "a corrupt epoch line", naming no field."""
+    from mnist_tui.compare import main
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(next(runs_dir.glob("smoke-*")), damaged)
+    log = damaged / "events.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    number = next(n for n, line in enumerate(lines, 1) if line.startswith('{"event":"epoch"'))
+    event = json.loads(lines[number - 1])
+    event["eval_accuracy"] = "ACCURACY"
+    text = json.dumps(event) if spaced else json.dumps(event, separators=(",", ":"))
+    lines[number - 1] = text.replace('"ACCURACY"', accuracy) + "\n"
+    log.write_text("".join(lines))
+
+    assert main([str(damaged), str(next(runs_dir.glob("smoke-*")))]) == 2
+    error = capsys.readouterr().err
+    assert error == f"mnist-tui compare: error: {damaged} is damaged: events.jsonl line {number} is an epoch line whose eval_accuracy is {problem}\n"
+
+
 def test_the_training_flags_still_work_beside_the_commands(cli: Cli) -> None:
     result = cli("--help")
     assert result.returncode == 0

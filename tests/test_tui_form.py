@@ -139,6 +139,32 @@ async def test_typed_edits_start_a_run_with_the_edited_config() -> None:
         assert all(form.query_one(f"#field-{name}").disabled != (name in form.live) for name in FIELDS)
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("end", "ctrl+u", "0", ".", "0", "5", "enter"),  # clear the field, then type
+        ("backspace", "0", ".", "0", "5", "enter"),  # the text selected on focus, deleted
+        ("end", *["backspace"] * 5, "0", ".", "0", "5", "enter"),
+    ],
+    ids=["ctrl+u", "selected", "backspaces"],
+)
+@run_async
+async def test_a_burst_of_keys_edits_a_field_in_the_order_typed(keys: tuple[str, ...]) -> None:
+    """Keys sent at once (``tmux send-keys``, a fast typist), with no time for the app between them:
+    the field's editing keys (backspace, ctrl+u...) acted after the characters typed behind them,
+    so ``end ctrl+u 0.05`` left the field empty and ``backspace 0.05`` left 0.0."""
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source)
+    async with running as pilot:
+        app.set_focus(field(app, "lr"))
+        await pilot.pause()
+        for key in keys:  # as the terminal's reader posts them: none waits for the one before
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: source.calls or error_shown(app, "lr"), what="the run or the field's error")
+        assert (field(app, "lr").value, error_shown(app, "lr")) == ("0.05", None)
+        assert source.last.config == CONFIG.replace(lr=0.05)
+
+
 @run_async
 async def test_choosing_a_preset_fills_every_field() -> None:
     """Picked with the keyboard from the preset menu; a pending error is cleared; s runs the preset."""

@@ -12,10 +12,11 @@ from textual.widgets import Static
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import Event
 from mnist_tui.engine.presets import config_to_toml, load_preset
-from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow
+from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow, trial_name
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.key_bar import KeyBar
+from mnist_tui.tui.status_bar import StatusBar
 from mnist_tui.tui.sweep_charts import BEST, FAINT, FieldPlot, TrialCurves
 from mnist_tui.tui.sweep_view import SweepUpdated, SweepView
 from mnist_tui.tui.trials_table import BEST_STYLE, TrialsTable
@@ -187,6 +188,30 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
         await press(pilot, "i")
         await wait_until(pilot, lambda: app.current_view == "InspectView", what="the Inspect view")
         assert app.run_id == folder.name
+
+
+@run_async
+async def test_a_run_started_from_a_trials_settings_is_a_fresh_run_of_its_own(tmp_path: Path) -> None:
+    """Opened in Train, a trial fills the form with its settings; s then trained them under the
+    trial's name (smoke-S-t0001-...: one more trial of the study, in the runs and the status bar)."""
+    name = f"{trial_name('smoke-S', 1)}-20261201-120000-abcd"
+    settings = CONFIG.replace(name=trial_name("smoke-S", 1), lr=0.0123, hidden=(32, 16))
+    folder = trial_folder(tmp_path / name, list(training_run()(settings, name)), settings)
+    source = ScriptedSource()
+    app = MnistApp(CONFIG, source=source, preset="smoke", view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        await show_trials(app, pilot, trial(1, "complete", (95.5, 97.25, 96.75), 0.0123, run_dir=str(folder)))
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.current_view == "TrainView" and app.run_id == name, what="the trial shown")
+        assert app.query_one(StatusBar).name_shown == settings.name  # the trial's run, shown as it ran
+
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: source.calls, what="the run started")
+        fresh = Config().name  # what the form names a run of its own, with no preset
+        assert source.last.config == settings.replace(name=fresh)  # the trial's settings, all of them
+        assert source.last.preset is None
+        assert source.last.run_id.startswith(f"{fresh}-")
+        await wait_until(pilot, lambda: app.query_one(StatusBar).name_shown == fresh, what="the new run's name")
 
 
 @run_async

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -259,6 +259,29 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
             assert app.state == "running"
         finally:
             writer.release()
+
+
+@run_async
+async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_for_its_data_folder(tmp_path: Path) -> None:
+    """It said ``mnist-tui --resume FOLDER`` unquoted (a folder with a space split in two) and
+    without ``--data-dir``, which a run trained on another data folder needs: the headless run's
+    hint carries its flag, but no run folder records it, so the watcher asks for it."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    parent = tmp_path / "shared runs"  # a space: the pasted command must keep the folder whole
+    parent.mkdir()
+    folder = run_folder(parent, script[:8])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
+    (hint,) = [note for note in notes if "Resume it with: " in note]
+    command, _, rest = hint.partition("Resume it with: ")[2].partition(" (")
+    assert shlex.split(command) == ["mnist-tui", "--resume", str(folder)]
+    assert rest.startswith("add --data-dir DIR if it trained on data outside the default folder")
 
 
 @run_async

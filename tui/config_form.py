@@ -25,6 +25,7 @@ from textual.widgets import Input, Label, Select, Static
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
 from ..engine.events import Event, RunStarted, SettingsChanged
 from ..engine.presets import list_presets, load_preset, preset_description
+from .field_input import FieldInput
 from .pane import Pane
 from .run_state import RunState
 
@@ -159,7 +160,7 @@ class ConfigForm(Pane, Widget):
         elif isinstance(value, bool):
             widget = Select([("true", True), ("false", False)], value=value, allow_blank=False, id=field_id, compact=True)
         else:
-            widget = Input(self._text_of(name, value), id=field_id, compact=True)
+            widget = FieldInput(self._text_of(name, value), id=field_id, compact=True)
         widget.tooltip = self._tooltip_of(name, doc)
         return widget
 

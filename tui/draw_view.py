@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
 from .draw_canvas import SIDE, DrawCanvas
+from .field_input import FieldInput
 from .pane import Pane, View
 from .pixels import PixelArt
 from .probability_bars import ProbabilityBars
@@ -118,7 +119,7 @@ class DrawView(Pane, View):
                     yield ProbabilityBars(id="probabilities")
                 with Horizontal(id="folder-row"):
                     yield Label("run folder")
-                    yield Input(placeholder="the shown run's, else the newest", id="run-folder", compact=True)
+                    yield FieldInput(placeholder="the shown run's, else the newest", id="run-folder", compact=True)
                 yield Static("", id="folder-error")
 
     def on_mount(self) -> None:

@@ -15,6 +15,7 @@ from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import Event
 from ..engine.replay import ReplayError, describe_skipped, read_events
+from ..engine.trial_rows import is_trial_name
 from .config_form import ConfigForm
 from ..engine.lock import writer_alive
 from .runs_view import RunsView
@@ -57,7 +58,7 @@ class PastRuns(_Base):
         if skipped:
             self.notify(describe_skipped(skipped), severity="warning", timeout=10)
         self.show_recorded(events, folder=path)
-        self.load_config_of(path)
+        self.load_config_of(path, fresh=True)
         self.action_view(TrainView.__name__)
 
     def on_runs_view_resume_requested(self, message: RunsView.ResumeRequested) -> None:
@@ -68,8 +69,14 @@ class PastRuns(_Base):
             self.action_view(TrainView.__name__)
             self.start(config, preset=self.query_one(ConfigForm).preset, resume=message.path)
 
-    def load_config_of(self, path: Path) -> Config | None:
-        """Fill the form with a run folder's saved config and preset; None (and a notice) when it is damaged."""
+    def load_config_of(self, path: Path, *, fresh: bool = False) -> Config | None:
+        """Fill the form with a run folder's saved config and preset; None (and a notice) when it is damaged.
+
+        ``fresh``: the run is only shown, and what ``s`` starts from its settings is a new run. A
+        sweep trial's settings then fill the form under the name of a run of the form's own, with
+        no preset: started under the trial's name, the run was one more trial of its study, in the
+        Runs view and the status bar. A followed or resumed trial keeps its name.
+        """
         try:
             config = read_config(path)
         except DamagedRun as error:
@@ -79,5 +86,8 @@ class PastRuns(_Base):
             preset = read_summary(path).get("preset")
         except DamagedRun:
             preset = None
-        self.query_one(ConfigForm).load(config, preset)
+        if fresh and is_trial_name(config.name):
+            self.query_one(ConfigForm).load(config.replace(source="form", name=Config().name), None)
+        else:
+            self.query_one(ConfigForm).load(config, preset)
         return config

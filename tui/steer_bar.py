@@ -8,6 +8,7 @@ from textual.widgets import Input
 
 from ..engine.commands import SETTINGS
 from ..engine.config import Config, ConfigError, parse_value
+from .field_input import FieldInput
 
 
 def parse_settings(text: str) -> dict[str, float]:
@@ -27,7 +28,7 @@ def parse_settings(text: str) -> dict[str, float]:
     return values
 
 
-class SteerBar(Input):
+class SteerBar(FieldInput):
     """Hidden until ``e``; enter sends the settings (posted as :class:`SteerBar.SettingsTyped`), escape leaves."""
 
     DEFAULT_CSS = """

@@ -9,6 +9,7 @@ answers (paused, resumed, changed, stopped) arrive in the log like every other e
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -140,8 +141,7 @@ class Watching(_Base):
         self._set_state("interrupted")
         self.show_interrupted()
         self.notify(
-            f"The process training {self.watching.name} is gone: the run is interrupted. "
-            f"Resume it with: mnist-tui --resume {self.watching}",
+            f"The process training {self.watching.name} is gone: the run is interrupted. {resume_hint(self.watching)}",
             severity="error",
             timeout=15,
         )
@@ -166,3 +166,14 @@ class Watching(_Base):
         shown = " ".join(f"{key} {value:g}" for key, value in (values or {}).items())
         self.notify(f"Sent {command} {shown}".rstrip() + "; the run acts on it at its next report.", timeout=3)
         return True
+
+
+def resume_hint(run_dir: Path) -> str:
+    """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
+
+    Unlike the dashboard's and the headless run's hints (``resume_flags``), it cannot name the
+    data folder: nothing in a run folder records the ``--data-dir`` it was trained with."""
+    return (
+        f"Resume it with: mnist-tui --resume {shlex.quote(str(run_dir))} (add --data-dir DIR if it trained "
+        "on data outside the default folder: its run folder does not record which)"
+    )
