@@ -20,8 +20,8 @@ from textual.pilot import Pilot
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.thin_bar import ThinBar as ProgressBar
 
-from mnist_tui.engine.config import FIELDS, Config
-from mnist_tui.engine.events import Event, RunFailed, RunFinished
+from mnist_tui.engine.config import FIELDS, MAX_EPOCHS, Config
+from mnist_tui.engine.events import Event, RunFailed, RunFinished, RunStarted
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
 from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
@@ -37,6 +37,7 @@ from mnist_tui.tui.status_bar import StatusBar
 from tui_script import (
     RUN_DIR,
     STEPS_PER_EPOCH,
+    Script,
     ScriptedSource,
     batch,
     endless_reports,
@@ -143,10 +144,10 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
 
         table = app.query_one(AccuracyTable)
         assert table.row_count == 3
-        assert [str(table.get_cell(str(epoch), "epoch")) for epoch in (1, 2, 3)] == ["1/3", "2/3", "3/3"]
-        stars = [str(table.get_cell(str(epoch), "best")) for epoch in (1, 2, 3)]
-        assert stars == ["", BEST, ""]  # the star moved from epoch 1 to the best, epoch 2, and stayed
-        assert str(table.get_cell("2", "eval_acc")).startswith("97.25")
+        assert table.shown == ("epoch", "train_acc", "eval_acc", "eval_loss")
+        assert [str(table.get_cell(str(epoch), "epoch")) for epoch in (1, 2, 3)] == ["1", "2", "3"]
+        accuracies = [str(table.get_cell(str(epoch), "eval_acc")) for epoch in (1, 2, 3)]
+        assert accuracies == ["95.50", f"97.25 {BEST}", "96.75"]  # the star moved from epoch 1 to the best, epoch 2
 
         gallery = app.query_one(DigitGallery)
         cards = list(gallery.query(DigitCard))
@@ -390,6 +391,130 @@ async def test_at_80x24_the_accuracy_pane_shows_the_newest_epoch_of_a_long_run()
         assert table.scroll_offset.y <= newest < table.scroll_offset.y + rows, "the newest epoch is in view"
 
 
+def shown_rows(table: AccuracyTable) -> list[str]:
+    """The table's rows as the screen shows them: its header, then the epochs in view, less the scrollbar's cells."""
+    width = table.scrollable_content_region.width
+    return [table.render_line(y).crop(0, width).text for y in range(table.scrollable_content_region.height)]
+
+
+def shown_lines(widget: Any) -> list[str]:
+    """What a line-API widget (progress's numbers and bars, the status bar) shows in its box."""
+    width, height = widget.content_size
+    return [widget.render_line(y).crop(0, width).text.rstrip() for y in range(height)]
+
+
+def new_bests(epochs: int, count: int = 20) -> Script:
+    """A run's last ``count`` epochs of ``epochs``, each a new best (the newest starred); it stays running."""
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        yield started(run_id, config)
+        for epoch in range(epochs - count + 1, epochs + 1):
+            accuracy = 90.0 + 9.0 * epoch / epochs
+            yield dataclasses.replace(epoch_ended(run_id, 1, epochs, (accuracy,)), epoch=epoch, best_epoch=epoch)
+
+    return script
+
+
+@pytest.mark.parametrize("epochs", [120, MAX_EPOCHS])
+@run_async
+async def test_at_80x24_every_accuracy_column_and_the_star_fit_up_to_the_most_epochs(epochs: int) -> None:
+    """Beside the chart (38 cells), from epoch 100 on the star's column was cut off at the pane's right."""
+    app = make_app(ScriptedSource(new_bests(epochs)), CONFIG.replace(epochs=epochs))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "s")
+        table = app.query_one(AccuracyTable)
+        await wait_until(pilot, lambda: table.row_count == 20 and table.show_vertical_scrollbar, what="the epochs")
+        await pilot.pause(0.2)
+        assert app.query_one("#main").has_class("-beside") and table.outer_size.width == 40
+        assert not table.show_horizontal_scrollbar
+        header, *rows = shown_rows(table)
+        assert BEST in rows[-1], rows
+        assert rows[-1].split() == [str(epochs), "98.00", "99.00", BEST, "0.4000"], rows
+        assert header.split() == ["epoch", "train", "eval", "eval", "loss"], header
+        assert sum(column.get_render_width(table) for column in table.columns.values()) <= len(header)
+        assert len(table.border_title or "") <= table.outer_size.width - 6, "the title whole in the border"
+
+
+@run_async
+async def test_at_80x24_a_finished_run_shows_whole_in_the_narrow_panes_beside_the_form() -> None:
+    """The form comes back at the run's end: progress and accuracy share 48 cells. Progress lost
+    its last line ("epoch 1" of the best), accuracy every column but the epoch and the training
+    accuracy (the star among them), and the status bar cut the run folder's own name."""
+    run_dir = "/home/someone/mnist/runs/smoke-20261202-060353-757c"
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        for event in training_run()(config, run_id):
+            yield dataclasses.replace(event, run_dir=run_dir) if isinstance(event, RunStarted) else event
+
+    app = make_app(ScriptedSource(script), load_preset("smoke"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the run's end")
+        await pilot.pause(0.3)
+        assert app.query_one("#sidebar").display and app.query_one("#main").has_class("-cramped")
+
+        numbers = app.query_one("#numbers", QuickText)
+        assert " ".join(" ".join(shown_lines(numbers)).split()) == "Finished: 95.50 % best 95.50 % at epoch 1"
+        for bar in ("#epoch-bar", "#run-bar"):
+            assert shown_lines(app.query_one(bar, ProgressBar))[0].endswith("━ 100%")
+
+        table = app.query_one(AccuracyTable)
+        header, row, *_ = shown_rows(table)
+        assert BEST in row, row
+        assert header.split() == ["epoch", "eval"] and row.split() == ["1", "95.50", BEST], (header, row)
+        assert table.border_title == "Accuracy per epoch"
+
+        (line,) = shown_lines(app.query_one(StatusBar))
+        assert line.endswith("● finished   device cpu   run folder …/runs/smoke-20261202-060353-757c"), line
+
+
+@run_async
+async def test_at_80x24_a_long_run_stopped_keeps_its_bars_and_says_where_it_stopped() -> None:
+    """120 epochs: "epoch 1/120" left the bars beside the form no cells, and the stop's last line was cut."""
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source, CONFIG.replace(epochs=120))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_reporting(pilot, app)
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        await pilot.pause(0.3)
+        progress = app.query_one(RunProgress)
+        assert app.query_one("#sidebar").display and progress.content_size.width == 20
+        epoch_bar, run_bar = (shown_lines(app.query_one(bar, ProgressBar))[0] for bar in ("#epoch-bar", "#run-bar"))
+        assert epoch_bar.count("━") >= 4 and run_bar.count("━") >= 4, (epoch_bar, run_bar)
+        assert str(app.query_one("#epoch-caption").content) == "1/120"
+        step = progress.step
+        shown = " ".join(" ".join(shown_lines(app.query_one("#numbers", QuickText))).split())
+        assert shown == f"Stopped at epoch 1, step {step:,} resumable"
+
+
+@run_async
+async def test_notifications_stand_above_the_status_bar_and_the_key_bar() -> None:
+    """A stop's notification covered the status bar's end, the run folder, for 8 seconds."""
+    from mnist_tui.tui.key_bar import KeyBar
+
+    source = ScriptedSource(endless_reports, pace=0.02)
+    app = make_app(source)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:  # tests show none by default
+        await start_reporting(pilot, app)
+
+        def toasts() -> list[Any]:
+            return [toast for toast in app.screen.query("Toast") if toast.region]
+
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped" and len(toasts()) == 1, what="the stop's notification")
+        app.notify("Trial 3: " + "a long error " * 8, severity="error")  # another, stacked above it
+        await wait_until(pilot, lambda: len(toasts()) == 2, what="the second notification")
+        await pilot.pause(0.1)
+        status, keys = app.query_one(StatusBar).region, app.query_one(KeyBar).region
+        shown = toasts()
+        assert "Stopped at epoch" in str(shown[0].render()) and "Trial 3" in str(shown[1].render())
+        assert not shown[0].region.overlaps(shown[1].region)
+        for toast in shown:
+            assert app.screen.region.contains_region(toast.region), toast.region
+            assert not toast.region.overlaps(status) and not toast.region.overlaps(keys), (toast.region, status)
+
+
 @run_async
 async def test_the_chart_redraws_only_when_new_points_arrived() -> None:
     app = make_app(ScriptedSource())
@@ -611,8 +736,8 @@ async def test_a_new_epoch_row_repaints_the_accuracy_table_without_a_relayout(mo
         assert table.show_vertical_scrollbar and table.max_scroll_y > 0
         assert table.scroll_y == table.max_scroll_y, "scrolled to the end"
         visible = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
-        assert any(f"{epochs}/{epochs}" in line for line in visible), visible
-        assert not any(line.lstrip().startswith("1/") for line in visible[1:]), "the first epochs scrolled away"
+        assert any(line.split()[:1] == [str(epochs)] for line in visible), visible
+        assert not any(line.split()[:1] == ["1"] for line in visible[1:]), "the first epochs scrolled away"
         await press(pilot, "x")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
 

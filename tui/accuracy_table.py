@@ -12,6 +12,13 @@ from .pane import Pane
 from .run_state import RunState
 
 BEST = "★"
+COLUMNS = {"epoch": "epoch", "train_acc": "train", "eval_acc": "eval", "eval_loss": "eval loss"}
+"""Each column's key and header (the pane's title says the accuracies are per cent)."""
+WIDTHS = {"train_acc": len("100.00"), "eval_acc": len(f"100.00 {BEST}"), "eval_loss": len("eval loss")}
+"""The widest each column's cells and header get (the epoch's follows the run's epoch count)."""
+LEFT_OUT = ("eval_loss", "train_acc")
+"""What a pane too narrow for every column leaves out, first to last: the epoch and its accuracy stay."""
+_PADDING = 2  # a DataTable cell's padding, both sides
 
 
 class AccuracyTable(Pane, DataTable):
@@ -19,13 +26,12 @@ class AccuracyTable(Pane, DataTable):
 
     EVENTS = (RunStarted, EpochEnded)
     CAPTION = "Accuracy per epoch"
+    SHORT_CAPTION = "Accuracy"
 
-    # Never a horizontal scrollbar: in a 40-column pane (80x24, the panes beside the chart) the
-    # columns of a run of 100 epochs or more are a cell or two wider than the pane, and the
-    # scrollbar took the one row left for epochs. The star's column, last, is what is cut; the
-    # best epoch's accuracy is also bold green, and the progress pane names it.
+    # Never a horizontal scrollbar: in the 38 cells beside the chart at 80x24, it took the one row
+    # left for epochs. The columns are fitted to the width instead (see fit_columns).
     DEFAULT_CSS = """
-    AccuracyTable { height: 1fr; overflow-x: hidden; }
+    AccuracyTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
     """
 
     # The table's height is fixed (1fr), so a new row changes only what scrolls: it repaints the
@@ -41,14 +47,19 @@ class AccuracyTable(Pane, DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
         self.epochs: list[EpochEnded] = []
-        self._starred: str | None = None
+        self.epoch_width = len("epoch")
+        """The epoch column's width: the run's last epoch number, or its header."""
+        self.shown: tuple[str, ...] = ()
+        """The keys of the columns shown (what the width leaves, see :meth:`fit_columns`)."""
+        self._starred: EpochEnded | None = None
+        self._eval_name = ""
 
     def on_mount(self) -> None:
-        self.add_column("epoch", key="epoch")
-        self.add_column("train %", key="train_acc")
-        self.add_column("eval %", key="eval_acc")
-        self.add_column("eval loss", key="eval_loss")
-        self.add_column(" ", key="best")
+        self.fit_columns()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+        self.fit_title()
 
     def show_event(self, event: Event, run: RunState) -> None:
         if isinstance(event, EpochEnded):
@@ -57,32 +68,67 @@ class AccuracyTable(Pane, DataTable):
             self.show_run(run)
 
     def show_run(self, run: RunState) -> None:
-        self.reset()
-        self.border_title = f"{self.CAPTION} · {run.eval_name}" if run.eval_name else self.CAPTION
-        for epoch in run.epochs:
-            self.add_epoch(epoch)
-
-    def reset(self) -> None:
-        """Forget every epoch (a new run starts)."""
-        self.epochs.clear()
-        self._starred = None
-        self.clear()
+        self._eval_name = run.eval_name
+        self.fit_title()
+        self.epochs = list(run.epochs)
+        stars = [epoch for epoch in self.epochs if epoch.best_epoch == epoch.epoch]
+        self._starred = stars[-1] if stars else None
+        last = max([int(run.config.get("epochs", 0)), *(epoch.epoch for epoch in self.epochs)])
+        self.epoch_width = max(len("epoch"), len(str(last)))
+        self.fit_columns(refill=True)
 
     def add_epoch(self, event: EpochEnded) -> None:
         """Append the epoch and move the star to the best one."""
         self.epochs.append(event)
-        best = event.best_epoch == event.epoch
-        if best and self._starred is not None:
-            self.update_cell(self._starred, "best", "")
-        style = "bold green" if best else ""
-        self.add_row(
-            f"{event.epoch}/{event.epochs}",
-            f"{event.train_accuracy:.2f}",
-            Text(f"{event.eval_accuracy:.2f}", style=style),
-            f"{event.eval_loss:.4f}",
-            Text(BEST, style="bold yellow") if best else "",
-            key=str(event.epoch),
-        )
-        if best:
-            self._starred = str(event.epoch)
+        if event.best_epoch == event.epoch:
+            if self._starred is not None:
+                self.update_cell(str(self._starred.epoch), "eval_acc", self._accuracy(self._starred, starred=False))
+            self._starred = event
+        self._add_row(event)
         self.scroll_end(animate=False)
+
+    def fit_columns(self, *, refill: bool = False) -> None:
+        """Show the columns the width holds, the vertical scrollbar's cells kept for it, so none
+        is cut: in 38 cells (beside the chart at 80x24) all of them up to 100,000 epochs; in
+        22 (under the chart beside the form) the epoch and its evaluation accuracy."""
+        width = self.size.width - self.styles.scrollbar_size_vertical
+        widths = {**WIDTHS, "epoch": self.epoch_width}
+        shown = list(COLUMNS)
+        for key in LEFT_OUT:
+            if sum(widths[k] + _PADDING for k in shown) <= width:
+                break
+            shown.remove(key)
+        if tuple(shown) == self.shown and not refill:
+            return
+        self.shown = tuple(shown)
+        self.clear(columns=True)
+        for key in self.shown:
+            # The last column sizes itself: an eval loss past 9,999 grows it rather than being cut.
+            self.add_column(COLUMNS[key], key=key, width=None if key == "eval_loss" else widths[key])
+        for event in self.epochs:
+            self._add_row(event)
+        self.scroll_end(animate=False)
+
+    def fit_title(self) -> None:
+        """The longest title the top border holds whole (Textual cut it: "· official tes…")."""
+        room = self.outer_size.width - 6  # a corner, a line and a space on each side
+        titles = [f"{self.CAPTION} · {self._eval_name}", f"{self.SHORT_CAPTION} · {self._eval_name}"]
+        titles = [*(titles if self._eval_name else []), self.CAPTION, self.SHORT_CAPTION]
+        self.border_title = next((title for title in titles if len(title) <= room), titles[-1])
+
+    def _add_row(self, event: EpochEnded) -> None:
+        cells = {
+            "epoch": str(event.epoch),
+            "train_acc": f"{event.train_accuracy:.2f}",
+            "eval_acc": self._accuracy(event, starred=event is self._starred),
+            "eval_loss": f"{event.eval_loss:.4f}",
+        }
+        self.add_row(*(cells[key] for key in self.shown), key=str(event.epoch))
+
+    @staticmethod
+    def _accuracy(event: EpochEnded, *, starred: bool) -> Text:
+        """The evaluation accuracy, bold green if it was the best when it came, and the star if it still is."""
+        text = Text(f"{event.eval_accuracy:.2f}", style="bold green" if event.best_epoch == event.epoch else "")
+        if starred:
+            text.append(f" {BEST}", style="bold yellow")
+        return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.cells import set_cell_size
+from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -24,7 +26,16 @@ from .run_state import RunState
 from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
+MIN_BAR = 10
+"""Cells a progress bar keeps beside its caption: its percentage and four of bar."""
 IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
+BRIEF_WORDING = (
+    ("Finished: final accuracy ", "Finished: "),
+    ("the last checkpoint resumes it", "resumable"),
+    ("try a smaller learning rate", "try a smaller lr"),
+)
+"""Shorter words for how a run ended, where the pane is too narrow for the whole of it (beside the
+form at 80x24, 20 cells wide, its last line was cut); the notification says it in full."""
 
 
 def describe_interrupted(run: RunState) -> tuple[str, str]:
@@ -49,6 +60,25 @@ def describe_end(event: Terminal) -> tuple[str, str]:
     if isinstance(event, RunFailed):
         return f"Failed: {event.error}", "bold red"
     return event.status, "bold"
+
+
+def fit_outcome(outcome: str, width: int, rows: int, console: Console) -> str:
+    """``outcome`` as it fits ``rows`` lines of ``width`` cells: whole, else in brief, else its
+    first lines with the last one ending in "…" (a long error)."""
+    for wording in (outcome, brief(outcome)):
+        lines = Text(wording).wrap(console, width)
+        if len(lines) <= rows:
+            return wording
+    shown = [line.plain.rstrip() for line in lines[:rows]]
+    shown[-1] = set_cell_size(shown[-1], width - 1).rstrip() + "…"
+    return "\n".join(shown)
+
+
+def brief(outcome: str) -> str:
+    """``outcome`` in :data:`BRIEF_WORDING`."""
+    for long, short in BRIEF_WORDING:
+        outcome = outcome.replace(long, short)
+    return outcome
 
 
 def format_duration(seconds: float) -> str:
@@ -85,6 +115,10 @@ class RunProgress(Pane, Vertical):
         """The shown run: its last epoch's evaluation time counts in the time left."""
         self._unpainted: BatchReported | None = None
         self._painted_any = False
+        self._outcome: tuple[str, str] | None = None
+        """How the shown run ended and its style, fitted to the pane at each resize."""
+        self._brief_caption = False
+        self._epoch = self._epoch_step = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -102,6 +136,25 @@ class RunProgress(Pane, Vertical):
         self._numbers = self.query_one("#numbers", QuickText)
         self._epoch_caption = self.query_one("#epoch-caption", Label)
 
+    def on_resize(self) -> None:
+        # A run's end shows the form again at 80-109 columns, and the pane narrows (after finish).
+        if self.steps_per_epoch:  # a run is shown
+            self.fit_captions()
+            self._bars(self._epoch, self._epoch_step)
+        self._show_outcome()
+
+    def fit_captions(self) -> None:
+        """Captions as wide as this run's longest, so the bars line up and never move (up to
+        "epoch 100000/100000"); set at the start and at a resize, the reports then update them
+        without a relayout. Where that leaves the bar no cells, the epoch's caption is its numbers."""
+        room = self.content_size.width
+        longest = f"{self.epochs}/{self.epochs} "
+        self._brief_caption = bool(room) and room - len(f"epoch {longest}") < MIN_BAR
+        width = len(longest) if self._brief_caption else max(10, len(f"epoch {longest}"))
+        for caption in self.query(".caption"):
+            if caption.styles.width is None or caption.styles.width.cells != width:
+                caption.styles.width = width
+
     def show_event(self, event: Event, run: RunState) -> None:
         self._run = run
         if isinstance(event, BatchReported):
@@ -117,6 +170,7 @@ class RunProgress(Pane, Vertical):
 
     def show_run(self, run: RunState) -> None:
         self._run = run
+        self._outcome = None
         if run.started is None:
             self.steps_per_epoch = self.step = 0
             self._unpainted, self._painted_any = None, False
@@ -141,11 +195,8 @@ class RunProgress(Pane, Vertical):
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
         self._unpainted, self._painted_any = None, False
-        # Captions as wide as this run's longest, so the bars line up and never move (up to
-        # "epoch 100000/100000"); set once here, the reports then update them without a relayout.
-        width = max(10, len(f"epoch {self.epochs}/{self.epochs} "))
-        for caption in self.query(".caption"):
-            caption.styles.width = width
+        self._outcome = None
+        self.fit_captions()
         self._bars(event.start_epoch + 1, event.start_step)
         self._numbers.update(
             f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
@@ -187,10 +238,23 @@ class RunProgress(Pane, Vertical):
     def finish(self, outcome: str, style: str) -> None:
         """The run ended: how, in ``style``, where the numbers were (the bars show its last report)."""
         self.paint()
+        self._outcome = (outcome, style)
+        self._show_outcome()
+
+    def _show_outcome(self) -> None:
+        if self._outcome is None:
+            return
+        outcome, style = self._outcome
+        width, rows = self._numbers.content_size
+        if width and rows:  # laid out: else in full, until the resize that lays it out
+            outcome = fit_outcome(outcome, width, rows, self.app.console)
         self._numbers.update(Text(outcome, style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
-        caption = f"epoch {min(epoch, self.epochs)}/{self.epochs}"
+        self._epoch, self._epoch_step = epoch, epoch_step
+        caption = f"{min(epoch, self.epochs)}/{self.epochs}"
+        if not self._brief_caption:
+            caption = f"epoch {caption}"
         if str(self._epoch_caption.content) != caption:  # once an epoch, in a box sized by start()
             self._epoch_caption.update(caption, layout=False)
         self._epoch_bar.update(total=self.steps_per_epoch, progress=epoch_step)

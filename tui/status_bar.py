@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -49,8 +51,22 @@ class StatusBar(Pane, Widget):
             self.name_shown = str(run.config["name"])
 
     def render(self) -> Text:
+        folder = printable(self.run_dir)
+        text = self._describe(brand=True)
+        # The folder's own name tells runs apart: at 80 columns the app's name gives way to it
+        # (the path was cut inside the name, "…ke-20261202-060353-757c").
+        needed = min(len(folder), len(PurePath(folder).name) + 2)  # the whole path, or "…/" and the name
+        if folder and text.cell_len + needed > self.content_size.width:
+            text = self._describe(brand=False)
+        if folder:
+            text.append(fit_path(folder, self.content_size.width - text.cell_len))
+        return text
+
+    def _describe(self, *, brand: bool) -> Text:
+        """The line up to the run folder's path."""
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("mnist-tui ", style="bold")
+        if brand:
+            text.append("mnist-tui ", style="bold")
         if self.name_shown:
             text.append(f"{self.name_shown}  ", style="dim")
         text.append("● ", style=STATE_STYLES.get(self.state, "bold"))
@@ -60,14 +76,16 @@ class StatusBar(Pane, Widget):
             text.append(self.device)
         if self.run_dir:
             text.append("   run folder ", style="dim")
-            text.append(fit_path(printable(self.run_dir), self.content_size.width - text.cell_len))
         return text
 
 
 def fit_path(path: str, width: int) -> str:
-    """``path`` in ``width`` cells, its start cut (``…/runs/smoke-20261202-035316-f85e``): the
-    run's own folder is what tells it apart. Left to Rich, a path too long for the bar's one row
-    went to a second row, and the bar showed "run folder" with nothing after it."""
+    """``path`` in ``width`` cells, its start cut, at a folder where it can
+    (``…/runs/smoke-20261202-035316-f85e``): the run's own folder is what tells it apart. Left to
+    Rich, a path too long for the bar's one row went to a second row, and the bar showed "run
+    folder" with nothing after it."""
     if len(path) <= width:
         return path
-    return "…" + path[len(path) - max(width - 1, 1):]
+    tail = path[len(path) - max(width - 1, 1):]
+    cut = tail.find("/")
+    return "…" + (tail[cut:] if 0 <= cut < len(tail) - 1 else tail)

@@ -42,5 +42,4 @@ class TrainView(View):
     def on_mount(self) -> None:
         self.query_one("#sidebar").border_title = "Hyperparameters"
         self.query_one("#progress").border_title = "Progress"
-        self.query_one("#accuracy").border_title = AccuracyTable.CAPTION
         self.query_one("#gallery").border_title = "Predictions"
