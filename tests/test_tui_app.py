@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from mnist_tui.tui.quick_text import QuickText
@@ -918,3 +919,29 @@ async def test_the_time_left_counts_the_evaluations_still_to_come() -> None:
         training = (4 * report.steps_per_epoch - 150) * 64 / 12_800
         text = str(progress.query_one("#numbers").content)
         assert f"≈ {format_duration(training + 3 * 30.0)} left" in text, text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@run_async
+async def test_the_loss_charts_legend_shows_whole_in_its_border_with_the_setting_changes(size: tuple[int, int]) -> None:
+    """At 80x24 Textual cut the legend mid-word ("⣿ smoothed ●…"): a shorter one is chosen that fits."""
+    source = ScriptedSource(training_run(end=False))
+    app = make_app(source)
+    async with app.run_test(size=size) as pilot:
+        await press(pilot, "s")
+        chart = app.query_one(LossChart)
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+        legends = []
+        for changed in (False, True):
+            if changed:
+                source.last.inbox.put("set", {"lr": 0.01})
+                await wait_until(pilot, lambda: "│" in str(chart.border_title), what="the change's legend")
+            await pilot.pause(0.1)
+            (top,) = [strip.text for strip in chart.render_lines(Region(0, 0, chart.outer_size.width, 1))]
+            legend = Text.from_markup(str(chart.border_title)).plain
+            assert legend in top and "…" not in top, (legend, top)
+            legends.append(legend)
+        assert "│" not in legends[0] and legends[1].endswith(("│ setting changed", "│ changed"))
+        assert all("⣿ batch" in legend and "● eval" in legend for legend in legends)
+        if size == (120, 40):
+            assert legends[0] == Text.from_markup(loss_chart.LEGEND).plain  # room for the whole one

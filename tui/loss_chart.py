@@ -39,6 +39,12 @@ LEGEND = (
 )
 """The border title doubles as the legend (plotext's own legend would cover the curves)."""
 CHANGE_LEGEND = " [magenta]│ setting changed[/]"
+SHORT_LEGENDS = (
+    ("Loss: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● evaluation[/]", " [magenta]│ setting changed[/]"),
+    ("Loss: [gray]⣿ batch[/] [cyan]⣿ smoothed[/] [#ff8700]● eval[/]", " [magenta]│ changed[/]"),
+    ("[gray]⣿ batch[/] [cyan]⣿ mean[/] [#ff8700]● eval[/]", " [magenta]│ changed[/]"),
+)
+"""Shorter legends, for a chart too narrow for the whole one (80 columns): Textual cut it mid-word."""
 
 
 class LossChart(Pane, PlotextPlot):
@@ -60,12 +66,14 @@ class LossChart(Pane, PlotextPlot):
         self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
         self._decoded = False  # a new figure was decoded during this render_lines
         self._build_cost = 0.0  # CPU seconds of the last frame() that built a figure
+        self._changes_shown = False  # whether the legend names the setting changes' lines
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.border_title = LEGEND
+        self._show_legend()
 
     def on_resize(self) -> None:
+        self._show_legend()
         # The y ticks that fit depend on the height. The first layout draws the empty chart at
         # once (drawing it at mount, before the chart had a size, cost a second figure a frame later).
         self._dirty = True
@@ -74,15 +82,26 @@ class LossChart(Pane, PlotextPlot):
     def show_event(self, event: Event, run: RunState) -> None:
         self.curves = run.loss
         self._dirty = True  # drawn at the next frame: reports come many times a second
-        if isinstance(event, SettingsChanged):
-            self.border_title = LEGEND + CHANGE_LEGEND
+        if isinstance(event, SettingsChanged) and not self._changes_shown:
+            self._changes_shown = True
+            self._show_legend()
         elif isinstance(event, Terminal):  # the run's last points, at once rather than at the next spacing
             self.draw_now()
 
     def show_run(self, run: RunState) -> None:
         self.curves = run.loss
         self._dirty = True
-        self.border_title = LEGEND + (CHANGE_LEGEND if run.loss.changes else "")
+        self._changes_shown = bool(run.loss.changes)
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        """The longest legend the top border holds (``╭─ `` and `` ─╮`` around it)."""
+        room = self.size.width - 6
+        for legend, changes in ((LEGEND, CHANGE_LEGEND), *SHORT_LEGENDS):
+            title = legend + (changes if self._changes_shown else "")
+            if Text.from_markup(title).cell_len <= room:
+                break
+        self.border_title = title
 
     def draw_now(self) -> None:
         """Draw the points that arrived now, however recently the last figure was built."""
