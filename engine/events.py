@@ -72,6 +72,8 @@ class RunStarted(Event):
     """The preset the run started from (None: a config file or the form), kept across resumes."""
     started: str | None = None
     """When the run first started (local ISO 8601 time), kept across resumes; None in logs written before it."""
+    data_dir: str | None = None
+    """The data folder this session loaded from (absolute), where a resume looks by default; None in logs written before it."""
 
     kind: ClassVar[str] = "run_started"
 

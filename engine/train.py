@@ -7,17 +7,18 @@ folder, and it turns every error into a terminal event instead of raising.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generator, Iterator, Protocol
+from typing import Any, Generator, Iterator, Protocol, Sequence
 
 import torch
 
 from .commands import CommandFile, Inbox
 from .config import Config, ConfigError
-from .data import DataError, load_split
+from .data import ENV_DATA_DIR, DataError, ensure_files, load_split
 from .events import (
     BatchReported,
     CheckpointSaved,
@@ -109,6 +110,8 @@ def resume_training(
     """Continue the run in ``run_dir`` from its last checkpoint, appending to its event log.
 
     ``epochs`` raises the number of epochs to train to; ``inbox`` as for :func:`run_training`.
+    Without ``data_dir`` or ``$MNIST_TUI_DATA``, the data is read from the folder the run recorded
+    (its latest ``run_started`` naming one) while that folder exists, else from the default folder.
     Settings changed during the run go on as changed (the checkpoint's optimizer holds them). The
     folder is locked first (another writer: a failed event with reason ``busy``); events logged
     after the last checkpoint are dropped (the run continues from that checkpoint). A missing or
@@ -137,6 +140,8 @@ def resume_training(
             lock.release()
         yield RunFailed(run_id=path.name, error=str(error), reason="busy" if isinstance(error, RunBusy) else "checkpoint")
         return
+    if data_dir is None and not os.environ.get(ENV_DATA_DIR):
+        data_dir = resume.data_dir
     yield from _run(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
         preset=resume.summary.get("preset"),
@@ -147,6 +152,18 @@ def _first_start(logged: list[dict[str, Any]]) -> dict[str, Any]:
     """The preset and start time that the log's first ``run_started`` names (for a lost summary)."""
     first = next((e for e in logged if e.get("event") == RunStarted.kind), {})
     return {key: first[key] for key in ("preset", "started") if isinstance(first.get(key), str)}
+
+
+def _recorded_data_dir(logged: Sequence[dict[str, Any]]) -> str | None:
+    """The data folder that the log's latest ``run_started`` naming one records, while it exists.
+
+    Only an absolute path counts: a relative one would name another folder from another working directory.
+    """
+    for event in reversed(logged):
+        recorded = event.get("data_dir") if event.get("event") == RunStarted.kind else None
+        if isinstance(recorded, str):
+            return recorded if Path(recorded).is_absolute() and Path(recorded).is_dir() else None
+    return None
 
 
 def _iso_time(seconds: float) -> str:
@@ -177,6 +194,8 @@ class _Resume:
         self.summary = earlier_summary(path) or _first_start(logged)
         """The summary the earlier session left, else its log's first start: the run keeps its preset and start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
+        self.data_dir = _recorded_data_dir(logged)
+        """The data folder the run recorded, while it exists (None: not recorded, or gone)."""
 
     def release(self) -> None:
         if self.lock is not None:
@@ -199,7 +218,8 @@ def _run(
     try:
         device = resolve_device(config.device)
         check_memory(config, device)
-        split = load_split(config, data_dir, device)
+        root = ensure_files(data_dir, config.dataset)  # the folder run_started records, for a resume to find
+        split = load_split(config, root, device)
         trainer = Trainer(config, split, device)
         if resume is not None and resume.state is not None:
             trainer.load_state(resume.state)
@@ -226,7 +246,8 @@ def _run(
     steering = Steering(run_id, trainer, config, stop=stop, inbox=inbox, command_file=command_file)
     first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
     session = _Session(
-        config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start
+        config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start,
+        data_dir=str(root.resolve()),
     )
     fresh = resume is None or resume.state is None
     if not fresh:
@@ -261,6 +282,7 @@ class _Session:
         *,
         preset: str | None,
         started: str,
+        data_dir: str,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -279,6 +301,8 @@ class _Session:
         self.preset = preset
         self.started = started
         """When the run first started, ISO 8601 with its offset (a resume keeps it)."""
+        self.data_dir = data_dir
+        """The data folder loaded, absolute: the run records it for a resume."""
 
     def emit(self, event: Event) -> Event:
         """Record ``event`` in the run folder (and the summary, at changes and the end)."""
@@ -356,6 +380,7 @@ class _Session:
                 parameters=trainer.parameters,
                 preset=self.preset,
                 started=self.started,
+                data_dir=self.data_dir,
             )
         )
         if self.folder is not None and not fresh:

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from mnist_tui.engine.config import Config
+from mnist_tui.engine.data import DataError
 from mnist_tui.engine.events import (
     BatchReported,
     CheckpointSaved,
@@ -28,6 +29,7 @@ from mnist_tui.engine.events import (
     event_from_dict,
 )
 from mnist_tui.engine.presets import load_config_file
+from mnist_tui.engine import data as data_module
 from mnist_tui.engine import train as train_module
 from mnist_tui.engine.train import resume_training, run_training
 from mnist_tui.engine.trainer import Trainer
@@ -380,6 +382,81 @@ def test_a_raised_epoch_count_is_kept_for_the_next_resume(data_dir: Path, tmp_pa
     assert isinstance(rest[-1], RunFinished) and rest[-1].epochs_completed == 3
     straight = train(tiny.replace(epochs=3), runs_dir=None)
     assert losses(done) + losses(raised) + losses(rest) == losses(straight)
+
+
+# --- the data folder a resume reads -----------------------------------------------------------
+
+
+@pytest.fixture
+def no_default_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No ``$MNIST_TUI_DATA`` and an empty cache folder: the default data folder (returned) has no
+    MNIST, and a download into it is refused with a DataError (tests never go to the network)."""
+    monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def refuse(root: Path, dataset: str, raw: Path, missing: list[str]) -> None:
+        raise DataError(f"{dataset} files missing in {raw} (a test never downloads)")
+
+    monkeypatch.setattr(data_module, "_download", refuse)
+    return tmp_path / "cache" / "mnist-tui"
+
+
+def log_data_dir_as(monkeypatch: pytest.MonkeyPatch, folder: str | None) -> None:
+    """Runs log ``folder`` as the data folder of their ``run_started`` (None: no such field, as in
+    logs written before it); the events they yield are unchanged."""
+    to_dict = RunStarted.to_dict
+
+    def logged(event: RunStarted) -> dict:
+        written = {key: value for key, value in to_dict(event).items() if key != "data_dir"}
+        return written if folder is None else {**written, "data_dir": folder}
+
+    monkeypatch.setattr(RunStarted, "to_dict", logged)
+
+
+def stopped_at_once(train: Train, tiny: Config, stop_after) -> Path:
+    """A run folder stopped before its first batch: its log, config and checkpoint, quickly."""
+    events = train(tiny, stop=stop_after(1))
+    assert isinstance(events[-1], RunStopped)
+    return Path(events[0].run_dir)
+
+
+def test_a_resume_reads_the_data_folder_the_run_recorded(
+    data_dir: Path, train: Train, tiny: Config, stop_after, no_default_data: Path
+) -> None:
+    """``--resume RUN`` looked in the default folder (and tried to download there), not where the run trained."""
+    run_dir = stopped_at_once(train, tiny, stop_after)
+    logged = json.loads((run_dir / "events.jsonl").read_text().splitlines()[0])
+    assert logged["event"] == "run_started" and logged["data_dir"] == str(data_dir)
+    resumed = list(resume_training(run_dir, stop=stop_after(1)))
+    assert isinstance(resumed[-1], RunStopped), resumed[-1]
+    assert resumed[0].data_dir == str(data_dir)
+
+
+@pytest.mark.parametrize("recorded", [None, "gone"], ids=["log written before the field", "recorded folder gone"])
+def test_a_resume_without_a_usable_recorded_folder_reads_the_default_one(
+    train: Train, tiny: Config, stop_after, no_default_data: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, recorded: str | None,
+) -> None:
+    log_data_dir_as(monkeypatch, recorded and str(tmp_path / recorded))
+    run_dir = stopped_at_once(train, tiny, stop_after)
+    (failed,) = resume_training(run_dir)
+    assert isinstance(failed, RunFailed) and failed.reason == "data"
+    assert f"files missing in {no_default_data / 'MNIST' / 'raw'}" in failed.error
+
+
+def test_a_given_data_folder_and_the_environment_win_over_the_recorded_one(
+    data_dir: Path, train: Train, tiny: Config, stop_after, no_default_data: Path,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"  # exists, without MNIST
+    elsewhere.mkdir()
+    log_data_dir_as(monkeypatch, str(elsewhere))
+    run_dir = stopped_at_once(train, tiny, stop_after)
+    (failed,) = resume_training(run_dir)
+    assert isinstance(failed, RunFailed) and f"files missing in {elsewhere / 'MNIST' / 'raw'}" in failed.error
+    assert isinstance(list(resume_training(run_dir, data_dir=data_dir, stop=stop_after(1)))[-1], RunStopped)
+    monkeypatch.setenv("MNIST_TUI_DATA", str(data_dir))
+    assert isinstance(list(resume_training(run_dir, stop=stop_after(1)))[-1], RunStopped)
 
 
 def test_a_given_run_id_names_the_folder_and_tags_every_event(train: Train, tiny: Config, data_dir: Path, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from mnist_tui.command import main
+from mnist_tui.engine import data as data_module
+from mnist_tui.engine.data import DataError
 from mnist_tui.engine.events import BatchReported, Event, RunDiverged, RunFailed, RunFinished, RunStopped, Terminal
 from mnist_tui.exit_codes import exit_code
 from mnist_tui.headless import JsonlPrinter, describe_end
@@ -130,6 +132,30 @@ def test_a_signal_with_jsonl_stops_gracefully_and_names_the_folder_to_resume(
     assert err == f"mnist-tui: stopped at epoch 1, step 5; continue with: mnist-tui --resume {resume}\n"
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
     assert signal.getsignal(signal_number) is before, "the previous handler is restored"
+
+
+def test_a_resume_without_data_dir_reads_the_folder_the_run_trained_on(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mnist-tui --resume RUN`` read the default data folder, not the ``--data-dir`` the run trained
+    on: there it found no MNIST and tried to download it (refused here: tests never download)."""
+    monkeypatch.chdir(data_dir.parent)  # a relative --data-dir: the run records where it points
+    runs = tmp_path / "runs"
+    assert main(["--preset", "smoke", "--epochs", "1", "--device", "cpu", "--jsonl",
+                 "--data-dir", data_dir.name, "--runs-dir", str(runs)]) == 0
+    (run_dir,) = runs.iterdir()
+    monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the default folder: empty
+
+    def refuse(root: Path, dataset: str, raw: Path, missing: list[str]) -> None:
+        raise DataError(f"{dataset} files missing in {raw} (a test never downloads)")
+
+    monkeypatch.setattr(data_module, "_download", refuse)
+    capsys.readouterr()
+    assert main(["--jsonl", "--resume", str(run_dir)]) == 0, capsys.readouterr().err
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (events[0]["event"], events[0]["data_dir"]) == ("run_started", str(data_dir))
+    assert events[-1]["event"] == "finished"
 
 
 @pytest.mark.parametrize(

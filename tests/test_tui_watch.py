@@ -23,6 +23,7 @@ from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.run_progress import IDLE_TEXT
 from mnist_tui.tui.status_bar import StatusBar
 from mnist_tui.tui.steer_bar import SteerBar
+from mnist_tui.tui.watching import resume_hint
 from tui_script import ScriptedSource, batch, run_async, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -282,6 +283,36 @@ async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_fo
     command, _, rest = hint.partition("Resume it with: ")[2].partition(" (")
     assert shlex.split(command) == ["mnist-tui", "--resume", str(folder)]
     assert rest.startswith("add --data-dir DIR if it trained on data outside the default folder")
+
+
+@run_async
+async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp_path: Path) -> None:
+    """A run's ``run_started`` names the data folder it loaded, and a plain ``--resume`` reads from it."""
+    data = tmp_path / "my mnist"
+    data.mkdir()
+    script = list(training_run(end=False)(CONFIG, RUN))
+    started = dataclasses.replace(script[0], data_dir=str(data))
+    folder = run_folder(tmp_path, [started, *script[1:8]])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
+    (hint,) = [note for note in notes if "Resume it with: " in note]
+    assert shlex.split(hint.partition("Resume it with: ")[2]) == ["mnist-tui", "--resume", str(folder)]
+
+
+def test_a_recorded_data_folder_that_is_gone_asks_for_one_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / RUN
+    asking = resume_hint(folder)
+    assert "(add --data-dir DIR if it trained on data outside the default folder" in asking
+    assert resume_hint(folder, str(tmp_path / "deleted")) == asking
+    monkeypatch.chdir(tmp_path)
+    assert resume_hint(folder, RUN) == asking, "a relative folder: relative to which working directory?"
+    assert resume_hint(folder, str(tmp_path)) == f"Resume it with: mnist-tui --resume {folder}"
 
 
 @run_async

@@ -140,8 +140,10 @@ class Watching(_Base):
             return
         self._set_state("interrupted")
         self.show_interrupted()
+        started = self.run_state.started
+        hint = resume_hint(self.watching, started.data_dir if started else None)
         self.notify(
-            f"The process training {self.watching.name} is gone: the run is interrupted. {resume_hint(self.watching)}",
+            f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
             severity="error",
             timeout=15,
         )
@@ -168,12 +170,16 @@ class Watching(_Base):
         return True
 
 
-def resume_hint(run_dir: Path) -> str:
+def resume_hint(run_dir: Path, data_dir: str | None = None) -> str:
     """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
 
-    Unlike the dashboard's and the headless run's hints (``resume_flags``), it cannot name the
-    data folder: nothing in a run folder records the ``--data-dir`` it was trained with."""
+    ``data_dir`` is the data folder its log's ``run_started`` records: while that folder exists, a
+    plain ``--resume`` reads from it (as the engine's resume does). A log written before runs
+    recorded it cannot say, so the hint asks for ``--data-dir``."""
+    command = f"mnist-tui --resume {shlex.quote(str(run_dir))}"
+    if data_dir is not None and Path(data_dir).is_absolute() and Path(data_dir).is_dir():
+        return f"Resume it with: {command}"
     return (
-        f"Resume it with: mnist-tui --resume {shlex.quote(str(run_dir))} (add --data-dir DIR if it trained "
-        "on data outside the default folder: its run folder does not record which)"
+        f"Resume it with: {command} (add --data-dir DIR if it trained "
+        "on data outside the default folder: its log names no data folder that is still there)"
     )
