@@ -15,7 +15,9 @@ Two more savings, both exact in real arithmetic:
 - **Unlit pixels.** Four in five MNIST pixels are 0, and a batch of 32 digits lights only about
   460 of the 784. Their columns of the input contribute nothing to the first layer's output or
   weight gradient, so both products run over the lit pixels only (weights are stored
-  input-major, ``model.store_flat``, so a pixel's weights are one contiguous row).
+  input-major, ``model.store_flat``, so a pixel's weights are one contiguous row). Finding and
+  gathering them costs a few operations a step whatever the layer's width, so only a first layer
+  at least ``GATHER_MIN_WIDTH`` wide does it.
 - **Momentum SGD without a gradient tensor.** ``buffer = momentum * buffer + grad`` is one
   matrix product accumulated into the momentum buffer (``addmm_`` with ``beta=momentum``), then
   ``param -= lr * buffer``: what ``torch.optim.SGD`` computes, in two passes over memory instead
@@ -67,6 +69,10 @@ _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.
 
 # Above this share of lit pixels, gathering them costs more than the products save.
 LIT_SHARE_LIMIT = 0.8
+GATHER_MIN_WIDTH = 400
+"""A first layer narrower than this multiplies every pixel: for 100 to 300 units, finding and
+gathering the lit ones (five operations a step) cost more than the products saved, 6 to 14 % of
+a step (``bench/README.md``); from 500 units on they save up to 7 %."""
 
 
 def supports(config: Config, device: torch.device) -> bool:
@@ -122,7 +128,8 @@ class MLPStep:
         self._activation = _FORWARD[config.activation]
         self._activation_backward = _BACKWARD[config.activation]
         self._dropout = config.dropout
-        self.lit_share_limit = LIT_SHARE_LIMIT
+        self.lit_share_limit = LIT_SHARE_LIMIT if self.layers[0].linear.out_features >= GATHER_MIN_WIDTH else 0.0
+        """The largest share of lit pixels at which a batch gathers them (0: never, nothing looked for)."""
         self._one = torch.ones(())  # the loss's own gradient
         self._grad_targets = self._targets(self.update.grads)
         self._buffer_targets: tuple[list[torch.Tensor], list[list[torch.Tensor]]] | None = None
@@ -154,8 +161,8 @@ class MLPStep:
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[_Saved], torch.Tensor | None]:
         """Logits, what each layer's backward needs, and the batch's lit pixels (None: all of them)."""
         first = self.layers[0].linear
-        lit = torch.nonzero(x.amax(0)).view(-1)
-        if lit.numel() <= self.lit_share_limit * x.shape[1]:
+        lit = torch.nonzero(x.amax(0)).view(-1) if self.lit_share_limit > 0 else None
+        if lit is not None and lit.numel() <= self.lit_share_limit * x.shape[1]:
             x = x.index_select(1, lit)
             z = torch.addmm(first.bias, x, self._weights[0].index_select(0, lit))
         else:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mnist_tui.engine.config import ACTIVATIONS, Config
 from mnist_tui.engine.data import load_split
 from mnist_tui.engine.events import RunFinished
-from mnist_tui.engine.mlp_step import MLPStep, dropout_mask, supports
+from mnist_tui.engine.mlp_step import GATHER_MIN_WIDTH, LIT_SHARE_LIMIT, MLPStep, dropout_mask, supports
 from mnist_tui.engine.model import build_model, flat_parameters, store_flat
 from mnist_tui.engine.optim import build_optimizer, load_optimizer_state
 
@@ -67,8 +67,9 @@ class Pair:
         store_flat(self.model)
         self.reference_optimizer = build_optimizer(config, self.reference, CPU)
         self.step = MLPStep(config, self.model, build_optimizer(config, self.model, CPU))
-        if lit_share_limit is not None:
-            self.step.lit_share_limit = lit_share_limit
+        # These models are narrow: without a limit they would never gather the lit pixels, and
+        # every test here checks that path unless it says otherwise.
+        self.step.lit_share_limit = LIT_SHARE_LIMIT if lit_share_limit is None else lit_share_limit
         self.model.train()
         self.reference.train()
 
@@ -203,6 +204,24 @@ def test_the_first_layer_matches_with_and_without_skipping_unlit_pixels(digits, 
     """A limit of 0 multiplies every pixel; 1 always gathers the lit ones (a batch of 32 lights about 60 %)."""
     config = Config(hidden=(48,), optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, device="cpu")
     assert_close(*train_both(config, digits, lit_share_limit=limit))
+
+
+@pytest.mark.parametrize("width", [GATHER_MIN_WIDTH - 1, GATHER_MIN_WIDTH])
+def test_only_a_first_layer_wide_enough_looks_for_the_lit_pixels(digits, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Narrower, finding and gathering them cost more than the products save: every pixel is multiplied."""
+    looked = []
+    nonzero = torch.nonzero
+    monkeypatch.setattr(torch, "nonzero", lambda *args, **kwargs: looked.append(1) or nonzero(*args, **kwargs))
+    config = Config(hidden=(width,), optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, device="cpu")
+    torch.manual_seed(config.seed)
+    model = build_model(config)
+    store_flat(model)
+    step = MLPStep(config, model, build_optimizer(config, model, CPU))
+    model.train()
+    for index in range(3):
+        step(*batch(digits, index))
+    assert step.lit_share_limit == (LIT_SHARE_LIMIT if width >= GATHER_MIN_WIDTH else 0.0)
+    assert len(looked) == (3 if width >= GATHER_MIN_WIDTH else 0)
 
 
 def test_unlit_pixels_leave_their_weights_to_momentum_alone(digits) -> None:

@@ -9,6 +9,7 @@ import torch
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.data import load_split
+from mnist_tui.engine.mlp_step import GATHER_MIN_WIDTH
 from mnist_tui.engine.threads import ABANDON, PROBE_GAPS, TRIAL_STEPS, ThreadChoice, intra_op_threads
 from mnist_tui.engine.trainer import Trainer
 
@@ -130,6 +131,8 @@ class Alternating(ThreadChoice):
 
 CONFIGS = {
     "sgd-momentum-sigmoid": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "hidden": (64, 32)},
+    # Wide enough to gather the lit pixels: the momentum fold's index_add_ (the narrow ones multiply every pixel).
+    "sgd-momentum-gathered": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.5, "activation": "sigmoid", "hidden": (GATHER_MIN_WIDTH, 32)},
     "adam-relu": {"optimizer": "adam", "lr": 0.003, "hidden": (100, 100)},
     "adamw-gelu-dropout": {"optimizer": "adamw", "lr": 0.003, "activation": "gelu", "dropout": 0.3, "hidden": (48,)},
     # Batch norm's CPU kernels sum per thread; the step runs them on one.
