@@ -232,18 +232,24 @@ async def test_only_this_watchers_own_refused_settings_pop_up(tmp_path: Path) ->
         assert [note for note in notes if note.startswith("Not changed")] == ["Not changed: lr must be at most 0.1 here"]
 
 
-@run_async
-async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None:
-    """Killed mid-run, the log says "running" forever: the watcher checks the writer's lock and
-    stops offering to steer a run nobody trains."""
-    script = list(training_run(end=False)(CONFIG, RUN))
-    folder = run_folder(tmp_path, script[:8])
+def watcher_of_killed_run(folder: Path) -> tuple[MnistApp, list[str]]:
+    """A watcher of ``folder``, whose lock names a process that is gone, and the notes it shows."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
     app = watcher(folder)
     notes: list[str] = []
     app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    return app, notes
+
+
+@run_async
+async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None:
+    """Killed mid-run, the log says "running" forever: the watcher checks the writer's lock and
+    stops offering to steer a run nobody trains."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:8])
+    app, notes = watcher_of_killed_run(folder)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
         assert any(f"mnist-tui --resume {folder}" in note for note in notes)
@@ -271,12 +277,7 @@ async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_fo
     parent = tmp_path / "shared runs"  # a space: the pasted command must keep the folder whole
     parent.mkdir()
     folder = run_folder(parent, script[:8])
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
-    app = watcher(folder)
-    notes: list[str] = []
-    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    app, notes = watcher_of_killed_run(folder)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
     (hint,) = [note for note in notes if "Resume it with: " in note]
@@ -293,12 +294,7 @@ async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp
     script = list(training_run(end=False)(CONFIG, RUN))
     started = dataclasses.replace(script[0], data_dir=str(data))
     folder = run_folder(tmp_path, [started, *script[1:8]])
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (folder / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
-    app = watcher(folder)
-    notes: list[str] = []
-    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    app, notes = watcher_of_killed_run(folder)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
     (hint,) = [note for note in notes if "Resume it with: " in note]
