@@ -140,8 +140,11 @@ def resume_training(
             lock.release()
         yield RunFailed(run_id=path.name, error=str(error), reason="busy" if isinstance(error, RunBusy) else "checkpoint")
         return
-    if data_dir is None and not os.environ.get(ENV_DATA_DIR):
-        data_dir = resume.data_dir
+    if data_dir is None and not os.environ.get(ENV_DATA_DIR) and resume.data_dir is not None:
+        try:  # the recorded folder, if it still holds the data: else the default, as before it was recorded
+            data_dir = ensure_files(resume.data_dir, config.dataset, download=False)
+        except DataError:
+            pass
     yield from _run(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
         preset=resume.summary.get("preset"),

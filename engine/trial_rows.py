@@ -6,21 +6,13 @@ tests feed the Sweep view scripted rows.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
-
-_TRIAL_NAME = re.compile(r".+-t\d{4,}")
 
 
 def trial_name(study: str, number: int) -> str:
     """The config name (and run folder prefix) of trial ``number`` of ``study``."""
     return f"{study}-t{number:04d}"
-
-
-def is_trial_name(name: str) -> bool:
-    """Whether ``name`` has the shape :func:`trial_name` gives a trial's config."""
-    return _TRIAL_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)

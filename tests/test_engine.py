@@ -432,12 +432,19 @@ def test_a_resume_reads_the_data_folder_the_run_recorded(
     assert resumed[0].data_dir == str(data_dir)
 
 
-@pytest.mark.parametrize("recorded", [None, "gone"], ids=["log written before the field", "recorded folder gone"])
+@pytest.mark.parametrize(
+    "recorded", [None, "gone", "emptied"],
+    ids=["log written before the field", "recorded folder gone", "recorded folder without the data"],
+)
 def test_a_resume_without_a_usable_recorded_folder_reads_the_default_one(
     train: Train, tiny: Config, stop_after, no_default_data: Path, monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path, recorded: str | None,
 ) -> None:
+    """A folder that no longer holds the data (or a copied run's path on another machine) is not
+    where a resume downloads to: the default folder is, as before runs recorded one."""
     log_data_dir_as(monkeypatch, recorded and str(tmp_path / recorded))
+    if recorded == "emptied":
+        (tmp_path / recorded).mkdir()
     run_dir = stopped_at_once(train, tiny, stop_after)
     (failed,) = resume_training(run_dir)
     assert isinstance(failed, RunFailed) and failed.reason == "data"
@@ -445,17 +452,19 @@ def test_a_resume_without_a_usable_recorded_folder_reads_the_default_one(
 
 
 def test_a_given_data_folder_and_the_environment_win_over_the_recorded_one(
-    data_dir: Path, train: Train, tiny: Config, stop_after, no_default_data: Path,
+    train: Train, tiny: Config, stop_after, no_default_data: Path,
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
     elsewhere = tmp_path / "elsewhere"  # exists, without MNIST
     elsewhere.mkdir()
-    log_data_dir_as(monkeypatch, str(elsewhere))
-    run_dir = stopped_at_once(train, tiny, stop_after)
+    run_dir = stopped_at_once(train, tiny, stop_after)  # it records data_dir, which holds MNIST
+    missing = f"files missing in {elsewhere / 'MNIST' / 'raw'}"
+    (failed,) = resume_training(run_dir, data_dir=elsewhere)
+    assert isinstance(failed, RunFailed) and missing in failed.error
+    monkeypatch.setenv("MNIST_TUI_DATA", str(elsewhere))
     (failed,) = resume_training(run_dir)
-    assert isinstance(failed, RunFailed) and f"files missing in {elsewhere / 'MNIST' / 'raw'}" in failed.error
-    assert isinstance(list(resume_training(run_dir, data_dir=data_dir, stop=stop_after(1)))[-1], RunStopped)
-    monkeypatch.setenv("MNIST_TUI_DATA", str(data_dir))
+    assert isinstance(failed, RunFailed) and missing in failed.error
+    monkeypatch.delenv("MNIST_TUI_DATA")
     assert isinstance(list(resume_training(run_dir, stop=stop_after(1)))[-1], RunStopped)
 
 

@@ -246,3 +246,18 @@ async def test_a_rounded_float_trains_as_its_exact_value_until_it_is_edited() ->
         field(app, "lr").value = "2.98e-06"
         await pilot.pause()
         assert form.read().lr == 2.98e-06, "typed, it is the number typed"
+
+
+@run_async
+async def test_an_editing_key_shows_the_cursor_as_an_input_does() -> None:
+    """Input restarts its cursor's blink at every key; a key acted on as it arrives skipped that,
+    and a cursor caught in its dark phase stayed hidden while it moved."""
+    app, running = make_app(ScriptedSource())
+    async with running as pilot:
+        lr = field(app, "lr")
+        app.set_focus(lr)
+        await pilot.pause()
+        for key in ("left", "end", "backspace"):
+            lr._cursor_visible = False  # the blink's dark phase
+            await pilot.press(key)
+            assert lr._cursor_visible, key

@@ -529,3 +529,30 @@ async def test_the_shown_runs_view_lists_again_by_itself_and_a_hidden_one_reads_
         hidden_at = view.listed
         await pilot.pause(1.0)
         assert view.listed == hidden_at, "a hidden Runs view lists nothing"
+
+
+@run_async
+async def test_an_opened_trial_fills_the_form_as_a_run_of_its_own_and_a_run_named_like_one_keeps_its_name(runs_dir: Path) -> None:
+    """A trial is told by the ``sweep`` entry its summary gains, not by its name: ``exp-t1000`` is a
+    user's name, which the form kept as ``custom`` when trials were told by the shape of theirs."""
+    trial = write_run(runs_dir, "S-t0003-x", SMOKE.replace(name="S-t0003", lr=0.02), started="2026-11-23T10:00:00+00:00")
+    summary = json.loads((trial / "summary.json").read_text())
+    summary["sweep"] = {"study": "S", "trial": 3, "state": "complete", "outcome": "finished", "params": {"lr": 0.02}}
+    (trial / "summary.json").write_text(json.dumps(summary))
+    write_run(runs_dir, "exp-t1000-y", SMOKE.replace(name="exp-t1000"), started="2026-11-24T10:00:00+00:00")
+    from mnist_tui.tui.config_form import ConfigForm
+
+    app = make_app(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "S-t0003-x")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "S-t0003-x", what="the trial opened")
+        assert form.read() == SMOKE.replace(lr=0.02, name=Config().name) and form.preset is None  # not its name
+
+        await pilot.press("4")
+        await select(pilot, table, "exp-t1000-y")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.run_id == "exp-t1000-y", what="the user's run opened")
+        assert form.read().name == "exp-t1000" and form.preset == "smoke"

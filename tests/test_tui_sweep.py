@@ -15,6 +15,7 @@ from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.engine.trial_rows import SweepSnapshot, TrialRow, trial_name
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.key_bar import KeyBar
 from mnist_tui.tui.status_bar import StatusBar
 from mnist_tui.tui.sweep_charts import BEST, FAINT, FieldPlot, TrialCurves
@@ -245,12 +246,14 @@ async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_bel
 @run_async
 async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_it_ends(tmp_path: Path) -> None:
     name = "smoke-S-t0002-20261201-120000-abcd"
-    whole = list(training_run()(CONFIG, name))
+    settings = CONFIG.replace(lr=0.0123, name="smoke-S-t0002")
+    whole = list(training_run()(settings, name))
     first_epoch = next(i for i, e in enumerate(whole) if e.kind == "epoch") + 1
-    folder = trial_folder(tmp_path / name, whole[:first_epoch], CONFIG.replace(lr=0.0123))
+    folder = trial_folder(tmp_path / name, whole[:first_epoch], settings)
     log = folder / "events.jsonl"
     app = make_app(view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
         await show_trials(app, pilot, trial(2, "running", (80.0,), 0.0123, run_dir=str(folder)))
         await press(pilot, "enter")
         await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
@@ -258,6 +261,7 @@ async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_
         await wait_until(pilot, lambda: accuracy.row_count == 1 and app.state == "running", what="the first epoch")
         assert app.watching == folder and app.trial_followed
         assert app.check_action("start", ()) is None  # no run of its own while it follows the trial
+        assert form.read().name == "smoke-S-t0002"  # the trial followed, as it runs
 
         notified: list[str] = []
         notify = app.notify
@@ -274,6 +278,8 @@ async def test_a_running_trial_opened_in_train_is_followed_live_and_let_go_when_
         bar = app.query_one(KeyBar)
         assert dict(zip((key.action for key in bar.keys), bar.enabled))["start"]  # drawn as usable too
         assert app.exit_code == 0  # a followed trial's end is no outcome of this command
+        # s now starts a run of this dashboard's, with the trial's settings: not one more trial.
+        assert form.read() == settings.replace(name=Config().name) and form.preset is None
 
 
 @run_async

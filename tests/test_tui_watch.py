@@ -370,3 +370,21 @@ def test_typed_settings_name_a_setting_given_twice() -> None:
     assert parse_settings("lr=0.001, momentum=0.9") == {"lr": 0.001, "momentum": 0.9}
     with pytest.raises(ConfigError, match="lr is given twice; give each setting once"):
         parse_settings("lr=0.001 lr=0.002")
+
+
+@run_async
+async def test_settings_typed_in_one_burst_send_what_came_before_enter(tmp_path: Path) -> None:
+    """``lr=0.05`` enter, then ``p`` at once (tmux send-keys): the p reached the bar before its
+    submission was handled, and ``lr=0.05p`` was refused."""
+    folder = run_folder(tmp_path, list(training_run()(CONFIG, RUN))[:5])
+    app = watcher(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+        await pilot.press("e")
+        bar = app.query_one(SteerBar)
+        for key in [*"lr=0.05", "enter", "p"]:  # as the terminal's reader posts them: none waits
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: any(c["command"] == "set" for c in commands(folder)), what="the change sent")
+        change = next(c for c in commands(folder) if c["command"] == "set")
+        assert change["values"] == {"lr": 0.05}
+        assert not bar.has_focus

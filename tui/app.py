@@ -424,7 +424,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.notify(f"Trial {message.number}: {describe_skipped(skipped)}", severity="warning", timeout=10)
         self.show_recorded(events, folder=log.parent)
         if self.state not in ACTIVE:  # else show_recorded said why it did not open it
-            self.load_config_of(Path(message.run_dir), fresh=True)  # the trial's settings, not the base's
+            self.load_config_of(Path(message.run_dir), fresh=True, trial=True)  # the trial's settings, not the base's
             self.action_view(message.view)
 
     def action_next_view(self) -> None:

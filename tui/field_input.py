@@ -16,6 +16,7 @@ class FieldInput(Input):
     """
 
     async def _on_key(self, event: events.Key) -> None:
+        self._restart_blink()  # as Input's own handler does first, which a key acted on here skips
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             if not binding.priority and await self.app.run_action(binding.action, self):
                 event.stop()

@@ -15,7 +15,6 @@ from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import Event
 from ..engine.replay import ReplayError, describe_skipped, read_events
-from ..engine.trial_rows import is_trial_name
 from .config_form import ConfigForm
 from ..engine.lock import writer_alive
 from .runs_view import RunsView
@@ -69,13 +68,14 @@ class PastRuns(_Base):
             self.action_view(TrainView.__name__)
             self.start(config, preset=self.query_one(ConfigForm).preset, resume=message.path)
 
-    def load_config_of(self, path: Path, *, fresh: bool = False) -> Config | None:
+    def load_config_of(self, path: Path, *, fresh: bool = False, trial: bool = False) -> Config | None:
         """Fill the form with a run folder's saved config and preset; None (and a notice) when it is damaged.
 
         ``fresh``: the run is only shown, and what ``s`` starts from its settings is a new run. A
-        sweep trial's settings then fill the form under the name of a run of the form's own, with
-        no preset: started under the trial's name, the run was one more trial of its study, in the
-        Runs view and the status bar. A followed or resumed trial keeps its name.
+        sweep trial's settings (``trial``, or a summary with its ``sweep`` entry) then fill the
+        form under the name of a run of the form's own, with no preset: started under the trial's
+        name, the run was one more trial of its study, in the Runs view and the status bar. A
+        followed or resumed trial keeps its name.
         """
         try:
             config = read_config(path)
@@ -83,11 +83,16 @@ class PastRuns(_Base):
             self.notify(f"{path.name}: {error}", severity="error")
             return None
         try:
-            preset = read_summary(path).get("preset")
+            summary = read_summary(path)
         except DamagedRun:
-            preset = None
-        if fresh and is_trial_name(config.name):
-            self.query_one(ConfigForm).load(config.replace(source="form", name=Config().name), None)
+            summary = {}
+        if fresh and (trial or "sweep" in summary):
+            self.query_one(ConfigForm).load(as_own_run(config), None)
         else:
-            self.query_one(ConfigForm).load(config, preset)
+            self.query_one(ConfigForm).load(config, summary.get("preset"))
         return config
+
+
+def as_own_run(config: Config) -> Config:
+    """A sweep trial's settings as a run of the form's own: its name is not the trial's."""
+    return config.replace(source="form", name=Config().name)

@@ -64,7 +64,7 @@ class SteerBar(FieldInput):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            values = parse_settings(self.value)
+            values = parse_settings(event.value)  # keys typed after enter may be in the field already
         except ConfigError as error:
             self.notify(str(error), severity="error")
             return

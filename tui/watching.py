@@ -24,6 +24,7 @@ from ..engine.journal import LOG
 from ..engine.lock import writer_alive
 from .config_form import ConfigForm
 from .follow import follow_log
+from .past_runs import as_own_run
 from .run_state import ACTIVE, RunState
 from .steer_bar import SteerBar
 
@@ -66,7 +67,11 @@ class Watching(_Base):
         self.workers.cancel_group(self, "follow")
         self.watching = None
         self.trial_followed = False
-        self.query_one(ConfigForm).unlock_after_run()
+        form = self.query_one(ConfigForm)
+        running = form.running
+        form.unlock_after_run()
+        if running is not None:  # what s starts next is a run of this dashboard's, not one more trial
+            form.load(as_own_run(running), None)
         if self.state in ACTIVE:  # it still trains elsewhere: this is no run of this dashboard's
             self.run_state = RunState()
         self._set_state(self.run_state.state)  # and the keys follow: start is this dashboard's again
