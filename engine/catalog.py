@@ -444,13 +444,13 @@ def _epoch_problem(event: dict[str, Any]) -> str | None:
     """Why an epoch event's number or accuracy cannot be shown, or None: ``float()`` would take
     ``"96.5"`` or ``true`` as accuracies, and another JSON writer's spacing hides no field."""
     epoch, accuracy = event.get("epoch"), event.get("eval_accuracy")
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+    if not _is_count(epoch) or epoch < 1:
         return f"is an epoch line whose epoch is {_logged(epoch)}, not an epoch number"
     if "eval_accuracy" not in event:
         return "is an epoch line without eval_accuracy"
     if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or accuracy != accuracy:
         return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a number"
-    if not 0 <= accuracy <= 100:
+    if not _is_percent(accuracy):
         return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a percentage from 0 to 100"
     return None
 

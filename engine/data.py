@@ -54,6 +54,8 @@ class Split:
     eval_y: torch.Tensor
     eval_name: str
     class_names: tuple[str, ...]
+    root: Path | None = None
+    """The data folder the files were read from (None: tensors made elsewhere, as tests make them)."""
 
 
 def class_names_of(dataset: str) -> tuple[str, ...]:
@@ -210,6 +212,7 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
         eval_y=test_y.to(device=device, dtype=torch.long),
         eval_name=eval_name,
         class_names=_DATASETS[config.dataset][1],
+        root=root.resolve(),
     )
 
 

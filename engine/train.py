@@ -111,7 +111,7 @@ def resume_training(
 
     ``epochs`` raises the number of epochs to train to; ``inbox`` as for :func:`run_training`.
     Without ``data_dir`` or ``$MNIST_TUI_DATA``, the data is read from the folder the run recorded
-    (its latest ``run_started`` naming one) while that folder exists, else from the default folder.
+    (its latest ``run_started`` naming one) while it holds the data, else from the default folder.
     Settings changed during the run go on as changed (the checkpoint's optimizer holds them). The
     folder is locked first (another writer: a failed event with reason ``busy``); events logged
     after the last checkpoint are dropped (the run continues from that checkpoint). A missing or
@@ -158,14 +158,14 @@ def _first_start(logged: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _recorded_data_dir(logged: Sequence[dict[str, Any]]) -> str | None:
-    """The data folder that the log's latest ``run_started`` naming one records, while it exists.
+    """The data folder that the log's latest ``run_started`` naming one records.
 
     Only an absolute path counts: a relative one would name another folder from another working directory.
     """
     for event in reversed(logged):
         recorded = event.get("data_dir") if event.get("event") == RunStarted.kind else None
         if isinstance(recorded, str):
-            return recorded if Path(recorded).is_absolute() and Path(recorded).is_dir() else None
+            return recorded if Path(recorded).is_absolute() else None
     return None
 
 
@@ -198,7 +198,7 @@ class _Resume:
         """The summary the earlier session left, else its log's first start: the run keeps its preset and start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
         self.data_dir = _recorded_data_dir(logged)
-        """The data folder the run recorded, while it exists (None: not recorded, or gone)."""
+        """The data folder the run recorded (None: not recorded)."""
 
     def release(self) -> None:
         if self.lock is not None:
@@ -221,8 +221,7 @@ def _run(
     try:
         device = resolve_device(config.device)
         check_memory(config, device)
-        root = ensure_files(data_dir, config.dataset)  # the folder run_started records, for a resume to find
-        split = load_split(config, root, device)
+        split = load_split(config, data_dir, device)
         trainer = Trainer(config, split, device)
         if resume is not None and resume.state is not None:
             trainer.load_state(resume.state)
@@ -250,7 +249,7 @@ def _run(
     first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
     session = _Session(
         config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start,
-        data_dir=str(root.resolve()),
+        data_dir=str(split.root),
     )
     fresh = resume is None or resume.state is None
     if not fresh:
