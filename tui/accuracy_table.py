@@ -8,7 +8,7 @@ from textual.reactive import Reactive
 from textual.widgets import DataTable
 
 from ..engine.events import EpochEnded, Event, RunStarted
-from .pane import Pane
+from .pane import Pane, fit_border_title
 from .run_state import RunState
 
 BEST = "★"
@@ -111,10 +111,8 @@ class AccuracyTable(Pane, DataTable):
 
     def fit_title(self) -> None:
         """The longest title the top border holds whole (Textual cut it: "· official tes…")."""
-        room = self.outer_size.width - 6  # a corner, a line and a space on each side
         titles = [f"{self.CAPTION} · {self._eval_name}", f"{self.SHORT_CAPTION} · {self._eval_name}"]
-        titles = [*(titles if self._eval_name else []), self.CAPTION, self.SHORT_CAPTION]
-        self.border_title = next((title for title in titles if len(title) <= room), titles[-1])
+        fit_border_title(self, [*(titles if self._eval_name else []), self.CAPTION, self.SHORT_CAPTION])
 
     def _add_row(self, event: EpochEnded) -> None:
         cells = {

@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged, Terminal
-from .pane import Pane
+from .pane import Pane, fit_border_title
 from .run_state import LossCurves, RunState
 
 REDRAW_SECONDS = 1.0
@@ -95,13 +95,9 @@ class LossChart(Pane, PlotextPlot):
         self._show_legend()
 
     def _show_legend(self) -> None:
-        """The longest legend the top border holds (``╭─ `` and `` ─╮`` around it)."""
-        room = self.size.width - 6
-        for legend, changes in ((LEGEND, CHANGE_LEGEND), *SHORT_LEGENDS):
-            title = legend + (changes if self._changes_shown else "")
-            if Text.from_markup(title).cell_len <= room:
-                break
-        self.border_title = title
+        """The longest legend the top border holds."""
+        legends = ((LEGEND, CHANGE_LEGEND), *SHORT_LEGENDS)
+        fit_border_title(self, [legend + (changes if self._changes_shown else "") for legend, changes in legends])
 
     def draw_now(self) -> None:
         """Draw the points that arrived now, however recently the last figure was built."""

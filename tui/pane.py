@@ -10,13 +10,21 @@ when its view is shown, so hidden views cost nothing while training.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import ClassVar, Iterable
+from typing import ClassVar, Iterable, Sequence
 
+from rich.text import Text
 from textual.containers import Container
 from textual.widget import Widget
 
 from ..engine.events import EVENT_TYPES, Event
 from .run_state import RunState
+
+
+def fit_border_title(widget: Widget, titles: Sequence[str]) -> None:
+    """Give ``widget`` the first of ``titles`` (Rich markup, longest first) that its top border
+    holds whole, between ``╭─ `` and `` ─╮``, else the last: Textual cuts a longer one mid-word."""
+    room = widget.outer_size.width - 6
+    widget.border_title = next((title for title in titles if Text.from_markup(title).cell_len <= room), titles[-1])
 
 
 class Pane:

@@ -34,12 +34,7 @@ class RunsTable(DataTable):
     DEFAULT_CSS = "RunsTable { height: 1fr; }"
 
     class Sorted(Message):
-        """The order changed (``sort_by``, or a header clicked): ``key`` is the column, ``ascending`` its direction."""
-
-        def __init__(self, key: str, ascending: bool) -> None:
-            super().__init__()
-            self.key = key
-            self.ascending = ascending
+        """The order changed (``sort_by``, or a header clicked): the table's ``sort_key`` and ``ascending`` say how."""
 
     class MarksChanged(Message):
         """The marked runs changed; ``marked`` holds their entries in the order they were marked."""
@@ -94,7 +89,7 @@ class RunsTable(DataTable):
         self.reverse = not self.reverse if key == self.sort_key else False
         self.sort_key = key
         self._refill()
-        self.post_message(self.Sorted(key, self.ascending))
+        self.post_message(self.Sorted())
 
     def filter(self, text: str) -> None:
         """Show only runs matching every word of ``text``."""

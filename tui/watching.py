@@ -179,8 +179,8 @@ def resume_hint(run_dir: Path, data_dir: str | None = None) -> str:
     """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
 
     ``data_dir`` is the data folder its log's ``run_started`` records: while that folder exists, a
-    plain ``--resume`` reads from it (as the engine's resume does). A log written before runs
-    recorded it cannot say, so the hint asks for ``--data-dir``."""
+    plain ``--resume`` looks there first (the engine takes it while it holds the data). A log
+    written before runs recorded it cannot say, so the hint asks for ``--data-dir``."""
     command = f"mnist-tui --resume {shlex.quote(str(run_dir))}"
     if data_dir is not None and Path(data_dir).is_absolute() and Path(data_dir).is_dir():
         return f"Resume it with: {command}"
