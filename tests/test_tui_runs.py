@@ -83,6 +83,14 @@ async def select(pilot, table: RunsTable, run: str) -> None:  # type: ignore[no-
     await pilot.pause()
 
 
+async def press_on(pilot, app: MnistApp, run: str, key: str) -> RunsTable:  # type: ignore[no-untyped-def]
+    """In the Runs view, press ``key`` on ``run`` (enter opens it, r resumes it); returns the table."""
+    table = await runs_view(pilot, app)
+    await select(pilot, table, run)
+    await pilot.press(key)
+    return table
+
+
 def shown(table: RunsTable) -> list[str]:
     return [entry.run for entry in table.shown]
 
@@ -272,9 +280,7 @@ async def test_a_selected_run_shows_its_config_and_its_difference_from_a_marked_
 async def test_opening_a_run_replays_it_into_train_and_inspect(runs_dir: Path) -> None:
     app = make_app(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "sgd-b")
-        await pilot.press("enter")
+        table = await press_on(pilot, app, "sgd-b", "enter")
         await wait_until(pilot, lambda: app.run_id == "sgd-b", what="the replay")
         assert app.current_view == "TrainView" and app.state == "finished"
         assert [e.eval_accuracy for e in app.run_state.epochs] == list(ACCURACIES[:2])
@@ -306,9 +312,7 @@ async def test_r_resumes_a_stopped_run_and_only_a_stopped_one(runs_dir: Path) ->
     source = ScriptedSource(training_run())
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "smoke-a")
-        await pilot.press("r")
+        table = await press_on(pilot, app, "smoke-a", "r")
         await pilot.pause(0.1)
         assert source.calls == [] and app.state == "idle"  # finished: nothing to resume
         await select(pilot, table, "smoke-halted")
@@ -339,9 +343,7 @@ async def test_a_resumed_run_shows_its_whole_history_not_only_what_it_trains_sin
     source = ScriptedSource(resumed_at(1, report=110))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "smoke-halted")
-        await pilot.press("r")
+        await press_on(pilot, app, "smoke-halted", "r")
         await wait_until(pilot, lambda: app.run_state.latest is not None and app.run_state.latest.step == 110, what="the resumed report")
         assert app.state == "running" and app.run_id == "smoke-halted"
         assert [e.epoch for e in app.run_state.epochs] == [1]
@@ -449,9 +451,7 @@ async def test_a_copied_run_resumed_twice_shows_every_session_opened_and_resumed
     source = ScriptedSource(resumed_at(2, report=210))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "copy")
-        await pilot.press("enter")
+        await press_on(pilot, app, "copy", "enter")
         await wait_until(pilot, lambda: app.run_id == "copy", what="the opened run")
         assert [e.epoch for e in app.run_state.epochs] == [1, 2] and app.state == "stopped"
 
@@ -476,9 +476,7 @@ async def test_a_killed_run_opened_shows_interrupted_and_the_dashboard_stays_fre
     source = ScriptedSource(training_run(end=False))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "killed")
-        await pilot.press("enter")
+        await press_on(pilot, app, "killed", "enter")
         await wait_until(pilot, lambda: app.run_id == "killed", what="the opened run")
         assert app.state == "interrupted"
         assert str(app.query_one("#numbers").content) == "Interrupted at epoch 2, step 150\nthe last checkpoint resumes it"
@@ -545,9 +543,7 @@ async def test_an_opened_trial_fills_the_form_as_a_run_of_its_own_and_a_run_name
     app = make_app(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
         form = app.query_one(ConfigForm)
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "S-t0003-x")
-        await pilot.press("enter")
+        table = await press_on(pilot, app, "S-t0003-x", "enter")
         await wait_until(pilot, lambda: app.run_id == "S-t0003-x", what="the trial opened")
         assert form.read() == SMOKE.replace(lr=0.02, name=Config().name) and form.preset is None  # not its name
 
