@@ -20,25 +20,9 @@ import torch
 
 from .checksums import ChecksumMismatch, verify
 from .config import Config, ConfigError
+from .raw_files import FILE_SIZES, TORCHVISION_DATASETS as _DATASETS, raw_folder
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
-
-# torchvision class name, folder name, class names.
-_DATASETS = {
-    "mnist": ("MNIST", tuple(str(d) for d in range(10))),
-    "fashion-mnist": (
-        "FashionMNIST",
-        ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"),
-    ),
-}
-# The four idx files and their exact sizes (header + payload); the same for both datasets.
-FILE_SIZES = {
-    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
-    "train-labels-idx1-ubyte": 8 + 60_000,
-    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
-    "t10k-labels-idx1-ubyte": 8 + 10_000,
-}
-
 
 class DataError(RuntimeError):
     """The dataset is missing, incomplete or unreadable; the message names the file and a fix."""
@@ -69,11 +53,6 @@ def default_data_dir() -> Path:
         return Path(os.environ[ENV_DATA_DIR]).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "mnist-tui"
-
-
-def raw_folder(data_dir: Path, dataset: str) -> Path:
-    """Where torchvision keeps (and downloads) the raw idx files of ``dataset``."""
-    return data_dir / _DATASETS[dataset][0] / "raw"
 
 
 def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | None = None) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
+from mnist_tui.engine.raw_files import FILE_SIZES
 from mnist_tui.engine.events import CommandAnswered, Event, RunPaused, RunResumed, RunStopped
 from mnist_tui.engine.lock import RunLock
 from mnist_tui.engine.presets import config_to_toml, load_preset
@@ -290,7 +291,10 @@ async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_fo
 async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp_path: Path) -> None:
     """A run's ``run_started`` names the data folder it loaded, and a plain ``--resume`` reads from it."""
     data = tmp_path / "my mnist"
-    data.mkdir()
+    raw = data / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_SIZES:
+        (raw / name).touch()
     script = list(training_run(end=False)(CONFIG, RUN))
     started = dataclasses.replace(script[0], data_dir=str(data))
     folder = run_folder(tmp_path, [started, *script[1:8]])
@@ -308,7 +312,16 @@ def test_a_recorded_data_folder_that_is_gone_asks_for_one_again(tmp_path: Path, 
     assert resume_hint(folder, str(tmp_path / "deleted")) == asking
     monkeypatch.chdir(tmp_path)
     assert resume_hint(folder, RUN) == asking, "a relative folder: relative to which working directory?"
+    assert resume_hint(folder, str(tmp_path)) == asking, "a folder without the data: it lost its files"
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_SIZES:
+        (raw / f"{name}.gz").touch()  # the archives count: the engine unpacks them
     assert resume_hint(folder, str(tmp_path)) == f"Resume it with: mnist-tui --resume {folder}"
+    assert resume_hint(folder, str(tmp_path), "fashion-mnist") == asking, "that folder holds MNIST, not this run's data"
+    assert resume_hint(folder, str(tmp_path), "cifar") == asking, "a log's unknown dataset is no folder's"
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert resume_hint(folder, str(tmp_path)) == asking
 
 
 @run_async
@@ -388,3 +401,26 @@ async def test_settings_typed_in_one_burst_send_what_came_before_enter(tmp_path:
         change = next(c for c in commands(folder) if c["command"] == "set")
         assert change["values"] == {"lr": 0.05}
         assert not bar.has_focus
+
+
+@run_async
+async def test_notifications_stand_above_the_open_settings_bar(tmp_path: Path) -> None:
+    """The bar opens a row over the status line, where the notifications stood: one covered what was typed."""
+    folder = run_folder(tmp_path, list(training_run()(CONFIG, RUN))[:5])
+    app = watcher(folder)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+
+        def on_row(y: int) -> set[str]:
+            """What is on top along row ``y``, across the notifications' half of the screen."""
+            return {type(app.screen.get_widget_at(x, y)[0]).__name__ for x in range(SIZE[0] // 2 + 1, SIZE[0])}
+
+        await pilot.press("e")
+        bar = app.query_one(SteerBar)
+        app.notify("Sent set lr 0.001; the run acts on it at its next report.")
+        await wait_until(pilot, lambda: "Toast" in on_row(bar.region.y - 1), what="the notification")
+        assert on_row(bar.region.y) == {"SteerBar"}
+
+        await pilot.press("escape")  # closed: they stand right above the status line again
+        await wait_until(pilot, lambda: "Toast" in on_row(app.query_one(StatusBar).region.y - 1), what="the notification lower")
+        assert on_row(app.query_one(StatusBar).region.y) == {"StatusBar"}

@@ -50,10 +50,12 @@ class SteerBar(FieldInput):
 
     def open(self) -> None:
         self.add_class("-open")
+        self.screen.add_class("-steering")  # notifications stand above the bar (app.tcss)
         self.focus()
 
     def close(self) -> None:
         self.remove_class("-open")
+        self.screen.remove_class("-steering")
         self.value = ""
         self.screen.set_focus(None)
 

@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from textual.worker import Worker, get_current_worker
 
 from ..engine.commands import send_command
+from ..engine.raw_files import holds_files
 from ..engine.events import Event, RunStarted
 from ..engine.journal import LOG
 from ..engine.lock import writer_alive
@@ -146,7 +147,8 @@ class Watching(_Base):
         self._set_state("interrupted")
         self.show_interrupted()
         started = self.run_state.started
-        hint = resume_hint(self.watching, started.data_dir if started else None)
+        dataset = started.config.get("dataset", "mnist") if started else "mnist"
+        hint = resume_hint(self.watching, started.data_dir if started else None, str(dataset))
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
             severity="error",
@@ -175,16 +177,17 @@ class Watching(_Base):
         return True
 
 
-def resume_hint(run_dir: Path, data_dir: str | None = None) -> str:
+def resume_hint(run_dir: Path, data_dir: str | None = None, dataset: str = "mnist") -> str:
     """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
 
-    ``data_dir`` is the data folder its log's ``run_started`` records: while that folder exists, a
-    plain ``--resume`` looks there first (the engine takes it while it holds the data). A log
-    written before runs recorded it cannot say, so the hint asks for ``--data-dir``."""
+    ``data_dir`` is the data folder its log's ``run_started`` records: while that folder holds the
+    data, a plain ``--resume`` reads from it (the engine checks it the same way, then its files).
+    A log written before runs recorded it cannot say, nor can a folder whose files are gone: then
+    the hint asks for ``--data-dir``."""
     command = f"mnist-tui --resume {shlex.quote(str(run_dir))}"
-    if data_dir is not None and Path(data_dir).is_absolute() and Path(data_dir).is_dir():
+    if data_dir is not None and Path(data_dir).is_absolute() and holds_files(data_dir, dataset):
         return f"Resume it with: {command}"
     return (
         f"Resume it with: {command} (add --data-dir DIR if it trained "
-        "on data outside the default folder: its log names no data folder that is still there)"
+        "on data outside the default folder: its log names no data folder that still holds it)"
     )
