@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -945,3 +946,23 @@ async def test_the_loss_charts_legend_shows_whole_in_its_border_with_the_setting
         assert all("⣿ batch" in legend and "● eval" in legend for legend in legends)
         if size == (120, 40):
             assert legends[0] == Text.from_markup(loss_chart.LEGEND).plain  # room for the whole one
+
+
+@run_async
+async def test_a_loss_falling_in_a_narrow_band_still_has_a_scale() -> None:
+    """From 2.3 to 2.05 (sigmoid-sgd's first epoch) no 1-2-5 loss lies inside: the chart named
+    only 2, on its axis's corner, so its height could not be read."""
+    app = make_app(ScriptedSource())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        for step in range(1, 101):
+            app.run_state.loss.add_batch(step / 100, 2.3 - 0.25 * step / 100)
+        chart.show_run(app.run_state)
+        chart.draw_now()
+        await pilot.pause()
+        axis = re.compile(r"^\s*([0-9.]+)┤")
+        labels = [
+            float(found.group(1)) for line in shown_lines(chart) if (found := axis.match(line))
+        ]
+        assert len(labels) >= 2, shown_lines(chart)
+        assert all(2.05 <= label <= 2.3 for label in labels), labels

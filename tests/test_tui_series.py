@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_tui.tui.loss_chart import epoch_ticks, fit_ticks, loss_ticks
+from mnist_tui.tui.loss_chart import round_ticks, fit_ticks, loss_ticks
 from mnist_tui.tui.run_state import CAPACITY, LossCurves
 from mnist_tui.tui.series import DecimatedSeries
 
@@ -137,13 +137,13 @@ def test_the_loss_chart_skips_non_finite_losses() -> None:
         (0.3, 0.3, [0.3]),  # one report so far
     ],
 )
-def test_epoch_ticks_are_round_and_few(low: float, high: float, expected: list[float]) -> None:
-    assert epoch_ticks(low, high) == expected
+def test_round_ticks_are_round_and_few(low: float, high: float, expected: list[float]) -> None:
+    assert round_ticks(low, high) == expected
 
 
 @pytest.mark.parametrize(("low", "high"), [(0.0013, 0.9), (0.02, 7.3), (0.5, 12_345.0), (1e-4, 2e-4)])
-def test_epoch_ticks_stay_inside_the_data_and_number_at_most_seven(low: float, high: float) -> None:
-    ticks = epoch_ticks(low, high)
+def test_round_ticks_stay_inside_the_data_and_number_at_most_seven(low: float, high: float) -> None:
+    ticks = round_ticks(low, high)
     assert 1 <= len(ticks) <= 7
     assert all(low - 1e-12 <= t <= high + 1e-12 for t in ticks)
     steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
@@ -152,7 +152,10 @@ def test_epoch_ticks_stay_inside_the_data_and_number_at_most_seven(low: float, h
 
 def test_loss_ticks_span_the_losses_on_round_values() -> None:
     assert loss_ticks(0.05, 2.3) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
-    assert loss_ticks(0.3, 0.4) == [0.2, 0.5]  # fewer than two inside: one tick either side
+    assert loss_ticks(0.3, 0.4) == [0.3, 0.35, 0.4]  # none of 0.2, 0.5 inside: finer round steps
+    assert loss_ticks(2.01, 2.3) == [2.1, 2.2, 2.3]  # only 2 was near, at the frame's corner
+    assert loss_ticks(1.5, 2.5) == [1.5, 2.0, 2.5]  # one inside (2) is not a scale either
+    assert loss_ticks(0.7, 0.7) == [0.7]  # a flat line: its value
     decades = loss_ticks(1e-6, 2.3)
     assert decades == [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1.0]  # many decades: powers of ten only
 

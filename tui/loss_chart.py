@@ -145,7 +145,7 @@ class LossChart(Pane, PlotextPlot):
         ticks = fit_ticks(loss_ticks(low, high), rows=self.content_size.height - 3)
         plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
         xs = curves.batch.points()[0] + curves.evaluation.points()[0]
-        ticks = epoch_ticks(min(xs), max(xs))
+        ticks = round_ticks(min(xs), max(xs))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
         self._build_cost = time.thread_time() - started
         self.refresh()
@@ -211,23 +211,26 @@ def _log(values: list[float]) -> list[float]:
 
 
 def loss_ticks(low: float, high: float) -> list[float]:
-    """Round losses (1, 2 and 5 per decade) spanning ``low`` to ``high``, for a logarithmic axis."""
+    """Round losses (1, 2 and 5 per decade) from ``low`` to ``high``, for a logarithmic axis;
+    finer round steps where fewer than two of those fall between them."""
     ticks: list[float] = []
     decade = math.floor(math.log10(low))
     while 10.0**decade <= high * 10:
         ticks += [m * 10.0**decade for m in (1, 2, 5)]
         decade += 1
-    inside = [t for t in ticks if low <= t <= high]
-    below = [t for t in ticks if t < low][-1:]
-    above = [t for t in ticks if t > high][:1]
-    chosen = inside if len(inside) >= 2 else below + inside + above  # ticks off the data fall outside the frame
+    chosen = [t for t in ticks if low <= t <= high]
+    if len(chosen) < 2:
+        # A narrow band (2.3 to 2.0): plotext frames the data, so a tick beside it is not drawn
+        # and one at its edge sits on the axis's corner. Round steps inside it name the scale.
+        return round_ticks(low, high, most=3)
     if len(chosen) > 8:  # many decades: powers of ten only, so the labels don't crowd a short axis
         chosen = [t for t in chosen if math.isclose(10 ** round(math.log10(t)), t)]
     return [float(f"{t:.6g}") for t in chosen]
 
 
-def epoch_ticks(low: float, high: float, most: int = 6) -> list[float]:
-    """Round epoch positions (steps of 1, 2, 2.5 or 5 times a power of ten) from ``low`` to ``high``.
+def round_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round positions (steps of 1, 2, 2.5 or 5 times a power of ten) from ``low`` to ``high``:
+    epochs, or losses in a narrow band.
 
     About ``most`` ticks (at most one more), so the labels under a narrow chart never run together.
     """

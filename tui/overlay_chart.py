@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual_plotext import PlotextPlot
 
 from ..table import printable
-from .loss_chart import epoch_ticks, fit_ticks, loss_ticks, thin
+from .loss_chart import fit_ticks, loss_ticks, round_ticks, thin
 from .run_curves import RunCurves
 
 PALETTE = (
@@ -79,7 +79,7 @@ class _Curves(PlotextPlot):
             # Stretch the axis to the round losses around a narrow range, or they would fall off it.
             plt.ylim(math.log10(min(low, *ticks)), math.log10(max(high, *ticks)))
             plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
-        ticks = epoch_ticks(min(xs_all), max(xs_all))
+        ticks = round_ticks(min(xs_all), max(xs_all))
         plt.xticks(ticks, [f"{t:g}" for t in ticks])
         self.refresh()
 
