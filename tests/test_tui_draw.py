@@ -255,7 +255,9 @@ async def test_a_typed_run_folder_is_the_model_and_a_wrong_one_is_refused(runs: 
         folder_input.focus()
         folder_input.value = str(tmp_path / "no-such-run")
         await pilot.press("enter")
-        assert "is not a folder" in text(app.query_one("#folder-error")) and view.chosen is None
+        refused = text(app.query_one("#folder-error"))
+        assert "no-such-run is not a run folder" in refused and view.chosen is None
+        assert f"predicting with {view.model_label} still" in " ".join(refused.split()), "which model answers now"
         folder_input.value = str(other)
         await pilot.press("enter")
         assert view.chosen == other and text(app.query_one("#folder-error")).strip() == ""
@@ -305,3 +307,26 @@ async def test_a_short_terminal_draws_the_canvas_in_half_blocks_and_maps_the_mou
         await pilot.resize_terminal(120, 40)  # room for both: the prepared digit first, as it is made
         await pilot.pause(0.2)
         assert app.query_one("#prepared").region.y < app.query_one("#prediction").region.y
+
+
+@run_async
+async def test_a_run_typed_by_its_name_is_found_in_the_runs_folder(runs: Path, loads: Loads) -> None:
+    """``runs`` and ``compare`` name runs by their folders' names; the field took them only as paths
+    from the working directory, and said that a listed run was not a folder."""
+    listed = runs / "older-run"
+    listed.mkdir()
+    (listed / "best.pt").write_bytes(b"")
+    app = make_app(runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        view = app.query_one(DrawView)
+        folder_input = app.query_one("#run-folder")
+        folder_input.focus()
+        folder_input.value = "older-run"
+        await pilot.press("enter")
+        assert view.chosen == listed and text(app.query_one("#folder-error")).strip() == ""
+        folder_input.focus()
+        folder_input.value = "not-listed"
+        await pilot.press("enter")
+        assert f"not-listed is not a run folder (here or in {runs})" in " ".join(text(app.query_one("#folder-error")).split())
+        assert view.chosen == listed

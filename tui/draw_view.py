@@ -296,6 +296,14 @@ class DrawView(Pane, View):
 
     # --- choosing a run folder ----------------------------------------------------------------
 
+    def _typed_folder(self, text: str) -> Path:
+        """The folder ``text`` names: as a path, else (a run's name, as ``runs`` lists it) in the runs folder."""
+        folder = Path(text).expanduser()
+        if folder.is_dir() or folder.is_absolute() or self.runs_dir is None:
+            return folder
+        listed = self.runs_dir / folder
+        return listed if listed.is_dir() else folder
+
     @on(Input.Submitted, "#run-folder")
     def _folder_typed(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -303,13 +311,16 @@ class DrawView(Pane, View):
         if not text:
             self.chosen = None
         else:
-            folder = Path(text).expanduser()
+            folder = self._typed_folder(text)
             if not folder.is_dir():
-                error = f"{folder} is not a folder"
+                where = f" (here or in {self.runs_dir})" if self.runs_dir is not None and not folder.is_absolute() else ""
+                error = f"{text} is not a run folder{where}"
             elif not has_checkpoint(folder):
                 error = f"{folder} has no best.pt or last.pt"
             else:
                 self.chosen = folder
+            if error:
+                error += f"; predicting with {self.model_label} still" if self.model_label not in ("", "none yet") else ""
         self.query_one("#folder-error", Static).update(error)
         if not error:
             self.query_one(DrawCanvas).focus()
