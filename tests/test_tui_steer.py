@@ -150,11 +150,17 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
         assert str(app.query_one("#error-lr", Static).content) == "" and "lr" not in form.errors
         assert app.state == "paused", "a change does not resume the run"
         assert app.focused is None, "the field is left, so the run's keys work again"
+        # Said and shown while still paused: the progress pane named the old lr until the next report.
+        numbers = app.query_one("#numbers", QuickText)
+        await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the lr in use, while paused")
+        await wait_until(
+            pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 from step {step}" in str(n.message) for n in app._notifications),
+            what="the engine's answer, confirmed",
+        )
 
         await press(pilot, "p")
         await wait_until(pilot, lambda: app.run_state.latest.step > step + 5, what="reports after the change")
         assert app.run_state.latest.lr == 0.0001
-        numbers = app.query_one("#numbers", QuickText)
         await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the progress pane's next paint")
         assert chart.curves.changes == [(step / STEPS_PER_EPOCH, "lr 0.0001")]
         chart.draw_now()

@@ -44,6 +44,7 @@ from mnist_tui.engine.events import (
     SettingsChanged,
     Terminal,
 )
+from mnist_tui.engine.settings import describe_changes
 from mnist_tui.tui.source import StopFlag
 
 Script = Callable[[Config, str], Iterable[Event]]
@@ -370,6 +371,7 @@ class Steered:
             changes = {key: [self.settings[key], float(value)] for key, value in command.values.items()}
             self.settings.update({key: new for key, (_, new) in changes.items()})
             yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
+            message = f"{describe_changes(changes)} from step {self.step}"  # the engine's words
         else:
             accepted, message = False, f"{name} does not apply now"
         yield CommandAnswered(

@@ -583,6 +583,10 @@ class MnistApp(PastRuns, Watching, App[int]):
             # pause or step is a key pressed twice, and says nothing.
             if event.command == "set" and not event.accepted and (own or self.answers_are_news):
                 self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
+            elif event.command == "set" and own and self.watching is None:
+                # The form's field says what was typed; this says the engine took it (a watcher
+                # says what it sent, and the run answers in its log).
+                self.notify(f"Changed: {event.message}", timeout=4)
         if isinstance(event, Terminal):
             self._end(event, before)
         elif self.run_state.state != before:

@@ -18,6 +18,7 @@ from ..engine.events import (
     RunPaused,
     RunStarted,
     RunStopped,
+    SettingsChanged,
     Terminal,
 )
 from .pane import Pane
@@ -92,7 +93,7 @@ def format_duration(seconds: float) -> str:
 class RunProgress(Pane, Vertical):
     """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
 
-    EVENTS = (RunStarted, BatchReported, RunPaused, Terminal)
+    EVENTS = (RunStarted, BatchReported, RunPaused, SettingsChanged, Terminal)
     WAITED = (RunStarted,)  # sizing the captions relays out the pane
 
     DEFAULT_CSS = """
@@ -163,6 +164,11 @@ class RunProgress(Pane, Vertical):
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
         elif isinstance(event, RunPaused):
             self.paint()
+        elif isinstance(event, SettingsChanged):
+            if "lr" in event.changes and run.latest is not None and run.terminal is None:
+                # The lr in use now: while paused no report would show it until the run goes on.
+                self._unpainted = self._unpainted or run.latest
+                self.paint()
         elif isinstance(event, RunStarted):
             self.start(event)
         elif isinstance(event, Terminal):
@@ -231,7 +237,7 @@ class RunProgress(Pane, Vertical):
             left += max(0, self.epochs - ended.epoch) * ended.eval_seconds
         self._numbers.update(
             f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
-            f"{self.rate:,.0f} samples/s · lr {event.lr:.3g}",
+            f"{self.rate:,.0f} samples/s · lr {self._run.lr if self._run.lr is not None else event.lr:.3g}",
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
 
