@@ -1,10 +1,10 @@
 """``mnist-tui sweep``: search hyperparameters with Optuna, in local worker processes and beyond.
 
 Everything the user gave is checked before any study is created: the base config, the search
-space, the storage URL, the data and the device. Then the study is created or joined, K worker
-processes run trials (``sweep_workers.py``), and this process prints a line per finished trial
-(any worker's, any machine's) and a final table; ``--export-best`` writes the best trial's
-config as a preset file.
+space, the storage URL, the data, the device and the memory the largest model needs. Then the
+study is created or joined, K worker processes run trials (``sweep_workers.py``), and this
+process prints a line per finished trial (any worker's, any machine's) and a final table;
+``--export-best`` writes the best trial's config as a preset file.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class SweepOptions:
     """What ``mnist-tui sweep`` resolved to."""
 
     base: Config
+    preset: str | None
+    """The preset the base config started from (None: a config file); each trial's summary names it."""
     space: SearchSpace
     trials: int | None
     timeout: float | None
@@ -79,9 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve(args: argparse.Namespace) -> SweepOptions:
     """Check every option (nothing is created); raises ConfigError with the reason."""
     if args.config is not None:
+        preset = None
         base = load_config_file(args.config)
     else:
-        base = load_preset(args.preset or DEFAULT_PRESET)
+        preset = args.preset or DEFAULT_PRESET
+        base = load_preset(preset)
     changes = dict(parse_assignment(text) for text in args.overrides)
     if changes:
         base = base.replace(source="--set", **changes)
@@ -116,6 +120,7 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         check_export_path(Path(args.export_best))
     return SweepOptions(
         base=base,
+        preset=preset,
         space=space,
         trials=args.trials,
         timeout=args.timeout,
@@ -149,18 +154,21 @@ def check_export_path(path: Path) -> None:
 
 
 def preflight(options: SweepOptions) -> None:
-    """Fail now, not in every trial, on missing data or an absent device (and download data once)."""
+    """Fail now, not in every trial, on an absent device, a model too large for memory or missing data
+    (and download data once)."""
     from .engine.data import DataError, ensure_files
+    from .engine.memory import check_memory
     from .engine.train import resolve_device
 
     choices = {d.field: d.choices for d in options.space.dimensions}
+    devices = {name: resolve_device(name) for name in choices.get("device") or (options.base.device,)}
+    for config in options.space.corners(options.base):  # each is the base config with searched values
+        check_memory(config, devices[config.device])
     for dataset in choices.get("dataset") or (options.base.dataset,):
         try:
             ensure_files(options.data_dir, dataset)
         except DataError as error:
             raise ConfigError(str(error)) from None
-    for device in choices.get("device") or (options.base.device,):
-        resolve_device(device)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ from typing import Callable
 import optuna
 from optuna.trial import TrialState
 
+from .engine.journal import WriteFailed, atomic_write
 from .engine.study import describe_storage, fail_dead_trials, first_line, lost_storage, trial_row
 from .engine.threads import cpu_cores
 from .engine.trial import record_in_summary
@@ -38,6 +39,7 @@ def plan_for(options: SweepOptions, log: str | None = None) -> Plan:
         runs_dir=options.runs_dir,
         study=options.study,
         base=options.base,
+        preset=options.preset,
         space=options.space,
         pruner=options.pruner,
         data_dir=options.data_dir,
@@ -199,7 +201,7 @@ def _supervise(sweep: Sweep, board: Leaderboard) -> int:
 
 
 def export_best(options: SweepOptions, study: optuna.Study) -> int:
-    """Write the best trial's config as a preset TOML; FAILED when no trial completed."""
+    """Write the best trial's config as a preset TOML; FAILED when no trial completed or it cannot be written."""
     from .engine.presets import config_to_toml
 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -209,6 +211,24 @@ def export_best(options: SweepOptions, study: optuna.Study) -> int:
     best = max(complete, key=lambda t: (t.value, -t.number))
     config = options.space.config_for(options.base, best.params, name=f"{options.study}-best")
     header = f"# Best trial {best.number} of study {options.study}: {best.value:.2f} % evaluation accuracy.\n"
-    Path(options.export_best or "").write_text(header + config_to_toml(config), encoding="utf-8")
+    try:
+        write_export(Path(options.export_best or ""), (header + config_to_toml(config)).encode("utf-8"))
+    except WriteFailed as error:
+        print(f"mnist-tui sweep: {error}", file=sys.stderr)
+        return FAILED
     print(f"best trial {best.number} ({best.value:.2f} %) written to {options.export_best}")
     return FINISHED
+
+
+def write_export(path: Path, data: bytes) -> None:
+    """Write the exported config whole or not at all: an empty or cut file would be a valid config
+    that trains the defaults. A device or pipe (``/dev/stdout``) is written in place, and a link's
+    target is replaced, as a rename would replace them. Raises WriteFailed naming the path and why."""
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            raise WriteFailed(path, error) from None
+        return
+    atomic_write(path.resolve() if path.is_symlink() else path, data)

@@ -41,6 +41,8 @@ class Plan:
     runs_dir: str
     study: str
     base: Config
+    preset: str | None
+    """The preset ``base`` started from, recorded in each trial's summary."""
     space: SearchSpace
     pruner: str
     data_dir: str | None
@@ -110,7 +112,7 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
     stop = _Stop(shared)
     objective = functools.partial(
         run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop,
-        session=plan.session,
+        session=plan.session, preset=plan.preset,
     )
     try:
         while not stop.is_set() and _claim(plan, shared, slot):

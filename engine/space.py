@@ -23,7 +23,7 @@ from decimal import Decimal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,6 +116,14 @@ class SearchSpace:
             values["name"] = name
         return base.replace(source="search space", **values)
 
+    def corners(self, base: Config) -> Iterator[Config]:
+        """The configs at the space's corners on ``base``, as :func:`load_space` built them: the largest
+        model the space can produce is among them (past MAX_CORNERS combinations, each corner is alone
+        on ``base``)."""
+        corners = [[(d.field, value) for value in _raw_corners(d)] for d in self.dimensions]
+        for combination in _combinations(corners):
+            yield base.replace(source="search space", **dict(combination))
+
     def to_dict(self) -> dict[str, Any]:
         """The space as plain data (saved with the study, so a joining command can be compared)."""
         return {d.field: d.to_dict() for d in self.dimensions}
@@ -201,13 +209,9 @@ def _checked_values(raw: list[Dimension], base: Config) -> dict[tuple[str, int],
             alone[field, index] = None
         except ConfigError as error:
             alone[field, index] = error
-    if math.prod(len(c) for c in corners) > MAX_CORNERS:  # too many combinations: each value must pass alone
-        combinations: Any = ([corner] for corner in itertools.chain.from_iterable(corners))
-    else:
-        combinations = itertools.product(*corners)
     passed: set[tuple[str, int]] = set()
     failure: tuple[Any, ConfigError] | None = None
-    for combination in combinations:
+    for combination in _combinations(corners):
         together = ", ".join(f"{field} = {value!r}" for field, _, value in combination)
         try:
             config = base.replace(source=f"{together} together", **{field: value for field, _, value in combination})
@@ -258,6 +262,13 @@ def _dimension(raw: Dimension, values: dict[tuple[str, int], Any]) -> Dimension:
 
 def _raw_corners(d: Dimension) -> tuple[Any, ...]:
     return d.choices or (d.low, d.high)
+
+
+def _combinations(corners: list[list[Any]]) -> Iterable[tuple[Any, ...]]:
+    """Every combination of one corner per field; past MAX_CORNERS combinations, each corner alone."""
+    if math.prod(len(c) for c in corners) > MAX_CORNERS:
+        return ((corner,) for corner in itertools.chain.from_iterable(corners))
+    return itertools.product(*corners)
 
 
 def _role(raw: list[Dimension], field: str, index: int) -> str:

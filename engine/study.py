@@ -109,7 +109,7 @@ def describe_storage(url: str | None, runs_dir: str | Path) -> str:
 
 
 def check_storage(url: str | None, *, workers: int) -> None:
-    """Refuse what Optuna cannot do safely, before anything is opened."""
+    """Refuse what Optuna cannot do safely, and a journal path in no folder, before anything is opened."""
     if url is not None and url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url):
         raise StudyError(
             f"--storage {url} is an in-memory database: each worker process would have its own, empty one, "
@@ -121,6 +121,9 @@ def check_storage(url: str | None, *, workers: int) -> None:
             "workers (it locks the whole file); use --workers 1, the default journal storage, "
             "or a PostgreSQL or MySQL URL"
         )
+    if url is not None and "://" not in url and not Path(url).parent.is_dir():
+        # Not created: a typo in a shared journal's path would start a second study there.
+        raise StudyError(f"--storage {url}: its folder does not exist")
 
 
 def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
@@ -128,7 +131,8 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
     if url is None or "://" not in url:
         path = Path(runs_dir) / JOURNAL_FILE if url is None else Path(url)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if url is None:  # the sweep's own choice; a path the user named must be there (check_storage)
+                path.parent.mkdir(parents=True, exist_ok=True)
             check_journal(path)
             return JournalStorage(JournalFileBackend(str(path)))
         except OSError as error:

@@ -50,12 +50,13 @@ def run_trial(
     runs_dir: str | Path,
     stop: StopFlag,
     session: str,
+    preset: str | None = None,
 ) -> float:
     """Optuna's objective: train the trial's config and return its final evaluation accuracy.
 
     Raises ``optuna.TrialPruned`` when pruned (or diverged: a hopeless point, as pruned ones are)
     and :class:`TrialFailed` when the run failed or ``stop`` interrupted it. ``session`` names the
-    command that runs it.
+    command that runs it; ``preset``, the preset ``base`` started from, goes in the run's summary.
     """
     mark_process(trial, session)
     study = trial.study.study_name
@@ -69,7 +70,8 @@ def run_trial(
     pruned = threading.Event()
     terminal: Terminal | None = None
     run_dir: str | None = None
-    for event in run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Either(stop, pruned)):
+    events = run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Either(stop, pruned), preset=preset)
+    for event in events:
         if isinstance(event, RunStarted):
             run_dir = event.run_dir
             trial.set_user_attr("run_dir", run_dir)

@@ -253,6 +253,117 @@ def test_bad_options_exit_2_before_any_study(
     assert not (tmp_path / "runs").exists() and not (tmp_path / "s.db").exists()
 
 
+HUGE = ",".join(["65536"] * 8)
+"""Eight layers of 65,536: about 30 billion parameters, which no machine's memory holds."""
+
+
+@pytest.mark.parametrize(
+    "space_text, args",
+    [
+        (f"hidden = {{ choices = [[16], [{HUGE}]] }}", ()),  # a corner of the space
+        ("lr = { low = 1e-4, high = 1e-1, log = true }", ("--set", f"hidden={HUGE}")),  # the base config
+    ],
+    ids=["a choice", "the base"],
+)
+def test_a_model_too_large_for_memory_exits_2_before_any_study(
+    space_text: str, args: tuple[str, ...], cli: Callable[..., Any], tmp_path: Path, data_dir: Path
+) -> None:
+    """Training's memory check, applied before the study: each trial failed it once the study existed."""
+    (tmp_path / "S.toml").write_text(space_text + "\n")
+    result = cli("sweep", "--no-ui", "--preset", "smoke", "--space", "S.toml", "--trials", "2", "--runs-dir", "runs",
+                 "--data-dir", str(data_dir), *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"mnist-tui sweep: error: hidden = [{HUGE.replace(',', ', ')}] with adam needs about ")
+    assert result.stderr.rstrip().endswith("use fewer or smaller hidden layers") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "runs").exists()  # no journal, so no study
+
+
+def test_a_journal_path_whose_folder_is_missing_is_refused_not_created(
+    cli: Callable[..., Any], tmp_path: Path, space: Path, data_dir: Path
+) -> None:
+    """A typo in a shared journal's path made a second study in a new folder."""
+    (tmp_path / "shared").mkdir()
+    sweep = ("sweep", "--no-ui", "--preset", "smoke", "--space", "S.toml", "--trials", "0", "--data-dir", str(data_dir))
+    typo = cli(*sweep, "--storage", "shard/s.journal")
+    assert (typo.returncode, typo.stderr) == (2, "mnist-tui sweep: error: --storage shard/s.journal: its folder does not exist\n")
+    assert not (tmp_path / "shard").exists() and not (tmp_path / "runs").exists()
+    named = cli(*sweep, "--storage", "shared/s.journal")
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "shared" / "s.journal").stat().st_size > 0
+
+
+def complete_trial_in(runs: Path, space: Path) -> Any:
+    """The study ``sweep_command`` makes in ``runs``, holding one complete trial (none trained); returns its options."""
+    from mnist_tui.engine.study import open_storage, open_study
+    from mnist_tui.sweep import build_parser, resolve
+
+    options = resolve(build_parser().parse_args(["--preset", "smoke", "--space", str(space), *TINY]))
+    study = open_study(open_storage(None, runs), options.study, base=options.base, space=options.space, pruner="median")
+    trial = study.ask()
+    options.space.suggest(trial)
+    study.tell(trial, 90.0)
+    return options
+
+
+def test_export_best_to_a_full_device_says_so_in_one_line_and_exits_1(data_dir: Path, tmp_path: Path, space: Path) -> None:
+    full = Path("/dev/full")
+    if not full.is_char_device():
+        pytest.skip("no /dev/full on this system")
+    runs = tmp_path / "runs"
+    complete_trial_in(runs, space)
+    command = sweep_command(data_dir, runs, space, "--trials", "0", "--export-best", str(full))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=cli_env(), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, "mnist-tui sweep: cannot write /dev/full: No space left on device\n")
+    assert full.is_char_device()  # written in place: a rename over it would have replaced the device
+
+
+def test_export_best_on_a_full_disk_leaves_the_earlier_file_whole(
+    tmp_path: Path, space: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel's file size limit fails the write mid-file, as a full disk does: an empty or cut
+    best.toml is still a valid config, which would train the defaults."""
+    import resource
+
+    from mnist_tui.sweep import build_parser, resolve
+    from mnist_tui.sweep_run import export_best
+
+    best = tmp_path / "best.toml"
+    earlier = "# the best config an earlier sweep exported\nlr = 0.01\n"
+    best.write_text(earlier)
+    options = resolve(build_parser().parse_args(["--preset", "smoke", "--space", str(space), "--export-best", str(best)]))
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    options.space.suggest(trial)
+    study.tell(trial, 90.0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, hard))  # Python ignores SIGXFSZ: the write fails with EFBIG
+    try:
+        code = export_best(options, study)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert code == 1
+    assert capsys.readouterr().err == f"mnist-tui sweep: cannot write {best}: File too large\n"
+    assert best.read_text() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S.toml", "best.toml"]  # no temporary file left
+
+
+@pytest.mark.slow
+def test_trials_record_the_sweeps_preset_in_their_summary(data_dir: Path, tmp_path: Path, space: Path) -> None:
+    """They recorded none, so ``mnist-tui runs`` showed an empty preset column for every trial."""
+    runs = tmp_path / "runs"
+    result = subprocess.run(sweep_command(data_dir, runs, space, "--trials", "1"), capture_output=True, text=True,
+                            timeout=300, env=cli_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (trial,) = load_trials(journal(runs), "smoke-S")["trials"]
+    assert summary_of(trial["attrs"]["run_dir"])["preset"] == "smoke"
+
+    from mnist_tui.sweep import build_parser, resolve
+
+    (tmp_path / "mine.toml").write_text("epochs = 1\n")
+    from_file = resolve(build_parser().parse_args(["--config", str(tmp_path / "mine.toml"), "--space", str(space)]))
+    assert from_file.preset is None  # a config file is no preset
+
+
 def test_a_space_file_named_with_a_space_asks_for_a_study_name(cli: Callable[..., Any], tmp_path: Path, space: Path) -> None:
     (tmp_path / "my space.toml").write_text(space.read_text())
     result = cli("sweep", "--no-ui", "--preset", "smoke", "--space", "my space.toml", "--runs-dir", "runs")
@@ -370,8 +481,8 @@ def test_workers_claim_the_trial_count_and_start_nothing_after_the_timeout() -> 
     shared = _Shared(multiprocessing.get_context("spawn"), 2)
 
     def plan(trials: int | None, deadline: float | None) -> Plan:
-        return Plan(storage=None, runs_dir="runs", study="s", base=base, space=space, pruner="none", data_dir=None,
-                    trials=trials, deadline=deadline, threads=1, session="x")
+        return Plan(storage=None, runs_dir="runs", study="s", base=base, preset="smoke", space=space, pruner="none",
+                    data_dir=None, trials=trials, deadline=deadline, threads=1, session="x")
 
     three = plan(3, None)
     assert [_claim(three, shared, slot) for slot in (0, 1, 0, 1)] == [True, True, True, False]

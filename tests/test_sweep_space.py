@@ -128,3 +128,17 @@ def test_a_space_round_trips_through_plain_data(tmp_path: Path, base: Config) ->
     space = load_space(path, base)
     again = space_from_mapping(space.to_dict(), base, source="saved")
     assert again == space and isinstance(again, SearchSpace)
+
+
+def test_the_corners_are_every_combination_of_the_ends_and_choices(tmp_path: Path, base: Config) -> None:
+    """What the sweep checks against memory before its study: the largest model is among them."""
+    path = tmp_path / "space.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    corners = list(load_space(path, base).corners(base))
+    assert len(corners) == 2 * 2 * 2 * 2
+    assert {(c.lr, c.batch_size, c.optimizer, c.hidden) for c in corners} == {
+        (lr, batch, optimizer, hidden)
+        for lr in (1e-4, 1e-1) for batch in (32, 256) for optimizer in ("adam", "sgd") for hidden in ((100, 100), (512, 256))
+    }
+    assert all(c.replace(lr=base.lr, batch_size=base.batch_size, optimizer=base.optimizer, hidden=base.hidden) == base
+               for c in corners)  # the rest is the base config's
