@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             "subcommands: mnist-tui predict RUN_DIR IMAGE... classifies image files with a run's model; "
             "mnist-tui sweep --space FILE.toml searches hyperparameters with Optuna; "
             "mnist-tui runs lists the run folders; mnist-tui compare RUN RUN... compares runs; "
-            "mnist-tui watch RUN_DIR follows and steers a run another process trains (each has --help). "
+            "mnist-tui watch RUN follows and steers a run another process trains (each has --help). "
             "exit codes: 0 finished, 1 failed or the output could not be written, 2 usage/config/data error, 3 diverged, "
             "4 finished below --fail-under, 130 Ctrl+C or a stop command, 143 SIGTERM, 129 terminal closed, "
             "141 output pipe closed"

@@ -11,7 +11,9 @@ from typing import Any, Sequence
 from .engine.catalog import (
     DamagedRun,
     config_differences,
+    find_run,
     format_duration,
+    format_epochs,
     format_percent,
     format_value,
     read_config,
@@ -41,7 +43,7 @@ def main(argv: Sequence[str]) -> int:
         return USAGE
     runs = []
     for name in args.runs:
-        folder = locate(name, Path(args.runs_dir))
+        folder = find_run(name, Path(args.runs_dir))
         if folder is None:
             print(f"mnist-tui compare: error: no run folder {name!r} (nor in {args.runs_dir})", file=sys.stderr)
             return USAGE
@@ -71,19 +73,10 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def locate(name: str, runs_dir: Path) -> Path | None:
-    """The run folder ``name`` names: a path, else a folder of that name under ``runs_dir``."""
-    if not name.strip():
-        return None  # Path("") is the current folder
-    for folder in (Path(name), runs_dir / name):
-        if folder.is_dir():
-            return folder
-    return None
-
-
+# Each result of a run, None where its summary has none (blank in the table, null in --json).
 METRICS: dict[str, Any] = {
     "status": lambda s, e: s.get("status"),
-    "epochs": lambda s, e: f"{s.get('epochs_completed')}/{s.get('epochs', '?')}",
+    "epochs": lambda s, e: format_epochs(s.get("epochs_completed"), s.get("epochs")) or None,
     "final accuracy": lambda s, e: s.get("final_test_accuracy"),
     "best accuracy": lambda s, e: s.get("best_test_accuracy"),
     "best epoch": lambda s, e: s.get("best_epoch"),

@@ -1,4 +1,4 @@
-"""``mnist-tui watch RUN_DIR``: the dashboard's views on a run another process trains, steered from here.
+"""``mnist-tui watch RUN``: the dashboard's views on a run another process trains, steered from here.
 
 The run may be a headless run, a sweep trial or a run on another machine writing to a shared
 filesystem: this process only reads its ``events.jsonl`` and appends to its ``commands.jsonl``.
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .engine.catalog import DamagedRun, not_a_run_folder, read_config
+from .engine.catalog import DamagedRun, find_run, not_a_run_folder, read_config
 from .exit_codes import FAILED, USAGE
 
 
@@ -23,17 +23,19 @@ def build_parser() -> argparse.ArgumentParser:
             "p pause/resume, n step, x stop, e new lr/momentum/weight_decay. Steering needs write access to the run folder."
         ),
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder to follow")
+    parser.add_argument("run", metavar="RUN", help="the run folder to follow, or a run's name under --runs-dir")
+    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where run names are looked up (default: ./runs)")
     return parser
 
 
 def main(argv: Sequence[str]) -> int:
     """Run the watcher until the user quits; a missing or unusable run folder is a usage error."""
     args = build_parser().parse_args(argv)
-    folder = Path(args.run_dir)
+    folder = find_run(args.run, Path(args.runs_dir)) or Path(args.run)
     problem = not_a_run_folder(folder)
     if problem is not None:
-        print(f"mnist-tui watch: error: {problem}", file=sys.stderr)
+        where = "" if folder.exists() else f" (nor in {args.runs_dir})"
+        print(f"mnist-tui watch: error: {problem}{where}", file=sys.stderr)
         return USAGE
     try:
         config = read_config(folder)

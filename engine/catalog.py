@@ -7,9 +7,11 @@ event log or config, unreadable) is listed with the reason instead of raising.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +24,7 @@ else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
 from .config import FIELDS, MAX_EPOCHS, Config, ConfigError
+from .events import EVENT_TYPES, Terminal
 from .lock import writer_alive
 from .presets import list_presets, load_config_file, load_preset
 
@@ -81,10 +84,16 @@ MOST_EPOCHS = MAX_EPOCHS
 """The most epochs a config allows (``Config.epochs``): no summary counts more."""
 MOST_SECONDS = 366 * 24 * 3600
 """A year: no run trains or evaluates longer, and the widest duration a listing shows (8784h00m)."""
+RUN_STATES = ("running", *(kind.status for kind in EVENT_TYPES.values() if issubclass(kind, Terminal)))
+"""The statuses a summary can hold: running until one of the events that end a run names how it ended."""
 
 
 def _is_text(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _is_state(value: Any) -> bool:
+    return value in RUN_STATES
 
 
 def _is_count(value: Any) -> bool:
@@ -100,22 +109,28 @@ def _is_seconds(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MOST_SECONDS
 
 
+def _or_null(rule: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``rule``, letting null through: older summaries lack fields, and a run not yet past its
+    first epoch has no accuracy."""
+    return lambda value: value is None or rule(value)
+
+
 # Summary fields a listing or compare shows, each with its rule and what the rule asks for; a
-# summary with anything else there (null aside: older summaries lack fields) is damaged.
+# summary with anything else there is damaged. Every summary the engine writes has a status.
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "name": (_is_text, "text"),
-    "preset": (_is_text, "text"),
-    "started": (_is_text, "text"),
-    "status": (_is_text, "text"),
-    "epochs_completed": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
-    "epochs": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
-    "final_test_accuracy": (_is_percent, "a percentage from 0 to 100"),
-    "best_test_accuracy": (_is_percent, "a percentage from 0 to 100"),
-    "best_epoch": (_is_count, f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
-    "train_seconds": (_is_seconds, "seconds from 0 to a year"),
-    "eval_seconds": (_is_seconds, "seconds from 0 to a year"),
-    "evaluated_on": (_is_text, "text"),
-    "device": (_is_text, "text"),
+    "status": (_is_state, "a run state"),
+    "name": (_or_null(_is_text), "text"),
+    "preset": (_or_null(_is_text), "text"),
+    "started": (_or_null(_is_text), "text"),
+    "epochs_completed": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "epochs": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "final_test_accuracy": (_or_null(_is_percent), "a percentage from 0 to 100"),
+    "best_test_accuracy": (_or_null(_is_percent), "a percentage from 0 to 100"),
+    "best_epoch": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "train_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
+    "eval_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
+    "evaluated_on": (_or_null(_is_text), "text"),
+    "device": (_or_null(_is_text), "text"),
 }
 
 
@@ -124,6 +139,16 @@ def not_a_run_folder(path: Path) -> str | None:
     if path.is_dir():
         return None
     return f"run folder {path} {'is a file, not a run folder' if path.exists() else 'does not exist'}"
+
+
+def find_run(name: str, runs_dir: Path) -> Path | None:
+    """The run folder ``name`` names: a path, else a folder of that name under ``runs_dir``."""
+    if not name.strip():
+        return None  # Path("") is the current folder
+    for folder in (Path(name), runs_dir / name):
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def list_runs(runs_dir: Path | str) -> list[RunEntry]:
@@ -161,7 +186,7 @@ def read_summary(folder: Path) -> dict[str, Any]:
     """A run folder's ``summary.json``, checked; a DamagedRun names what is wrong."""
     path = folder / "summary.json"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _regular(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DamagedRun("no summary.json") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -176,17 +201,28 @@ def read_summary(folder: Path) -> dict[str, Any]:
         raise DamagedRun("summary.json is corrupt (nested too deep to read)") from None
     if not isinstance(summary, dict):
         raise DamagedRun("summary.json is not a JSON object")
-    if "status" not in summary:
-        raise DamagedRun("summary.json has no status")
-    for key, (valid, wanted) in _RULES.items():
-        value = summary.get(key)
-        if value is not None and not valid(value):
-            raise DamagedRun(f"summary.json: {key} is {_shown(value)}, not {wanted}")
+    problems = _summary_problems(summary)
+    if problems:
+        raise DamagedRun(f"summary.json: {'; '.join(problems)}")
     return summary
 
 
+def _summary_problems(summary: dict[str, Any]) -> list[str]:
+    """Every field of a summary that breaks its rule, each with its value: all at once, so that
+    a summary with several bad fields is not mended one listing at a time."""
+    problems = [] if "status" in summary else ["no status"]
+    problems += [
+        f"{key} is {_shown(summary[key])}, not {wanted}"
+        for key, (valid, wanted) in _RULES.items()
+        if key in summary and not valid(summary[key])
+    ]
+    return problems
+
+
 def _shown(value: Any) -> str:
-    """A summary value as a reason quotes it: a 300-digit number or a long text cut short."""
+    """A summary value as a reason quotes it: null as JSON writes it, a 300-digit number or a long text cut short."""
+    if value is None:
+        return "null"
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:30]}… ({len(text):,} characters)"
 
@@ -232,7 +268,7 @@ def _unparsable_config(path: Path) -> str | None:
     if known is not None and known[0] == version:
         return known[1]
     try:
-        with open(path, "rb") as handle:
+        with open(_regular(path), "rb") as handle:
             text = handle.read().decode("utf-8-sig")  # a byte order mark, as load_config_file allows
         if not _plainly_toml(text):
             tomllib.loads(text)
@@ -251,6 +287,14 @@ def read_config(folder: Path) -> Config:
         return load_config_file(folder / "config.toml")
     except ConfigError as error:
         raise DamagedRun(str(error)) from None
+
+
+def _regular(path: Path) -> Path:
+    """``path``, if it is a regular file: else an OSError saying so (a FIFO would be waited on,
+    opened, until a writer came; a folder or a device holds no run's file)."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return path
 
 
 def _timestamp(text: Any) -> float | None:
@@ -345,13 +389,12 @@ COLUMNS = (
 
 def row_cells(entry: RunEntry) -> dict[str, str]:
     """The listing's cells for one run, by column key, as ``mnist-tui runs`` and the Runs view show them."""
-    done, total = entry.get("epochs_completed"), entry.get("epochs")
     return {
         "run": entry.run,
         "name": entry.get("name") or "",
         "preset": entry.get("preset") or "",
         "state": entry.state,
-        "epochs": "" if done is None else f"{done}/{total}" if total is not None else str(done),
+        "epochs": format_epochs(entry.get("epochs_completed"), entry.get("epochs")),
         "final": format_percent(entry.get("final_test_accuracy")),
         "best": format_percent(entry.get("best_test_accuracy")),
         "time": format_duration(entry.get("train_seconds")),
@@ -359,6 +402,13 @@ def row_cells(entry: RunEntry) -> dict[str, str]:
         "date": datetime.fromtimestamp(entry.when).strftime("%Y-%m-%d %H:%M") if entry.when else "",
         "damage": entry.damage or "",
     }
+
+
+def format_epochs(done: int | None, total: int | None) -> str:
+    """Epochs done of the configured total (3/5), or done alone where the summary lacks the total."""
+    if done is None:
+        return ""
+    return str(done) if total is None else f"{done}/{total}"
 
 
 def format_percent(value: float | None) -> str:
@@ -402,7 +452,7 @@ def read_epochs(folder: Path) -> dict[int, float]:
     path = folder / "events.jsonl"
     accuracies: dict[int, float] = {}
     try:
-        with open(path, "rb") as log:
+        with open(_regular(path), "rb") as log:
             for number, line in enumerate(log, 1):
                 if not line.endswith(b"\n"):
                     break  # the last line, still being written

@@ -33,6 +33,10 @@ MAX_EPOCHS = 100_000
 MAX_NAME = 64
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 """A run's name starts its folder's name: a leading '.' hides the folder, a leading '-' reads as a flag."""
+INTEGER_PATTERN = re.compile(r"[+-]?[0-9]+")
+NUMBER_PATTERN = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""Numbers as ``--set`` and the form take them, in plain decimal notation (1000, 0.001, 1e-3):
+``int()`` and ``float()`` also take ``1_0``, ``nan`` and other scripts' digits."""
 
 
 class ConfigError(ValueError):
@@ -281,7 +285,7 @@ def parse_value(name: str, text: str) -> Any:
             if not inner:
                 return ()  # the config says a layer is needed
             # Commas or spaces between sizes; an empty item (64,,32) is a typo, not a separator.
-            return tuple(int(p) for p in re.split(r"\s*,\s*|\s+", inner))
+            return tuple(_integer(p) for p in re.split(r"\s*,\s*|\s+", inner))
         if kind is bool:
             lowered = text.lower()
             if lowered in ("true", "yes", "on", "1"):
@@ -290,13 +294,27 @@ def parse_value(name: str, text: str) -> Any:
                 return False
             raise ValueError(text)
         if kind is int:
-            return int(text.replace("_", ""))
+            return _integer(text)
         if kind is float:
-            return float(text)
+            return _number(text)
     except ValueError:
         example = {tuple: "a list of integers such as 512,256", bool: "true or false"}
         raise ConfigError(f"{name} must be {example.get(kind) or _KIND_WORDS[kind]}, not {shown(text)}") from None
     return text
+
+
+def _integer(text: str) -> int:
+    """An integer in plain decimal notation; a ValueError for anything else (``1_0``, ``1e3``)."""
+    if not INTEGER_PATTERN.fullmatch(text):
+        raise ValueError(text)
+    return int(text)  # a ValueError past Python's 4,300 digits too
+
+
+def _number(text: str) -> float:
+    """A number in plain decimal notation, with an exponent or not; a ValueError for anything else (``nan``, ``1_0.5``)."""
+    if not NUMBER_PATTERN.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
 
 
 def check_key(name: str, *, source: str) -> None:

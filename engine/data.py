@@ -65,9 +65,12 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
     explicit = data_dir is not None
     root = Path(data_dir).expanduser() if explicit else default_data_dir()
     if explicit and not root.is_dir():
+        if root.exists():
+            raise DataError(f"data folder {root} is a file, not a folder")
         raise DataError(f"data folder {root} does not exist (check --data-dir or ${ENV_DATA_DIR})")
     raw = raw_folder(root, dataset)
     _gunzip_missing(raw)
+    _refuse_non_files(raw)
     missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
     if missing and (download if download is not None else True):
         _download(root, dataset, raw, missing)
@@ -91,6 +94,16 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
     except OSError as error:
         raise DataError(f"{raw} cannot be read: {error}") from None
     return root
+
+
+def _refuse_non_files(raw: Path) -> None:
+    """A DataError naming a raw file's name that holds something else (a folder, a FIFO): it is
+    not missing, so downloading would not replace it, and reading it would fail or wait."""
+    for name in FILE_SIZES:
+        path = raw / name
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise DataError(f"{path} is {what}; put the data file itself there")
 
 
 def _gunzip_missing(raw: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import sys
 import unicodedata
 from importlib import resources
@@ -73,13 +76,20 @@ def load_config_file(path: str | Path) -> Config:
 
 
 def read_small_file(path: Path, kind: str, what: str) -> bytes:
-    """A config or search space file's bytes; a ConfigError when it is over ``MAX_FILE_BYTES``.
+    """A config or search space file's bytes; a ConfigError when it is no regular file or is over
+    ``MAX_FILE_BYTES``.
 
-    At most one byte over the limit is read: a device or a pipe (``/dev/zero``) has no size to
-    check first. Other read errors are the caller's to word.
+    A FIFO, a socket or a device is refused before it is opened: opening a FIFO waits for a
+    writer, and ``/dev/zero`` never ends. A folder is an IsADirectoryError; other read errors are
+    the caller's to word.
     """
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{kind} {path} is not a regular file")
     with open(path, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
+        data = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since
     if len(data) > MAX_FILE_BYTES:
         raise ConfigError(f"{kind} {path} is over {MAX_FILE_BYTES:,} bytes; {what} is a few lines")
     return data

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,7 +66,7 @@ DAMAGE = {
     "no summary": (lambda f: (f / "summary.json").unlink(), "no summary.json"),
     "a corrupt summary": (lambda f: (f / "summary.json").write_text('{"status": "fini'), "summary.json is corrupt"),
     "a summary that is a list": (lambda f: (f / "summary.json").write_text("[1]"), "summary.json is not a JSON object"),
-    "a summary without status": (lambda f: (f / "summary.json").write_text("{}"), "summary.json has no status"),
+    "a summary without status": (lambda f: (f / "summary.json").write_text("{}"), "summary.json: no status"),
     "a mistyped field": (lambda f: (f / "summary.json").write_text('{"status": "x", "epochs": "5"}'), "epochs is '5'"),
     "a summary that is not text": (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json is unreadable"),
     "no event log": (lambda f: (f / "events.jsonl").unlink(), "no events.jsonl"),
@@ -106,6 +107,14 @@ DAMAGE.update({
     ),
     "a count that is true": (summary_with(epochs_completed=True), "epochs_completed is True"),
     "a device that is a number": (summary_with(device=123), "device is 123, not text"),
+    # Each was listed with its status as the state ("None", "banana") and compared as a sound run.
+    "a null status": (summary_with(status=None), "summary.json: status is null, not a run state"),
+    "a status no run has": (summary_with(status="banana"), "summary.json: status is 'banana', not a run state"),
+    "a status that is a number": (summary_with(status=3), "summary.json: status is 3, not a run state"),
+    "a summary of nulls only": (
+        summary_with(**dict.fromkeys(("status", "name", "preset", "started", "epochs", "epochs_completed"))),
+        "summary.json: status is null, not a run state",
+    ),
 })
 
 
@@ -118,6 +127,30 @@ def test_a_damaged_folder_is_listed_with_the_reason(tmp_path: Path, case: str) -
     assert entries["good"].damage is None
     assert entries["bad"].state == "damaged" and reason in entries["bad"].damage
     assert entries["bad"].to_dict()["state"] == "damaged"
+
+
+@pytest.mark.parametrize("status", ["running", "finished", "stopped", "diverged", "failed"])
+def test_every_status_the_engine_writes_is_sound(tmp_path: Path, status: str) -> None:
+    entry = read_entry(make_run(tmp_path, "r", status=status))
+    assert entry.damage is None and entry.state == status
+
+
+def test_every_bad_field_of_a_summary_is_named_in_one_reason(tmp_path: Path) -> None:
+    """Only the first bad field was named (epochs): a summary was mended one listing at a time."""
+    folder = make_run(tmp_path, "r", train_seconds=-5, final_test_accuracy=200, epochs="x")
+    (folder / "events.jsonl").unlink()
+    entry = read_entry(folder)
+    assert entry.damage == (
+        "summary.json: epochs is 'x', not a count of epochs from 0 to 100,000; "
+        "final_test_accuracy is 200, not a percentage from 0 to 100; "
+        "train_seconds is -5, not seconds from 0 to a year; no events.jsonl"
+    )
+    (folder / "summary.json").write_text(json.dumps({"epochs": -1, "status": None}))
+    assert read_entry(folder).damage.startswith(
+        "summary.json: status is null, not a run state; epochs is -1, not a count of epochs"
+    )
+    (folder / "summary.json").write_text(json.dumps({"epochs": -1}))
+    assert read_entry(folder).damage.startswith("summary.json: no status; epochs is -1, not a count")
 
 
 def test_summary_values_at_their_limits_are_sound(tmp_path: Path) -> None:
@@ -153,6 +186,34 @@ def test_an_unreadable_folder_is_damaged_not_an_error(tmp_path: Path, monkeypatc
     monkeypatch.setattr(os, "scandir", scandir)  # running as root, chmod would not lock it
     entry = read_entry(locked)
     assert entry.state == "damaged" and entry.damage == "unreadable: Permission denied"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no FIFOs")
+@pytest.mark.parametrize("name", ["summary.json", "config.toml", "events.jsonl"])
+def test_a_run_file_that_is_a_fifo_is_named_not_waited_on(tmp_path: Path, name: str) -> None:
+    """Opening a FIFO waits for a writer: ``runs`` hung on a folder holding one, saying nothing."""
+    folder = make_run(tmp_path, "r", final_test_accuracy=90.0)
+    (folder / name).unlink()
+    os.mkfifo(folder / name)
+    found: list[Any] = []
+    reader = threading.Thread(target=lambda: found.append((list_runs(tmp_path), _epochs_or_damage(folder))), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # let the stuck reader go: a writer that closes at once
+        os.close(os.open(folder / name, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail(f"a {name} that is a FIFO was waited on")
+    ((entry,), epochs) = found[0]
+    if name == "events.jsonl":  # a listing never reads the log; opening the run does
+        assert epochs == "events.jsonl is unreadable: not a regular file"
+    else:
+        assert entry.state == "damaged" and "not a regular file" in entry.damage, entry.damage
+
+
+def _epochs_or_damage(folder: Path) -> object:
+    try:
+        return read_epochs(folder)
+    except DamagedRun as damage:
+        return str(damage)
 
 
 def test_a_missing_runs_folder_is_an_error_for_the_caller(tmp_path: Path) -> None:
@@ -279,6 +340,33 @@ def test_compare_refuses_a_run_whose_log_was_cut_short(tmp_path: Path, capsys: p
     assert main([str(sound), str(cut)]) == 2
     error = capsys.readouterr().err
     assert f"{cut} is damaged: events.jsonl has no line for epoch 2 of the 2" in error
+
+
+@pytest.mark.parametrize(("status", "shown"), [(None, "null"), ("banana", "'banana'")])
+def test_compare_refuses_a_run_whose_status_no_run_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], status: str | None, shown: str
+) -> None:
+    """It showed the status as "None" or "banana" beside the sound run's, and exit 0."""
+    from mnist_tui.compare import main
+
+    log = epoch_line(1, 80.0)
+    sound = make_run(tmp_path, "sound", events=log, epochs=1, epochs_completed=1)
+    odd = make_run(tmp_path, "odd", events=log, epochs=1, epochs_completed=1, status=status)
+    assert main([str(sound), str(odd)]) == 2
+    assert capsys.readouterr().err == f"mnist-tui compare: error: {odd} is damaged: summary.json: status is {shown}, not a run state\n"
+
+
+def test_compare_shows_no_epochs_where_a_summary_has_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A summary without its counts showed "None/None" in the table and in --json."""
+    from mnist_tui.compare import main
+
+    counted = make_run(tmp_path, "counted", events=epoch_line(1, 80.0), epochs=3, epochs_completed=1)
+    older = make_run(tmp_path, "older", epochs=None, epochs_completed=None)
+    assert main([str(counted), str(older), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["epochs"] == ["1/3", None]
+    assert main([str(counted), str(older)]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epochs")]
+    assert row.split() == ["epochs", "1/3"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="runs are not locked on Windows (no flock)")

@@ -7,6 +7,7 @@ need the dataset run ``main()`` in-process on the session's cached dataset, to k
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -37,7 +38,7 @@ FLAGS = {
     # Empty was "not given": --preset '' trained the default preset at full size.
     "an empty --preset": (["--preset", ""], "--preset is empty; name a preset"),
     "an empty --data-dir": (["--data-dir", ""], "--data-dir is empty; name a folder"),
-    "a config file with no end": (["--config", "/dev/zero"], "config file /dev/zero is over 1,000,000 bytes"),
+    "a config file with no end": (["--config", "/dev/zero"], "config file /dev/zero is not a regular file"),
 }
 
 
@@ -71,6 +72,21 @@ def test_bad_flags_are_clear_errors(cli: Cli, tmp_path: Path, case: str) -> None
 def test_a_missing_data_folder_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
     result = cli("--no-ui", "--preset", "smoke", "--data-dir", "/nonexistent", "--runs-dir", str(tmp_path / "runs"))
     assert_clean_error(result, "data folder /nonexistent does not exist", tmp_path / "runs")
+
+
+def test_a_data_folder_that_is_a_file_is_named_so(cli: Cli, tmp_path: Path) -> None:
+    """It was "data folder afile does not exist", though it plainly did."""
+    (tmp_path / "afile").write_text("")
+    result = cli("--no-ui", "--preset", "smoke", "--data-dir", "afile", "--runs-dir", str(tmp_path / "runs"))
+    assert_clean_error(result, "mnist-tui: error: data folder afile is a file, not a folder\n", tmp_path / "runs")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no FIFOs")
+def test_a_fifo_as_config_is_refused_not_waited_on(cli: Cli, tmp_path: Path) -> None:
+    """``mkfifo f.toml; mnist-tui --no-ui --config f.toml`` waited for a writer forever, saying nothing."""
+    os.mkfifo(tmp_path / "f.toml")
+    result = cli("--no-ui", "--config", "f.toml", "--runs-dir", str(tmp_path / "runs"), timeout=60)
+    assert_clean_error(result, "mnist-tui: error: config file f.toml is not a regular file\n", tmp_path / "runs")
 
 
 def test_a_truncated_data_file_is_named(cli: Cli, data_dir: Path, tmp_path: Path) -> None:

@@ -185,7 +185,12 @@ def test_the_readme_documents_every_field_with_its_default() -> None:
         ("hidden", "64", (64,)),
         ("lr", "1e-3", 0.001),
         ("lr", " 0.5 ", 0.5),
-        ("epochs", "1_000", 1000),
+        ("epochs", "1000", 1000),
+        ("epochs", "+3", 3),
+        ("seed", "-1", -1),  # parsed, then refused by the field's range
+        ("lr", ".5", 0.5),
+        ("lr", "5E-1", 0.5),
+        ("weight_decay", "0", 0.0),
         ("batch_norm", "true", True),
         ("batch_norm", "Yes", True),
         ("batch_norm", "on", True),
@@ -216,6 +221,26 @@ def test_set_values_are_parsed_to_the_fields_type(key: str, text: str, value: ob
     ],
 )
 def test_set_values_of_the_wrong_type_name_the_field_and_the_type(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_assignment(text)
+    assert str(caught.value) == f"--set {text}: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # int() and float() take Python's underscores: 1_0 trained 10 epochs, while 1e3 was refused.
+        ("epochs=1_0", "epochs must be an integer, not '1_0'"),
+        ("epochs=1e3", "epochs must be an integer, not '1e3'"),
+        ("seed=\uff15", "seed must be an integer, not '\uff15'"),  # a full-width 5
+        ("hidden=1_6,8", "hidden must be a list of integers such as 512,256, not '1_6,8'"),
+        ("lr=1_0.5", "lr must be a number, not '1_0.5'"),
+        ("lr=0.0_1", "lr must be a number, not '0.0_1'"),
+        ("lr=nan", "lr must be a number, not 'nan'"),
+        ("diverge_above=infinity", "diverge_above must be a number, not 'infinity'"),
+    ],
+)
+def test_set_numbers_are_plain_decimal_only(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_assignment(text)
     assert str(caught.value) == f"--set {text}: {expected}"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import filecmp
 import gzip
+import os
+import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -45,6 +48,27 @@ def test_a_named_folder_that_does_not_exist_is_an_error_not_a_download(tmp_path:
     with pytest.raises(DataError, match=f"data folder {missing} does not exist"):
         ensure_files(missing, "mnist")
     assert not missing.exists()
+
+
+def test_a_named_folder_that_is_a_file_is_named_so(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(DataError, match=f"^data folder {re.escape(str(afile))} is a file, not a folder$"):
+        ensure_files(afile, "mnist")
+
+
+@pytest.mark.parametrize(("make", "what"), [(Path.mkdir, "a folder"), (os.mkfifo, "not a regular file")], ids=["folder", "fifo"])
+def test_a_raw_file_that_is_no_file_is_named_and_not_downloaded(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], object], what: str
+) -> None:
+    """A folder where t10k-labels-idx1-ubyte belongs was "missing": a download was tried, which
+    could not replace it."""
+    root = linked_copy(data_dir, tmp_path, skip=("t10k-labels-idx1-ubyte",))
+    impostor = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    make(impostor)
+    monkeypatch.setattr("mnist_tui.engine.data._download", lambda *args: pytest.fail("a download was attempted"))
+    with pytest.raises(DataError, match=f"^{re.escape(str(impostor))} is {what}; put the data file itself there$"):
+        ensure_files(root, "mnist")
 
 
 def test_a_truncated_file_is_named_with_its_size(data_dir: Path, tmp_path: Path) -> None:

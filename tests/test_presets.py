@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
-from mnist_tui.engine.config import ConfigError
-from mnist_tui.engine.presets import DEFAULT_PRESET, list_presets, load_preset, preset_description
+from mnist_tui.engine.config import Config, ConfigError
+from mnist_tui.engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
+from mnist_tui.engine.space import load_space
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = [
@@ -146,3 +151,64 @@ def test_presets_load_from_the_wheel_alone(wheel: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [",".join(PRESETS), "0.01"]
+
+
+LOADERS: dict[str, tuple[Callable[[Path], object], str]] = {
+    "config": (load_config_file, "config file"),
+    "space": (lambda path: load_space(path, Config()), "search space file"),
+}
+
+
+def make_fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def make_socket(path: Path) -> Path:
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))  # the file stays when the socket is closed
+    listener.close()
+    return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no FIFOs or Unix sockets")
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+@pytest.mark.parametrize(
+    "make", [make_fifo, make_socket, lambda path: Path(os.devnull)], ids=["fifo", "socket", "dev-null"]
+)
+def test_a_file_that_is_not_a_regular_file_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str, make: Callable[[Path], Path]
+) -> None:
+    """``mkfifo f.toml; mnist-tui --config f.toml`` waited forever for a writer, saying nothing."""
+    monkeypatch.chdir(tmp_path)  # a short relative name: a socket's path is limited to 108 bytes
+    path = make(Path("f.toml"))
+    load, kind = LOADERS[loader]
+    outcome: list[object] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(load(path))
+        except Exception as error:  # handed to the test's thread
+            outcome.append(error)
+
+    reader = threading.Thread(target=attempt, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    waited = reader.is_alive()
+    if waited:  # let the stuck reader go: a writer that closes at once
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert not waited, f"the {kind} was waited on"
+    (error,) = outcome
+    assert isinstance(error, ConfigError) and str(error) == f"{kind} {path} is not a regular file"
+
+
+def test_a_folder_an_endless_device_and_a_long_file_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"^config file {tmp_path} is a folder$"):
+        load_config_file(tmp_path)
+    with pytest.raises(ConfigError, match="^config file /dev/zero is not a regular file$"):
+        load_config_file("/dev/zero")
+    (tmp_path / "long.toml").write_text("# a comment\n" * 100_000)
+    with pytest.raises(ConfigError, match="long.toml is over 1,000,000 bytes; a config is a few lines$"):
+        load_config_file(tmp_path / "long.toml")
+    (tmp_path / "ok.toml").write_text("epochs = 2\n")
+    assert load_config_file(tmp_path / "ok.toml").epochs == 2

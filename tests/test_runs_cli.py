@@ -177,20 +177,54 @@ def test_the_training_flags_still_work_beside_the_commands(cli: Cli) -> None:
     result = cli("--help")
     assert result.returncode == 0
     epilog = " ".join(result.stdout.split())
-    assert all(f"mnist-tui {name}" in epilog for name in ("runs", "compare RUN RUN...", "watch RUN_DIR"))
+    assert all(f"mnist-tui {name}" in epilog for name in ("runs", "compare RUN RUN...", "watch RUN"))
     assert cli("--list-presets").stdout.split()[0] == "batchnorm-dropout-he"
 
 
 def test_watch_refuses_what_is_no_run_folder(cli: Cli, runs_dir: Path) -> None:
     missing = cli("watch", str(runs_dir / "nowhere"))
     assert missing.returncode == 2 and missing.stderr.startswith("mnist-tui watch: error: run folder ")
-    assert missing.stderr.rstrip().endswith("nowhere does not exist")
+    assert missing.stderr.rstrip().endswith("nowhere does not exist (nor in runs)")
     (runs_dir / "a-file").write_text("")
     file = cli("watch", str(runs_dir / "a-file"))
     assert file.returncode == 2 and file.stderr.rstrip().endswith("a-file is a file, not a run folder")
     empty = cli("watch", str(runs_dir / "empty"))
     assert empty.returncode == 2 and "is not a usable run folder: config file" in empty.stderr
     assert "Traceback" not in missing.stderr + empty.stderr
+
+
+def test_watch_finds_a_run_by_its_name_under_runs_dir(cli: Cli, runs_dir: Path) -> None:
+    """``watch RUN --runs-dir DIR`` was refused by argparse, though every other command takes --runs-dir."""
+    empty = cli("watch", "empty", "--runs-dir", str(runs_dir))  # not in the command's folder: in DIR
+    assert empty.returncode == 2, empty.stderr
+    assert empty.stderr.startswith(f"mnist-tui watch: error: {runs_dir / 'empty'} is not a usable run folder: config file")
+    nowhere = cli("watch", "nowhere", "--runs-dir", str(runs_dir))
+    assert nowhere.returncode == 2
+    assert nowhere.stderr == f"mnist-tui watch: error: run folder nowhere does not exist (nor in {runs_dir})\n"
+
+
+def test_watch_follows_a_run_named_under_the_default_runs_folder(
+    runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bare name is looked up in ./runs, as compare looks it up; the watcher gets that folder."""
+    from mnist_tui import watch
+
+    run = next(runs_dir.glob("halted-*"))
+    shutil.copytree(run, tmp_path / "runs" / run.name)
+    opened: dict[str, object] = {}
+
+    class App:  # the dashboard, as far as watch's main uses it
+        def __init__(self, config: object, **options: object) -> None:
+            opened.update(options, config=config)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr("mnist_tui.tui.app.MnistApp", App)
+    monkeypatch.chdir(tmp_path)
+    assert watch.main([run.name]) == 0
+    assert opened["watch"] == Path("runs") / run.name and opened["runs_dir"] == Path("runs")
+    assert opened["config"] == load_config_file(run / "config.toml")
 
 
 @pytest.mark.parametrize("args", [["--list-presets"], ["runs"], ["compare", "smoke", "halted"]])
