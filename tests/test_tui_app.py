@@ -700,7 +700,9 @@ async def test_opening_and_closing_the_help_during_a_run_repaints_without_a_rela
             await press(pilot, "escape")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, HelpScreen)
-        assert layouts == []
+        # The dashboard is never laid out again; the help's own box (two widgets), taller than the
+        # screen since it lists every view's keys, settles its scrollbar once.
+        assert "Screen" not in layouts and layouts.count("HelpScreen") <= 1, layouts
         await press(pilot, "x")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from textual.message import Message
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from mnist_tui.engine.config import FIELDS, Config, ConfigError, parse_value
 from mnist_tui.engine.presets import list_presets, load_preset, preset_description
@@ -202,6 +202,100 @@ async def test_choosing_a_preset_fills_every_field() -> None:
         assert source.last.config == preset
 
 
+@run_async
+async def test_the_preset_description_follows_custom_and_edited_fields() -> None:
+    """Custom chosen by hand says so (it kept the previous preset's description), and a run of it
+    starts from no preset; an edited preset stays the run's preset (README: summary.json's
+    ``preset`` is the one the run started from) and its description names the edited fields."""
+    messages: list[Message] = []
+    source = ScriptedSource(training_run(end=False))
+    app, running = make_app(source, messages)
+    async with running as pilot:
+        form = app.query_one(ConfigForm)
+        description = app.query_one("#preset-description", Static)
+        assert str(description.content) == preset_description("smoke")
+
+        field(app, "lr").value = "0.5"
+        field(app, "init").value = "kaiming_normal"
+        await pilot.pause()
+        assert str(description.content).startswith("smoke, edited: init, lr.")
+        assert form.preset == "smoke" and app.query_one("#preset", Select).value == "smoke"
+        field(app, "lr").value = format_value(CONFIG.lr)
+        field(app, "init").value = CONFIG.init
+        await pilot.pause()
+        assert str(description.content) == preset_description("smoke"), "back to the preset's values"
+
+        menu = app.query_one("#preset", Select)
+        app.set_focus(menu)
+        options = [*list_presets(), CUSTOM]
+        await pilot.press("enter", *["down"] * (options.index(CUSTOM) - options.index("smoke")), "enter")
+        await wait_until(pilot, lambda: menu.value == CUSTOM, what="custom to be chosen")
+        await pilot.pause()
+        assert str(description.content) == "Your own configuration."
+        assert form.preset is None and form.read() == CONFIG, "the fields stay as they were"
+
+        app.set_focus(None)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running")
+        submitted = {id(m): m for m in messages if isinstance(m, ConfigForm.Submitted)}
+        assert [m.preset for m in submitted.values()] == [None]
+
+
+def screen_lines(app: MnistApp) -> list[str]:
+    """The screen's text, row by row, as the terminal shows it."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_every_label_and_every_choice_shows_whole(size: tuple[int, int]) -> None:
+    """Each label stands clear of its value (mistakes_per_cell, 17 characters, ran into its 3) and
+    each select's value area holds its longest choice (init kaiming_uniform was cut to
+    ``kaiming_unif``, and to ``kaiming`` beside ``schedule constan`` at 80x24), both on screen."""
+    app, running = make_app(ScriptedSource(), size=size)
+    async with running as pilot:
+        form = app.query_one(ConfigForm)
+        for names in GROUPS.values():
+            for name in names:
+                widget = field(app, name)
+                label = widget.parent.query_one(Label)
+                assert str(label.content) == name
+                value = widget.content_region
+                assert label.region.width > len(name), name
+                assert label.region.right <= value.x or label.region.bottom <= value.y, f"{name} overlaps its value"
+                assert value.right <= form.content_region.right + 1, name
+                if isinstance(widget, Select):
+                    longest = max(len(str(prompt)) for prompt, _ in widget._options)
+                    shown = widget.query_one("SelectCurrent #label").content_region
+                    assert shown.width >= longest, f"{name}: {shown.width} cells for {longest}"
+
+        for name, value in (("mistakes_per_cell", "3"), ("init", "kaiming_uniform")):
+            widget = field(app, name)
+            widget.value = value
+            await pilot.pause()  # the preset's description says what was edited: the form moves down
+            widget.parent.scroll_visible(animate=False, top=True)  # the row: its label with its field
+            await pilot.pause()
+            await pilot.pause()
+            lines = screen_lines(app)
+            label = widget.parent.query_one(Label).region
+            row = lines[label.y]
+            assert row[label.x : label.x + len(name) + 1] == name + " ", row
+            text = lines[widget.region.y][widget.region.x : widget.region.right]
+            assert text.startswith(value) and text[len(value)] in " ▼", (name, text)
+            if isinstance(widget, Select):  # and its arrow (right after the widest choice)
+                assert text.rstrip().endswith("▼"), text
+
+        widget = field(app, "init")
+        app.set_focus(widget)
+        await pilot.press("enter")
+        await pilot.pause()
+        options = widget.query_one("SelectOverlay")
+        lines = screen_lines(app)
+        shown = [lines[y][options.region.x : options.region.right].strip() for y in range(options.region.y, options.region.bottom)]
+        for choice in ("kaiming_uniform", "kaiming_normal", "xavier_uniform"):
+            assert choice in shown, (choice, shown)
+
+
 def test_floats_show_exactly_when_they_fit_and_to_four_digits_when_not() -> None:
     assert [format_value(v) for v in (0.001, 1e-05, 100.0, 0.5)] == ["0.001", "1e-05", "100", "0.5"]
     assert format_value(2.9796233630685e-06) == "2.98e-06"
@@ -218,7 +312,7 @@ async def test_a_rounded_float_trains_as_its_exact_value_until_it_is_edited() ->
     the tooltip says both. Once edited, the field holds what it shows."""
     exact = 2.9796233630685e-06
     source = ScriptedSource(training_run(end=False))
-    app, running = make_app(source, size=(100, 40))  # the narrow sidebar
+    app, running = make_app(source)  # under 110 columns the field is wide enough for the exact text
     async with running as pilot:
         form = app.query_one(ConfigForm)
         form.load(CONFIG.replace(lr=exact, holdout_fraction=0.142857142857), "smoke")

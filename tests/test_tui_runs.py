@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from mnist_tui.engine.catalog import DESCENDING
+from mnist_tui.engine.catalog import DESCENDING, row_cells
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import Event, RunStopped
 from mnist_tui.engine.presets import config_to_toml, load_preset
@@ -383,6 +383,38 @@ async def test_a_long_run_name_is_cut_in_its_middle_and_the_state_and_accuracies
 
 
 @run_async
+async def test_at_80x24_a_dozen_sweep_trials_list_with_their_best_accuracy_whole(runs_dir: Path) -> None:
+    """Trials' long folder names at 80x24: the run column was cut to what the table left before the
+    rows brought its scrollbar, which then covered the best column's end (78.00 read 78.0), and the
+    table listed 2 of 13 runs."""
+    for n in range(13):
+        folder = f"smoke-space-trial-{n:03d}-20261202-10{n:02d}00-ab{n:02d}"
+        write_run(runs_dir, folder, SMOKE, started=f"2026-11-23T10:{n:02d}:00+00:00")
+    app = make_app(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await runs_view(pilot, app)
+        await pilot.pause()
+        await pilot.pause()
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        area = table.scrollable_content_region
+        best = table.columns["best"]
+        best_x = area.x + sum(table.columns[key].get_render_width(table) for key in ("mark", "run", "state", "epochs", "final"))
+        listed = []
+        for y in range(area.y + 1, area.bottom):  # under the header
+            row = y - area.y - 1 + int(table.scroll_y)
+            if row >= len(table.shown):
+                break
+            entry = table.shown[row]
+            cell = lines[y][best_x : best_x + best.get_render_width(table)]
+            assert cell.strip() == row_cells(entry)["best"], (y, lines[y])
+            if entry.run.startswith("smoke-space-trial"):  # shortened in its middle, its unique end kept
+                assert "…" in lines[y] and lines[y][area.x:].split()[0].endswith(entry.run[-11:]), lines[y]
+            listed.append(entry.run)
+        assert best_x + best.get_render_width(table) <= area.right
+        assert len(listed) >= 4, f"{len(listed)} of {len(table.shown)} runs in view"
+
+
+@run_async
 async def test_resume_from_the_command_line_shows_the_runs_own_settings_in_the_form(runs_dir: Path) -> None:
     """``mnist-tui --resume RUN`` locked the form on the default preset's settings (hidden
     512,256, preset custom) while the run trained its own."""
@@ -552,3 +584,39 @@ async def test_an_opened_trial_fills_the_form_as_a_run_of_its_own_and_a_run_name
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.run_id == "exp-t1000-y", what="the user's run opened")
         assert form.read().name == "exp-t1000" and form.preset == "smoke"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_the_help_lists_every_key_of_every_view_from_its_bindings(runs_dir: Path, size: tuple[int, int]) -> None:
+    """The help had the Runs view's keys as ``(Runs: o / space enter r)``, nothing of g, of what
+    space does, of the Sweep view or of the watcher's e. Its key table is made from the bindings:
+    each key shows with what it does, and the help scrolls on a small terminal."""
+    from textual.containers import VerticalScroll
+
+    from mnist_tui.tui.help_screen import KEYS, HelpText, action_row, key_name, view_bindings
+
+    app = make_app(runs_dir)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = app.screen.query_one(HelpText)
+        box = app.screen.query_one(VerticalScroll)
+        rendered = [strip.text for strip in text._lines(text.content_size.width)]
+        whole = " ".join(" ".join(line.replace("│", " ").split()) for line in rendered)
+        for view, bindings in view_bindings():
+            for binding in bindings:
+                if binding.action.startswith("view("):
+                    continue
+                what = " ".join(KEYS[action_row(view, binding.action)].replace("`", "").split())
+                assert what.split(":")[0].split("(")[0].strip() in whole, (view, binding.key, what)
+                key = key_name(binding)
+                for arrow in ("up", "down", "left", "right"):  # the four arrows are one row: arrows
+                    key = key.replace(arrow, "arrows") if key.endswith(arrow) else key
+                assert f" {key} " in f" {whole.replace(',', ' ')} ", binding.key
+        for needed in ("Runs: list the runs folder again", "Runs: filter", "Runs: mark or unmark", "Sweep: open the chosen",
+                       "mnist-tui watch: type new settings"):
+            assert needed in whole.replace("**", ""), needed
+        assert app.screen.region.contains_region(box.region), "the help's box is on screen"
+        if size == (80, 24):
+            assert box.max_scroll_y > 0, "the help scrolls at 80x24"

@@ -210,3 +210,28 @@ async def test_a_resumed_run_shows_the_settings_it_goes_on_with() -> None:
         await running(pilot, app, after_step=2)
         assert app.query_one("#field-lr", Input).value == "0.0001"
         assert app.query_one(ConfigForm).running.lr == 0.0001
+
+
+@run_async
+async def test_a_refused_live_setting_scrolls_its_error_into_view() -> None:
+    """With the lr field the form's last row in view, enter with -1 showed nothing: the error under it was out of sight."""
+    source = ScriptedSource(endless_reports, pace=0.01)
+    app = make_app(source)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await running(pilot, app)
+        await pause(pilot, app)
+        sidebar, lr = app.query_one("#sidebar"), app.query_one("#field-lr", Input)
+        lr.focus()
+        await pilot.pause()
+        # The field on the view's last row:
+        sidebar.scroll_to(y=sidebar.scroll_y + lr.region.bottom - sidebar.content_region.bottom, animate=False)
+        await pilot.pause()
+        assert lr.region.bottom == sidebar.content_region.bottom
+        lr.value = "-1"
+        await pilot.press("enter")
+        error = app.query_one("#error-lr", Static)
+        await wait_until(
+            pilot, lambda: error.region.height and sidebar.content_region.contains_region(error.region),
+            what="the error in view",
+        )
+        assert "lr must be in (0, inf), not -1.0" in str(error.content)

@@ -119,7 +119,8 @@ async def test_a_live_table_of_trials_with_pruned_greyed_and_the_best_marked() -
         assert {cell.style for cell in table.get_row("2")} == {"dim"}
         summary = str(app.query_one("#sweep-summary", Static).render())
         assert summary.startswith("Study smoke-S · running on 2 worker(s) · 4 trials: 2 complete, 1 pruned, 1 running")
-        assert "best: trial 1, 94.25 % (lr=0.01 hidden=64,32)" in summary
+        assert "best" not in summary
+        assert str(table.border_title) == "Trials · best: trial 1, 94.25 % (lr=0.01 hidden=64,32)"
 
 
 @run_async
@@ -322,3 +323,41 @@ async def test_at_80x24_the_plots_give_rows_to_the_table_and_take_them_back_when
         assert app.query_one("#sweep-plots").size.height >= 10
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: app.query_one("#sweep-plots").size.height == 16, what="the plots' full height")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_the_best_trials_parameters_show_whole_on_a_line_of_their_own(size: tuple[int, int]) -> None:
+    """After the counts on the summary line, the best trial's parameters ran off the end at 120x40,
+    cut with no ellipsis and no closing parenthesis. The counts stay on the summary line and the best
+    trial titles the trials table: each shows whole, or ends in an ellipsis where it must be cut."""
+    space = {
+        "lr": {"low": 1e-5, "high": 1e-1, "log": True}, "batch_size": {"choices": [32, 64, 128]},
+        "hidden": {"choices": ["512,256", "64"]}, "activation": {"choices": ["relu", "leaky_relu"]},
+    }
+    params = {"lr": 0.000239, "batch_size": 64, "hidden": "512,256", "activation": "leaky_relu"}
+    rows = tuple(
+        TrialRow(number=n, state=state, params=params, accuracies=(70.0, value or 60.0), value=value, seconds=30.0,
+                 outcome=state)
+        for n, state, value in ((0, "complete", 68.5), (1, "complete", 72.7), (2, "pruned", None), (3, "failed", None))
+    )
+    sweep = SweepSnapshot(study="smoke-space", storage="runs/sweeps.journal", space=space, rows=rows,
+                          status="done: 4 of 4 trials run, 2 workers stopped")
+    app = make_app(view="SweepView")
+    async with app.run_test(size=size) as pilot:
+        table = app.query_one(TrialsTable)
+        app.post_message(SweepUpdated(sweep))
+        await wait_until(pilot, lambda: table.row_count == 4, what="the trials")
+        await pilot.pause()
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        summary = app.query_one("#sweep-summary", Static).content_region
+        counts = lines[summary.y][summary.x : summary.right].rstrip()
+        title = lines[table.region.y][table.region.x + 3 : table.region.right].rstrip("─╮").removesuffix(" ")
+        expected = [
+            "Study smoke-space · done: 4 of 4 trials run, 2 workers stopped · 4 trials: 2 complete, 1 pruned, 1 failed",
+            "Trials · best: trial 1, 72.70 % (lr=0.000239 batch_size=64 hidden=512,256 activation=leaky_relu)",
+        ]
+        for line, whole in zip([counts, title], expected):
+            assert line == whole or (line.endswith("…") and whole.startswith(line[:-1])), (line, whole)
+        if size == (120, 40):
+            assert [counts, title] == expected, "at 120 columns both show whole"

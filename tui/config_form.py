@@ -13,6 +13,7 @@ follows the run's setting changes, whoever made them (the form, or a command fil
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from textual import on
@@ -53,9 +54,8 @@ LIVE_SETTINGS: dict[str, tuple[str, ...]] = {
 
 
 FLOAT_CHARS = 10
-"""The longest number a field shows as it is: in the 32-column sidebar (terminals under 110
-columns) a field shows 11 characters, and a cut-off ``2.97962336`` (for 2.97962336307e-06) reads
-as another number. Longer ones show to four digits, their exact value kept behind the field."""
+"""The longest number a field shows as it is: a cut-off ``2.97962336`` (for 2.97962336307e-06)
+reads as another number. Longer ones show to four digits, their exact value kept behind the field."""
 
 
 def exact_float(value: float) -> str:
@@ -94,8 +94,14 @@ class ConfigForm(Pane, Widget):
     ConfigForm { height: auto; }
     ConfigForm .group { margin-top: 1; text-style: bold; color: $accent; }
     ConfigForm .row { height: 1; }
-    ConfigForm .row Label { width: 17; color: $text-muted; }
+    /* The label column holds the longest field name (mistakes_per_cell, 17) and a space; a compact
+       select beside it keeps no padding, only its arrow, so the widest choice (kaiming_uniform, 15)
+       shows whole in the 38-column sidebar. Under 110 columns each label stands above its field
+       (app.tcss), which takes the sidebar's whole width. */
+    ConfigForm .row Label { width: 18; color: $text-muted; }
     ConfigForm .row Input, ConfigForm .row Select { width: 1fr; }
+    ConfigForm Select.-textual-compact > SelectCurrent { padding: 0; }
+    ConfigForm Select.-textual-compact > SelectCurrent .arrow { padding: 0; }
     ConfigForm .error { color: $error; height: auto; display: none; }
     ConfigForm .error.-shown { display: block; }
     ConfigForm Input.-invalid { color: $error; }
@@ -141,7 +147,7 @@ class ConfigForm(Pane, Widget):
             [*presets, (CUSTOM, CUSTOM)], value=self.preset or CUSTOM, allow_blank=False,
             id="preset", compact=True,
         )
-        yield Static(self._describe(self.preset), id="preset-description")
+        yield Static(self._describe(self.preset, self._edited_from(self._initial)), id="preset-description")
         docs = field_docs()
         for title, names in GROUPS.items():
             yield Label(title, classes="group")
@@ -217,7 +223,7 @@ class ConfigForm(Pane, Widget):
                     widget.value = value  # type: ignore[attr-defined]
             self.preset = preset
             self.query_one("#preset", Select).value = preset or CUSTOM
-            self.query_one("#preset-description", Static).update(self._describe(preset))
+            self._show_description()
         finally:
             self._filling = False
         for name in list(self.errors):
@@ -260,15 +266,25 @@ class ConfigForm(Pane, Widget):
 
     @on(Select.Changed, "#preset")
     def _preset_chosen(self, event: Select.Changed) -> None:
-        if self._filling or event.value == CUSTOM or event.value == self.preset:
+        if self._filling or event.value == (self.preset or CUSTOM):
+            return
+        if event.value == CUSTOM:  # the fields stay as they are; a run of them starts from no preset
+            self.preset = None
+            self._show_description()
             return
         self.load(load_preset(str(event.value)), str(event.value))
+
+    @on(Select.Changed)
+    def _choice_changed(self, event: Select.Changed) -> None:
+        if not self._filling and event.select.id != "preset":
+            self._show_description()
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("field-")
         if self._filling or name not in FIELDS:
             return
+        self._show_description()
         if name in self._rounded and event.value != self._rounded[name][0]:
             del self._rounded[name]  # edited: the field now holds what it shows
             event.input.tooltip = self._tooltip_of(name, field_docs().get(name, ""))
@@ -318,6 +334,8 @@ class ConfigForm(Pane, Widget):
             config_from_mapping({name: parsed}, source="form", base=self.running)
         except ConfigError as error:
             self._show_error(name, str(error).removeprefix("form: "))
+            # The field may be the last row in view: its error, under it, would be out of sight.
+            self.call_after_refresh(self.query_one(f"#error-{name}").scroll_visible, animate=False)
             return None
         self._show_error(name, None)
         return float(parsed)
@@ -370,9 +388,50 @@ class ConfigForm(Pane, Widget):
         widget = self.query_one(f"#field-{name}")
         widget.set_class(message is not None, "-invalid")
 
+    def edited(self) -> list[str]:
+        """The fields where the form no longer holds the picked preset's value (none without a preset)."""
+        return self._edited_from(self.values()) if self.preset else []
+
+    def _edited_from(self, values: Config | dict[str, Any]) -> list[str]:
+        """The fields where ``values`` (a config, or the fields' texts) differ from the picked preset's."""
+        base = preset_config(self.preset) if self.preset else None
+        if base is None:
+            return []
+        if isinstance(values, Config):
+            values = {name: getattr(values, name) for name in FIELDS}
+        edited = []
+        for name, value in values.items():
+            if isinstance(value, str) and (FIELDS[name].type != "str" or name == "name"):
+                try:
+                    value = parse_value(name, value)
+                except ConfigError:
+                    edited.append(name)  # not the preset's value, whatever it was meant to be
+                    continue
+            if value != getattr(base, name):
+                edited.append(name)
+        return edited
+
+    def _show_description(self) -> None:
+        self.query_one("#preset-description", Static).update(self._describe(self.preset, self.edited()))
+
     @staticmethod
-    def _describe(preset: str | None) -> str:
-        return preset_description(preset) if preset else "Your own configuration."
+    def _describe(preset: str | None, edited: list[str]) -> str:
+        """The picked preset's description; once fields are edited, which ones, since a run is still
+        recorded as started from that preset (summary.json's ``preset``, the Runs view's comparison)."""
+        if not preset:
+            return "Your own configuration."
+        if edited:
+            return f"{preset}, edited: {', '.join(edited)}. A run records {preset} as the preset it started from."
+        return preset_description(preset)
+
+
+@functools.lru_cache(maxsize=None)
+def preset_config(name: str) -> Config | None:
+    """A shipped preset's config, read once; None for a name no shipped preset has (an old run's)."""
+    try:
+        return load_preset(name)
+    except ConfigError:
+        return None
 
 
 def device_choices(current: str) -> tuple[str, ...]:

@@ -6,27 +6,60 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.segment import Segment
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.strip import Strip
 
 from .strips import CachedStyles
 
-HELP = """\
-# mnist-tui
+KEYS: dict[str, str] = {
+    # The dashboard's own keys (MnistApp.BINDINGS), by action.
+    "start": "start a run with the form's settings (refused while a field is invalid)",
+    "pause": "pause or resume the run (the engine pauses after its batch in progress)",
+    "step": "while paused: train one report interval, then pause again",
+    "stop": "stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it)",
+    "settings": "`mnist-tui watch`: type new settings (`lr=0.0001 momentum=0.9`), `enter` sends them to the run",
+    "help": "this help; `escape` closes it",
+    "next_view": "the next view (or click a tab on the top line)",
+    "quit": "quit; a running run is stopped and checkpointed first",
+    "leave_field": "leave a form field, so that the keys act again",
+    # Inspect, its confusion grid.
+    "epoch(-1)": "an earlier epoch",
+    "epoch(1)": "a later epoch",
+    "Inspect move": "select a confusion cell (a click selects and shows)",
+    "choose": "show the selected cell's most confident mistakes",
+    # Draw, its canvas.
+    "clear": "clear the canvas",
+    "Draw move": "move the cursor (the mouse draws with the left button, erases with the right)",
+    "Draw move, painting": "paint as the cursor moves",
+    "paint": "paint under the cursor",
+    "paint(True)": "erase under the cursor",
+    # Runs.
+    "select_cursor": "open the run: replay it into Train and Inspect, its settings into the form",
+    "mark": "mark or unmark the run: marked runs' curves overlay below (up to 8)",
+    "resume": "resume a stopped or interrupted run from its last checkpoint",
+    "sort": "sort by the next column (a click on a header sorts by it)",
+    "filter": "filter: type words the run, preset, state or device contain",
+    "reload": "list the runs folder again now",
+    "focus_table": "back to the table from the filter (its words kept)",
+    # Sweep.
+    "open('TrainView')": "open the chosen trial's run in Train (a running one is followed live)",
+    "open('InspectView')": "open the chosen trial's run in Inspect",
+}
+"""What each bound action does. The keys themselves come from the bindings (:func:`help_text`),
+so the help lists every key each view has; a binding missing here is a test failure."""
 
-| key | action |
-|---|---|
-| `s` | start a run with the form's settings (refused while a field is invalid) |
-| `p` | pause or resume the run (the engine pauses after its batch in progress) |
-| `n` | while paused: train one report interval, then pause again |
-| `x` | stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it) |
-| `q`, `ctrl+c` | quit; a running run is stopped and checkpointed first |
-| `1`-`5` | the Train, Inspect, Draw, Runs and Sweep views (or click a tab; F6 cycles) |
-| `enter`, `i` | Sweep: open the chosen trial's run in Train or Inspect (Runs: `o` `/` `space` `enter` `r`) |
-| `?` | this help; `escape` closes it |
-| `tab` | move between the form's fields; `enter` in a field starts the run |
 
+def action_row(view: str, action: str) -> str:
+    """The key of ``action``'s row in :data:`KEYS`: the four arrows share one row, which says what
+    they do in ``view`` (the confusion grid's select a cell, the canvas's move its cursor)."""
+    if action.startswith("move("):
+        return f"{view} move, painting" if "True" in action else f"{view} move"
+    return action
+
+
+REGIONS = """\
 **Form** (left): pick a preset or edit any field, checked as a preset file is (errors under the
 field). During a run it is locked but for `lr`, `momentum`, `weight_decay`: `enter` there sets them live.
 
@@ -36,18 +69,91 @@ the epoch and the run, samples per second, time left. **Accuracy**: per epoch; â
 
 **Inspect** (`2`): after each epoch, the confusion matrix of the whole evaluation set (rows are
 the true classes, columns the predictions; green the right ones, red the mistakes, shaded by their
-share of the row). Arrows or a click select a cell, `enter` shows its most confident mistakes as
-pixel art. Beside it, recall per class with its change since the previous epoch, and precision;
-below, the first hidden layer's weights (blue negative, orange positive, dark zero) and each hidden
-layer's dead units and weight and gradient norms. `[` and `]` choose an earlier or later epoch.
+share of the row). Beside it, recall per class with its change since the previous epoch, and
+precision; below, the first hidden layer's weights (blue negative, orange positive, dark zero) and
+each hidden layer's dead units and weight and gradient norms.
 
-**Draw** (`3`): the mouse draws (left) and erases (right), or arrows and `space`; `c` clears. Beside
-it, the digit as the model sees it and each class's probability (the training model, else a best.pt).
+**Draw** (`3`): beside the canvas, the digit as the model sees it and each class's probability
+(the training model, else a best.pt).
+
+**Runs** (`4`): every run folder under the runs folder, newest first, listed again every 2 s while
+shown; the selected run's configuration and where it differs from the first marked run (or its
+preset); the marked runs' training loss and accuracy overlaid.
+
+**Sweep** (`5`): the trials of the sweep this dashboard runs, from every worker sharing the study;
+the best trial (â˜…, green) and its parameters above the table, every trial's accuracy by epoch, and
+accuracy against each searched field.
 
 **Predictions**: the same evaluation digits all run, with the true label, the model's prediction and
 its confidence (green right, red wrong). **Status** (bottom): the run's state, device and run folder;
 below it the keys, grey when they do nothing now (a click runs one).
 """
+
+
+def view_bindings() -> list[tuple[str, list[Binding]]]:
+    """Each part of the help's key table and its bindings: the dashboard's own, then each view's
+    (with those of the widgets that take its keys)."""
+    from textual.widgets import DataTable
+
+    from .app import MnistApp  # the app imports this module
+    from .confusion_grid import ConfusionGrid
+    from .draw_canvas import DrawCanvas
+    from .draw_view import DrawView
+    from .inspect_view import InspectView
+    from .runs_view import RunsView
+    from .sweep_view import SweepView
+
+    select = [b for b in _bindings(DataTable) if b.action == "select_cursor"]  # enter on a run
+    return [
+        ("", _bindings(MnistApp)),
+        (InspectView.TITLE, [*_bindings(InspectView), *_bindings(ConfusionGrid)]),
+        (DrawView.TITLE, [*_bindings(DrawView), *_bindings(DrawCanvas)]),
+        (RunsView.TITLE, [*select, *_bindings(RunsView)]),
+        (SweepView.TITLE, _bindings(SweepView)),
+    ]
+
+
+def _bindings(owner: type) -> list[Binding]:
+    """The bindings ``owner`` declares itself (not those it inherits)."""
+    return list(Binding.make_bindings(owner.__dict__.get("BINDINGS", [])))
+
+
+KEY_NAMES = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]"}
+
+
+def key_name(binding: Binding) -> str:
+    """A key as the help shows it: ``/``, ``[``, ``space``, ``shift+up``, ``f6`` (not the key bar's ``1-5``)."""
+    return KEY_NAMES.get(binding.key, binding.key)
+
+
+ARROWS = {
+    tuple(f"`{prefix}{arrow}`" for arrow in ("up", "down", "left", "right")): [f"`{prefix}arrows`"]
+    for prefix in ("", "shift+")
+}
+"""The four arrows bound alike, as one key in the table (its key column took half the width)."""
+
+
+def help_text() -> str:
+    """The help's Markdown: a key table made from the bindings, then what each region shows."""
+    lines = ["# mnist-tui", "", "| key | action |", "|---|---|"]
+    for view, bindings in view_bindings():
+        rows: dict[str, list[str]] = {}
+        views: list[str] = []
+        for binding in bindings:
+            if binding.action.startswith("view("):
+                views.append(binding.description)
+                rows.setdefault("views", []).append(key_name(binding))
+                continue
+            rows.setdefault(action_row(view, binding.action), []).append(f"`{key_name(binding)}`")
+        for row, keys in rows.items():
+            if row == "views":
+                keys, what = [f"`{keys[0]}`-`{keys[-1]}`"], f"the {', '.join(views[:-1])} and {views[-1]} views"
+            else:
+                what = KEYS[row]
+                keys = ARROWS.get(tuple(keys), keys)
+            lines.append(f"| {', '.join(keys)} | {f'**{view}**: ' if view else ''}{what} |")
+    lines.append("| `tab` | move between the form's fields; `enter` in a field starts the run |")
+    return "\n".join(lines) + "\n\n" + REGIONS
 
 
 WIDTH = 110
@@ -63,7 +169,7 @@ def markdown_lines(console: Console, width: int) -> list[list[Segment]]:
     """The help rendered by ``console`` at ``width`` cells (cached)."""
     lines = _rendered.get(width)
     if lines is None:
-        lines = _rendered[width] = console.render_lines(Markdown(HELP), console.options.update_width(width), pad=True)
+        lines = _rendered[width] = console.render_lines(Markdown(help_text()), console.options.update_width(width), pad=True)
     return lines
 
 

@@ -12,6 +12,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -37,17 +38,24 @@ class SweepUpdated(Message):
 
 
 def describe_sweep(snapshot: SweepSnapshot) -> str:
-    """The view's summary line: study, counts by state, the best trial."""
+    """The view's summary line: the study and its counts by state (cut with an ellipsis where too long)."""
     counts: dict[str, int] = {}
     for row in snapshot.rows:
         counts[row.state] = counts.get(row.state, 0) + 1
     tally = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no trials yet"
-    text = f"Study {snapshot.study} · {snapshot.status} · {len(snapshot.rows)} trials: {tally}"
+    return f"Study {snapshot.study} · {snapshot.status} · {len(snapshot.rows)} trials: {tally}"
+
+
+def describe_best(snapshot: SweepSnapshot) -> str:
+    """The trials table's title: the best trial, its accuracy and every parameter.
+
+    On the summary line, after the counts, the parameters ran off the end at 120 columns, the
+    closing parenthesis with them; the title has a line of its own (cut with an ellipsis)."""
     best = best_of(snapshot.rows)
-    if best is not None:
-        params = " ".join(f"{k}={format_param(v)}" for k, v in best.params.items())
-        text += f" · best: trial {best.number}, {best.value:.2f} % ({params})"
-    return text
+    if best is None:
+        return "Trials"
+    params = " ".join(f"{k}={format_param(v)}" for k, v in best.params.items())
+    return f"Trials · best: trial {best.number}, {best.value:.2f} % ({params})"
 
 
 class FieldPlots(ScrollableContainer):
@@ -94,7 +102,7 @@ class SweepView(View):
     ]
     DEFAULT_CSS = """
     SweepView { layout: vertical; }
-    SweepView #sweep-summary { height: 1; padding: 0 1; color: $text-muted; }
+    SweepView #sweep-summary { height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SweepView #trials { height: 1fr; border: round $primary 60%; border-title-color: $accent; }
     SweepView #trials:focus { border: round $accent; }
     SweepView #curves { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
@@ -156,6 +164,7 @@ class SweepView(View):
         self._stale = False
         self.draws += 1
         self.query_one("#sweep-summary", Static).update(describe_sweep(snapshot))
+        self.query_one("#trials").border_title = Content(describe_best(snapshot))  # no markup: a choice may hold [ ]
         fields = tuple(snapshot.space)
         self.query_one(TrialsTable).show(snapshot.rows, fields)
         self.query_one(TrialCurves).show(snapshot.rows)
