@@ -7,11 +7,9 @@ event log or config, unreadable) is listed with the reason instead of raising.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +24,7 @@ else:  # Python 3.10: the same parser, published as tomli
 from .config import FIELDS, MAX_EPOCHS, Config, ConfigError
 from .events import EVENT_TYPES, Terminal
 from .lock import writer_alive
-from .presets import list_presets, load_config_file, load_preset
+from .presets import list_presets, load_config_file, load_preset, regular_file
 
 REQUIRED_FILES = ("summary.json", "events.jsonl", "config.toml")
 SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best", "time", "device", "damage")
@@ -186,7 +184,7 @@ def read_summary(folder: Path) -> dict[str, Any]:
     """A run folder's ``summary.json``, checked; a DamagedRun names what is wrong."""
     path = folder / "summary.json"
     try:
-        text = _regular(path).read_text(encoding="utf-8")
+        text = regular_file(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DamagedRun("no summary.json") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -268,7 +266,7 @@ def _unparsable_config(path: Path) -> str | None:
     if known is not None and known[0] == version:
         return known[1]
     try:
-        with open(_regular(path), "rb") as handle:
+        with open(regular_file(path), "rb") as handle:
             text = handle.read().decode("utf-8-sig")  # a byte order mark, as load_config_file allows
         if not _plainly_toml(text):
             tomllib.loads(text)
@@ -287,14 +285,6 @@ def read_config(folder: Path) -> Config:
         return load_config_file(folder / "config.toml")
     except ConfigError as error:
         raise DamagedRun(str(error)) from None
-
-
-def _regular(path: Path) -> Path:
-    """``path``, if it is a regular file: else an OSError saying so (a FIFO would be waited on,
-    opened, until a writer came; a folder or a device holds no run's file)."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
-    return path
 
 
 def _timestamp(text: Any) -> float | None:
@@ -452,7 +442,7 @@ def read_epochs(folder: Path) -> dict[int, float]:
     path = folder / "events.jsonl"
     accuracies: dict[int, float] = {}
     try:
-        with open(_regular(path), "rb") as log:
+        with open(regular_file(path), "rb") as log:
             for number, line in enumerate(log, 1):
                 if not line.endswith(b"\n"):
                     break  # the last line, still being written

@@ -75,19 +75,30 @@ def load_config_file(path: str | Path) -> Config:
     return _parse(text, source=str(path), name=path.stem)
 
 
-def read_small_file(path: Path, kind: str, what: str) -> bytes:
-    """A config or search space file's bytes; a ConfigError when it is no regular file or is over
-    ``MAX_FILE_BYTES``.
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a socket or a device where a file was expected."""
 
-    A FIFO, a socket or a device is refused before it is opened: opening a FIFO waits for a
-    writer, and ``/dev/zero`` never ends. A folder is an IsADirectoryError; other read errors are
-    the caller's to word.
-    """
+
+def regular_file(path: Path) -> Path:
+    """``path``, if it names a regular file; else an OSError saying what it is, before anything
+    opens it: opening a FIFO waits for a writer, and ``/dev/zero`` never ends. A folder is an
+    IsADirectoryError, anything else a :class:`NotRegularFile`."""
     mode = path.stat().st_mode
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"{kind} {path} is not a regular file")
+        raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    return path
+
+
+def read_small_file(path: Path, kind: str, what: str) -> bytes:
+    """A config or search space file's bytes; a ConfigError when it is no regular file or is over
+    ``MAX_FILE_BYTES`` (:func:`regular_file`). A folder is an IsADirectoryError; other read errors
+    are the caller's to word."""
+    try:
+        regular_file(path)
+    except NotRegularFile:
+        raise ConfigError(f"{kind} {path} is not a regular file") from None
     with open(path, "rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since
     if len(data) > MAX_FILE_BYTES:

@@ -18,7 +18,8 @@ import torch
 
 from .commands import CommandFile, Inbox
 from .config import Config, ConfigError
-from .data import ENV_DATA_DIR, DataError, ensure_files, load_split
+from .data import ENV_DATA_DIR, DataError, load_split
+from .raw_files import holds_files
 from .events import (
     BatchReported,
     CheckpointSaved,
@@ -141,10 +142,10 @@ def resume_training(
         yield RunFailed(run_id=path.name, error=str(error), reason="busy" if isinstance(error, RunBusy) else "checkpoint")
         return
     if data_dir is None and not os.environ.get(ENV_DATA_DIR) and resume.data_dir is not None:
-        try:  # the recorded folder, if it still holds the data: else the default, as before it was recorded
-            data_dir = ensure_files(resume.data_dir, config.dataset, download=False)
-        except DataError:
-            pass
+        # The recorded folder, if it still holds the data (else the default, as before runs recorded
+        # one); loading checks its files' sizes and checksums, once.
+        if holds_files(resume.data_dir, config.dataset):
+            data_dir = resume.data_dir
     yield from _run(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
         preset=resume.summary.get("preset"),

@@ -181,7 +181,7 @@ def resume_hint(run_dir: Path, data_dir: str | None = None, dataset: str = "mnis
     """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
 
     ``data_dir`` is the data folder its log's ``run_started`` records: while that folder holds the
-    data, a plain ``--resume`` reads from it (the engine checks it the same way, then its files).
+    data, a plain ``--resume`` reads from it (the engine takes it by the same look, ``holds_files``).
     A log written before runs recorded it cannot say, nor can a folder whose files are gone: then
     the hint asks for ``--data-dir``."""
     command = f"mnist-tui --resume {shlex.quote(str(run_dir))}"
