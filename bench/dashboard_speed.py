@@ -196,12 +196,17 @@ def dashboard(args: argparse.Namespace, work: Path) -> dict[str, float]:
         first: tuple[float, dict[int, float], float] | None = None
         last: tuple[float, dict[int, float], float] | None = None
         app = None
+        visited = False
         while time.monotonic() < deadline:
             sample = (time.monotonic(), cpu_seconds(app) if app else {}, sum(cpu_seconds(server).values()))
             screen = tmux("capture-pane", "-p")
             app = app or child_of(shell)
             bar = RUN_BAR.search(screen)
             if first is None and app and re.search(r"step [1-9]", screen):
+                if args.visit_views and not visited:
+                    visit_views(tmux)
+                    visited = True
+                    continue  # counted from the next look, back in Train
                 first = (time.monotonic(), cpu_seconds(app), sum(cpu_seconds(server).values()))
             elif first is not None and bar and int(bar.group(1)) < 100:
                 last = sample  # taken before this screen: the bar was short of 100 % then
@@ -225,6 +230,30 @@ def dashboard(args: argparse.Namespace, work: Path) -> dict[str, float]:
     if "EXIT:0" not in screen:
         raise SystemExit(f"dashboard run did not exit 0; the screen:\n{screen}")
     return {"train_seconds": train_seconds(runs), "wall": wall, "ui": ui, "others": others, "tmux": tmux_cpu}
+
+
+VIEW_KEYS = ("2", "3", "4", "5", "1")
+"""Inspect, Draw, Runs, Sweep, then back to Train: each view mounted and shown once."""
+
+
+VIEWS_SETTLE = 3.0
+"""Seconds between Train's return and the count: showing each view the first time composes it
+(tens of milliseconds each), a one-off cost that is not the hidden views' keep."""
+
+
+def visit_views(tmux: Tmux) -> None:
+    """Show every view once during training, then Train again (``--visit-views``): the views
+    stay mounted, hidden, for the rest of the run, and the UI's share is counted from
+    ``VIEWS_SETTLE`` seconds later (use ``--epochs 4`` or more, so that it counts whole epochs)."""
+    for key in VIEW_KEYS:
+        tmux("send-keys", key)
+        time.sleep(0.4)
+    for _ in range(50):  # Train's progress pane is on screen again
+        if RUN_BAR.search(tmux("capture-pane", "-p")):
+            time.sleep(VIEWS_SETTLE)
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"Train did not come back after the views; the screen:\n{tmux('capture-pane', '-p')}")
 
 
 def keys(args: argparse.Namespace, work: Path) -> dict[str, object]:
@@ -466,6 +495,11 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=0.6, help="seconds the help screen stays open")
     parser.add_argument("--key-runs", type=int, default=2, help="runs with keys pressed, each way")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for every run (default: torch's own)")
+    parser.add_argument(
+        "--visit-views", action="store_true",
+        help="in the overhead runs, show Inspect, Draw, Runs and Sweep once during training, then Train again, "
+        "and count the UI's share from then on (the views stay mounted, hidden)",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MNIST_TUI_DATA") or DEFAULT_DATA_DIR))
     parser.add_argument(
         "--dashboard-command", type=shlex.split, default=[str(COMMAND)],
@@ -483,6 +517,8 @@ def main() -> int:
 
     print(machine(args.threads))
     print(f"{args.preset}, {args.epochs} epoch(s) on the CPU; engine training seconds from summary.json", flush=True)
+    if args.visit_views:
+        print("dashboard runs: Inspect, Draw, Runs and Sweep shown once after the first report, then Train; the UI counted from then on")
     times: dict[str, list[float]] = {"headless": [], "dashboard": []}
     cpu: dict[str, list[float]] = {"wall": [], "ui": [], "others": [], "tmux": []}
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as folder:
