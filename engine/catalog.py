@@ -287,6 +287,16 @@ def read_config(folder: Path) -> Config:
         raise DamagedRun(str(error)) from None
 
 
+def summary_data_dir(folder: Path) -> str | None:
+    """The data folder a run folder's summary records (None: no readable summary, or one written
+    before summaries recorded it); whether it still holds the data is the caller's look."""
+    try:
+        recorded = read_summary(folder).get("data_dir")
+    except DamagedRun:
+        return None
+    return recorded if isinstance(recorded, str) else None
+
+
 def _timestamp(text: Any) -> float | None:
     if not isinstance(text, str):
         return None

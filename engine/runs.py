@@ -2,13 +2,16 @@
 
 Layout of ``RUNS_DIR/RUN_ID/``: ``config.toml``, ``events.jsonl`` (every event, appended),
 ``summary.json``, ``best.pt`` and ``last.pt``, the writer's ``.lock`` (``lock.py``) and, while it
-writes, its ``.reserve``. Checkpoints are the journal's commits (``journal.py``); they hold only
-tensors and plain values and are read back with ``torch.load(weights_only=True)``: loading never
-unpickles objects.
+writes, its ``.reserve``. A new folder is made as ``RUNS_DIR/.RUN_ID.new`` and renamed into place
+with its summary (naming the data folder), log and config (a kill before that leaves only the
+hidden folder, which listings skip). Checkpoints are the journal's commits (``journal.py``); they
+hold only tensors and plain values and are read back with ``torch.load(weights_only=True)``:
+loading never unpickles objects.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -79,16 +82,35 @@ class RunFolder:
         self.log = EventLog(self.path / LOG)
 
     @classmethod
-    def create(cls, runs_dir: Path | str, run_id: str, config: Config) -> RunFolder:
-        """A new run folder holding ``config.toml``; an OSError says why it cannot be made."""
+    def create(cls, runs_dir: Path | str, run_id: str, config: Config, summary: dict[str, Any]) -> RunFolder:
+        """A new run folder holding ``summary``, an empty event log and ``config``; an OSError says why it cannot be made.
+
+        The folder is made whole under a hidden name (listings skip it) and renamed into place:
+        however early its run is killed, a run folder lists as a run, resumes from its config and
+        names its data folder in its summary.
+        """
         path = Path(runs_dir) / run_id
-        path.mkdir(parents=True, exist_ok=False)
+        if path.exists():  # the rename would replace an empty folder of that name
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+        staging = path.with_name(f".{run_id}.new")
+        staging.mkdir(parents=True, exist_ok=False)
         try:
-            folder = cls(path, RunLock.acquire(path))
-            folder.write_config(config)
+            lock = RunLock.acquire(staging)
+            try:
+                made = cls(staging)
+                made.write_summary(summary)
+                atomic_write(staging / LOG, b"")
+                made.write_config(config)
+                os.replace(staging, path)
+            except OSError:
+                lock.release()
+                raise
         except (OSError, CheckpointError) as error:
-            shutil.rmtree(path, ignore_errors=True)  # only what this call made: nothing was trained
+            shutil.rmtree(staging, ignore_errors=True)  # only what this call made: nothing was trained
             raise OSError(str(error)) from None
+        fsync_dir(path.parent)
+        lock.folder = path  # the same open lock file, under the folder's name now
+        folder = cls(path, lock)
         folder.keep_reserve()
         return folder
 
@@ -169,11 +191,12 @@ def summarize(
     device: str,
     versions: dict[str, str],
     changes: Sequence[SettingsChanged] = (),
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
     """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended.
 
     It holds all a runs listing shows (name, preset, configured epochs, start time), so listing
-    never reads ``events.jsonl``.
+    never reads ``events.jsonl``, and the data folder the latest session loaded, for a resume.
     """
     best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
     return {
@@ -192,6 +215,7 @@ def summarize(
         "device": device,
         "error": getattr(terminal, "error", None),
         "versions": versions,
+        "data_dir": data_dir,
         "changes": [
             {"epoch": c.epoch, "step": c.step, "changes": c.changes, "source": c.source} for c in changes
         ],

@@ -11,8 +11,9 @@ import os
 import time
 import traceback
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Generator, Iterator, Protocol, Sequence
+from typing import Any, Callable, Generator, Iterator, Protocol, Sequence
 
 import torch
 
@@ -50,6 +51,10 @@ class StopFlag(Protocol):
     """Anything with ``is_set()``: a ``threading.Event``, a Textual worker's ``cancelled_event``."""
 
     def is_set(self) -> bool: ...
+
+
+_Describe = Callable[..., dict[str, Any]]
+"""``summarize`` with all but a run's epochs, its terminal event and its setting changes bound."""
 
 
 class _Never:
@@ -158,16 +163,17 @@ def _first_start(logged: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: first[key] for key in ("preset", "started") if isinstance(first.get(key), str)}
 
 
-def _recorded_data_dir(logged: Sequence[dict[str, Any]]) -> str | None:
-    """The data folder that the log's latest ``run_started`` naming one records.
+def _recorded_data_dir(logged: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str | None:
+    """The data folder that the log's latest ``run_started`` naming one records, else the summary's.
 
-    Only an absolute path counts: a relative one would name another folder from another working directory.
+    The summary is written with the run folder, so it names the folder of a run killed before its
+    first checkpoint (whose log a resume drops); logs and summaries from before either recorded
+    one name none. Only an absolute path counts: a relative one would name another folder from
+    another working directory.
     """
-    for event in reversed(logged):
-        recorded = event.get("data_dir") if event.get("event") == RunStarted.kind else None
-        if isinstance(recorded, str):
-            return recorded if Path(recorded).is_absolute() else None
-    return None
+    started = (e.get("data_dir") for e in reversed(logged) if e.get("event") == RunStarted.kind)
+    recorded = next((folder for folder in started if isinstance(folder, str)), summary.get("data_dir"))
+    return recorded if isinstance(recorded, str) and Path(recorded).is_absolute() else None
 
 
 def _iso_time(seconds: float) -> str:
@@ -198,7 +204,7 @@ class _Resume:
         self.summary = earlier_summary(path) or _first_start(logged)
         """The summary the earlier session left, else its log's first start: the run keeps its preset and start."""
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
-        self.data_dir = _recorded_data_dir(logged)
+        self.data_dir = _recorded_data_dir(logged, self.summary)
         """The data folder the run recorded (None: not recorded)."""
 
     def release(self) -> None:
@@ -232,13 +238,18 @@ def _run(
         reason = "config" if isinstance(error, ConfigError) else "data" if isinstance(error, DataError) else "checkpoint"
         yield RunFailed(run_id=run_id, error=str(error), reason=reason)
         return
+    first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
+    describe: _Describe = partial(
+        summarize, config=config, preset=preset, started=first_start, eval_name=split.eval_name,
+        device=str(device), versions=library_versions(), data_dir=str(split.root),
+    )
     # Nothing is written before here: a config or data error leaves no run folder behind.
     folder: RunFolder | None = None
     if resume is not None:
         folder = RunFolder(resume.path, resume.lock)
     elif runs_dir is not None:
         try:
-            folder = RunFolder.create(Path(runs_dir), run_id, config)
+            folder = RunFolder.create(Path(runs_dir), run_id, config, describe([], None))
         except OSError as error:
             yield RunFailed(run_id=run_id, error=f"cannot create a run folder in {runs_dir}: {error}", reason="config")
             return
@@ -247,10 +258,9 @@ def _run(
         if folder is not None else None
     )
     steering = Steering(run_id, trainer, config, stop=stop, inbox=inbox, command_file=command_file)
-    first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
     session = _Session(
         config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start,
-        data_dir=str(split.root),
+        data_dir=str(split.root), describe=describe,
     )
     fresh = resume is None or resume.state is None
     if not fresh:
@@ -286,6 +296,7 @@ class _Session:
         preset: str | None,
         started: str,
         data_dir: str,
+        describe: _Describe,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -299,13 +310,13 @@ class _Session:
         self.checkpoint: tuple[int, int] | None = None
         """(epoch, step) of the last checkpoint written or resumed from."""
         self.changes: list[SettingsChanged] = list(resume.changes if resume else [])
-        self.versions = library_versions()
-        self.eval_name = trainer.split.eval_name
         self.preset = preset
         self.started = started
         """When the run first started, ISO 8601 with its offset (a resume keeps it)."""
         self.data_dir = data_dir
         """The data folder loaded, absolute: the run records it for a resume."""
+        self.describe = describe
+        """The run's summary from its committed epochs and how it ended (the rest is bound)."""
 
     def emit(self, event: Event) -> Event:
         """Record ``event`` in the run folder (and the summary, at changes and the end)."""
@@ -320,12 +331,7 @@ class _Session:
 
     def _write_summary(self, terminal: Terminal | None) -> None:
         assert self.folder is not None
-        self.folder.write_summary(
-            summarize(
-                self.committed, terminal, config=self.config, preset=self.preset, started=self.started,
-                eval_name=self.eval_name, device=str(self.device), versions=self.versions, changes=self.changes,
-            )
-        )
+        self.folder.write_summary(self.describe(self.committed, terminal, changes=self.changes))
 
     def fail_to_write(self, error: WriteFailed) -> RunFailed:
         """The run's end when its folder cannot be written: one line naming the path, the reason and the way back."""

@@ -6,12 +6,16 @@
     python tests/faults.py kill-in-write NAME#K -- ARGS...  SIGKILL itself just before the K-th rename onto NAME
                                                             (an atomic write's temporary file written, or
                                                             best.pt.next about to become best.pt)
+    python tests/faults.py kill-after-write NAME#K -- ARGS...  SIGKILL itself just after the K-th rename onto NAME
+                                                               (a pattern: smoke-*#1, as soon as a smoke run's
+                                                               folder is in place)
 
     python tests/faults.py serve                          a fork server: imports the command once, then for each
                                                           request line {"fault": [ACTION, WHERE] or null, "args":
-                                                          [...], "cwd": DIR, "output": PREFIX} forks a child that
-                                                          runs it (stdout and stderr to PREFIX.out and PREFIX.err),
-                                                          answers {"pid": PID}, then {"code": EXIT} when it ends
+                                                          [...], "cwd": DIR, "output": PREFIX, "env": {...} (optional,
+                                                          set in the child)} forks a child that runs it (stdout and
+                                                          stderr to PREFIX.out and PREFIX.err), answers {"pid": PID},
+                                                          then {"code": EXIT} when it ends
 
 A watcher polling the run folder could not hit "right after an epoch's line, before its
 checkpoint" reliably (a few milliseconds on a fast machine); the hook can. Everything else is
@@ -22,6 +26,7 @@ nothing in it computes before forking, so each child starts as a fresh process w
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import signal
 import sys
@@ -48,17 +53,21 @@ def _after_lines(count: int, number: int) -> None:
     journal.EventLog.append = append  # type: ignore[method-assign]
 
 
-def _in_write(spec: str) -> None:
+def _in_write(spec: str, *, after: bool = False) -> None:
     name, _, nth = spec.partition("#")
     original = os.replace
     seen = [0]
 
     def replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-        if os.path.basename(target) == name:
+        fire = False
+        if fnmatch.fnmatchcase(os.path.basename(target), name):
             seen[0] += 1
-            if seen[0] == int(nth or 1):
-                _fire(signal.SIGKILL)
+            fire = seen[0] == int(nth or 1)
+        if fire and not after:
+            _fire(signal.SIGKILL)
         original(source, target)
+        if fire and after:
+            _fire(signal.SIGKILL)
 
     journal.os.replace = replace  # type: ignore[assignment]
 
@@ -70,6 +79,8 @@ def _install(action: str, where: str) -> None:
         _after_lines(int(where), signal.SIGSTOP)
     elif action == "kill-in-write":
         _in_write(where)
+    elif action == "kill-after-write":
+        _in_write(where, after=True)
     else:
         raise SystemExit(__doc__)
 
@@ -101,6 +112,7 @@ def serve() -> int:
                     target = os.open(request["output"] + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     os.dup2(target, fd)
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                os.environ.update(request.get("env") or {})
                 if request["fault"]:
                     _install(*request["fault"])
                 code = _run(request["args"])

@@ -401,16 +401,23 @@ def no_default_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache" / "mnist-tui"
 
 
-def log_data_dir_as(monkeypatch: pytest.MonkeyPatch, folder: str | None) -> None:
-    """Runs log ``folder`` as the data folder of their ``run_started`` (None: no such field, as in
-    logs written before it); the events they yield are unchanged."""
+def record_data_dir_as(monkeypatch: pytest.MonkeyPatch, folder: str | None) -> None:
+    """Runs record ``folder`` as their data folder, in their log's ``run_started`` and in their
+    summary (None: neither names one, as in runs written before they did); the events they yield
+    are unchanged."""
     to_dict = RunStarted.to_dict
+    summarize = train_module.summarize
 
     def logged(event: RunStarted) -> dict:
         written = {key: value for key, value in to_dict(event).items() if key != "data_dir"}
         return written if folder is None else {**written, "data_dir": folder}
 
+    def summarized(*args: object, **kwargs: object) -> dict:
+        written = {key: value for key, value in summarize(*args, **kwargs).items() if key != "data_dir"}
+        return written if folder is None else {**written, "data_dir": folder}
+
     monkeypatch.setattr(RunStarted, "to_dict", logged)
+    monkeypatch.setattr(train_module, "summarize", summarized)
 
 
 def stopped_at_once(train: Train, tiny: Config, stop_after) -> Path:
@@ -432,9 +439,27 @@ def test_a_resume_reads_the_data_folder_the_run_recorded(
     assert resumed[0].data_dir == str(data_dir)
 
 
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_its_data_folder(
+    data_dir: Path, tiny: Config, tmp_path: Path, stop_after, no_default_data: Path
+) -> None:
+    """Its log's run_started was its only record of the folder, and a resume drops what was logged
+    after the last checkpoint (here: all of it): it read the default folder. Closing the engine
+    after run_started leaves the folder as a kill there would (the kill tests do it for real)."""
+    events = run_training(tiny, data_dir=data_dir, runs_dir=tmp_path / "runs")
+    started = next(events)
+    events.close()
+    assert isinstance(started, RunStarted)
+    run_dir = Path(started.run_dir)
+    assert not (run_dir / "last.pt").exists()
+    assert json.loads((run_dir / "summary.json").read_text())["data_dir"] == str(data_dir)
+    resumed = list(resume_training(run_dir, stop=stop_after(1)))
+    assert isinstance(resumed[-1], RunStopped), resumed[-1]
+    assert resumed[0].data_dir == str(data_dir)
+
+
 @pytest.mark.parametrize(
     "recorded", [None, "gone", "emptied"],
-    ids=["log written before the field", "recorded folder gone", "recorded folder without the data"],
+    ids=["run written before the field", "recorded folder gone", "recorded folder without the data"],
 )
 def test_a_resume_without_a_usable_recorded_folder_reads_the_default_one(
     train: Train, tiny: Config, stop_after, no_default_data: Path, monkeypatch: pytest.MonkeyPatch,
@@ -442,7 +467,7 @@ def test_a_resume_without_a_usable_recorded_folder_reads_the_default_one(
 ) -> None:
     """A folder that no longer holds the data (or a copied run's path on another machine) is not
     where a resume downloads to: the default folder is, as before runs recorded one."""
-    log_data_dir_as(monkeypatch, recorded and str(tmp_path / recorded))
+    record_data_dir_as(monkeypatch, recorded and str(tmp_path / recorded))
     if recorded == "emptied":
         (tmp_path / recorded).mkdir()
     run_dir = stopped_at_once(train, tiny, stop_after)

@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from conftest import cli_env
+from mnist_tui.engine.catalog import list_runs, read_entry
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,11 +54,15 @@ class ForkServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
-    def start(self, *args: str | Path, cwd: Path, fault: tuple[str, str] | None = None) -> int:
-        """Start a run; returns its pid (call :meth:`wait` next)."""
+    def start(
+        self, *args: str | Path, cwd: Path, fault: tuple[str, str] | None = None, env: dict[str, str] | None = None
+    ) -> int:
+        """Start a run (``env``: variables set for it alone); returns its pid (call :meth:`wait` next)."""
         self.count += 1
         self.output = self.home / f"run-{self.count}"
-        request = {"fault": fault, "args": [str(a) for a in args], "cwd": str(cwd), "output": str(self.output)}
+        request = {
+            "fault": fault, "args": [str(a) for a in args], "cwd": str(cwd), "output": str(self.output), "env": env or {},
+        }
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
@@ -70,8 +75,10 @@ class ForkServer:
         code = json.loads(line)["code"]
         return Ran(code, Path(f"{self.output}.out").read_text(), Path(f"{self.output}.err").read_text())
 
-    def run(self, *args: str | Path, cwd: Path, fault: tuple[str, str] | None = None) -> Ran:
-        self.start(*args, cwd=cwd, fault=fault)
+    def run(
+        self, *args: str | Path, cwd: Path, fault: tuple[str, str] | None = None, env: dict[str, str] | None = None
+    ) -> Ran:
+        self.start(*args, cwd=cwd, fault=fault, env=env)
         return self.wait()
 
     def close(self) -> None:
@@ -194,6 +201,44 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_end(
     assert logged[-1] == "finished" and logged.count("finished") == 1
     steps = [e["step"] for e in log_lines(run) if e["event"] == "batch"]
     assert steps == sorted(set(steps)), "no report logged twice"
+
+
+EARLY_MOMENTS = {
+    "as soon as its folder is in place": ("kill-after-write", "smoke-*#1"),
+    "after run_started": ("kill-after-line", "1"),
+    "inside the write of the first last.pt": ("kill-in-write", "last.pt#1"),
+}
+
+
+@pytest.mark.parametrize("moment", list(EARLY_MOMENTS))
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_data_folder_it_named(
+    moment: str, reference: Path, forks: ForkServer, data_dir: Path, tmp_path: Path
+) -> None:
+    """A plain ``--resume`` of such a run read the default data folder: the log's run_started,
+    which a resume drops without a checkpoint, was its only record of ``--data-dir`` (or it had
+    none yet). Its default folder here is a file, so reading from there fails at once, offline."""
+    runs = tmp_path / "runs"
+    killed = forks.run(*RUN, "--data-dir", data_dir, "--runs-dir", runs, cwd=tmp_path, fault=EARLY_MOMENTS[moment])
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run = only_run(runs)
+    assert not (run / "last.pt").exists()
+    listed = read_entry(run)
+    assert (listed.state, listed.damage, listed.get("epochs_completed")) == ("interrupted", None, 0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "mnist-tui").write_text("not the data folder")
+    resumed = forks.run("--no-ui", "--resume", run, cwd=tmp_path, env={"XDG_CACHE_HOME": str(cache)})
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_as_reference(run, reference)
+
+
+def test_a_run_killed_while_its_folder_is_made_leaves_no_run_folder(forks: ForkServer, data_dir: Path, tmp_path: Path) -> None:
+    """A folder appeared empty and then got its files one by one: killed in between, it listed as
+    damaged, and a resume found no config. It is made under a hidden name, then renamed whole."""
+    runs = tmp_path / "runs"
+    killed = forks.run(*RUN, "--data-dir", data_dir, "--runs-dir", runs, cwd=tmp_path, fault=("kill-after-write", "config.toml#1"))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list_runs(runs) == []
 
 
 # --- a full disk ------------------------------------------------------------------------------

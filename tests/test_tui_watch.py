@@ -305,6 +305,23 @@ async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp
     assert shlex.split(hint.partition("Resume it with: ")[2]) == ["mnist-tui", "--resume", str(folder)]
 
 
+@run_async
+async def test_a_run_killed_before_its_first_event_names_its_data_folder_in_its_summary(tmp_path: Path) -> None:
+    """Its folder is made with its summary, config and an empty log: the hint asked for --data-dir."""
+    data = tmp_path / "my mnist"
+    raw = data / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_SIZES:
+        (raw / name).touch()
+    folder = run_folder(tmp_path, [])
+    (folder / "summary.json").write_text(json.dumps({"status": "running", "data_dir": str(data)}))
+    app, notes = watcher_of_killed_run(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
+    (hint,) = [note for note in notes if "Resume it with: " in note]
+    assert shlex.split(hint.partition("Resume it with: ")[2]) == ["mnist-tui", "--resume", str(folder)]
+
+
 def test_a_recorded_data_folder_that_is_gone_asks_for_one_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / RUN
     asking = resume_hint(folder)

@@ -18,6 +18,7 @@ from textual import work
 from textual.css.query import NoMatches
 from textual.worker import Worker, get_current_worker
 
+from ..engine.catalog import summary_data_dir
 from ..engine.commands import send_command
 from ..engine.raw_files import holds_files
 from ..engine.events import Event, RunStarted
@@ -148,7 +149,9 @@ class Watching(_Base):
         self.show_interrupted()
         started = self.run_state.started
         dataset = started.config.get("dataset", "mnist") if started else "mnist"
-        hint = resume_hint(self.watching, started.data_dir if started else None, str(dataset))
+        # A run killed before its first event names its data folder in its summary alone.
+        recorded = (started.data_dir if started else None) or summary_data_dir(self.watching)
+        hint = resume_hint(self.watching, recorded, str(dataset))
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
             severity="error",
