@@ -490,6 +490,57 @@ async def test_at_80x24_a_long_run_stopped_keeps_its_bars_and_says_where_it_stop
         assert shown == f"Stopped at epoch 1, step {step:,} resumable"
 
 
+def reports_in(epoch: int) -> Script:
+    """A run resumed at the start of ``epoch`` that reports forever (until stopped), never past
+    that epoch's end (a million steps)."""
+    steps = 1_000_000
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        yield dataclasses.replace(started(run_id, config, steps_per_epoch=steps), start_epoch=epoch - 1)
+        step = (epoch - 1) * steps
+        while True:
+            step += 1
+            yield batch(run_id, step, steps_per_epoch=steps, loss=1.0)
+
+    return script
+
+
+def epoch_shown(app: MnistApp) -> tuple[str, str, str]:
+    """The epoch bar's caption, asserted whole on screen, and the two bars as shown."""
+    caption = app.query_one("#epoch-caption")
+    text = str(caption.content)
+    assert caption.content_region.width >= len(text), f"{text!r} cut to {caption.content_region.width} cells"
+    epoch_bar, run_bar = (shown_lines(app.query_one(bar, ProgressBar))[0] for bar in ("#epoch-bar", "#run-bar"))
+    return text, epoch_bar, run_bar
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize(("epoch", "in_thousands"), [(3, "3/100k"), (12_345, "12k/100k")])
+@run_async
+async def test_a_run_of_a_hundred_thousand_epochs_shows_where_it_is_and_its_bars_at_every_width(
+    size: tuple[int, int], epoch: int, in_thousands: str
+) -> None:
+    """Beside the form at 80x24 (20 cells) "100000/100000" left both bars only their percentages:
+    there the count goes to thousands; wherever it fits it stays whole, with "epoch"."""
+    app = make_app(ScriptedSource(reports_in(epoch), pace=0.02), CONFIG.replace(epochs=MAX_EPOCHS))
+    async with app.run_test(size=size) as pilot:
+        await start_reporting(pilot, app)
+        await pilot.pause(0.1)
+        running = epoch_shown(app)
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+        await pilot.pause(0.3)
+        stopped = epoch_shown(app)
+        beside_the_form = app.query_one(RunProgress).content_size.width
+    narrow = size == (80, 24)
+    assert beside_the_form == (20 if narrow else 36)
+    whole = f"epoch {epoch}/100000"
+    for (caption, epoch_bar, run_bar), wanted in ((running, whole), (stopped, in_thousands if narrow else whole)):
+        assert caption == wanted
+        assert epoch_bar.endswith("%") and run_bar.endswith("%")
+        assert all(bar.count("━") + bar.count("╸") >= 4 for bar in (epoch_bar, run_bar)), (epoch_bar, run_bar)
+
+
 @run_async
 async def test_notifications_stand_above_the_status_bar_and_the_key_bar() -> None:
     """A stop's notification covered the status bar's end, the run folder, for 8 seconds."""

@@ -82,6 +82,31 @@ def brief(outcome: str) -> str:
     return outcome
 
 
+CAPTION_FORMS = ("full", "brief", "compact")
+"""The epoch bar's captions, widest first: the first that leaves the bar :data:`MIN_BAR` cells is shown."""
+
+
+def compact_count(count: int) -> str:
+    """``count`` in at most four characters: whole below 10,000, else in thousands rounded down
+    (``12k``: 12,000 to 12,999 done; ``100k``)."""
+    return str(count) if count < 10_000 else f"{count // 1000}k"
+
+
+def epoch_caption(epoch: int, epochs: int, form: str) -> str:
+    """Where a run is, as ``epoch 3/100000`` (full), ``3/100000`` (brief) or ``3/100k`` (compact)."""
+    if form == "compact":
+        return f"{compact_count(epoch)}/{compact_count(epochs)}"
+    count = f"{epoch}/{epochs}"
+    return f"epoch {count}" if form == "full" else count
+
+
+def caption_width(epochs: int, form: str) -> int:
+    """Cells for the widest caption of a run of ``epochs`` in ``form`` and the space after it
+    (a compact 9999 is wider than 10k); a full one takes the "run" caption's 10 at least."""
+    widest = max(len(epoch_caption(epoch, epochs, form)) for epoch in (epochs, min(epochs, 9_999))) + 1
+    return max(10, widest) if form == "full" else widest
+
+
 def format_duration(seconds: float) -> str:
     """``0:42`` or ``1:02:03``."""
     seconds = max(0, int(round(seconds)))
@@ -118,7 +143,7 @@ class RunProgress(Pane, Vertical):
         self._painted_any = False
         self._outcome: tuple[str, str] | None = None
         """How the shown run ended and its style, fitted to the pane at each resize."""
-        self._brief_caption = False
+        self._caption_form = "full"
         self._epoch = self._epoch_step = 0
 
     def compose(self) -> ComposeResult:
@@ -147,11 +172,13 @@ class RunProgress(Pane, Vertical):
     def fit_captions(self) -> None:
         """Captions as wide as this run's longest, so the bars line up and never move (up to
         "epoch 100000/100000"); set at the start and at a resize, the reports then update them
-        without a relayout. Where that leaves the bar no cells, the epoch's caption is its numbers."""
+        without a relayout. Where that leaves the bar too few cells, the epoch's caption is its
+        numbers alone, then those numbers in thousands (beside the form at 80x24 the pane has 20
+        cells: "100000/100000" left the bars only their percentages)."""
         room = self.content_size.width
-        longest = f"{self.epochs}/{self.epochs} "
-        self._brief_caption = bool(room) and room - len(f"epoch {longest}") < MIN_BAR
-        width = len(longest) if self._brief_caption else max(10, len(f"epoch {longest}"))
+        fits = [form for form in CAPTION_FORMS if room - caption_width(self.epochs, form) >= MIN_BAR]
+        self._caption_form = "full" if not room else fits[0] if fits else CAPTION_FORMS[-1]
+        width = caption_width(self.epochs, self._caption_form)
         for caption in self.query(".caption"):
             if caption.styles.width is None or caption.styles.width.cells != width:
                 caption.styles.width = width
@@ -258,9 +285,7 @@ class RunProgress(Pane, Vertical):
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         self._epoch, self._epoch_step = epoch, epoch_step
-        caption = f"{min(epoch, self.epochs)}/{self.epochs}"
-        if not self._brief_caption:
-            caption = f"epoch {caption}"
+        caption = epoch_caption(min(epoch, self.epochs), self.epochs, self._caption_form)
         if str(self._epoch_caption.content) != caption:  # once an epoch, in a box sized by start()
             self._epoch_caption.update(caption, layout=False)
         self._epoch_bar.update(total=self.steps_per_epoch, progress=epoch_step)
