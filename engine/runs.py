@@ -4,7 +4,7 @@ Layout of ``RUNS_DIR/RUN_ID/``: ``config.toml``, ``events.jsonl`` (every event, 
 ``summary.json``, ``best.pt`` and ``last.pt``, the writer's ``.lock`` (``lock.py``) and, while it
 writes, its ``.reserve``. A new folder is made as ``RUNS_DIR/.RUN_ID.new`` and renamed into place
 with its summary (naming the data folder), log and config (a kill before that leaves only the
-hidden folder, which listings skip). Checkpoints are the journal's commits (``journal.py``); they
+hidden folder, which listings skip and a later run's making removes). Checkpoints are the journal's commits (``journal.py``); they
 hold only tensors and plain values and are read back with ``torch.load(weights_only=True)``:
 loading never unpickles objects.
 """
@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -69,6 +70,38 @@ def library_versions() -> dict[str, str]:
     }
 
 
+STAGING_SUFFIX = ".new"
+"""A run folder being made is ``.RUN_ID.new`` until it is renamed into place."""
+STAGING_ABANDONED_SECONDS = 600.0
+"""A staging folder unchanged this long, and unlocked, was left by a process killed while making
+it (which takes milliseconds); younger ones may belong to a run starting beside this one."""
+
+
+def remove_abandoned_staging(runs_dir: Path, *, keep: Path) -> None:
+    """Remove the staging folders that runs killed while making their folder left in ``runs_dir``
+    (hidden, so never listed): each one unlocked and unchanged for ``STAGING_ABANDONED_SECONDS``.
+    Best effort: what cannot be looked at or removed stays."""
+    now = time.time()
+    try:
+        entries = [entry for entry in os.scandir(runs_dir) if entry.name.startswith(".") and entry.name.endswith(STAGING_SUFFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        folder = Path(entry.path)
+        try:
+            if folder == keep or not entry.is_dir(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < STAGING_ABANDONED_SECONDS:
+                continue
+            lock = RunLock.acquire(folder)
+        except (OSError, CheckpointError):  # held, vanished or unreadable: not ours to remove
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            lock.release()
+
+
 @dataclass
 class RunFolder:
     """One run's folder, locked for its one writer; :meth:`record` is fed every event the engine yields."""
@@ -92,8 +125,9 @@ class RunFolder:
         path = Path(runs_dir) / run_id
         if path.exists():  # the rename would replace an empty folder of that name
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
-        staging = path.with_name(f".{run_id}.new")
+        staging = path.with_name(f".{run_id}{STAGING_SUFFIX}")
         staging.mkdir(parents=True, exist_ok=False)
+        remove_abandoned_staging(path.parent, keep=staging)
         try:
             lock = RunLock.acquire(staging)
             try:
@@ -102,7 +136,7 @@ class RunFolder:
                 atomic_write(staging / LOG, b"")
                 made.write_config(config)
                 os.replace(staging, path)
-            except OSError:
+            except (OSError, CheckpointError):
                 lock.release()
                 raise
         except (OSError, CheckpointError) as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -196,3 +197,36 @@ def test_a_resume_reads_a_summary_it_cannot_use_as_none(tmp_path: Path, text: st
     """A 5,000-digit number in summary.json ended ``--resume`` with a ValueError's traceback."""
     (tmp_path / "summary.json").write_text(text)
     assert earlier_summary(tmp_path) == {}
+
+
+def test_a_new_run_folder_removes_only_abandoned_staging_folders(tmp_path: Path) -> None:
+    """A run killed while its folder was made leaves ``.RUN_ID.new``; the next folder made there
+    removes it once it is old and unlocked, and leaves a young one (a run starting beside this
+    one), a locked one and anything else hidden alone."""
+    from mnist_tui.engine.lock import RunLock
+    from mnist_tui.engine.runs import STAGING_ABANDONED_SECONDS, RunFolder
+
+    old = time.time() - STAGING_ABANDONED_SECONDS - 60
+
+    def staging(name: str, *, age: float | None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.toml").write_text("epochs = 1\n", encoding="utf-8")
+        if age is not None:
+            os.utime(folder, (age, age))
+        return folder
+
+    abandoned = staging(".smoke-20260101-000000-aaaa.new", age=old)
+    young = staging(".smoke-20260101-000000-bbbb.new", age=None)
+    locked = staging(".smoke-20260101-000000-cccc.new", age=old)
+    other = staging(".notes.new.d", age=old)  # hidden, but not a staging folder's name
+    holder = RunLock.acquire(locked)
+    os.utime(locked, (old, old))  # taking the lock made its file, which touched the folder
+    try:
+        made = RunFolder.create(tmp_path, "smoke-20260101-000001-dddd", Config(), {"status": "running"})
+        made.lock.release()
+    finally:
+        holder.release()
+    assert not abandoned.exists()
+    assert young.exists() and locked.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["smoke-20260101-000001-dddd"]
