@@ -287,39 +287,41 @@ async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_fo
     assert rest.startswith("add --data-dir DIR if it trained on data outside the default folder")
 
 
-@run_async
-async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp_path: Path) -> None:
-    """A run's ``run_started`` names the data folder it loaded, and a plain ``--resume`` reads from it."""
-    data = tmp_path / "my mnist"
+def data_folder(data: Path) -> Path:
+    """A data folder holding MNIST's raw files (empty: the hint looks for them, it does not read them)."""
     raw = data / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for name in FILE_SIZES:
         (raw / name).touch()
-    script = list(training_run(end=False)(CONFIG, RUN))
-    started = dataclasses.replace(script[0], data_dir=str(data))
-    folder = run_folder(tmp_path, [started, *script[1:8]])
+    return data
+
+
+async def resume_hint_shown(folder: Path) -> list[str]:
+    """The command of the resume hint a watcher of ``folder``'s killed run shows, split as a shell would."""
     app, notes = watcher_of_killed_run(folder)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
     (hint,) = [note for note in notes if "Resume it with: " in note]
-    assert shlex.split(hint.partition("Resume it with: ")[2]) == ["mnist-tui", "--resume", str(folder)]
+    return shlex.split(hint.partition("Resume it with: ")[2])
+
+
+@run_async
+async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp_path: Path) -> None:
+    """A run's ``run_started`` names the data folder it loaded, and a plain ``--resume`` reads from it."""
+    data = data_folder(tmp_path / "my mnist")
+    script = list(training_run(end=False)(CONFIG, RUN))
+    started = dataclasses.replace(script[0], data_dir=str(data))
+    folder = run_folder(tmp_path, [started, *script[1:8]])
+    assert await resume_hint_shown(folder) == ["mnist-tui", "--resume", str(folder)]
 
 
 @run_async
 async def test_a_run_killed_before_its_first_event_names_its_data_folder_in_its_summary(tmp_path: Path) -> None:
     """Its folder is made with its summary, config and an empty log: the hint asked for --data-dir."""
-    data = tmp_path / "my mnist"
-    raw = data / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in FILE_SIZES:
-        (raw / name).touch()
+    data = data_folder(tmp_path / "my mnist")
     folder = run_folder(tmp_path, [])
     (folder / "summary.json").write_text(json.dumps({"status": "running", "data_dir": str(data)}))
-    app, notes = watcher_of_killed_run(folder)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
-    (hint,) = [note for note in notes if "Resume it with: " in note]
-    assert shlex.split(hint.partition("Resume it with: ")[2]) == ["mnist-tui", "--resume", str(folder)]
+    assert await resume_hint_shown(folder) == ["mnist-tui", "--resume", str(folder)]
 
 
 def test_a_recorded_data_folder_that_is_gone_asks_for_one_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
