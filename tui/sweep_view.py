@@ -103,6 +103,7 @@ class SweepView(View):
     DEFAULT_CSS = """
     SweepView { layout: vertical; }
     SweepView #sweep-summary { height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    SweepView #sweep-summary.-hint { height: auto; text-wrap: wrap; }
     SweepView #trials { height: 1fr; border: round $primary 60%; border-title-color: $accent; }
     SweepView #trials:focus { border: round $accent; }
     SweepView #curves { width: 1fr; border: round $primary 60%; border-title-color: $accent; }
@@ -127,7 +128,7 @@ class SweepView(View):
         """Times the view drew a snapshot (the tests check hidden views draw none)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(NO_SWEEP, id="sweep-summary")
+        yield Static(NO_SWEEP, id="sweep-summary", classes="-hint")  # wrapped: the only line worth reading
         yield TrialsTable(id="trials")
         with Horizontal(id="sweep-plots"):
             yield TrialCurves(id="curves")
@@ -141,7 +142,6 @@ class SweepView(View):
 
     def on_mount(self) -> None:
         self.query_one("#trials").border_title = "Trials"
-        self.query_one("#trials").border_subtitle = "enter: open in Train · i: in Inspect"
         self.query_one("#curves").border_title = "Accuracy by epoch: [green]best[/] · [gray]others[/]"
 
     def on_show_view(self) -> None:
@@ -163,7 +163,11 @@ class SweepView(View):
             return
         self._stale = False
         self.draws += 1
-        self.query_one("#sweep-summary", Static).update(describe_sweep(snapshot))
+        summary = self.query_one("#sweep-summary", Static)
+        summary.update(describe_sweep(snapshot))
+        summary.remove_class("-hint")
+        # The keys act on a trial: shown once there is one to open.
+        self.query_one("#trials").border_subtitle = "enter: open in Train · i: in Inspect" if snapshot.rows else ""
         self.query_one("#trials").border_title = Content(describe_best(snapshot))  # no markup: a choice may hold [ ]
         fields = tuple(snapshot.space)
         self.query_one(TrialsTable).show(snapshot.rows, fields)

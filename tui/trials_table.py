@@ -11,18 +11,23 @@ from textual.widgets import DataTable
 from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
 
 EPOCHS_SHOWN = 6
-"""Epoch accuracies a row shows (the latest; earlier ones are elided)."""
+"""Epoch accuracies a row shows at most (the latest; earlier ones are elided), fewer where the table is narrow."""
+HEADERS = ("", "trial", "state")
+EPOCH_HEADERS, TAIL_HEADERS = ("accuracy by epoch", "by epoch"), ("accuracy", "time")
+"""The epoch column's header: the first that fits."""
+PADDING = 2
+"""Cells a column adds to its widest value (DataTable's cell padding, one each side)."""
 STATE_STYLES = {"running": "yellow", "pruned": "dim", "failed": "dim red", "waiting": "dim"}
 BEST_STYLE = "bold green"
 
 
-def row_cells(row: TrialRow, fields: tuple[str, ...], best: TrialRow | None) -> list[Text]:
-    """The cells of one trial, styled by its state (the best one bold green)."""
+def row_cells(row: TrialRow, fields: tuple[str, ...], best: TrialRow | None, epochs: int = EPOCHS_SHOWN) -> list[Text]:
+    """The cells of one trial, its latest ``epochs`` accuracies, styled by its state (the best one bold green)."""
     is_best = best is not None and best.number == row.number
     style = BEST_STYLE if is_best else STATE_STYLES.get(row.state, "")
-    accuracies = " ".join(f"{a:.1f}" for a in row.accuracies[-EPOCHS_SHOWN:])
-    if len(row.accuracies) > EPOCHS_SHOWN:
-        accuracies = "… " + accuracies
+    accuracies = " ".join(f"{a:.1f}" for a in row.accuracies[-epochs:]) if epochs else ""
+    if len(row.accuracies) > epochs:
+        accuracies = ("… " + accuracies).strip()
     accuracy = accuracy_of(row) if row.state != "running" else None
     state = row.outcome if row.outcome and row.outcome != row.state else row.state
     cells = [
@@ -38,6 +43,27 @@ def row_cells(row: TrialRow, fields: tuple[str, ...], best: TrialRow | None) -> 
             for index, cell in enumerate(cells)]
 
 
+def epochs_that_fit(rows: tuple[TrialRow, ...], fields: tuple[str, ...], width: int) -> tuple[int, str]:
+    """How many epoch accuracies each row can show, and under which header, with every other column
+    whole in ``width`` cells.
+
+    At 80 columns six epochs pushed the final accuracy and the time off the table, and cut a value
+    in half: the latest epochs that fit are shown instead (at least one; past that the table scrolls).
+    """
+    columns = [*HEADERS, *fields, EPOCH_HEADERS[0], *TAIL_HEADERS]
+    widths = [max(len(header), 1 if index == 0 else 0) for index, header in enumerate(columns)]  # the ★
+    for row in rows:
+        for index, cell in enumerate(row_cells(row, fields, None, 0)):
+            widths[index] = max(widths[index], cell.cell_len)
+    epoch_column = len(HEADERS) + len(fields)
+    room = width - (sum(widths) - widths[epoch_column]) - PADDING * len(columns)
+    header = next((h for h in EPOCH_HEADERS if len(h) <= room), EPOCH_HEADERS[-1])
+    for epochs in range(EPOCHS_SHOWN, 0, -1):
+        if len("… ") + epochs * 5 - 1 <= room:  # "99.9 " each, the last without its space
+            return epochs, header
+    return 1, header
+
+
 class TrialsTable(DataTable):
     """One row per trial, in trial order; the app sets the rows, a chosen row posts ``RowSelected``."""
 
@@ -49,21 +75,34 @@ class TrialsTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.fields: tuple[str, ...] = ()
         self.rows_shown: tuple[TrialRow, ...] = ()
+        self.epochs: tuple[int, str] = (EPOCHS_SHOWN, EPOCH_HEADERS[0])
+        """Epoch accuracies each row shows, as many as the width leaves room for, and their header."""
+
+    def on_resize(self) -> None:
+        if self.rows_shown and self._epochs(self.rows_shown, self.fields) != self.epochs:
+            rows, self.rows_shown = self.rows_shown, ()
+            self.show(rows, self.fields)
+
+    def _epochs(self, rows: tuple[TrialRow, ...], fields: tuple[str, ...]) -> tuple[int, str]:
+        width = self.scrollable_content_region.width
+        return epochs_that_fit(rows, fields, width) if width else self.epochs
 
     def show(self, rows: tuple[TrialRow, ...], fields: tuple[str, ...]) -> None:
         """Show ``rows``; the cursor stays on its trial."""
         if rows == self.rows_shown and fields == self.fields:
             return
         chosen = self.chosen_number()
-        if fields != self.fields or not self.columns:
+        epochs = self._epochs(rows, fields)
+        if fields != self.fields or not self.columns or epochs != self.epochs:  # columns only ever widen
             self.clear(columns=True)
-            self.add_columns("", "trial", "state", *fields, "accuracy by epoch", "accuracy", "time")
+            self.add_columns(*HEADERS, *fields, epochs[1], *TAIL_HEADERS)
             self.fields = fields
         else:
             self.clear()
         best = best_of(rows)
+        self.epochs = epochs
         for row in sorted(rows, key=lambda r: r.number):
-            self.add_row(*row_cells(row, fields, best), key=str(row.number))
+            self.add_row(*row_cells(row, fields, best, epochs[0]), key=str(row.number))
         self.rows_shown = rows
         if chosen is not None and str(chosen) in self.rows:
             self.move_cursor(row=self.get_row_index(str(chosen)), animate=False)
