@@ -60,6 +60,9 @@ class AccuracyTable(Pane, DataTable):
     def on_resize(self) -> None:
         self.fit_columns()
         self.fit_title()
+        # A lower table keeps its scroll offset: three epochs fitted unscrolled at 120x40, and at
+        # 80x24 its one row showed epoch 1 until the next epoch's end. The newest stays in view.
+        self.scroll_end(animate=False)
 
     def show_event(self, event: Event, run: RunState) -> None:
         if isinstance(event, EpochEnded):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rich.cells import set_cell_size
+import re
+
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +29,11 @@ from .run_state import RunState
 from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
+HOLD = "\u00a0"
+"""A no-break space, between a number and its unit where the pane's text is built ("97.90 %",
+"epoch 3"): :func:`wrap_held` breaks lines at other spaces only, and shows it as a space."""
+UNIT_SPACE = re.compile(r"(?<=\d) (?=%)|(?<=\bepoch) (?=\d)|(?<=\bstep) (?=\d)|(?<=\bloss) (?=\S)")
+"""The spaces :func:`hold_units` holds in an outcome: a number and its "%", "epoch 3", "step 150", "loss nan"."""
 MIN_BAR = 10
 """Cells a progress bar keeps beside its caption: its percentage and four of bar."""
 IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
@@ -63,16 +70,48 @@ def describe_end(event: Terminal) -> tuple[str, str]:
     return event.status, "bold"
 
 
+def hold_units(outcome: str) -> str:
+    """``outcome`` (:func:`describe_end`'s, in plain spaces as the notification shows it) with a
+    :data:`HOLD` wherever a number and its unit or label must stay on one line."""
+    return UNIT_SPACE.sub(HOLD, outcome)
+
+
 def fit_outcome(outcome: str, width: int, rows: int, console: Console) -> str:
-    """``outcome`` as it fits ``rows`` lines of ``width`` cells: whole, else in brief, else its
-    first lines with the last one ending in "…" (a long error)."""
+    """``outcome`` as it fits ``rows`` lines of ``width`` cells, wrapped by :func:`wrap_held`:
+    whole, else in brief, else its first lines with the last one ending in "…" (a long error).
+    Where Rich wraps it alike, it is returned unbroken and the widget wraps it."""
     for wording in (outcome, brief(outcome)):
-        lines = Text(wording).wrap(console, width)
+        lines = wrap_held(wording, width)
         if len(lines) <= rows:
-            return wording
-    shown = [line.plain.rstrip() for line in lines[:rows]]
+            plain = wording.replace(HOLD, " ")
+            if [line.plain.rstrip() for line in Text(plain).wrap(console, width)] == lines:
+                return plain
+            return "\n".join(lines)
+    shown = lines[:rows]
     shown[-1] = set_cell_size(shown[-1], width - 1).rstrip() + "…"
     return "\n".join(shown)
+
+
+def wrap_held(text: str, width: int) -> list[str]:
+    """``text``'s lines wrapped to ``width`` cells at its spaces, never at a :data:`HOLD`, which
+    shows as a space; a word wider than ``width`` is folded. Rich's wrapping (QuickText's) breaks
+    at a no-break space too: at 100 columns "97.90" ended a line and "%" stood alone on the next.
+    The lines it returns fit, so QuickText wraps them no further."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            joined = f"{line} {word}" if line else word
+            if line and cell_len(joined) > width:
+                lines.append(line.rstrip())
+                line = word
+            else:
+                line = joined
+            if cell_len(line) > width > 0:  # one word wider than the pane
+                *folded, line = chop_cells(line, width)
+                lines.extend(folded)
+        lines.append(line.rstrip())
+    return [line.replace(HOLD, " ") for line in lines]
 
 
 def brief(outcome: str) -> str:
@@ -145,6 +184,8 @@ class RunProgress(Pane, Vertical):
         """How the shown run ended and its style, fitted to the pane at each resize."""
         self._caption_form = "full"
         self._epoch = self._epoch_step = 0
+        self._numbers_text = IDLE_TEXT
+        """What the numbers under the bars say, before :func:`wrap_held` fits it to the width."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -167,6 +208,8 @@ class RunProgress(Pane, Vertical):
         if self.steps_per_epoch:  # a run is shown
             self.fit_captions()
             self._bars(self._epoch, self._epoch_step)
+        if self._outcome is None:
+            self._show_numbers(self._numbers_text)  # wrapped again to the new width
         self._show_outcome()
 
     def fit_captions(self) -> None:
@@ -209,7 +252,7 @@ class RunProgress(Pane, Vertical):
             self._unpainted, self._painted_any = None, False
             self._epoch_bar.update(total=1, progress=0)
             self._run_bar.update(total=1, progress=0)
-            self._numbers.update(IDLE_TEXT if run.state == "idle" else "Starting…")
+            self._show_numbers(IDLE_TEXT if run.state == "idle" else "Starting…")
             return
         self.start(run.started)
         if run.latest is not None:
@@ -231,8 +274,8 @@ class RunProgress(Pane, Vertical):
         self._outcome = None
         self.fit_captions()
         self._bars(event.start_epoch + 1, event.start_step)
-        self._numbers.update(
-            f"{event.train_size:,} training digits · {event.parameters:,} parameters · starting…"
+        self._show_numbers(
+            f"{event.train_size:,}{HOLD}training digits · {event.parameters:,}{HOLD}parameters · starting…"
         )
 
     def advance(self, event: BatchReported) -> None:
@@ -262,9 +305,10 @@ class RunProgress(Pane, Vertical):
         ended = self._run.epochs[-1] if self._run.epochs else None
         if ended is not None:
             left += max(0, self.epochs - ended.epoch) * ended.eval_seconds
-        self._numbers.update(
-            f"step {event.epoch_step:,}/{event.steps_per_epoch:,} · ≈ {format_duration(left)} left\n"
-            f"{self.rate:,.0f} samples/s · lr {self._run.lr if self._run.lr is not None else event.lr:.3g}",
+        lr = self._run.lr if self._run.lr is not None else event.lr
+        self._show_numbers(
+            f"step{HOLD}{event.epoch_step:,}/{event.steps_per_epoch:,} · ≈{HOLD}{format_duration(left)}{HOLD}left\n"
+            f"{self.rate:,.0f}{HOLD}samples/s · lr{HOLD}{lr:.3g}",
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
 
@@ -274,14 +318,20 @@ class RunProgress(Pane, Vertical):
         self._outcome = (outcome, style)
         self._show_outcome()
 
+    def _show_numbers(self, text: str, *, layout: bool = False) -> None:
+        """Show ``text`` under the bars, wrapped to the width where it is laid out (else at the resize that lays it out)."""
+        self._numbers_text = text
+        width = self._numbers.content_size.width
+        self._numbers.update("\n".join(wrap_held(text, width)) if width else text.replace(HOLD, " "), layout=layout)
+
     def _show_outcome(self) -> None:
         if self._outcome is None:
             return
         outcome, style = self._outcome
         width, rows = self._numbers.content_size
         if width and rows:  # laid out: else in full, until the resize that lays it out
-            outcome = fit_outcome(outcome, width, rows, self.app.console)
-        self._numbers.update(Text(outcome, style=style), layout=False)
+            outcome = fit_outcome(hold_units(outcome), width, rows, self.app.console)
+        self._numbers.update(Text(outcome.replace(HOLD, " "), style=style), layout=False)
 
     def _bars(self, epoch: int, epoch_step: int) -> None:
         self._epoch, self._epoch_step = epoch, epoch_step

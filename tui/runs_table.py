@@ -7,7 +7,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ..engine.catalog import COLUMNS, DESCENDING, RunEntry, filter_runs, row_cells, sort_runs
-from ..table import printable, shorten_middle
+from ..table import RUN_STAMP, cell_len, printable, shorten_middle
 
 MARK = "●"
 STATE_STYLES = {
@@ -26,6 +26,25 @@ HEADERS = {key: header for key, header, _ in SHOWN_COLUMNS}
 RUN_MIN_WIDTH = 24
 """The run column is cut in the middle to what leaves the first columns in view, down to this."""
 _PADDING = 2  # a DataTable cell's padding, both sides
+
+
+def shorten_run(run: str, width: int) -> str:
+    """A run folder's name in at most ``width`` cells, keeping what tells runs apart: the name
+    whole (a sweep's trial number ends it), "…", then the stamp's time and unique suffix, or the
+    suffix alone; a name too long for that is cut in its middle too. The date goes first: the
+    date column shows it (cut in the middle, ``live-t00…1202-123149-fb9b`` lost the trial number)."""
+    stamp = RUN_STAMP.search(run)
+    if cell_len(run) <= width or stamp is None:
+        return shorten_middle(run, width)
+    name = run[: stamp.start()]
+    _date, time, suffix = stamp.group()[1:].split("-")
+    for tail in (f"{time}-{suffix}", suffix):
+        if cell_len(name) + 1 + len(tail) <= width:
+            return f"{name}…{tail}"
+    room = width - 1 - len(suffix)
+    if room < 3:  # no name left to show beside the suffix
+        return shorten_middle(run, width)
+    return f"{shorten_middle(name, room)}…{suffix}"
 
 
 class RunsTable(DataTable):
@@ -54,6 +73,9 @@ class RunsTable(DataTable):
         """Marked runs' folder names, in the order they were marked."""
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("", key="mark", width=1)
         for key, _, _ in SHOWN_COLUMNS:
             self.add_column(self._header(key), key=key)
@@ -117,18 +139,19 @@ class RunsTable(DataTable):
     def _refill(self) -> None:
         current = self.selected.run if self.selected else None
         self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
-        self.clear()
+        # The columns too: a column's width only grows with its cells, and one kept from a wider
+        # table left the run column 31 cells wide for names cut to 24, best % out of view.
+        self.clear(columns=True)
+        self._add_columns()
         rows = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in self.shown]
         run_width = self._run_width(rows)
         for entry, cells in zip(self.shown, rows):
             row = [self._mark(entry)]
             for key, _, right in SHOWN_COLUMNS:
                 style = STATE_STYLES.get(entry.state, "") if key in ("state", "damage") else ""
-                text = shorten_middle(cells[key], run_width) if key == "run" else cells[key]
+                text = shorten_run(cells[key], run_width) if key == "run" else cells[key]
                 row.append(Text(text, style=style, justify="right" if right else "left"))
             self.add_row(*row, key=entry.run)
-        for key, _, _ in SHOWN_COLUMNS:
-            self.columns[key].label = self._header(key)  # type: ignore[index]
         runs = [entry.run for entry in self.shown]
         if current in runs:
             self.move_cursor(row=runs.index(current))
