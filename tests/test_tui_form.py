@@ -355,3 +355,40 @@ async def test_an_editing_key_shows_the_cursor_as_an_input_does() -> None:
             lr._cursor_visible = False  # the blink's dark phase
             await pilot.press(key)
             assert lr._cursor_visible, key
+
+
+@run_async
+async def test_the_status_line_names_the_forms_preset_while_idle_and_the_runs_while_it_runs() -> None:
+    """Smoke picked in the form: the status line still said the launch preset until a run started."""
+    source = ScriptedSource(training_run(end=False))
+    app = MnistApp(load_preset("relu-adam-500"), source=source, preset="relu-adam-500")
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusBar)
+
+        def status_line() -> str:
+            return " ".join(screen_lines(app)[status.region.y].split())
+
+        assert status_line() == "mnist-tui relu-adam-500 ● idle"
+        menu = app.query_one("#preset", Select)
+        options = [*list_presets(), CUSTOM]
+        app.set_focus(menu)
+        await pilot.press("enter", *["down"] * (options.index("smoke") - options.index("relu-adam-500")), "enter")
+        await wait_until(pilot, lambda: menu.value == "smoke", what="smoke to be chosen")
+        await wait_until(pilot, lambda: status.name_shown == "smoke", what="the status line to follow the form")
+        await pilot.pause()
+        assert status_line() == "mnist-tui smoke ● idle"
+
+        field(app, "lr").value = "0.5"
+        await wait_until(pilot, lambda: status.name_shown == "smoke, edited", what="the edit")
+        app.set_focus(menu)
+        await pilot.press("enter", *["down"] * (options.index(CUSTOM) - options.index("smoke")), "enter")
+        await wait_until(pilot, lambda: status.name_shown == CUSTOM, what="custom")
+        field(app, "name").value = "mine"
+
+        app.set_focus(None)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running")
+        assert status.name_shown == "mine", "the running run's own name"
+        field(app, "lr").value = "0.25"  # a live setting: the run's name stays
+        await pilot.pause(0.1)
+        assert status.name_shown == "mine"

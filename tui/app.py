@@ -174,7 +174,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
-        self.query_one(StatusBar).name_shown = self._config.name
+        self.query_one(StatusBar).name_shown = self.query_one(ConfigForm).summary
         self._views = {view.id or "": view for view in self.query(View)}
         self._router = Router(self.query("*"))
         self._waited = tuple({kind for pane in self._router.panes for kind in pane.WAITED})  # type: ignore[attr-defined]
@@ -314,6 +314,13 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.steer("step")
         elif self._inbox is not None and self.state == "paused":
             self.sent_commands.add(self._inbox.put("step"))
+
+    @on(ConfigForm.Changed)
+    def _form_changed(self, message: ConfigForm.Changed) -> None:
+        # Idle, the status line names what s would start; once a run is shown (running, ended,
+        # replayed or followed), that run's own name.
+        if self.state == "idle" and self.watching is None:
+            self.query_one(StatusBar).name_shown = message.summary
 
     @on(ConfigForm.SettingSubmitted)
     def _setting_submitted(self, message: ConfigForm.SettingSubmitted) -> None:

@@ -125,6 +125,13 @@ class ConfigForm(Pane, Widget):
             self.name = name
             self.value = value
 
+    class Changed(Message):
+        """The user picked a preset or edited a field: ``summary`` is what the form would now start."""
+
+        def __init__(self, summary: str) -> None:
+            super().__init__()
+            self.summary = summary
+
     def __init__(self, config: Config, *, preset: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._initial = config
@@ -139,6 +146,8 @@ class ConfigForm(Pane, Widget):
         """The running configuration, with its settings as changed so far; None when no run is locking the form."""
         self.live: tuple[str, ...] = ()
         """The fields that stay editable during the run."""
+        self.summary = summarize(preset, self._edited_from(config))
+        """What the form would start, as the status line names it: the preset, ``custom``, or ``smoke, edited``."""
 
     def compose(self) -> ComposeResult:
         presets = [(name, name) for name in list_presets()]
@@ -273,11 +282,14 @@ class ConfigForm(Pane, Widget):
             self._show_description()
             return
         self.load(load_preset(str(event.value)), str(event.value))
+        self.post_message(self.Changed(self.summary))
 
     @on(Select.Changed)
     def _choice_changed(self, event: Select.Changed) -> None:
         if not self._filling and event.select.id != "preset":
             self._show_description()
+            if event.select.has_focus_within:
+                self._keep_in_view(event.select)
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -295,6 +307,22 @@ class ConfigForm(Pane, Widget):
             self._show_error(name, None)
         except ConfigError as error:
             self._show_error(name, str(error).removeprefix("form: "))
+        if event.input.has_focus:
+            self._keep_in_view(event.input)
+
+    def _keep_in_view(self, widget: Widget) -> None:
+        """The field being edited and its error in view once laid out again: the preset's
+        description above grows or shrinks as fields are edited (smoke's four lines became the
+        three of "smoke, edited: ..."), which moved a field on the sidebar's top row out of sight."""
+        name = (widget.id or "").removeprefix("field-")
+        error = self.query_one(f"#error-{name}")
+
+        def scroll() -> None:
+            if error.display:
+                error.scroll_visible(animate=False)
+            widget.scroll_visible(animate=False)  # after the error: where both do not fit, the field
+
+        self.call_after_refresh(scroll)
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:
@@ -412,7 +440,13 @@ class ConfigForm(Pane, Widget):
         return edited
 
     def _show_description(self) -> None:
-        self.query_one("#preset-description", Static).update(self._describe(self.preset, self.edited()))
+        """The preset's description under the picker, and :attr:`summary` posted as :class:`Changed`
+        (also after a fill, by its fields' own Changed messages: the app takes it only while idle)."""
+        edited = self.edited()
+        self.query_one("#preset-description", Static).update(self._describe(self.preset, edited))
+        self.summary = summarize(self.preset, edited)
+        if not self._filling:
+            self.post_message(self.Changed(self.summary))
 
     @staticmethod
     def _describe(preset: str | None, edited: list[str]) -> str:
@@ -423,6 +457,13 @@ class ConfigForm(Pane, Widget):
         if edited:
             return f"{preset}, edited: {', '.join(edited)}. A run records {preset} as the preset it started from."
         return preset_description(preset)
+
+
+def summarize(preset: str | None, edited: list[str]) -> str:
+    """The form's configuration in a few words, as its description begins: ``smoke``, ``smoke, edited``, ``custom``."""
+    if not preset:
+        return CUSTOM
+    return f"{preset}, edited" if edited else preset
 
 
 @functools.lru_cache(maxsize=None)

@@ -192,6 +192,9 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > VerticalScroll {{ width: {WIDTH}; max-width: 95%; height: auto; max-height: 95%; border: thick $primary; background: $surface; padding: 0 1; }}
     """
     BINDINGS = [("escape", "dismiss", "close"), ("question_mark", "dismiss", "close"), ("q", "dismiss", "close")]
+    # The app focuses nothing on its own (MnistApp.AUTO_FOCUS): without this the help's scroll
+    # took no key until tab focused it.
+    AUTO_FOCUS = "HelpScroll"
 
     async def action_dismiss(self, result: None = None) -> None:
         repaint = getattr(self.app, "repaint_whole_screen", None)
@@ -200,8 +203,14 @@ class HelpScreen(ModalScreen[None]):
         await super().action_dismiss(result)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with HelpScroll():
             yield HelpText()
+
+
+class HelpScroll(VerticalScroll):
+    """The help's one scroll region: the arrows, page up and down, home and end, and space as a pager's."""
+
+    BINDINGS = [Binding("space", "page_down", "Page Down", show=False)]
 
 
 class HelpText(CachedStyles):
