@@ -23,20 +23,21 @@ def make_app() -> MnistApp:
 async def test_a_resize_while_the_view_is_hidden_sizes_its_canvas_for_when_it_is_shown() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        canvas = app.query_one(DrawCanvas)
-        assert not canvas.compact and canvas.size == (56, 28)
-        await pilot.press("1")
-        await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.1)
-        assert not app.query_one(DrawView).display
+        canvas, view = app.query_one(DrawCanvas), app.query_one(DrawView)
+        for key, size in (("3", (120, 40)), ("1", (80, 24))):  # Draw shown full size, then hidden and the terminal shrunk
+            await pilot.press(key)
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.1)
+            assert view.display == (key == "3")
+            if key == "3":
+                assert not canvas.compact and canvas.size == (56, 28)
         assert canvas.compact, "sized while hidden, not only once shown"
 
         await pilot.press("3")
         await pilot.pause(0.1)
         assert canvas.size == (28, 14)
         box, bars = app.query_one("#canvas-box"), app.query_one(ProbabilityBars)
-        assert box.region.bottom <= app.query_one(DrawView).region.bottom, "the canvas's bottom border on screen"
+        assert box.region.bottom <= view.region.bottom, "the canvas's bottom border on screen"
         assert bars.region.bottom <= app.query_one("#draw-side").region.bottom, "the prediction on screen"
         assert app.query_one("#draw-side").size.width >= 40, "the side panes keep their room"
 
