@@ -170,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import run_headless
 
         return run_headless(options)
+    from .tui.hangup import NO_TERMINAL, stdin_is_terminal
+
+    if not stdin_is_terminal():
+        print(f"mnist-tui: error: {NO_TERMINAL}; train with --no-ui instead", file=sys.stderr)
+        return USAGE
     run_dashboard = load_quietly("mnist_tui.tui.app").run_dashboard  # Textual; torch loads with the first run
 
     return run_dashboard(

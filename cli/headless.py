@@ -12,6 +12,7 @@ the run as Ctrl+C does (exit 130).
 
 from __future__ import annotations
 
+import errno
 import shlex
 import signal
 import sys
@@ -306,12 +307,12 @@ def run_headless(options: Options) -> int:
 
     terminal: Terminal | None = None
     run_dir: str | None = None
+    was_terminal = _is_terminal(sys.stdout)  # once the terminal hangs up, isatty() says no
     with _Signals() as signals, short_switch_interval():  # Rich's refresh thread runs beside the engine
         def stop_for(error: OSError) -> None:
             """Nobody can read stdout any more: stop gracefully, keep the run folder whole."""
             signals.stop.set()
-            # A closed pipe ends quietly, as `| head` ends Unix tools; any other write error is one.
-            signals.code = signals.code or (CLOSED_OUTPUT if isinstance(error, BrokenPipeError) else FAILED)
+            signals.code = signals.code or lost_output_code(error, was_terminal=was_terminal)
 
         events = events_for(options, signals.stop)  # torch loads: seconds in which Ctrl+C may come
         if signals.stop.is_set():  # before the run began: no folder to leave behind, nothing to resume
@@ -337,13 +338,37 @@ def run_headless(options: Options) -> int:
         code = FAILED  # the run's last lines were never shown
     said = closing_words(terminal, run_dir, options, lost)
     if said:
-        print(f"mnist-tui: {said}", file=sys.stderr)
+        _tell(f"mnist-tui: {said}")
     if isinstance(terminal, RunFinished) and code == BELOW_THRESHOLD:
-        print(
-            f"mnist-tui: final accuracy {terminal.final_accuracy:.2f} % is below --fail-under {options.fail_under:g} %",
-            file=sys.stderr,
-        )
+        _tell(f"mnist-tui: final accuracy {terminal.final_accuracy:.2f} % is below --fail-under {options.fail_under:g} %")
     return code
+
+
+def _tell(line: str) -> None:
+    """One line on stderr; where stderr is the terminal that hung up (EIO), nobody is left to read it."""
+    try:
+        print(line, file=sys.stderr)
+    except OSError as error:
+        if error.errno != errno.EIO:
+            raise
+
+
+def lost_output_code(error: OSError, *, was_terminal: bool) -> int:
+    """The exit code of a run whose stdout refused a write: a closed pipe ends quietly, as ``| head``
+    ends Unix tools (141); a terminal that hung up (the kernel answers EIO) is a hangup (129), as if
+    SIGHUP had come first; any other write error (a full disk) is one (1)."""
+    if isinstance(error, BrokenPipeError):
+        return CLOSED_OUTPUT
+    if error.errno == errno.EIO and was_terminal:
+        return HANGUP
+    return FAILED
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def closing_words(terminal: Terminal | None, run_dir: str | None, options: Options, lost: OSError | None) -> str:

@@ -42,6 +42,11 @@ def main(argv: Sequence[str]) -> int:
     except DamagedRun as error:
         print(f"mnist-tui watch: error: {folder} is not a usable run folder: {error}", file=sys.stderr)
         return USAGE
+    from .tui.hangup import NO_TERMINAL, stdin_is_terminal
+
+    if not stdin_is_terminal():
+        print(f"mnist-tui watch: error: {NO_TERMINAL}; follow the run's events.jsonl instead", file=sys.stderr)
+        return USAGE
     from .tui.app import MnistApp
     from .tui.source import engine_source
 

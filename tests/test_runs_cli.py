@@ -221,6 +221,7 @@ def test_watch_follows_a_run_named_under_the_default_runs_folder(
             return 0
 
     monkeypatch.setattr("mnist_tui.tui.app.MnistApp", App)
+    monkeypatch.setattr("mnist_tui.tui.hangup.stdin_is_terminal", lambda: True)  # pytest's stdin is none
     monkeypatch.chdir(tmp_path)
     assert watch.main([run.name]) == 0
     assert opened["watch"] == Path("runs") / run.name and opened["runs_dir"] == Path("runs")

@@ -49,6 +49,24 @@ def watch_terminal(stop_run: Callable[[], None], *, fd: int | None = None) -> th
     return gone
 
 
+NO_TERMINAL = "the dashboard reads its keys from a terminal, and standard input is not one"
+"""Why a dashboard refuses to start (its command adds what to do instead)."""
+
+
+def stdin_is_terminal() -> bool:
+    """Whether standard input is a terminal the dashboard can read keys from.
+
+    Anything else (``</dev/null``, a file, a pipe, a closed stdin) is at its end at once or soon, and
+    Textual's input thread would then read end-of-file in a loop, a core at 100 % forever; poll
+    reports a hang-up only for a pty or a pipe, so the watch below could not catch it either.
+    """
+    stdin = sys.__stdin__
+    try:
+        return stdin is not None and os.isatty(stdin.fileno())
+    except (OSError, ValueError):  # a closed or detached stdin
+        return False
+
+
 def terminal_gone(fd: int | None) -> bool:
     """Whether ``fd`` has hung up (a closed pty or pipe), without reading from it."""
     if fd is None or not hasattr(select, "poll"):  # Windows: SIGHUP does not exist there either
