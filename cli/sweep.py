@@ -117,7 +117,7 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
             f"not {study!r}{too_long}"
         )
     if args.export_best is not None:
-        check_export_path(Path(args.export_best))
+        check_export_path(Path(args.export_best), inputs_of(args))
     return SweepOptions(
         base=base,
         preset=preset,
@@ -135,13 +135,43 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
     )
 
 
-def check_export_path(path: Path) -> None:
-    """Refuse, before any trial, a path the best config could not be written to."""
+def inputs_of(args: argparse.Namespace) -> dict[str, Path]:
+    """The files the sweep reads or keeps, by how the user named them: an export must not replace them."""
+    from .engine.study import JOURNAL_FILE
+
+    inputs = {f"the --space file {args.space}": Path(args.space)}
+    if args.config is not None:
+        inputs[f"the --config file {args.config}"] = Path(args.config)
+    storage = args.storage
+    if storage is None:
+        inputs[f"the study's storage {Path(args.runs_dir) / JOURNAL_FILE}"] = Path(args.runs_dir) / JOURNAL_FILE
+    elif "://" not in storage:
+        inputs[f"the study's storage {storage}"] = Path(storage)
+    elif storage.startswith("sqlite:///"):
+        inputs[f"the study's storage {storage}"] = Path(storage.removeprefix("sqlite:///"))
+    return inputs
+
+
+def check_export_path(path: Path, inputs: dict[str, Path] | None = None) -> None:
+    """Refuse, before any trial, a path the best config could not be written to, or should not be:
+    one of the sweep's ``inputs`` (storage, space, config) or an existing file that is no config
+    (a previous export is replaced; a checkpoint or a journal is not)."""
     folder = path.resolve().parent
     if path.is_dir():
         raise ConfigError(f"--export-best {path} is a folder; name a file in it, such as {path / 'best.toml'}")
     if not folder.is_dir():
         raise ConfigError(f"--export-best {path}: its folder does not exist")
+    for what, kept in (inputs or {}).items():
+        if _same_file(path, kept):
+            raise ConfigError(f"--export-best {path} is {what}: the export would overwrite it; name another file")
+    if path.is_file():
+        try:
+            load_config_file(path)
+        except ConfigError:
+            raise ConfigError(
+                f"--export-best {path} exists and is not an mnist-tui config file: the export would overwrite it; "
+                "name a new file or an earlier export"
+            ) from None
     try:  # a real write, not os.access: root passes that for /proc, which refuses every new file
         if path.exists():
             with open(path, "ab"):
@@ -151,6 +181,17 @@ def check_export_path(path: Path) -> None:
             os.unlink(path)
     except OSError as error:
         raise ConfigError(f"--export-best {path} cannot be written ({error.strerror or error})") from None
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    """Whether two paths name one file: the same place once links are followed (it may not exist
+    yet, as a new study's journal), or the same existing file by another name (a hard link)."""
+    if path.resolve() == other.resolve():
+        return True
+    try:
+        return path.exists() and other.exists() and os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def preflight(options: SweepOptions) -> None:
@@ -176,9 +217,12 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from .engine.study import StudyError, check_storage, open_storage, open_study, quiet_optuna
     from .engine.threads import cpu_cores
+    from .tui.hangup import NO_TERMINAL, stdin_is_terminal
 
     try:
         options = resolve(args)
+        if not options.headless and not stdin_is_terminal():  # before any study is made
+            raise ConfigError(f"{NO_TERMINAL}; run the sweep with --no-ui instead")
         check_storage(options.storage, workers=options.workers)
         preflight(options)
         quiet_optuna()

@@ -152,20 +152,22 @@ def death_message(dead: list[int]) -> str:
 
 
 class Leaderboard:
-    """Prints each trial once, when it has finished, with the study's best so far."""
+    """Prints each trial once, when it has finished, with the best of the trials finished before it
+    (the earlier lines and the study's earlier trials), never of one whose line is yet to come."""
 
     def __init__(self, sweep: Sweep) -> None:
         self.sweep = sweep
-        self.printed = {r.number for r in sweep.rows() if r.state not in ("running", "waiting")}
+        earlier = [r for r in sweep.rows() if r.state not in ("running", "waiting")]
+        self.printed = {r.number for r in earlier}
+        self.best = best_of(earlier)
 
     def update(self) -> None:
-        rows = self.sweep.rows()
-        best = best_of(rows)
-        for row in rows:
+        for row in self.sweep.rows():
             if row.state in ("running", "waiting") or row.number in self.printed:
                 continue
             self.printed.add(row.number)
-            print(describe_trial(row, best, mine=row.session == self.sweep.plan.session), flush=True)
+            self.best = best_of([row] if self.best is None else [self.best, row])
+            print(describe_trial(row, self.best, mine=row.session == self.sweep.plan.session), flush=True)
 
 
 def run_sweep(options: SweepOptions, study: optuna.Study) -> int:

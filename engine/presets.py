@@ -112,20 +112,32 @@ def run_name(stem: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-.")[:64] or "custom"
 
 
-def _parse(text: str, *, source: str, name: str) -> Config:
+def parse_toml(text: str, *, source: str) -> dict[str, object]:
+    """A config or search space file's TOML, within the bounds both get: a syntax error, nesting
+    too deep for the parser's stack, or an integer past Python's digit limit is a ConfigError
+    starting with ``source``."""
     try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: TOML syntax error: {error}") from None
     except RecursionError:
         raise ConfigError(f"{source}: values are nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError:  # Python's limit on converting a long integer (4,300 digits)
         raise ConfigError(f"{source}: a number has too many digits") from None
+
+
+def check_nesting(key: str, value: object, *, source: str) -> None:
+    """Refuse a value nested deeper than ``MAX_DEPTH`` levels of lists and tables."""
+    if _depth(value) > MAX_DEPTH:
+        raise ConfigError(f"{source}: {key} is nested too deeply (at most {MAX_DEPTH} levels)")
+
+
+def _parse(text: str, *, source: str, name: str) -> Config:
+    data = parse_toml(text, source=source)
     for key, value in data.items():
         if isinstance(value, dict):
             raise ConfigError(f"{source}: tables such as [{key}] are not used; write plain key = value lines")
-        if _depth(value) > MAX_DEPTH:
-            raise ConfigError(f"{source}: {key} is nested too deeply (at most {MAX_DEPTH} levels)")
+        check_nesting(key, value, source=source)
     data.setdefault("name", run_name(name))
     return config_from_mapping(data, source=source)
 

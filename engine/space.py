@@ -20,18 +20,12 @@ from __future__ import annotations
 import itertools
 import math
 from decimal import Decimal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: the same parser, published as tomli
-    import tomli as tomllib
-
 from .config import FIELDS, Config, ConfigError, check_key
-from .presets import read_small_file
+from .presets import check_nesting, parse_toml, read_small_file
 
 RANGE_KEYS = ("low", "high", "log", "step")
 NOT_SEARCHED = ("name",)
@@ -138,10 +132,10 @@ def load_space(path: str | Path, base: Config) -> SearchSpace:
         raise ConfigError(f"search space file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"search space file {path} cannot be read: {error}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: TOML syntax error: {error}") from None
+    # The bounds a config file gets: nesting and digits past them raised from the parser.
+    data = parse_toml(text, source=str(path))
+    for field, entry in data.items():
+        check_nesting(field, entry, source=str(path))
     return space_from_mapping(data, base, source=str(path))
 
 

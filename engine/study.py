@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import socket
 import time
 import warnings
@@ -31,6 +32,7 @@ from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import FrozenTrial, TrialState
 
 from .config import Config
+from .presets import NotRegularFile, regular_file
 from .space import SearchSpace
 from .trial_rows import TrialRow
 
@@ -104,8 +106,12 @@ def describe_storage(url: str | None, runs_dir: str | Path) -> str:
     scheme, _, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if at and ":" in credentials:
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    # libpq and SQLAlchemy also take the password as a query parameter (?password=...).
+    return f"{scheme}://" + _PASSWORD_PARAMETER.sub(r"\1***", rest)
+
+
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def check_storage(url: str | None, *, workers: int) -> None:
@@ -124,6 +130,8 @@ def check_storage(url: str | None, *, workers: int) -> None:
     if url is not None and "://" not in url and not Path(url).parent.is_dir():
         # Not created: a typo in a shared journal's path would start a second study there.
         raise StudyError(f"--storage {url}: its folder does not exist")
+    if url is not None and "://" not in url:
+        _check_regular(Path(url), f"--storage {url}")
 
 
 def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
@@ -133,6 +141,7 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
         try:
             if url is None:  # the sweep's own choice; a path the user named must be there (check_storage)
                 path.parent.mkdir(parents=True, exist_ok=True)
+            _check_regular(path, f"journal storage {path}")
             check_journal(path)
             return JournalStorage(JournalFileBackend(str(path)))
         except OSError as error:
@@ -152,6 +161,21 @@ def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
                 continue
             raise StudyError(f"--storage {describe_storage(url, '')}: cannot open it: {first_line(error)}") from None
     raise AssertionError("unreachable")
+
+
+def _check_regular(path: Path, name: str) -> None:
+    """Refuse a journal path that exists as anything but a regular file: Optuna's appends hang on a
+    FIFO and fail in ``fsync`` on a device."""
+    try:
+        regular_file(path)
+    except FileNotFoundError:
+        return  # Optuna creates it
+    except IsADirectoryError:
+        raise StudyError(f"{name} is a folder; name a file, such as {path / JOURNAL_FILE}") from None
+    except NotRegularFile:
+        raise StudyError(f"{name} is not a regular file") from None
+    except OSError as error:
+        raise StudyError(f"{name} cannot be read ({error.strerror or error})") from None
 
 
 def check_journal(path: Path) -> None:
