@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .exit_codes import USAGE
+from .table import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,15 +46,15 @@ def main(argv: Sequence[str]) -> int:
     try:
         predictor = load_predictor(args.run_dir)
     except CheckpointError as error:
-        return _fail(str(error))
+        return _fail(str(error), args.run_dir)
     digits: list[bytes] = []
     for path in args.images:
         try:
             digits.append(prepare_digit(load_image(path)))
         except ImageError as error:
-            return _fail(str(error))
+            return _fail(str(error), path)
         except NoDigit:
-            return _fail(f"{path}: nothing to classify: the image is blank")
+            return _fail(f"{printable(path)}: nothing to classify: the image is blank")
     if predictor.epoch == 0:  # stopped or diverged before its first epoch ended: barely trained, if at all
         print(
             f"mnist-tui predict: note: {predictor.checkpoint} was saved before the run's first epoch ended; "
@@ -74,11 +76,16 @@ def main(argv: Sequence[str]) -> int:
             print(json.dumps(line), flush=True)
         else:
             spread = "  ".join(f"{name} {p:.3f}" for name, p in zip(names, probabilities))
-            print(f"{path}: {names[best]} ({probabilities[best]:.1%})  {spread}", flush=True)
+            print(f"{printable(path)}: {names[best]} ({probabilities[best]:.1%})  {spread}", flush=True)
     return 0
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, path: str | None = None) -> int:
+    """One line naming ``path`` escaped as ``runs`` and ``compare`` escape names: a newline in it
+    neither splits the line nor loses the reason, and an escape sequence is not sent to the terminal."""
+    if path:
+        for written in {path, str(Path(path))}:  # the engine names the path as given or as Path writes it
+            message = message.replace(written, printable(written))
     first = message.strip().splitlines()[0]  # torch's load errors run to several lines
-    print(f"mnist-tui predict: error: {first}", file=sys.stderr)
+    print(f"mnist-tui predict: error: {printable(first)}", file=sys.stderr)
     return USAGE

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from rich.table import Table
 
+PADDED_AT_MOST = 100
+"""The widest a plain table pads a column to: a longer cell (a damaged summary's 5-million-character
+value) is printed whole on its own row rather than padding every other row to its width."""
 UNSEEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
 """Unicode categories escaped in a cell: controls, invisible format characters (bidirectional
 overrides among them, which reorder what follows), and line and paragraph separators."""
@@ -62,7 +65,7 @@ def print_table(
         return
     if title:
         print(title)
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    widths = [min(PADDED_AT_MOST, max(len(cell) for cell in column)) for column in zip(headers, *rows)]
     for row in (headers, *rows):
         cells = [
             cell.rjust(width) if index in right else cell.ljust(width)

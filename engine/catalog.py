@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
-from .config import FIELDS, MAX_EPOCHS, Config, ConfigError
+from .config import FIELDS, MAX_EPOCHS, MAX_NAME, NAME_PATTERN, Config, ConfigError
 from .events import EVENT_TYPES, Terminal
 from .lock import writer_alive
 from .presets import list_presets, load_config_file, load_preset, regular_file
@@ -90,6 +90,11 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _is_name(value: Any) -> bool:
+    """A name the engine could have written: a config's ``name`` (at most 64 characters)."""
+    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
+
+
 def _is_state(value: Any) -> bool:
     return value in RUN_STATES
 
@@ -117,7 +122,7 @@ def _or_null(rule: Callable[[Any], bool]) -> Callable[[Any], bool]:
 # summary with anything else there is damaged. Every summary the engine writes has a status.
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "status": (_is_state, "a run state"),
-    "name": (_or_null(_is_text), "text"),
+    "name": (_or_null(_is_name), f"a run name (1 to {MAX_NAME} letters, digits, '.', '_' or '-')"),
     "preset": (_or_null(_is_text), "text"),
     "started": (_or_null(_is_text), "text"),
     "epochs_completed": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),

@@ -6,6 +6,7 @@ estimate), rather than grinding the machine into swap until the kernel kills the
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,11 @@ class Estimate:
     def total(self) -> int:
         return self.device_bytes + self.checkpoint
 
+    @property
+    def parameter_bytes(self) -> int:
+        """What the model's size drives: weights, gradients, optimizer state and the checkpoint."""
+        return self.weights + self.gradients + self.optimizer + self.checkpoint
+
     def describe(self) -> str:
         return (
             f"about {_size(self.total)} ({self.parameters / 1e6:,.1f} million parameters: weights "
@@ -64,6 +70,21 @@ def count_parameters(config: Config) -> int:
     return total
 
 
+def train_digits(config: Config) -> int:
+    """The training digits ``load_split`` leaves (both datasets hold 60,000 and 10,000 digits): the
+    pool less its holdout, at most ``train_limit``."""
+    pool = POOL_DIGITS if config.eval_split == "pooled" else TRAIN_DIGITS
+    if config.eval_split != "test":
+        held = pool * config.holdout_fraction
+        pool -= math.ceil(held) if config.split_shuffle == "sklearn" else round(held)
+    return min(config.train_limit, pool) if config.train_limit else pool
+
+
+def step_batch(config: Config) -> int:
+    """The digits a training step really takes: ``batch_size``, at most the whole training set."""
+    return min(config.batch_size, train_digits(config))
+
+
 def estimate(config: Config) -> Estimate:
     """Parameters, gradients, optimizer state, the checkpoint's serialized copy, batches and data."""
     parameters = count_parameters(config)
@@ -71,8 +92,8 @@ def estimate(config: Config) -> Estimate:
     weights = parameters * FLOAT
     # A training step keeps each layer's input, output and gradient; evaluation two layers at a time.
     widest = max(config.hidden)
-    batches = FLOAT * (config.batch_size * (INPUT_SIZE + 3 * sum(config.hidden) + 3 * CLASSES) + 2 * EVAL_BATCH * widest)
-    train = min(config.train_limit or TRAIN_DIGITS, TRAIN_DIGITS)
+    batches = FLOAT * (step_batch(config) * (INPUT_SIZE + 3 * sum(config.hidden) + 3 * CLASSES) + 2 * EVAL_BATCH * widest)
+    train = train_digits(config)
     data = POOL_DIGITS * INPUT_SIZE * 2 + (train + POOL_DIGITS - TRAIN_DIGITS) * INPUT_SIZE * FLOAT
     return Estimate(
         parameters=parameters,
@@ -92,19 +113,32 @@ def check_memory(config: Config, device: torch.device) -> None:
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         if needed.device_bytes > free:
-            raise ConfigError(_refusal(config, needed.describe(), needed.device_bytes, free, f"free on {device}"))
-        host_needed = needed.checkpoint + needed.data
+            parts = {"model": needed.parameter_bytes - needed.checkpoint, "batches": needed.batches, "data": needed.data}
+            raise ConfigError(_refusal(config, needed, parts, free, f"free on {device}"))
+        parts = {"model": needed.checkpoint, "data": needed.data}  # the host keeps the checkpoint and the files
     else:
-        host_needed = needed.total
-    if host is not None and host_needed > host:
-        raise ConfigError(_refusal(config, needed.describe(), host_needed, host, "available"))
+        parts = {"model": needed.parameter_bytes, "batches": needed.batches, "data": needed.data}
+    if host is not None and sum(parts.values()) > host:
+        raise ConfigError(_refusal(config, needed, parts, host, "available"))
 
 
-def _refusal(config: Config, described: str, needed: int, free: int, where: str) -> str:
+def _refusal(config: Config, needed: Estimate, parts: dict[str, int], free: int, where: str) -> str:
+    """The refusal, with advice on what drives the estimate: the model's size, the batch a step
+    takes, or the data."""
     hidden = ", ".join(str(size) for size in config.hidden)
+    largest = max(parts, key=parts.__getitem__)
+    if largest == "batches":
+        advice = (
+            f"most of it is a training step's batch of {step_batch(config):,} digits; "
+            "use a smaller batch_size or smaller hidden layers"
+        )
+    elif largest == "data":
+        advice = f"most of it is the {train_digits(config):,} training digits; use a smaller train_limit"
+    else:
+        advice = "use fewer or smaller hidden layers"
     return (
-        f"hidden = [{hidden}] with {config.optimizer} needs {described}, but {_size(free)} are {where}; "
-        "use fewer or smaller hidden layers"
+        f"hidden = [{hidden}] with {config.optimizer} needs {needed.describe()}, "
+        f"but {_size(free)} are {where}; {advice}"
     )
 
 

@@ -226,14 +226,16 @@ def summarize(
     versions: dict[str, str],
     changes: Sequence[SettingsChanged] = (),
     data_dir: str | None = None,
+    sweep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended.
 
     It holds all a runs listing shows (name, preset, configured epochs, start time), so listing
     never reads ``events.jsonl``, and the data folder the latest session loaded, for a resume.
+    ``sweep`` is the entry a sweep trial's run carries (``engine/trial.py``): a resume keeps it.
     """
     best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
-    return {
+    summary = {
         "name": config.name,
         "preset": preset,
         "started": started,
@@ -254,6 +256,9 @@ def summarize(
             {"epoch": c.epoch, "step": c.step, "changes": c.changes, "source": c.source} for c in changes
         ],
     }
+    if sweep is not None:
+        summary["sweep"] = sweep
+    return summary
 
 
 def earlier_summary(run_dir: Path) -> dict[str, Any]:

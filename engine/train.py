@@ -239,9 +239,12 @@ def _run(
         yield RunFailed(run_id=run_id, error=str(error), reason=reason)
         return
     first_start = (resume.summary.get("started") if resume else None) or _iso_time(started)
+    # A sweep trial's entry is written by the sweep, not the engine: every later summary keeps it.
+    sweep = resume.summary.get("sweep") if resume else None
     describe: _Describe = partial(
         summarize, config=config, preset=preset, started=first_start, eval_name=split.eval_name,
         device=str(device), versions=library_versions(), data_dir=str(split.root),
+        sweep=sweep if isinstance(sweep, dict) else None,
     )
     # Nothing is written before here: a config or data error leaves no run folder behind.
     folder: RunFolder | None = None

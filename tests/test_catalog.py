@@ -435,3 +435,26 @@ def test_the_fast_check_of_a_config_accepts_only_what_tomllib_parses() -> None:
             tomllib.loads(text)  # never raises: what passes the fast check is TOML
             accepted += 1
     assert accepted > 500
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("x" * 5_000_000, "name is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (5,000,002 characters), not a run name"),
+        ("x" * 65, "name is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (67 characters), not a run name"),
+        ("a\nb", "name is 'a\\nb', not a run name (1 to 64 letters, digits, '.', '_' or '-')"),
+        ("", "name is '', not a run name"),
+        (7, "name is 7, not a run name"),
+    ],
+    ids=["5,000,000 characters", "65 characters", "a newline", "empty", "a number"],
+)
+def test_a_name_the_engine_cannot_write_damages_the_run(tmp_path: Path, name: object, shown: str) -> None:
+    """A 5,000,000-character name was sound, and padded every row of ``mnist-tui runs`` to its width."""
+    entry = read_entry(make_run(tmp_path, "r", name=name))
+    assert entry.state == "damaged" and shown in entry.damage, entry.damage[:200]
+    assert len(entry.damage) < 200
+
+
+@pytest.mark.parametrize("name", ["x" * 64, "smoke", "a.b_c-9", None])
+def test_every_name_the_engine_writes_is_sound(tmp_path: Path, name: str | None) -> None:
+    assert read_entry(make_run(tmp_path, "r", name=name)).damage is None

@@ -345,6 +345,23 @@ def test_a_summary_is_written_at_the_start_and_a_resume_keeps_its_preset_and_sta
     assert (summary["preset"], summary["started"], summary["epochs"]) == ("smoke", at_start["started"], 3)
 
 
+@pytest.mark.parametrize("epochs", [None, 2], ids=["finished trial, nothing to train", "more epochs"])
+def test_a_resume_keeps_a_sweep_trials_entry(
+    data_dir: Path, tmp_path: Path, train: Train, tiny: Config, epochs: int | None
+) -> None:
+    """``--resume`` of a sweep trial's folder dropped the ``sweep`` entry the sweep wrote into its summary."""
+    from mnist_tui.engine.trial import record_in_summary
+
+    done = train(tiny.replace(epochs=1), runs_dir=tmp_path)
+    run_dir = Path(done[0].run_dir)
+    sweep = {"study": "s", "trial": 3, "state": "complete", "outcome": "complete", "params": {"lr": 0.01}}
+    record_in_summary(run_dir, sweep)
+    assert isinstance(list(resume_training(run_dir, data_dir=data_dir, epochs=epochs))[-1], RunFinished)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["sweep"] == sweep
+    assert summary["epochs_completed"] == (epochs or 1)
+
+
 def test_resume_with_more_epochs_trains_up_to_them(data_dir: Path, tmp_path: Path, train: Train, tiny: Config) -> None:
     one = tiny.replace(epochs=1)
     done = train(one, runs_dir=tmp_path)

@@ -224,3 +224,37 @@ def test_the_real_command_dispatches_predict_and_keeps_its_flags(cli, trained, i
     assert missing.returncode == 2 and "RUN_DIR" in missing.stderr
     presets = cli("--list-presets")
     assert presets.returncode == 0 and "smoke" in presets.stdout
+
+
+@pytest.mark.parametrize("name", ["a\nb.png", "\x1b[31mred.png", "\u202eevil.png"], ids=["newline", "escape", "bidi override"])
+def test_a_file_name_is_printed_escaped_on_one_line(
+    trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """The name was printed raw: a newline split the result over two lines, an escape recoloured the terminal."""
+    run_dir, _ = trained
+    image = tmp_path / name
+    image.write_bytes(images[0][0].read_bytes())
+    assert main(["predict", str(run_dir), str(image)]) == 0
+    out = capsys.readouterr().out
+    escaped = str(image).encode("unicode_escape").decode().replace("\\\\", "\\")
+    assert out.count("\n") == 1 and out.startswith(f"{escaped}: "), out
+    assert name not in out
+
+
+def test_an_error_naming_a_file_keeps_its_reason_on_one_line(
+    trained, images, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``img/nope\\nfake line.png`` printed only ``error: img/nope``: the reason was cut off at the newline."""
+    run_dir, _ = trained
+    Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(tmp_path / "black\x1b[2J.png")
+    cases = {
+        "missing image": ([str(run_dir), str(tmp_path / "nope\nfake line.png")], "nope\\nfake line.png: no such file"),
+        "blank image": ([str(run_dir), str(tmp_path / "black\x1b[2J.png")], "black\\x1b[2J.png: nothing to classify"),
+        "no such run": ([str(tmp_path / "no\nrun"), str(images[0][0])], "no\\nrun"),
+    }
+    for case, (argv, message) in cases.items():
+        assert main(["predict", *argv]) == 2, case
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "\x1b" not in err, (case, err)
+        assert err.startswith("mnist-tui predict: error: ") and message in err, (case, err)
+    assert "does not exist" in err
