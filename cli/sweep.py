@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit codes: 0 done, 1 workers kept dying, no trial succeeded or the storage was lost mid-sweep, "
-            "2 usage/config/data/storage error, 130 Ctrl+C"
+            "2 usage/config/data/storage error (or a dashboard whose stdin is no terminal), 130 / 143 / 129 Ctrl+C / SIGTERM / closed terminal"
         ),
     )
     source = parser.add_mutually_exclusive_group()
