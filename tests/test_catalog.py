@@ -442,11 +442,10 @@ def test_the_fast_check_of_a_config_accepts_only_what_tomllib_parses() -> None:
     [
         ("x" * 5_000_000, "name is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (5,000,002 characters), not a run name"),
         ("x" * 65, "name is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (67 characters), not a run name"),
-        ("a\nb", "name is 'a\\nb', not a run name (1 to 64 letters, digits, '.', '_' or '-')"),
-        ("", "name is '', not a run name"),
+        ("", "name is '', not a run name (1 to 64 characters)"),
         (7, "name is 7, not a run name"),
     ],
-    ids=["5,000,000 characters", "65 characters", "a newline", "empty", "a number"],
+    ids=["5,000,000 characters", "65 characters", "empty", "a number"],
 )
 def test_a_name_the_engine_cannot_write_damages_the_run(tmp_path: Path, name: object, shown: str) -> None:
     """A 5,000,000-character name was sound, and padded every row of ``mnist-tui runs`` to its width."""
@@ -455,6 +454,6 @@ def test_a_name_the_engine_cannot_write_damages_the_run(tmp_path: Path, name: ob
     assert len(entry.damage) < 200
 
 
-@pytest.mark.parametrize("name", ["x" * 64, "smoke", "a.b_c-9", None])
-def test_every_name_the_engine_writes_is_sound(tmp_path: Path, name: str | None) -> None:
+@pytest.mark.parametrize("name", ["x" * 64, "smoke", "a.b_c-9", "a\nb", None])
+def test_a_name_no_longer_than_the_engine_writes_is_sound_whatever_its_characters(tmp_path: Path, name: str | None) -> None:
     assert read_entry(make_run(tmp_path, "r", name=name)).damage is None
