@@ -220,9 +220,15 @@ def holdout_order(config: Config, size: int) -> tuple[torch.Tensor, int]:
         import numpy  # torchvision's dependency; only this split needs it
 
         permutation = numpy.random.RandomState(config.split_seed).permutation(size)
-        return torch.from_numpy(permutation).long(), math.ceil(size * config.holdout_fraction)
+        return torch.from_numpy(permutation).long(), held_out(config, size)
     generator = torch.Generator().manual_seed(config.split_seed)
-    return torch.randperm(size, generator=generator), round(size * config.holdout_fraction)
+    return torch.randperm(size, generator=generator), held_out(config, size)
+
+
+def held_out(config: Config, size: int) -> int:
+    """How many of a pool of ``size`` digits the split holds out: scikit-learn rounds up, ours to nearest."""
+    held = size * config.holdout_fraction
+    return math.ceil(held) if config.split_shuffle == "sklearn" else round(held)
 
 
 def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -6,7 +6,6 @@ estimate), rather than grinding the machine into swap until the kernel kills the
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .config import Config, ConfigError
+from .data import held_out
 from .model import CLASSES, INPUT_SIZE
 
 FLOAT = 4
@@ -75,8 +75,7 @@ def train_digits(config: Config) -> int:
     pool less its holdout, at most ``train_limit``."""
     pool = POOL_DIGITS if config.eval_split == "pooled" else TRAIN_DIGITS
     if config.eval_split != "test":
-        held = pool * config.holdout_fraction
-        pool -= math.ceil(held) if config.split_shuffle == "sklearn" else round(held)
+        pool -= held_out(config, pool)
     return min(config.train_limit, pool) if config.train_limit else pool
 
 
