@@ -86,8 +86,30 @@ RUN_STATES = ("running", *(kind.status for kind in EVENT_TYPES.values() if issub
 """The statuses a summary can hold: running until one of the events that end a run names how it ended."""
 
 
+MOST_LABEL = 200
+"""The longest a short text of a summary may be (a preset, a device, a start time, what a run
+evaluated on): the engine writes a few dozen characters, so a longer one was not written by it."""
+MOST_PATH = 4096
+"""The longest path a summary may name (Linux's PATH_MAX): no folder has a longer one."""
+MOST_MESSAGE = 500
+"""Characters of a summary's error message kept at read: a message is prose, however long, so a
+longer one is cut (with an ellipsis and its length) rather than taken for damage."""
+
+
 def _is_text(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MOST_LABEL
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MOST_PATH
+
+
+def _are_versions(value: Any) -> bool:
+    return isinstance(value, dict) and all(_is_label(key) and _is_label(version) for key, version in value.items())
 
 
 def _is_name(value: Any) -> bool:
@@ -119,13 +141,17 @@ def _or_null(rule: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda value: value is None or rule(value)
 
 
-# Summary fields a listing or compare shows, each with its rule and what the rule asks for; a
-# summary with anything else there is damaged. Every summary the engine writes has a status.
+_LABEL = f"text of at most {MOST_LABEL} characters"
+
+# Summary fields a listing, compare or a resume reads, each with its rule and what the rule asks
+# for; a summary with anything else there is damaged. Every summary the engine writes has a status.
+# Short texts (names, labels, paths) longer than the engine writes are damage; the error message,
+# prose, is cut at read instead (``read_summary``).
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "status": (_is_state, "a run state"),
     "name": (_or_null(_is_name), f"a run name (1 to {MAX_NAME} characters)"),
-    "preset": (_or_null(_is_text), "text"),
-    "started": (_or_null(_is_text), "text"),
+    "preset": (_or_null(_is_label), _LABEL),
+    "started": (_or_null(_is_label), _LABEL),
     "epochs_completed": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
     "epochs": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
     "final_test_accuracy": (_or_null(_is_percent), "a percentage from 0 to 100"),
@@ -133,8 +159,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "best_epoch": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
     "train_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
     "eval_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
-    "evaluated_on": (_or_null(_is_text), "text"),
-    "device": (_or_null(_is_text), "text"),
+    "evaluated_on": (_or_null(_is_label), _LABEL),
+    "device": (_or_null(_is_label), _LABEL),
+    "error": (_or_null(_is_text), "text"),
+    "data_dir": (_or_null(_is_path), f"a folder's path (at most {MOST_PATH:,} characters)"),
+    "versions": (_or_null(_are_versions), f"a table of library versions ({_LABEL})"),
 }
 
 
@@ -208,6 +237,9 @@ def read_summary(folder: Path) -> dict[str, Any]:
     problems = _summary_problems(summary)
     if problems:
         raise DamagedRun(f"summary.json: {'; '.join(problems)}")
+    error = summary.get("error")
+    if error is not None and len(error) > MOST_MESSAGE:
+        summary["error"] = f"{error[:MOST_MESSAGE]}… ({len(error):,} characters)"
     return summary
 
 
@@ -221,6 +253,12 @@ def _summary_problems(summary: dict[str, Any]) -> list[str]:
         if key in summary and not valid(summary[key])
     ]
     return problems
+
+
+def sound_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``summary`` that keep their rules (a resume carries its preset and start into
+    the summary it writes: a damaged one must not be copied on)."""
+    return {key: value for key, value in summary.items() if key not in _RULES or _RULES[key][0](value)}
 
 
 def _shown(value: Any) -> str:

@@ -12,6 +12,7 @@ import gzip
 import math
 import os
 import shutil
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,8 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
             raise DataError(f"data folder {root} is a file, not a folder")
         raise DataError(f"data folder {root} does not exist (check --data-dir or ${ENV_DATA_DIR})")
     raw = raw_folder(root, dataset)
-    _gunzip_missing(raw)
     _refuse_non_files(raw)
+    _gunzip_missing(raw)
     missing = [name for name in FILE_SIZES if not (raw / name).is_file()]
     if missing and (download if download is not None else True):
         _download(root, dataset, raw, missing)
@@ -97,13 +98,20 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
 
 
 def _refuse_non_files(raw: Path) -> None:
-    """A DataError naming a raw file's name that holds something else (a folder, a FIFO): it is
-    not missing, so downloading would not replace it, and reading it would fail or wait."""
+    """A DataError naming a raw file's name that holds something else (a folder, a FIFO, a broken
+    link, or a missing file's archive that is one): it is not missing, so downloading would not
+    replace it, and reading it would fail or wait."""
     for name in FILE_SIZES:
-        path = raw / name
+        path, packed = raw / name, raw / f"{name}.gz"
         if path.exists() and not path.is_file():
             what = "a folder" if path.is_dir() else "not a regular file"
             raise DataError(f"{path} is {what}; put the data file itself there")
+        link = path if os.path.lexists(path) else packed  # a missing file is unpacked from its archive
+        if link.is_symlink() and not link.exists():
+            raise DataError(
+                f"{link} is a broken link (to {os.readlink(link)}); "
+                "make its target available again, or put the data file itself there"
+            )
 
 
 def _gunzip_missing(raw: Path) -> None:
@@ -122,21 +130,61 @@ def _gunzip_missing(raw: Path) -> None:
 
 
 def _download(root: Path, dataset: str, raw: Path, missing: list[str]) -> None:
+    """Download ``dataset`` into a hidden folder in ``root``, then move the files ``raw`` lacks into
+    it: a failed or interrupted download leaves the data folder as it was (no empty ``raw``)."""
     import torchvision.datasets
 
     cls = getattr(torchvision.datasets, _DATASETS[dataset][0])
+    absent = _absent_folders(raw)
+    staging: Path | None = None
+    finished = False
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        cls(root=str(root), train=True, download=True)
-        cls(root=str(root), train=False, download=True)
-    except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
-        # Its message runs to several lines (each mirror tried); the last says why.
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        why = lines[-1] if lines else type(error).__name__
-        raise DataError(
-            f"{dataset} files missing in {raw}: {', '.join(missing)}; downloading them failed ({why}); "
-            "copy the raw files there or point --data-dir at a folder that has them"
-        ) from None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+            cls(root=str(staging), train=True, download=True)
+            cls(root=str(staging), train=False, download=True)
+        except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
+            # Its message runs to several lines (each mirror tried); the last says why.
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            why = lines[-1].strip("<>") if lines else type(error).__name__
+            raise DataError(
+                f"{dataset} files missing in {raw}: {', '.join(missing)}; downloading them failed ({why}); "
+                f"put them (or their .gz archives) in {raw} by hand, or point --data-dir at a folder that has them"
+            ) from None
+        try:
+            raw.mkdir(parents=True, exist_ok=True)
+            for fetched in raw_folder(staging, dataset).iterdir():
+                if not os.path.lexists(raw / fetched.name):
+                    os.replace(fetched, raw / fetched.name)
+        except OSError as error:
+            raise DataError(f"the downloaded {dataset} files cannot be moved into {raw}: {error.strerror or error}") from None
+        finished = True
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not finished:
+            _remove_empty(absent)
+
+
+def _absent_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first: what making it makes."""
+    absent = []
+    while not os.path.lexists(path) and path.parent != path:
+        absent.append(path)
+        path = path.parent
+    return absent
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) that a failed download made, up to the first that is not empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:  # never made
+            continue
+        except OSError:  # something else put files there since: not ours to remove
+            return
 
 
 def _read(root: Path, dataset: str, *, train: bool) -> tuple[torch.Tensor, torch.Tensor]:

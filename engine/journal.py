@@ -230,10 +230,13 @@ def plan_recovery(folder: Path, state: dict[str, Any] | None, best_epoch_of: Any
     nxt = folder / NEXT_BEST
     promote = best_epoch is not None and nxt.is_file() and _epoch_or_none(best_epoch_of, nxt) == best_epoch
     if best_epoch is not None and not promote:
-        held = _epoch_or_none(best_epoch_of, folder / "best.pt")
+        best = folder / "best.pt"
+        try:
+            held = best_epoch_of(best)
+        except CheckpointError as error:  # says why: missing, unreadable, corrupt...
+            raise CheckpointError(f"{error}, but the run's best epoch is {best_epoch}") from None
         if held != best_epoch:
-            found = "is missing or unreadable" if held is None else f"holds epoch {held}"
-            raise CheckpointError(f"{folder / 'best.pt'} {found}, but the run's best epoch is {best_epoch}")
+            raise CheckpointError(f"{best} holds epoch {held}, but the run's best epoch is {best_epoch}")
     return Recovery(folder, keep, tuple(lines), tuple(events), promote_best=promote)
 
 

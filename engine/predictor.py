@@ -21,7 +21,7 @@ from .data import class_names_of
 from .model import build_model
 from .presets import load_config_file
 from .journal import first_detail
-from .runs import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, epoch_of, load_checkpoint
 
 
 @torch.inference_mode()
@@ -73,17 +73,13 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     except (KeyError, RuntimeError, TypeError) as error:
         raise CheckpointError(f"{path} does not fit the run's config.toml: {first_detail(error)}") from None
     model.eval()
-    return Predictor(model=model, checkpoint=path, epoch=int(state.get("epoch", 0)), class_names=class_names_of(config.dataset))
+    return Predictor(model=model, checkpoint=path, epoch=epoch_of(state, path), class_names=class_names_of(config.dataset))
 
 
 def _checkpoint_of(folder: Path) -> Path:
     """``best.pt``, else ``last.pt`` (a run has no best.pt until its first epoch ends): the first that is
     there in any form, so that a folder or a broken link in its place is reported rather than skipped."""
     for path in (folder / "best.pt", folder / "last.pt"):
-        if path.is_symlink() and not path.exists():
-            raise CheckpointError(f"{path} is a broken link (to {os.readlink(path)})")
-        if path.exists():
-            if not (path.is_file() or path.is_dir()):  # load_checkpoint says what a folder is
-                raise CheckpointError(f"{path} is not a regular file")
+        if os.path.lexists(path):
             return path
     raise CheckpointError(f"run folder {folder} has no best.pt or last.pt to classify with")

@@ -5,7 +5,7 @@ Layout of ``RUNS_DIR/RUN_ID/``: ``config.toml``, ``events.jsonl`` (every event, 
 writes, its ``.reserve``. A new folder is made as ``RUNS_DIR/.RUN_ID.new`` and renamed into place
 with its summary (naming the data folder), log and config (a kill before that leaves only the
 hidden folder, which listings skip and a later run's making removes). Checkpoints are the journal's commits (``journal.py``); they
-hold only tensors and plain values and are read back with ``torch.load(weights_only=True)``:
+hold only tensors and plain values and are read back with ``torch.load(weights_only=True)`` (``checkpoint.py``):
 loading never unpickles objects.
 """
 
@@ -18,15 +18,14 @@ import os
 import platform
 import shutil
 import time
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
-from .catalog import not_a_run_folder
+from .catalog import not_a_run_folder, sound_fields
+from .checkpoint import CHECKPOINT_FORMAT, best_epoch_of, load_checkpoint, resume_problem
 from .config import Config, ConfigError
 from .events import EpochEnded, Event, SettingsChanged, Terminal
 from .journal import (
@@ -44,12 +43,11 @@ from .journal import (
 from .lock import RunLock
 from .presets import config_to_toml, load_config_file
 
-CHECKPOINT_FORMAT = 1
 RESERVE = ".reserve"
 RESERVE_BYTES = 32 * 1024
 """Disk space a run holds while it writes, so that one the disk fills up can still record its failure."""
 
-__all__ = ["CheckpointError", "RunFolder", "WriteFailed", "atomic_write", "load_checkpoint", "open_run", "summarize"]
+__all__ = ["CheckpointError", "RunFolder", "WriteFailed", "atomic_write", "open_run", "summarize"]
 
 
 def library_versions() -> dict[str, str]:
@@ -262,86 +260,13 @@ def summarize(
 
 
 def earlier_summary(run_dir: Path) -> dict[str, Any]:
-    """The run folder's ``summary.json`` as it stands (empty if missing or unreadable): a resume keeps its preset and start."""
+    """The run folder's ``summary.json`` as it stands, less fields that break the listing's rules
+    (empty if missing or unreadable): a resume keeps its preset and start."""
     try:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):  # not text or JSON, a number too long to read, nested too deep
         return {}
-    return summary if isinstance(summary, dict) else {}
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint safely (weights-only); a missing or corrupt file is a CheckpointError."""
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path} is empty (its writer was stopped before writing it)")
-    damaged = _damaged_entry(path)
-    if damaged is not None:
-        raise CheckpointError(f"{path} is corrupt: its {damaged} does not match its checksum (changed on disk since it was written)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt zip, truncated file, disallowed type: all unusable
-        raise CheckpointError(f"{path} is corrupt or not an mnist-tui checkpoint ({_load_failure(error)})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not an mnist-tui checkpoint (format {CHECKPOINT_FORMAT})")
-    return state
-
-
-def _damaged_entry(path: Path) -> str | None:
-    """The first entry of a checkpoint's zip whose bytes fail its CRC-32 (torch.load never checks
-    them: flipped bits in the weights loaded as other weights); None when all match, or when the
-    file is no zip (torch.load says what it is)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError):
-        return None
-
-
-def _load_failure(error: Exception) -> str:
-    """PyTorch's reason in a few words, without its advice to load unsafely."""
-    text = str(error)
-    if "Unsupported global" in text:
-        return "it holds Python objects, which are never loaded"
-    if isinstance(error, OSError):
-        return error.strerror or type(error).__name__
-    if "zip archive" in text or "Unsupported operand" in text or isinstance(error, EOFError):
-        return "not a whole PyTorch file"
-    return type(error).__name__
-
-
-def best_epoch_of(path: Path) -> int:
-    """The epoch whose weights a ``best.pt`` holds."""
-    epoch = load_checkpoint(path).get("epoch")
-    if not isinstance(epoch, int) or isinstance(epoch, bool):
-        raise CheckpointError(f"{path} names no epoch")
-    return epoch
-
-
-def check_position(state: dict[str, Any], steps_per_epoch: int, *, where: str = "last.pt") -> None:
-    """The position fields of a checkpoint are counts that fit together, or a CheckpointError names the bad one."""
-    values = {name: state.get(name) for name in ("epoch", "epoch_step", "global_step")}
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise CheckpointError(f"{where}: {name} = {value!r} is not a count of {name.split('_')[-1]}s")
-    if values["epoch_step"] >= steps_per_epoch:
-        raise CheckpointError(f"{where}: epoch_step = {values['epoch_step']} is past the {steps_per_epoch} steps of an epoch")
-    if values["global_step"] != values["epoch"] * steps_per_epoch + values["epoch_step"]:
-        raise CheckpointError(
-            f"{where}: global_step = {values['global_step']} does not match epoch {values['epoch']}, "
-            f"step {values['epoch_step']} of {steps_per_epoch}"
-        )
-    partial = state.get("partial")
-    if not isinstance(partial, dict) or not all(
-        isinstance(partial.get(k), (int, float)) and not isinstance(partial.get(k), bool) and partial[k] >= 0
-        for k in ("loss_sum", "correct", "seen", "seconds")
-    ):
-        raise CheckpointError(f"{where}: its partial-epoch sums are not numbers")
+    return sound_fields(summary) if isinstance(summary, dict) else {}
 
 
 def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any] | None, Recovery]:
@@ -358,5 +283,9 @@ def open_run(run_dir: Path | str) -> tuple[Config, dict[str, Any] | None, Recove
     except ConfigError as error:
         raise CheckpointError(f"run folder {path} has no usable config.toml: {error}") from None
     last = path / "last.pt"
-    state = load_checkpoint(last) if last.exists() else None
+    state = load_checkpoint(last) if os.path.lexists(last) else None  # a broken link is reported, not taken for none
+    problem = None if state is None else resume_problem(state)
+    if problem is not None:
+        raise CheckpointError(f"{last} is not an mnist-tui checkpoint to resume from ({problem})")
     return config, state, plan_recovery(path, state, best_epoch_of)
+

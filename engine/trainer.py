@@ -24,7 +24,7 @@ from .mlp_step import MLPStep, supports
 from .model import build_model, count_parameters, store_flat
 from .optim import build_optimizer, build_schedule, load_optimizer_state
 from .probes import EvalPass, Inspection, read_once
-from .runs import CheckpointError, check_position
+from .checkpoint import CheckpointError, check_position
 from .threads import ADAPTIVE_MIN_ROWS, ThreadChoice, intra_op_threads
 
 EVAL_BATCH = 8192

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+import functools
 import gzip
+import http.server
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 import torch
@@ -69,6 +72,24 @@ def test_a_raw_file_that_is_no_file_is_named_and_not_downloaded(
     monkeypatch.setattr("mnist_tui.engine.data._download", lambda *args: pytest.fail("a download was attempted"))
     with pytest.raises(DataError, match=f"^{re.escape(str(impostor))} is {what}; put the data file itself there$"):
         ensure_files(root, "mnist")
+
+
+@pytest.mark.parametrize("name", ["t10k-labels-idx1-ubyte", "t10k-labels-idx1-ubyte.gz"], ids=["file", "archive of a missing file"])
+def test_a_raw_file_that_is_a_broken_link_is_named_with_its_target_and_not_downloaded(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """It was "missing", and a download was tried (or the link replaced by the archive's content)."""
+    root = linked_copy(data_dir, tmp_path / "data", skip=("t10k-labels-idx1-ubyte",))
+    link = root / "MNIST" / "raw" / name
+    link.symlink_to(tmp_path / "unmounted" / name)
+    monkeypatch.setattr("mnist_tui.engine.data._download", lambda *args: pytest.fail("a download was attempted"))
+    with pytest.raises(DataError) as caught:
+        ensure_files(root, "mnist")
+    assert str(caught.value) == (
+        f"{link} is a broken link (to {tmp_path / 'unmounted' / name}); "
+        "make its target available again, or put the data file itself there"
+    )
+    assert link.is_symlink()
 
 
 def test_a_truncated_file_is_named_with_its_size(data_dir: Path, tmp_path: Path) -> None:
@@ -146,7 +167,65 @@ def test_fashion_mnist_that_cannot_be_downloaded_is_a_clear_error(
     raw = root / "FashionMNIST" / "raw"
     assert message.startswith(f"fashion-mnist files missing in {raw}: train-images-idx3-ubyte, ")
     assert "; downloading them failed (" in message and "\n" not in message  # torchvision's lines: the last one
-    assert message.endswith("point --data-dir at a folder that has them")
+    assert message.endswith(f"; put them (or their .gz archives) in {raw} by hand, or point --data-dir at a folder that has them")
+
+
+def tree(folder: Path) -> list[str]:
+    """Every path under ``folder``, hidden ones too."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("where", ["named", "default"])
+def test_a_failed_download_leaves_the_data_folder_as_it_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """An empty FashionMNIST/raw was left behind (and, for the default folder, the folders above it)."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", [mirror.as_uri() + "/"])
+    monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the default folder: cache/mnist-tui
+    given = None
+    if where == "named":
+        given = tmp_path / "data"
+        given.mkdir()
+        (given / "notes.txt").write_text("kept")
+    before = tree(tmp_path)
+    with pytest.raises(DataError, match="downloading them failed"):
+        ensure_files(given, "fashion-mnist")
+    assert tree(tmp_path) == before
+
+
+@pytest.fixture
+def served(gz_only: Path) -> Iterator[str]:
+    """The URL of gz_only's archives served over HTTP on this machine (torchvision reads a
+    response's length, which a file: URL's lacks)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(gz_only)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_download_adds_only_the_missing_files(
+    data_dir: Path, served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloaded through a hidden folder, then moved in: the files that were there stay (links
+    stay links), and nothing but the data is left."""
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [served])
+    # gz_only's archives are compressed here, not the published ones: no archive checksum to match
+    monkeypatch.setattr(torchvision.datasets.MNIST, "resources", [(f"{name}.gz", None) for name in FILE_SIZES])
+    root = linked_copy(data_dir, tmp_path / "data", skip=("t10k-labels-idx1-ubyte",))
+    assert ensure_files(root, "mnist") == root
+    raw = root / "MNIST" / "raw"
+    assert [p.name for p in root.iterdir()] == ["MNIST"]
+    assert all((raw / name).is_symlink() for name in FILE_SIZES if name != "t10k-labels-idx1-ubyte")
+    assert filecmp.cmp(raw / "t10k-labels-idx1-ubyte", data_dir / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", shallow=False)
 
 
 def test_the_data_folder_defaults_to_the_environment_then_the_cache(

@@ -15,7 +15,8 @@ import torch
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from mnist_tui.engine.journal import WriteFailed
-from mnist_tui.engine.runs import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, open_run
+from mnist_tui.engine.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint
+from mnist_tui.engine.runs import open_run
 from mnist_tui.engine.train import resume_training, run_training
 
 
@@ -65,7 +66,10 @@ def test_a_log_shorter_than_its_checkpoint_says_is_an_error(data_dir: Path, tmp_
 def test_a_best_pt_that_disagrees_with_the_log_is_an_error(data_dir: Path, tmp_path: Path, tiny: Config) -> None:
     run_dir = stopped_after_epoch_1(data_dir, tmp_path, tiny)
     (run_dir / "best.pt").unlink()
-    with pytest.raises(CheckpointError, match="best.pt is missing or unreadable, but the run's best epoch is 1"):
+    with pytest.raises(CheckpointError, match="best.pt does not exist, but the run's best epoch is 1"):
+        open_run(run_dir)
+    (run_dir / "best.pt").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CheckpointError, match=r"best.pt is corrupt \(truncated .*, but the run's best epoch is 1"):
         open_run(run_dir)
 
 

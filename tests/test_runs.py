@@ -16,7 +16,8 @@ from mnist_tui.engine.data import load_split
 from mnist_tui.engine.events import EpochEnded, Event, RunFinished, RunStarted
 from mnist_tui.engine.model import build_model
 from mnist_tui.engine.presets import load_config_file
-from mnist_tui.engine.runs import CheckpointError, atomic_write, earlier_summary, load_checkpoint, open_run, summarize
+from mnist_tui.engine.checkpoint import CheckpointError, load_checkpoint
+from mnist_tui.engine.runs import atomic_write, earlier_summary, open_run, summarize
 
 RUN_FILES = {"config.toml", "events.jsonl", "summary.json", "best.pt", "last.pt", ".lock"}
 
