@@ -1,4 +1,8 @@
-"""Per-class recall and precision as bars, with the change since the previous epoch."""
+"""Per-class recall and precision as bars, with the change since the previous epoch.
+
+The bars take the width the pane has, and each row as many lines as the confusion grid's beside it,
+so that a class's bar stands level with its row of counts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from .pane import FitsWidth
+
 BAR = 10
+"""The shortest bar, and the default width of :func:`bar`."""
+LONGEST_BAR = 40
+"""The longest bar: past it, a wide pane's bars grow no easier to compare."""
+NUMBERS = 6 + 7 + 6 + 4
+"""Columns of the table besides the name and the bar: recall, change, precision and the gaps."""
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
@@ -39,8 +50,19 @@ def change(now: float | None, before: float | None) -> Text:
     return Text(f"{'▲' if delta > 0 else '▼'}{abs(delta):5.2f}", style="green" if delta > 0 else "red")
 
 
-class ClassBars(Static):
+class ClassBars(FitsWidth, Static):
     """Recall per class as a bar, its change since the previous epoch, and precision."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines = 1
+        """Lines of each class's row, as the confusion grid's rows."""
+
+    def set_lines(self, lines: int) -> None:
+        """Draw each class's row ``lines`` lines high (its bar on the first, level with the grid's counts)."""
+        if lines != self.lines:
+            self.lines = lines
+            self.show_again()
 
     def show(
         self,
@@ -48,9 +70,12 @@ class ClassBars(Static):
         previous: tuple[tuple[int, ...], ...] | None,
         names: tuple[str, ...],
     ) -> None:
+        width = self.fit_to_width(lambda: self.show(matrix, previous, names))
         if matrix is None:
             self.update(Text("Per-class accuracy appears after the first epoch.", style="dim"))
             return
+        name_width = max(len("class"), *(len(name[:10]) for name in names))
+        length = max(BAR, min(LONGEST_BAR, width - name_width - NUMBERS)) if width else BAR
         table = Table.grid(padding=(0, 1))
         table.add_column(justify="right", no_wrap=True, max_width=10)
         table.add_column(no_wrap=True)
@@ -63,8 +88,8 @@ class ClassBars(Static):
         for name, (recall, precision), (old_recall, _) in zip(names, per_class(matrix), before):
             colour = "green" if (recall or 0) >= 97 else "yellow" if (recall or 0) >= 90 else "red"
             table.add_row(
-                Text(name[:10], style="bold"),
-                Text(bar((recall or 0) / 100), style=colour),
+                Text(name[:10] + "\n" * (self.lines - 1), style="bold"),  # the row as high as the grid's
+                Text(bar((recall or 0) / 100, length), style=colour),
                 f"{recall:6.2f}" if recall is not None else "     –",
                 change(recall, old_recall),
                 f"{precision:6.2f}" if precision is not None else "     –",

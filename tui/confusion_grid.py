@@ -1,4 +1,8 @@
-"""The confusion heatmap: counts of (true, predicted) pairs, shaded by their share of the row."""
+"""The confusion heatmap: counts of (true, predicted) pairs, shaded by their share of the row.
+
+Its cells grow with the room the Inspect view has (:meth:`ConfusionGrid.set_cells`): wider columns
+and rows two lines high on a large terminal, the least that holds the counts on a small one.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from textual.message import Message
 from textual.widget import Widget
 
 CELL = 6
-"""Cells per column: a count up to 99999 and a space."""
+"""Cells per column, at least: a count up to 99999 and a space."""
+WIDEST_CELL = 8
+"""Cells per column at most: wider columns spread ten counts too thin to read across."""
 LABEL = 11
 """Cells for the row labels (class names cut to fit)."""
 RIGHT, WRONG = (40, 160, 70), (200, 50, 50)
@@ -59,37 +65,55 @@ class ConfusionGrid(Widget, can_focus=True):
         self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
         self.cursor = (0, 1)
         """The selected (true, predicted) cell."""
+        self.cell = CELL
+        """Columns of one cell."""
+        self.lines = 1
+        """Lines of one row (2 draws each cell as a block under its count)."""
 
     def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
         self.matrix, self.names = matrix, names
         self.refresh(layout=True)
 
+    def set_cells(self, cell: int, lines: int) -> None:
+        """Draw each cell ``cell`` columns wide and each row ``lines`` lines high."""
+        if (cell, lines) != (self.cell, self.lines):
+            self.cell, self.lines = cell, lines
+            self.refresh(layout=True)
+
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
-        return LABEL + CELL * len(self.names)
+        return LABEL + self.cell * len(self.names)
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return 1 + len(self.names)
+        return 1 + self.lines * len(self.names)
 
     def render(self) -> Text:
-        names = self.names
+        names, width = self.names, self.cell - 1
         text = Text(no_wrap=True)
         text.append("true ╲ pred".ljust(LABEL)[:LABEL], style="dim")
         for column, name in enumerate(names):
             style = "bold underline" if column == self.cursor[1] else "bold"
-            text.append(name[: CELL - 1].center(CELL - 1) + " ", style=style)
+            # Over the counts' last CELL - 1 columns, where they are right-aligned, however wide the cell.
+            text.append(name[:width].center(CELL - 1).rjust(width) + " ", style=style)
         for row, name in enumerate(names):
-            text.append("\n")
-            style = "bold underline" if row == self.cursor[0] else "bold"
-            text.append(name[: LABEL - 1].rjust(LABEL - 1), style=style)
-            text.append(" ")
             counts = self.matrix[row] if self.matrix else (0,) * len(names)
             total = sum(counts)
+            styles = []
             for column, count in enumerate(counts):
-                cell = f"{count:>{CELL - 1}} " if (count or row == column) and self.matrix else f"{'·':>{CELL - 1}} "
                 style = shade(count, total, row == column)
                 if (row, column) == self.cursor:
                     style += Style(reverse=True, bold=True)
-                text.append(cell, style=style)
+                styles.append(style)
+            text.append("\n")
+            label = "bold underline" if row == self.cursor[0] else "bold"
+            text.append(name[: LABEL - 1].rjust(LABEL - 1), style=label)
+            text.append(" ")
+            for column, (count, style) in enumerate(zip(counts, styles)):
+                shown = f"{count:>{width}}" if (count or row == column) and self.matrix else f"{'·':>{width}}"
+                text.append(shown + " ", style=style)
+            for _ in range(self.lines - 1):  # the rest of the row: the cells' colours, without counts
+                text.append("\n" + " " * LABEL)
+                for style in styles:
+                    text.append(" " * self.cell, style=style)
         return text
 
     def action_move(self, rows: int, columns: int) -> None:
@@ -104,7 +128,7 @@ class ConfusionGrid(Widget, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        row, column = offset.y - 1, (offset.x - LABEL) // CELL
+        row, column = (offset.y - 1) // self.lines, (offset.x - LABEL) // self.cell
         if 0 <= row < len(self.names) and offset.x >= LABEL and 0 <= column < len(self.names):
             self.cursor = (row, column)
             self.refresh()

@@ -2,6 +2,10 @@
 
 One pane for the epoch's inspection events: it keeps which epoch is shown (the latest by default)
 and which confusion cell is selected, and sets its widgets from the run's state.
+
+Its panes grow with the terminal: wider and taller confusion cells (the class bars level with
+their rows), longer bars, and on a wide terminal the mistakes as wide as the grid above them, so
+that the weights beside them get the rest and more tiles to a row.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.widget import Widget
 
 from ..engine.events import ConfusionCounted, Event, LayersMeasured, MistakesFound, RunStarted, WeightsSampled
-from .class_bars import ClassBars
-from .confusion_grid import ConfusionGrid
-from .mistake_cards import MistakeCards
+from .class_bars import BAR, NUMBERS, ClassBars
+from .confusion_grid import CELL, LABEL, WIDEST_CELL, ConfusionGrid
+from .mistake_cards import CARD, MistakeCards
 from .pane import Pane, View
 from .run_state import RunState
 from .weight_tiles import WeightTiles
@@ -22,6 +28,18 @@ from .weight_tiles import WeightTiles
 
 NARROW = 118
 """Columns under which the Inspect panes stand one above the other."""
+BORDER = 2
+"""Columns (or lines) of a pane's border."""
+BOXED = BORDER + 2
+"""Columns of a pane's border and padding."""
+BARS_ROOM = BOXED + len("class") + BAR + NUMBERS
+"""Columns the class bars keep beside the grid before its cells widen."""
+WEIGHTS_ROOM = 49
+"""The weights pane's width unless the mistakes leave it more: three tiles to a row."""
+MISTAKES_ROWS = 17
+"""Lines of the mistakes pane: a caption line and a row of cards, in a border."""
+CARDS = 3
+"""Cards the mistakes pane holds in a row before it takes the grid's width (the default mistakes_per_cell)."""
 
 
 class InspectView(Pane, View):
@@ -54,6 +72,8 @@ class InspectView(Pane, View):
         self.epoch: int | None = None
         """The epoch shown; None follows the latest."""
         self.run = RunState()
+        self._fitted = Size(0, 0)
+        """The room the panes were last sized for."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspect-scroll"):
@@ -69,13 +89,43 @@ class InspectView(Pane, View):
         self.query_one("#class-bars").border_title = "Accuracy per class"
         self.query_one("#weights").border_title = "First layer's weights"
         self.show_run(self.run)
+        # As the Draw view: resized while hidden, the view may get no Resize of its own when shown.
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._terminal_changed, immediate=True)
 
     def on_resize(self) -> None:
-        # Under this width the panes stack (the heatmap alone takes 73 cells): scrolled, not squeezed.
-        self.set_class(self.size.width < NARROW, "-narrow")
+        self._fit()
 
     def on_show_view(self) -> None:
+        self._fit()
         self.query_one(ConfusionGrid).focus()
+
+    def _terminal_changed(self, screen: object) -> None:
+        if self._fitted != self._room():
+            self._fit()
+
+    def _room(self) -> Size:
+        """The size the view has when shown: the switcher's (its own is stale while it is hidden)."""
+        parent = self.parent
+        return parent.content_size if isinstance(parent, Widget) else self.size
+
+    def _fit(self) -> None:
+        """Size the panes for the room the view has."""
+        width, height = self._fitted = self._room()
+        # Under this width the panes stack (the heatmap alone takes 73 cells): scrolled, not squeezed.
+        narrow = width < NARROW
+        self.set_class(narrow, "-narrow")
+        room = width - 1  # beside the scroll bar
+        classes = len(self.run.class_names)
+        cell = CELL if narrow else max(CELL, min(WIDEST_CELL, (room - BARS_ROOM - BORDER - LABEL) // classes))
+        # Two lines a row where the taller grid and the mistakes under it still fit on the screen.
+        lines = 2 if not narrow and height >= BORDER + 1 + 2 * classes + MISTAKES_ROWS else 1
+        self.query_one(ConfusionGrid).set_cells(cell, lines)
+        self.query_one(ClassBars).set_lines(lines)
+        # Wide enough, the mistakes line up under the grid and the weights take the rest.
+        boxed = BORDER + LABEL + cell * classes
+        aligned = not narrow and boxed >= BOXED + CARDS * (CARD + 1) - 1 and room - boxed >= WEIGHTS_ROOM
+        self.query_one(MistakeCards).styles.width = boxed if aligned else None
+        self.query_one("#weights").styles.width = "1fr" if aligned else None
 
     # --- the pane ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..engine.events import MistakesFound
+from .pane import FitsWidth
 from .pixels import PixelArt
 
 CARD = 28
@@ -22,13 +23,14 @@ def cell_mistakes(mistakes: MistakesFound, true: int, predicted: int) -> list[in
     return sorted(found, key=lambda i: -mistakes.confidences[i])
 
 
-class MistakeCards(Static):
+class MistakeCards(FitsWidth, Static):
     """Digit, label → prediction, confidence and its index in the evaluation set."""
 
     def show(
         self, mistakes: MistakesFound | None, cell: tuple[int, int], names: tuple[str, ...], count: int | None
     ) -> None:
         """The mistakes of ``cell`` (true, predicted); ``count`` is the cell's count in the confusion matrix."""
+        width = self.fit_to_width(lambda: self.show(mistakes, cell, names, count))
         true, predicted = cell
         title = f"{names[true]} taken for {names[predicted]}"
         if true == predicted:
@@ -43,7 +45,7 @@ class MistakeCards(Static):
         if not chosen:
             self.update(Text(f"No mistakes: no {names[true]} was taken for {names[predicted]}.", style="dim"))
             return
-        columns = max(1, (self.size.width + 1) // (CARD + 1)) if self.size.width else 3
+        columns = max(1, (width + 1) // (CARD + 1)) if width else 3
         grid = Table.grid(padding=(0, 1))
         for _ in range(min(columns, len(chosen))):
             grid.add_column(width=CARD)

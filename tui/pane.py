@@ -10,7 +10,7 @@ when its view is shown, so hidden views cost nothing while training.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import ClassVar, Iterable, Sequence
+from typing import Callable, ClassVar, Iterable, Sequence
 
 from rich.text import Text
 from textual.containers import Container
@@ -49,6 +49,28 @@ class Pane:
         Frequent events (loss reports) only update a pane's data; the repaint waits for the frame,
         so a second's reports cost one wake-up of the UI thread and one screen update.
         """
+
+
+class FitsWidth(Widget):
+    """Base of a widget whose ``show`` lays its content out for its width (bars, columns of cards):
+    when its width changes (a resize, a view shown after one) it shows again what it last showed."""
+
+    _redraw: Callable[[], None] | None = None
+    _fitted_width = 0
+
+    def fit_to_width(self, redraw: Callable[[], None]) -> int:
+        """Keep ``redraw`` (the ``show`` being made) for :meth:`show_again`; returns the content width to lay it out for."""
+        self._redraw, self._fitted_width = redraw, self.size.width
+        return self._fitted_width
+
+    def show_again(self) -> None:
+        """Show what was last shown, laid out for the width now."""
+        if self._redraw is not None:
+            self._redraw()
+
+    def on_resize(self) -> None:
+        if self.size.width != self._fitted_width:
+            self.show_again()
 
 
 class View(Container):

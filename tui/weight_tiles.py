@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..engine.events import LayersMeasured, WeightsSampled
+from .pane import FitsWidth
 from .pixels import NEGATIVE, POSITIVE, PixelArt, downsample
 
 TILE = 14
@@ -40,10 +41,11 @@ def layer_table(layers: LayersMeasured) -> Table:
     return table
 
 
-class WeightTiles(Static):
+class WeightTiles(FitsWidth, Static):
     """One tile per sampled unit of the first hidden layer, with a legend and the layers' statistics."""
 
     def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None) -> None:
+        width = self.fit_to_width(lambda: self.show(weights, layers))
         parts: list[object] = []
         if layers is not None:
             parts += [layer_table(layers), Text("")]
@@ -52,7 +54,7 @@ class WeightTiles(Static):
             self.update(Group(*parts))
             return
         parts.append(legend(weights.scale))
-        columns = max(1, (self.size.width + 1) // (TILE + 1)) if self.size.width else 3
+        columns = max(1, (width + 1) // (TILE + 1)) if width else 3
         grid = Table.grid(padding=(0, 1))
         for _ in range(min(columns, len(weights.images))):
             grid.add_column(width=TILE)
