@@ -38,6 +38,8 @@ class SweepOptions:
     study: str
     pruner: str
     export_best: str | None
+    inputs: dict[str, Path]
+    """The files the sweep reads or keeps, by how the user named them: the export must not replace them."""
     headless: bool
     runs_dir: str
     data_dir: str | None
@@ -51,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
             "worker processes share this machine's cores, and any number of machines can share one study."
         ),
         epilog=(
-            "exit codes: 0 done, 1 workers kept dying, no trial succeeded or the storage was lost mid-sweep, "
+            "exit codes: 0 done, 1 workers kept dying, no trial succeeded, the storage was lost mid-sweep "
+            "or the best config could not be exported, "
             "2 usage/config/data/storage error (or a dashboard whose stdin is no terminal), 130 / 143 / 129 Ctrl+C / SIGTERM / closed terminal"
         ),
     )
@@ -116,8 +119,9 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
             f"--study must be letters, digits, '.', '_' or '-', starting with a letter or digit (it names run folders), "
             f"not {study!r}{too_long}"
         )
+    inputs = inputs_of(args)
     if args.export_best is not None:
-        check_export_path(Path(args.export_best), inputs_of(args))
+        check_export_path(Path(args.export_best), inputs)
     return SweepOptions(
         base=base,
         preset=preset,
@@ -129,6 +133,7 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         study=study,
         pruner=args.pruner,
         export_best=args.export_best,
+        inputs=inputs,
         headless=args.no_ui,
         runs_dir=args.runs_dir,
         data_dir=args.data_dir or os.environ.get(ENV_DATA_DIR) or None,
@@ -153,9 +158,9 @@ def inputs_of(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def check_export_path(path: Path, inputs: dict[str, Path] | None = None) -> None:
-    """Refuse, before any trial, a path the best config could not be written to, or should not be:
-    one of the sweep's ``inputs`` (storage, space, config) or an existing file that is no config
-    (a previous export is replaced; a checkpoint or a journal is not)."""
+    """Refuse a path the best config could not be written to, or should not be: one of the sweep's
+    ``inputs`` (storage, space, config) or an existing file that is no config (a previous export is
+    replaced; a checkpoint or a journal is not). Checked before any trial, and again before the write."""
     folder = path.resolve().parent
     if path.is_dir():
         raise ConfigError(f"--export-best {path} is a folder; name a file in it, such as {path / 'best.toml'}")

@@ -15,6 +15,7 @@ from typing import Callable
 import optuna
 from optuna.trial import TrialState
 
+from .engine.config import ConfigError
 from .engine.journal import WriteFailed, atomic_write
 from .engine.study import describe_storage, fail_dead_trials, first_line, lost_storage, trial_row
 from .engine.threads import cpu_cores
@@ -22,7 +23,7 @@ from .engine.trial import record_in_summary
 from .engine.trial_rows import TrialRow, best_of
 from .exit_codes import FAILED, FINISHED, INTERRUPTED
 from .headless import _Signals
-from .sweep import SweepOptions
+from .sweep import SweepOptions, check_export_path
 from .sweep_print import describe_trial, tally, trial_table
 from .sweep_workers import Plan, Workers, threads_per_worker
 
@@ -98,17 +99,27 @@ class Sweep:
         return failed
 
     def lost(self, error: BaseException | None) -> int:
-        """The storage stopped answering: stop every worker (none can record a trial), say so in one line."""
+        """The storage stopped answering: stop every worker (none can record a trial), say so in one line.
+
+        Each running trial's run stops after its batch, checkpointed, and its summary says the
+        storage was lost (``engine/trial.py``); a worker still busy after the grace period is killed.
+        """
         self.workers.stop()
         deadline = time.monotonic() + LOST_GRACE_SECONDS
         while self.workers.active() and time.monotonic() < deadline:
             self.workers.wait(POLL_SECONDS)
+        killed = self.workers.active()
         self.workers.kill()
-        self.workers.close()  # its semaphores go now (the resource tracker would warn of leaks at exit)
-        why = f": {first_line(error)}" if error is not None else ""
+        why = first_line(error) if error is not None else self.workers.lost_reason()  # a worker's, if it found out
+        self.workers.close()  # its semaphore goes now (the resource tracker would warn of a leak at exit)
+        runs = (
+            f"workers that did not stop within {LOST_GRACE_SECONDS:g} s were killed (their runs resume from their last checkpoint)"
+            if killed else "each running trial stopped with a checkpoint in its run folder"
+        )
         print(
-            f"mnist-tui sweep: error: lost the storage {describe_storage(self.options.storage, self.options.runs_dir)}{why}; "
-            "the trials it recorded are kept there: run the same command again once it answers, to go on with the study",
+            f"mnist-tui sweep: error: lost the storage {describe_storage(self.options.storage, self.options.runs_dir)}"
+            f"{': ' + why if why else ''}; the trials it recorded are kept there and {runs}: "
+            "run the same command again once it answers, to go on with the study",
             file=sys.stderr,
         )
         return FAILED
@@ -213,10 +224,21 @@ def export_best(options: SweepOptions, study: optuna.Study) -> int:
     best = max(complete, key=lambda t: (t.value, -t.number))
     config = options.space.config_for(options.base, best.params, name=f"{options.study}-best")
     header = f"# Best trial {best.number} of study {options.study}: {best.value:.2f} % evaluation accuracy.\n"
+    path = Path(options.export_best or "")
+    # Checked at the start too; the sweep may have run for hours since (a file made there, its folder removed).
+    kept = (
+        f"; best trial {best.number} ({best.value:.2f} %) stays in the study: export it with the same command, "
+        "--trials 0 and an --export-best file that can be written"
+    )
     try:
-        write_export(Path(options.export_best or ""), (header + config_to_toml(config)).encode("utf-8"))
+        check_export_path(path, options.inputs)
+    except ConfigError as error:
+        print(f"mnist-tui sweep: error: {error}{kept}", file=sys.stderr)
+        return FAILED
+    try:
+        write_export(path, (header + config_to_toml(config)).encode("utf-8"))
     except WriteFailed as error:
-        print(f"mnist-tui sweep: {error}", file=sys.stderr)
+        print(f"mnist-tui sweep: {error}{kept}", file=sys.stderr)
         return FAILED
     print(f"best trial {best.number} ({best.value:.2f} %) written to {options.export_best}")
     return FINISHED

@@ -14,15 +14,19 @@ of the terminal's group: workers ignore it and stop when the parent sets the sha
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
+import warnings
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import wait
-from typing import Any
+from typing import Any, Iterator
 
 from .engine.config import Config
 from .engine.space import SearchSpace
@@ -31,6 +35,8 @@ STORAGE_LOST = 3
 """A worker's exit code when the study's storage stopped answering: no new worker takes its place."""
 MAX_RESTARTS = 3
 """Workers started in place of dead ones, beyond one per worker, before the sweep gives up."""
+LOST_TEXT = 400
+"""Bytes kept of why a worker lost the storage."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +67,36 @@ def threads_per_worker(workers: int, cores: int) -> int:
     return max(1, cores // workers)
 
 
+class _Flag:
+    """The sweep's stop flag: a byte in shared memory, which needs no semaphore (an Event holds five)."""
+
+    def __init__(self, context: Any) -> None:
+        self.value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self.value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self.value.value)
+
+
 class _Shared:
-    """The state the parent and its workers share: the stop flag and the trial count's slots."""
+    """The state the parent and its workers share: the stop flag and the trial count's slots.
+
+    One lock guards the count: it is the only named semaphore, which multiprocessing's resource
+    tracker keeps (and unlinks, should this command be killed), and :meth:`Workers.keep_tracked`
+    hands to a new tracker should that one be killed.
+    """
 
     def __init__(self, context: Any, workers: int) -> None:
-        self.stop = context.Event()
-        self.claimed = context.Value("i", 0)
-        self.holding = context.Array("b", workers)
+        self.lock = context.RLock()
+        self.lock_name: str = self.lock._semlock.name  # what the tracker knows it by
+        self.stop = _Flag(context)
+        self.claimed = context.Value("i", 0, lock=self.lock)
+        self.holding = context.Array("b", workers, lock=self.lock)
         """Whether worker slot i holds a claimed trial it has not finished."""
+        self.lost = context.RawArray("c", LOST_TEXT)
+        """Why a worker lost the study's storage (the error's first line), for the parent's one line."""
 
 
 class _Stop:
@@ -104,15 +132,24 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
     import torch
 
     torch.set_num_threads(plan.threads)
-    from .engine.study import fail_dead_trials, first_line, lost_storage, open_storage, open_study, quiet_optuna
+    from .engine.study import (
+        describe_storage,
+        fail_dead_trials,
+        first_line,
+        lost_storage,
+        open_storage,
+        open_study,
+        quiet_optuna,
+    )
     from .engine.trial import TrialFailed, run_trial
 
     quiet_optuna()
+    _quiet_lost_storage_in_threads()
     study = open_study(open_storage(plan.storage, plan.runs_dir), plan.study, base=plan.base, space=plan.space, pruner=plan.pruner)
     stop = _Stop(shared)
     objective = functools.partial(
         run_trial, base=plan.base, space=plan.space, data_dir=plan.data_dir, runs_dir=plan.runs_dir, stop=stop,
-        session=plan.session, preset=plan.preset,
+        session=plan.session, preset=plan.preset, storage=describe_storage(plan.storage, plan.runs_dir),
     )
     try:
         while not stop.is_set() and _claim(plan, shared, slot):
@@ -123,11 +160,46 @@ def work(plan: Plan, shared: _Shared, slot: int) -> None:
         lost = lost_storage(error)
         if lost is None:
             raise  # a bug: its traceback is the report
-        print(f"mnist-tui sweep: worker {slot}: lost the storage: {first_line(lost)}", file=sys.stderr, flush=True)
+        why = first_line(lost)
+        with shared.lock:  # the parent's one line says it
+            shared.lost.value = why.encode("utf-8", "replace")[: LOST_TEXT - 1]
+        if plan.log is not None:
+            print(f"mnist-tui sweep: worker {slot}: lost the storage: {why}", file=sys.stderr, flush=True)
         os._exit(STORAGE_LOST)
     # Every trial is in the storage and every run folder closed: skip the interpreter's teardown,
     # which takes seconds with torch loaded (as the command itself does, in __main__.py).
     os._exit(0)
+
+
+def _quiet_lost_storage_in_threads() -> None:
+    """Optuna's heartbeat thread fails with the storage: the trial stops and the parent says why, once."""
+    from .engine.study import lost_storage
+
+    default = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None or lost_storage(args.exc_value) is None:
+            default(args)
+
+    threading.excepthook = hook
+
+
+@contextlib.contextmanager
+def _stderr_with_a_descriptor() -> Iterator[None]:
+    """``sys.stderr`` as one a new resource tracker can be handed: the dashboard's capture of it has no
+    file descriptor (-1), on which the tracker's start fails; the terminal's, as the first tracker got."""
+    try:
+        usable = sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable or sys.__stderr__ is None:
+        yield
+        return
+    captured, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = captured
 
 
 class Workers:
@@ -148,7 +220,18 @@ class Workers:
         for slot in range(len(self.processes)):
             self._start(slot)
 
+    def keep_tracked(self) -> None:
+        """Start multiprocessing's resource tracker again if it was killed, quietly, and hand it the shared
+        lock. Left to Python, the next worker started or the lock's release relaunches it with a warning,
+        and the new tracker, which never heard of the lock, prints a KeyError traceback at its release."""
+        with warnings.catch_warnings(record=True) as relaunched, _stderr_with_a_descriptor():
+            warnings.simplefilter("always")
+            resource_tracker.ensure_running()  # its one warning says it had to start a new one
+        if relaunched and self.shared is not None:
+            resource_tracker.register(self.shared.lock_name, "semaphore")
+
     def _start(self, slot: int) -> None:
+        self.keep_tracked()  # a worker is handed the tracker
         process = self.context.Process(
             target=work, args=(self.plan, self.shared, slot), name=f"mnist-tui sweep worker {slot}", daemon=False
         )
@@ -165,6 +248,7 @@ class Workers:
         A dead worker's claimed slot goes back to the count, and a new worker takes its place
         while trials remain and the sweep is not stopping.
         """
+        self.keep_tracked()
         running = [p for p in self.processes if p is not None and p.is_alive()]
         if running:
             wait([p.sentinel for p in running], timeout=timeout)
@@ -202,8 +286,16 @@ class Workers:
     def close(self) -> None:
         """Release the shared flag and counters once every worker has ended (their semaphores go now,
         not at exit, which the command skips: the resource tracker would warn of leaks)."""
-        if not self.active():
+        if not self.active() and self.shared is not None:
+            self.keep_tracked()  # the release tells the tracker
             self.shared = None  # type: ignore[assignment]
+
+    def lost_reason(self) -> str:
+        """Why a worker lost the storage (the error's first line), or "" where none said."""
+        if self.shared is None:
+            return ""
+        with self.shared.lock:
+            return self.shared.lost.value.decode("utf-8", "replace")
 
     def kill(self) -> None:
         """End every worker now (a second Ctrl+C)."""

@@ -33,6 +33,10 @@ MAX_EPOCHS = 100_000
 MAX_NAME = 64
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 """A run's name starts its folder's name: a leading '.' hides the folder, a leading '-' reads as a flag."""
+TRAIN_DIGITS = 60_000
+"""Training digits of either dataset (MNIST and Fashion-MNIST both hold 60,000, and 10,000 test digits)."""
+SPLIT_POOLS = {"test": TRAIN_DIGITS, "holdout": TRAIN_DIGITS, "pooled": TRAIN_DIGITS + 10_000}
+"""The digits each eval_split divides into training and evaluation digits (test: none are held out)."""
 INTEGER_PATTERN = re.compile(r"[+-]?[0-9]+")
 NUMBER_PATTERN = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 """Numbers as ``--set`` and the form take them, in plain decimal notation (1000, 0.001, 1e-3):
@@ -157,6 +161,7 @@ class Config:
             raise ConfigError(f"split_seed must be below 2**32 with split_shuffle = 'sklearn' (numpy's seeds), not {self.split_seed}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ConfigError("nesterov needs optimizer = 'sgd' and momentum > 0")
+        _check_batches(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML/JSON-ready values (hidden as a list)."""
@@ -167,6 +172,55 @@ class Config:
     def replace(self, source: str = "config", **changes: Any) -> Config:
         """A copy with ``changes`` applied and validated like any other input (errors name ``source``)."""
         return config_from_mapping(changes, source=source, base=self)
+
+
+def held_out_digits(pool: int, fraction: float, split_shuffle: str) -> int:
+    """How many of ``pool`` digits the holdout split holds out: scikit-learn rounds up, the torch split to nearest."""
+    held = pool * fraction
+    return math.ceil(held) if split_shuffle == "sklearn" else round(held)
+
+
+def train_digits(config: Config) -> int:
+    """The training digits a config trains on: its split's pool less the holdout, at most ``train_limit``."""
+    pool = SPLIT_POOLS[config.eval_split]
+    if config.eval_split != "test":
+        pool -= held_out_digits(pool, config.holdout_fraction, config.split_shuffle)
+    return min(config.train_limit, pool) if config.train_limit else pool
+
+
+def _check_batches(config: Config) -> None:
+    """The rules that tie the split to the batches (a field's name first, for the form): without them a
+    run is refused only once its data is loaded, and a sweep's trials fail one by one."""
+    size, fraction = config.batch_size, config.holdout_fraction
+    if config.eval_split != "test":
+        pool = SPLIT_POOLS[config.eval_split]
+        held = held_out_digits(pool, fraction, config.split_shuffle)
+        if held == 0:
+            raise ConfigError(
+                f"holdout_fraction = {fraction!r} holds out no digit of the {pool:,} (the evaluation set is empty); raise it"
+            )
+        if held == pool:
+            raise ConfigError(
+                f"holdout_fraction = {fraction!r} holds out every digit of the {pool:,} (no training digits are left); lower it"
+            )
+    train = train_digits(config)
+    if config.drop_last and train < size:
+        raise ConfigError(
+            f"batch_size {size} with drop_last leaves no batch of the {train:,} training digits; "
+            "lower batch_size or set drop_last = false"
+        )
+    if not config.batch_norm:
+        return
+    if size == 1:
+        raise ConfigError("batch_size must be at least 2 with batch_norm = true (batch norm cannot train on a batch of one digit), not 1")
+    if train == 1:
+        limit = "train_limit = 1" if config.train_limit == 1 else f"holdout_fraction = {fraction!r}"
+        raise ConfigError(f"{limit} leaves one training digit, and batch norm cannot train on a batch of one digit; raise it")
+    if train % size == 1 and not config.drop_last:
+        raise ConfigError(
+            f"batch_size {size} leaves a last batch of 1 digit ({train:,} training digits), and batch norm cannot train "
+            "on a batch of one digit; set drop_last = true or change batch_size"
+        )
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .checksums import ChecksumMismatch, verify
-from .config import Config, ConfigError
+from .config import Config, ConfigError, held_out_digits
 from .raw_files import FILE_SIZES, TORCHVISION_DATASETS as _DATASETS, raw_folder
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
@@ -274,9 +274,8 @@ def holdout_order(config: Config, size: int) -> tuple[torch.Tensor, int]:
 
 
 def held_out(config: Config, size: int) -> int:
-    """How many of a pool of ``size`` digits the split holds out: scikit-learn rounds up, ours to nearest."""
-    held = size * config.holdout_fraction
-    return math.ceil(held) if config.split_shuffle == "sklearn" else round(held)
+    """How many of a pool of ``size`` digits the split holds out (``config.held_out_digits``)."""
+    return held_out_digits(size, config.holdout_fraction, config.split_shuffle)
 
 
 def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:

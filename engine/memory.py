@@ -12,15 +12,13 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, ConfigError
-from .data import held_out
+from .config import SPLIT_POOLS, TRAIN_DIGITS, Config, ConfigError, train_digits
 from .model import CLASSES, INPUT_SIZE
 
 FLOAT = 4
 EVAL_BATCH = 8192
-POOL_DIGITS = 70_000
+POOL_DIGITS = SPLIT_POOLS["pooled"]
 """Every MNIST digit, training and test: what loading reads at most."""
-TRAIN_DIGITS = 60_000
 _STATE_COPIES = {"sgd": 0, "adagrad": 1, "rmsprop": 1, "adadelta": 2, "adam": 2, "adamw": 2, "radam": 2}
 """Parameter-sized tensors each optimizer keeps (momentum adds one to SGD and RMSprop)."""
 
@@ -68,15 +66,6 @@ def count_parameters(config: Config) -> int:
     if config.batch_norm:
         total += 2 * sum(config.hidden)
     return total
-
-
-def train_digits(config: Config) -> int:
-    """The training digits ``load_split`` leaves (both datasets hold 60,000 and 10,000 digits): the
-    pool less its holdout, at most ``train_limit``."""
-    pool = POOL_DIGITS if config.eval_split == "pooled" else TRAIN_DIGITS
-    if config.eval_split != "test":
-        pool -= held_out(config, pool)
-    return min(config.train_limit, pool) if config.train_limit else pool
 
 
 def step_batch(config: Config) -> int:

@@ -10,7 +10,9 @@ A space file reads::
 Every bound and every choice goes through :func:`config_from_mapping` on top of the sweep's base
 config, so a space can only hold values a config file could; the corners of the space (each
 range's ends and each choice, in every combination) are built as whole configs up front, so a
-rule that ties two fields (nesterov needs momentum > 0) fails here, not in trial 17. This module
+rule that ties two fields (nesterov needs momentum > 0) fails here, not in trial 17; the rules
+that tie the batches to the training digits, which a value inside a range can break where no
+corner does, are weighed over every training-set size and batch size the space reaches. This module
 does not import Optuna: :meth:`SearchSpace.suggest` calls the ``suggest_*`` methods of whatever
 trial it is given.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-from .config import FIELDS, Config, ConfigError, check_key
+from .config import FIELDS, SPLIT_POOLS, Config, ConfigError, check_key, held_out_digits
 from .presets import check_nesting, parse_toml, read_small_file
 
 RANGE_KEYS = ("low", "high", "log", "step")
@@ -36,6 +38,10 @@ MAX_CHOICES = 1000
 """The most choices one field lists (each is checked as a config, and Optuna's sampler weighs them all)."""
 MAX_STEPS = 1_000_000
 """The most values a range with a step may have (Optuna computes them in decimal arithmetic)."""
+SPLIT_FIELDS = ("eval_split", "holdout_fraction", "split_shuffle", "train_limit")
+"""The fields that decide how many digits a run trains on."""
+BATCH_FIELDS = ("batch_size", "drop_last", "batch_norm")
+"""The fields that the config's rules tie to the number of training digits."""
 
 
 class Suggester(Protocol):
@@ -148,7 +154,9 @@ def space_from_mapping(data: dict[str, Any], base: Config, *, source: str) -> Se
     try:
         raw = [_shape(field, entry) for field, entry in data.items()]
         values = _checked_values(raw, base)
-        return SearchSpace(tuple(_dimension(d, values) for d in raw))
+        space = SearchSpace(tuple(_dimension(d, values) for d in raw))
+        _check_reachable(space, base)
+        return space
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
 
@@ -252,6 +260,108 @@ def _dimension(raw: Dimension, values: dict[tuple[str, int], Any]) -> Dimension:
             # Optuna would move high to the last multiple, and warn in every trial.
             raise ConfigError(f"{field}: high - low ({high - low!r}) must be a multiple of step ({step!r})")
     return Dimension(field, low=low, high=high, log=raw.log, step=step)
+
+
+def _check_reachable(space: SearchSpace, base: Config) -> None:
+    """Refuse a space that reaches a training-set size and a batch size the config's rules forbid
+    together where no corner does: a batch size that divides the training digits less one leaves a
+    last batch of one digit (which batch norm cannot train on) anywhere inside a range, and as
+    ``train_limit = 0`` trains on every digit, a range from 0 trains on fewest at its second value.
+    Every training-set size and batch size the space reaches is weighed; a combination that breaks
+    a rule is named."""
+    searched = {d.field: d for d in space.dimensions}
+    if not searched.keys() & {*SPLIT_FIELDS, *BATCH_FIELDS}:
+        return
+    trains = _reachable_trains(searched, base)
+    sizes = sorted(_reachable_ints(searched.get("batch_size"), base.batch_size, cap=max(trains) + 1))
+    candidates = [(min(trains), sizes[-1]), *_last_batch_of_one(trains, sizes)]
+    first = {d.field: _raw_corners(d)[0] for d in space.dimensions}  # the other searched fields: any value will do
+    for (train, size), norm, drop in itertools.product(
+        candidates, _values(searched.get("batch_norm"), base.batch_norm), _values(searched.get("drop_last"), base.drop_last)
+    ):
+        reached = {**trains[train], "batch_size": size, "batch_norm": norm, "drop_last": drop}
+        values = {**first, **{field: value for field, value in reached.items() if field in searched}}
+        named = [f"{field} = {values[field]!r}" for field in space.fields if field in reached]
+        where = f"{', '.join(named)} together" if len(named) > 1 else f"{named[0]} (inside its range)"
+        base.replace(source=where, **values)
+
+
+def _reachable_trains(searched: dict[str, Dimension], base: Config) -> dict[int, dict[str, Any]]:
+    """Every training-set size the space reaches, each with split field values that give it."""
+    fractions = searched.get("holdout_fraction")
+    pools: dict[int, dict[str, Any]] = {}
+    for split, shuffle in itertools.product(
+        _values(searched.get("eval_split"), base.eval_split), _values(searched.get("split_shuffle"), base.split_shuffle)
+    ):
+        pool = SPLIT_POOLS[split]
+        if fractions is None:
+            reached: Iterable[float] = (base.holdout_fraction,)
+        elif split == "test":  # nothing is held out: any fraction will do
+            reached = fractions.choices[:1] or (fractions.low,)
+        else:
+            reached = _fractions(fractions, pool, shuffle)
+        for fraction in reached:
+            held = 0 if split == "test" else held_out_digits(pool, fraction, shuffle)
+            pools.setdefault(pool - held, {"eval_split": split, "holdout_fraction": fraction, "split_shuffle": shuffle})
+    largest = max(pools)
+    limits = _reachable_ints(searched.get("train_limit"), base.train_limit, cap=largest + 1)
+    every = 0 if 0 in limits else max(limits)  # train_limit = 0, or one past a pool, trains on all of it
+    trains: dict[int, dict[str, Any]] = {}
+    for train, witness in pools.items():
+        if every == 0 or every >= train:
+            trains.setdefault(train, {**witness, "train_limit": every})
+    for limit in limits:
+        if 0 < limit < largest:
+            trains.setdefault(limit, {**pools[largest], "train_limit": limit})
+    return trains
+
+
+def _fractions(d: Dimension, pool: int, shuffle: str) -> Iterable[float]:
+    """Holdout fractions the dimension reaches: at least one for every count of held-out digits it reaches."""
+    if d.choices:
+        yield from d.choices
+        return
+    low, high = float(d.low), float(d.high)  # type: ignore[arg-type]
+    if d.step is not None and (high - low) / d.step <= pool:  # a few values: each of them
+        yield from (min(low + i * d.step, high) for i in range(round((high - low) / d.step) + 1))
+        return
+    # Values closer than a digit apart: one fraction per count (the one that gives it, on the step if any).
+    for held in range(held_out_digits(pool, low, shuffle), held_out_digits(pool, high, shuffle) + 1):
+        fraction = (held - 0.5 if shuffle == "sklearn" else held) / pool
+        if d.step is not None:
+            fraction = low + round((fraction - low) / d.step) * d.step
+        yield min(max(fraction, low), high)
+
+
+def _reachable_ints(d: Dimension | None, fixed: int, *, cap: int) -> set[int]:
+    """The integers a dimension (None: the base's ``fixed`` value) reaches, those past ``cap`` by its largest only."""
+    if d is None:
+        return {fixed}
+    if d.choices:
+        return set(d.choices)
+    low, high, step = int(d.low), int(d.high), int(d.step or 1)  # type: ignore[arg-type]
+    return {*range(low, min(high, cap) + 1, step), high}
+
+
+def _values(d: Dimension | None, fixed: Any) -> tuple[Any, ...]:
+    return (fixed,) if d is None else d.choices
+
+
+def _last_batch_of_one(trains: dict[int, Any], sizes: list[int]) -> list[tuple[int, int]]:
+    """A training-set size and a batch size of 2 or more that leave a last batch of one digit, if any reached."""
+    top = max(trains)
+    reached = bytearray(top + 2)
+    for train in trains:
+        reached[train] = 1
+    for size in sizes:
+        if size < 2:
+            continue
+        if reached[1]:
+            return [(1, size)]
+        for train in range(size + 1, top + 1, size):
+            if reached[train]:
+                return [(train, size)]
+    return []
 
 
 def _raw_corners(d: Dimension) -> tuple[Any, ...]:

@@ -5,7 +5,8 @@ runs listing shows it like any other run. After every epoch the evaluation accur
 trial; when the pruner says so, the run's stop flag is set and the run stops after that epoch,
 checkpointed, and the trial is recorded as pruned. The trial's value is the run's final
 evaluation accuracy. When the run ends, its ``summary.json`` gains a ``sweep`` entry (study,
-trial, state, parameters) through the run folder's atomic write.
+trial, state, parameters) through the run folder's atomic write. A storage that stops answering
+mid-run stops the run the same way, checkpointed and resumable, and its summary says so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 
@@ -21,7 +22,7 @@ from .config import Config, ConfigError
 from .events import EpochEnded, RunDiverged, RunFailed, RunFinished, RunStarted, RunStopped, Terminal
 from .runs import RunFolder
 from .space import SearchSpace
-from .study import mark_process
+from .study import first_line, lost_storage, mark_process
 from .train import StopFlag, run_training
 from .trial_rows import trial_name
 
@@ -30,15 +31,41 @@ class TrialFailed(Exception):
     """The trial's run failed, or was interrupted: Optuna records the trial as failed."""
 
 
-class _Either:
-    """A stop flag set when either of two flags is."""
+class _Any:
+    """A stop flag set when any of its flags is."""
 
-    def __init__(self, first: StopFlag, second: StopFlag) -> None:
-        self.first = first
-        self.second = second
+    def __init__(self, *flags: StopFlag) -> None:
+        self.flags = flags
 
     def is_set(self) -> bool:
-        return self.first.is_set() or self.second.is_set()
+        return any(flag.is_set() for flag in self.flags)
+
+
+class _StudyCalls:
+    """The trial's calls to the study's storage while its run trains. Once one fails because the
+    storage stopped answering, the run is stopped (after its batch, checkpointed) rather than
+    abandoned mid-epoch with its summary still "running", and no further call is made."""
+
+    def __init__(self) -> None:
+        self.lost: Exception | None = None
+        """The error of the call that found the storage gone (raised once the run has stopped)."""
+        self.why = ""
+        """What the storage's own error said (its first line)."""
+        self.stop = threading.Event()
+
+    def __call__(self, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)``, or None once the storage is lost."""
+        if self.lost is not None:
+            return None
+        try:
+            return method(*args)
+        except Exception as error:
+            found = lost_storage(error)
+            if found is None:
+                raise
+            self.lost, self.why = error, first_line(found)
+            self.stop.set()
+            return None
 
 
 def run_trial(
@@ -51,12 +78,15 @@ def run_trial(
     stop: StopFlag,
     session: str,
     preset: str | None = None,
+    storage: str = "the study's storage",
 ) -> float:
     """Optuna's objective: train the trial's config and return its final evaluation accuracy.
 
     Raises ``optuna.TrialPruned`` when pruned (or diverged: a hopeless point, as pruned ones are)
     and :class:`TrialFailed` when the run failed or ``stop`` interrupted it. ``session`` names the
     command that runs it; ``preset``, the preset ``base`` started from, goes in the run's summary.
+    When the storage (``storage``: as people read it, password hidden) stops answering mid-run, the
+    run stops checkpointed, its summary says so, and the storage's error is raised.
     """
     mark_process(trial, session)
     study = trial.study.study_name
@@ -68,27 +98,32 @@ def run_trial(
         trial.set_user_attr("error", str(error))
         raise TrialFailed(str(error)) from None
     pruned = threading.Event()
+    call = _StudyCalls()
     terminal: Terminal | None = None
     run_dir: str | None = None
-    events = run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Either(stop, pruned), preset=preset)
+    events = run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Any(stop, pruned, call.stop), preset=preset)
     for event in events:
         if isinstance(event, RunStarted):
             run_dir = event.run_dir
-            trial.set_user_attr("run_dir", run_dir)
+            call(trial.set_user_attr, "run_dir", run_dir)
         elif isinstance(event, EpochEnded):
-            trial.report(event.eval_accuracy, event.epoch)
-            if event.epoch < event.epochs and trial.should_prune():
+            call(trial.report, event.eval_accuracy, event.epoch)
+            if event.epoch < event.epochs and call(trial.should_prune):
                 pruned.set()
         elif isinstance(event, Terminal):
             terminal = event
     outcome, error = _outcome(terminal, pruned.is_set())
-    trial.set_user_attr("outcome", outcome)
+    call(trial.set_user_attr, "outcome", outcome)
     if error:
-        trial.set_user_attr("error", error)
+        call(trial.set_user_attr, "error", error)
+    if call.lost is not None:
+        outcome, error = "storage lost", f"the sweep lost its storage {storage}: {call.why}"
     state = {"complete": "complete", "pruned": "pruned", "diverged": "pruned"}.get(outcome, "failed")
     if run_dir is not None:
         sweep = {"study": study, "trial": trial.number, "state": state, "outcome": outcome, "params": trial.params}
-        record_in_summary(run_dir, sweep)
+        record_in_summary(run_dir, sweep, error=error if call.lost is not None else None)
+    if call.lost is not None:
+        raise call.lost  # the worker stops: no trial can be recorded
     if outcome == "complete":
         assert isinstance(terminal, RunFinished)
         return terminal.final_accuracy
@@ -97,8 +132,9 @@ def run_trial(
     raise TrialFailed(error or outcome)
 
 
-def record_in_summary(run_dir: str | Path, sweep: dict[str, Any]) -> None:
-    """Add the ``sweep`` entry to a run's ``summary.json``; a run that died as "running" is failed."""
+def record_in_summary(run_dir: str | Path, sweep: dict[str, Any], *, error: str | None = None) -> None:
+    """Add the ``sweep`` entry to a run's ``summary.json``; a run that died as "running" is failed.
+    ``error`` says why the sweep ended the run (kept where the run's own end said none)."""
     folder = RunFolder(Path(run_dir))
     try:
         summary = json.loads((folder.path / "summary.json").read_text(encoding="utf-8"))
@@ -107,6 +143,7 @@ def record_in_summary(run_dir: str | Path, sweep: dict[str, Any]) -> None:
     if summary.get("status") == "running":
         summary["status"] = "failed"
         summary["error"] = summary.get("error") or "its sweep worker died mid-run"
+    summary["error"] = summary.get("error") or error
     summary["sweep"] = sweep
     folder.write_summary(summary)
 

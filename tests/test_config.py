@@ -129,6 +129,47 @@ def test_out_of_range_values_name_the_field_and_what_is_allowed(changes: dict, e
     assert str(caught.value).startswith(f"test.toml: {expected}")
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"batch_norm": True, "batch_size": 1},
+         "batch_size must be at least 2 with batch_norm = true (batch norm cannot train on a batch of one digit), not 1"),
+        ({"batch_norm": True, "batch_size": 64, "train_limit": 129},
+         "batch_size 64 leaves a last batch of 1 digit (129 training digits), and batch norm cannot train on a batch of "
+         "one digit; set drop_last = true or change batch_size"),
+        ({"batch_norm": True, "batch_size": 64, "eval_split": "holdout", "holdout_fraction": 0.4997083, "split_shuffle": "sklearn"},
+         "batch_size 64 leaves a last batch of 1 digit (30,017 training digits)"),  # 29,982.498 held out, rounded up
+        ({"batch_norm": True, "train_limit": 1}, "train_limit = 1 leaves one training digit, and batch norm cannot train"),
+        ({"drop_last": True, "batch_size": 300, "train_limit": 200},
+         "batch_size 300 with drop_last leaves no batch of the 200 training digits; lower batch_size or set drop_last = false"),
+        ({"drop_last": True, "batch_size": 70_000, "eval_split": "pooled"},
+         "batch_size 70000 with drop_last leaves no batch of the 56,000 training digits"),
+        ({"eval_split": "holdout", "holdout_fraction": 1e-9},
+         "holdout_fraction = 1e-09 holds out no digit of the 60,000 (the evaluation set is empty); raise it"),
+        ({"eval_split": "pooled", "holdout_fraction": 0.9999999},
+         "holdout_fraction = 0.9999999 holds out every digit of the 70,000 (no training digits are left); lower it"),
+    ],
+)
+def test_rules_between_the_split_and_the_batches_refuse_the_config(changes: dict, expected: str) -> None:
+    """The trainer refused them only once the data was loaded: the form took them, and a sweep's trials failed one by one."""
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(changes, source="form")
+    message = str(caught.value)
+    assert message.startswith(f"form: {expected}") and "\n" not in message
+    field = message.removeprefix("form: ").split()[0]
+    assert field in FIELDS  # the form shows it under that field
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        resolve_flags(*(arg for key, value in changes.items() for arg in ("--set", f"{key}={str(value).lower()}")))
+
+
+def test_the_same_split_and_batches_pass_where_no_batch_is_lost() -> None:
+    assert config_from_mapping({"batch_norm": True, "batch_size": 64, "train_limit": 129, "drop_last": True}, source="t")
+    assert config_from_mapping({"batch_norm": True, "batch_size": 64, "train_limit": 130}, source="t")
+    assert config_from_mapping({"drop_last": True, "batch_size": 200, "train_limit": 200}, source="t")
+    # The torch split rounds 29,982.498 held-out digits to nearest: 30,018 train, a last batch of 2.
+    assert config_from_mapping({"batch_norm": True, "eval_split": "holdout", "holdout_fraction": 0.4997083}, source="t")
+
+
 def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(dataclasses.FrozenInstanceError):

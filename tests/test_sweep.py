@@ -207,6 +207,11 @@ BAD_SPACES = {
         "lr = { low = 0.01, high = 0.1, step = 0.04 }", "S.toml: lr: high - low (0.09000000000000001) must be a multiple of step (0.04)"
     ),
     "tiny step": ("lr = { low = 0.001, high = 0.002, step = 1e-300 }", "S.toml: lr: step 1e-300 gives more than 1,000,000 values; use a larger step, or none"),
+    "a combination inside the ranges": (
+        "batch_norm = { choices = [true, false] }\ntrain_limit = { low = 100, high = 200 }",
+        "S.toml: batch_norm = True, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 training "
+        "digits), and batch norm cannot train on a batch of one digit; set drop_last = true or change batch_size",
+    ),
     "too many choices": (
         "lr = { choices = [" + ", ".join(f"{0.001 + k * 1e-6}" for k in range(1001)) + "] }",
         "S.toml: lr: 1,001 choices; at most 1,000 (a range searches more values)",
@@ -313,7 +318,8 @@ def test_export_best_to_a_full_device_says_so_in_one_line_and_exits_1(data_dir: 
     complete_trial_in(runs, space)
     command = sweep_command(data_dir, runs, space, "--trials", "0", "--export-best", str(full))
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=cli_env(), cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (1, "mnist-tui sweep: cannot write /dev/full: No space left on device\n")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("mnist-tui sweep: cannot write /dev/full: No space left on device; best trial 0 (90.00 %) ")
     assert full.is_char_device()  # written in place: a rename over it would have replaced the device
 
 
@@ -342,7 +348,10 @@ def test_export_best_on_a_full_disk_leaves_the_earlier_file_whole(
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert code == 1
-    assert capsys.readouterr().err == f"mnist-tui sweep: cannot write {best}: File too large\n"
+    assert capsys.readouterr().err == (
+        f"mnist-tui sweep: cannot write {best}: File too large; best trial 0 (90.00 %) stays in the study: "
+        "export it with the same command, --trials 0 and an --export-best file that can be written\n"
+    )
     assert best.read_text() == earlier
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S.toml", "best.toml"]  # no temporary file left
 
@@ -450,6 +459,51 @@ def test_a_pruned_trial_stops_after_its_epoch_and_says_so(prune: bool, data_dir:
         assert trial.state.name == "COMPLETE" and list(trial.intermediate_values) == [1, 2, 3]
         assert trial.value == summary["final_test_accuracy"] == trial.intermediate_values[3]
         assert summary["sweep"] == {"study": "p", "trial": 0, "state": "complete", "outcome": "complete", "params": trial.params}
+
+
+def test_a_storage_lost_mid_run_stops_the_trial_checkpointed_and_its_summary_says_so(data_dir: Path, tmp_path: Path) -> None:
+    """The report's error left the run mid-epoch, its summary "running" (listed as interrupted) and its epoch unsaved."""
+    import threading
+
+    from optuna.exceptions import StorageInternalError
+    from optuna.storages import InMemoryStorage
+
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.engine.train import resume_training
+    from mnist_tui.engine.trial import run_trial
+
+    class GoesDown(InMemoryStorage):
+        """Answers until the first epoch's report; then nothing."""
+
+        down = False
+
+        def set_trial_intermediate_value(self, *args: Any) -> None:
+            self.down = True
+            raise StorageInternalError("server closed the connection unexpectedly")
+
+        def set_trial_user_attr(self, *args: Any) -> None:
+            if self.down:
+                raise StorageInternalError("server closed the connection unexpectedly")
+            super().set_trial_user_attr(*args)
+
+    base = load_preset("smoke").replace(train_limit=300, eval_limit=200, device="cpu", epochs=3)
+    space = space_from_mapping({"lr": {"low": 1e-3, "high": 1e-2, "log": True}}, base, source="S.toml")
+    study = optuna.create_study(study_name="p", direction="maximize", storage=GoesDown())
+    trial = study.ask()
+    with pytest.raises(StorageInternalError):
+        run_trial(trial, base, space, data_dir=data_dir, runs_dir=tmp_path, stop=threading.Event(), session="x",
+                  storage="postgresql://u:***@db/s")
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    summary = summary_of(str(run_dir))
+    assert summary["status"] == "stopped" and summary["epochs_completed"] == 1
+    assert summary["error"] == "the sweep lost its storage postgresql://u:***@db/s: server closed the connection unexpectedly"
+    assert summary["sweep"] == {"study": "p", "trial": 0, "state": "failed", "outcome": "storage lost", "params": trial.params}
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "stopped" and events[-2]["event"] == "checkpoint"
+    assert events[-2]["which"] == "last" and events[-2]["epoch"] == 1  # the epoch whose report failed is kept
+    resumed = list(resume_training(run_dir, data_dir=data_dir))
+    assert resumed[0].start_epoch == 1 and resumed[-1].status == "finished" and resumed[-1].epochs_completed == 3
 
 
 def test_workers_share_the_cores_without_oversubscribing() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import socket
@@ -142,3 +143,49 @@ def test_a_server_that_goes_down_mid_sweep_stops_it_in_one_line(data_dir: Path, 
     assert "mnist-tui sweep: error: lost the storage postgresql://postgres@127.0.0.1:" in err
     assert "invalid data" not in err  # Optuna's guess, not what happened
     assert err.rstrip().endswith("run the same command again once it answers, to go on with the study")
+
+
+@pytest.mark.slow
+def test_the_trials_running_when_the_server_goes_down_end_checkpointed_and_resumable(
+    data_dir: Path, tmp_path: Path, stop_after: Callable[[int], object]
+) -> None:
+    """They were left mid-epoch: the summary said "running" (listed as interrupted), the epoch since the last checkpoint lost."""
+    from mnist_tui.engine.train import resume_training
+    from mnist_tui.sweep import build_parser
+
+    space = tmp_path / "S.toml"
+    space.write_text("lr = { low = 1e-4, high = 1e-1, log = true }\n")
+    runs = tmp_path / "runs"
+    with postgres_server() as (url, stop):
+        url = url.replace("postgres@", "postgres:hunter2@")  # the server trusts loopback: the password is only shown
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "mnist_tui", "sweep", "--no-ui", "--preset", "smoke", "--space", str(space),
+             "--storage", url, "--study", "down", "--trials", "6", "--workers", "2", "--data-dir", str(data_dir),
+             "--runs-dir", str(runs), "--set", "epochs=100", "--set", "device=cpu", "--pruner", "none"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 180
+        while len(list(runs.glob("down-t*/events.jsonl"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # both trials train
+        stop()
+        out, err = sweep.communicate(timeout=180)
+    assert sweep.returncode == 1, err
+    assert "1 workers kept dying, no trial succeeded, the storage was lost mid-sweep" in " ".join(build_parser().format_help().split())
+    assert "Traceback" not in out + err and "hunter2" not in out + err
+    assert err.count("\n") == 1 and err.startswith("mnist-tui sweep: error: lost the storage postgresql://postgres:***@127.0.0.1:")
+    assert "each running trial stopped with a checkpoint in its run folder" in err
+    folders = sorted(p for p in runs.iterdir() if p.is_dir())
+    assert len(folders) == 2  # 100 epochs: neither trial had ended
+    for folder in folders:
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"] == "stopped", summary
+        assert summary["sweep"]["outcome"] == "storage lost" and summary["sweep"]["state"] == "failed"
+        assert summary["error"].startswith("the sweep lost its storage postgresql://postgres:***@127.0.0.1:")
+        events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+        stopped, checkpoint = events[-1], events[-2]
+        assert stopped["event"] == "stopped" and checkpoint["event"] == "checkpoint" and checkpoint["which"] == "last"
+        assert checkpoint["step"] == stopped["step"]  # checkpointed where it stopped
+        resumed = list(resume_training(folder, data_dir=data_dir, stop=stop_after(10)))  # a few batches on
+        assert resumed[0].start_step == stopped["step"] - 32 * stopped["epochs_completed"]  # 32 batches an epoch
+        assert resumed[0].start_epoch == stopped["epochs_completed"] and resumed[-1].status == "stopped"

@@ -185,3 +185,55 @@ def test_each_trials_line_shows_the_best_of_the_trials_printed_by_then(capsys: p
     rows.append(TrialRow(number=3, state="complete", value=75.0, outcome="complete", session="me"))
     board.update()
     assert capsys.readouterr().out.rstrip().endswith("best: trial 2 80.30 %")
+
+
+@pytest.mark.parametrize("meanwhile", ["a file that is no config", "its folder removed", "a folder"])
+def test_an_export_path_that_changed_during_the_sweep_is_refused_and_the_best_stays_exportable(
+    meanwhile: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], command_env: dict[str, str]
+) -> None:
+    """It was checked only at the start: hours later, a file that is no config was overwritten."""
+    import subprocess
+    import sys
+
+    from mnist_tui.engine.study import open_storage, open_study
+    from mnist_tui.sweep import build_parser, resolve
+    from mnist_tui.sweep_run import export_best
+
+    (tmp_path / "S.toml").write_text(SPACE)
+    (tmp_path / "out").mkdir()
+    best = tmp_path / "out" / "best.toml"
+    args = ["--preset", "smoke", "--space", str(tmp_path / "S.toml"), "--runs-dir", str(tmp_path / "runs")]
+    options = resolve(build_parser().parse_args([*args, "--export-best", str(best)]))  # fine at the start
+    study = open_study(open_storage(None, tmp_path / "runs"), options.study, base=options.base, space=options.space, pruner="none")
+    trial = study.ask()
+    options.space.suggest(trial)
+    study.tell(trial, 91.0)
+    if meanwhile == "a file that is no config":
+        best.write_bytes(b"PK\x03\x04 someone's checkpoint")
+    elif meanwhile == "its folder removed":
+        (tmp_path / "out").rmdir()
+    else:
+        best.mkdir()
+
+    assert export_best(options, study) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith(f"mnist-tui sweep: error: --export-best {best}") and err.count("\n") == 1 and not out
+    assert err.rstrip().endswith(
+        "best trial 0 (91.00 %) stays in the study: export it with the same command, --trials 0 and an --export-best "
+        "file that can be written"
+    )
+    if meanwhile == "a file that is no config":
+        assert best.read_bytes() == b"PK\x03\x04 someone's checkpoint"
+        # As the line says: the same command with --trials 0 exports the best from the study.
+        again = tmp_path / "again.toml"
+        result = subprocess.run(
+            [sys.executable, "-m", "mnist_tui", "sweep", "--no-ui", *args, "--data-dir", str(data_dir), "--trials", "0",
+             "--export-best", str(again)],
+            capture_output=True, text=True, timeout=120, env=command_env, cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        assert load_config_file(again).lr == trial.params["lr"]
+    elif meanwhile == "its folder removed":
+        assert not (tmp_path / "out").exists()
+    else:
+        assert best.is_dir() and not list(best.iterdir())

@@ -142,3 +142,39 @@ def test_the_corners_are_every_combination_of_the_ends_and_choices(tmp_path: Pat
     }
     assert all(c.replace(lr=base.lr, batch_size=base.batch_size, optimizer=base.optimizer, hidden=base.hidden) == base
                for c in corners)  # the rest is the base config's
+
+
+@pytest.mark.parametrize(
+    "changes, data, message",
+    [
+        # 2,000 training digits less one is 1,999, a prime: batches of 16 to 64 are safe, but not of 1,999.
+        ({"batch_norm": True}, {"batch_size": {"low": 16, "high": 2048, "step": 1}},
+         "S.toml: batch_size = 1999 (inside its range): batch_size 1999 leaves a last batch of 1 digit (2,000 training "
+         "digits), and batch norm cannot train on a batch of one digit; set drop_last = true or change batch_size"),
+        ({}, {"batch_norm": {"choices": [False, True]}, "train_limit": {"low": 100, "high": 200}},
+         "S.toml: batch_norm = True, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 "
+         "training digits)"),
+        # train_limit = 0 trains on all 2,000... of the 60,000: the fewest are at the range's second value.
+        ({"train_limit": 0}, {"train_limit": {"low": 0, "high": 1000}, "drop_last": {"choices": [False, True]}},
+         "S.toml: train_limit = 1, drop_last = True together: batch_size 64 with drop_last leaves no batch of the 1 "
+         "training digits"),
+        ({"batch_norm": True, "train_limit": 0, "eval_split": "holdout"}, {"holdout_fraction": {"low": 0.1, "high": 0.3}},
+         "S.toml: holdout_fraction = 0.29918333333333336 (inside its range): batch_size 64 leaves a last batch of 1 digit "
+         "(42,049 training digits)"),
+    ],
+    ids=["a batch size inside its range", "a train_limit inside its range", "train_limit from 0", "a holdout fraction"],
+)
+def test_a_combination_inside_the_ranges_that_breaks_a_rule_is_refused(
+    changes: dict, data: dict, message: str, base: Config
+) -> None:
+    """Every corner of these spaces passes, so each trial that drew the combination failed alone."""
+    base = base.replace(**changes)
+    assert check(data, base).startswith(message)
+
+
+def test_a_space_whose_every_combination_keeps_the_rules_is_taken(base: Config) -> None:
+    # 1,499 and 1,999 are primes: no batch of 16 to 64 digits leaves one digit over.
+    safe = {"batch_norm": {"choices": [False, True]}, "batch_size": {"low": 16, "high": 64}, "train_limit": {"choices": [1500, 2000]}}
+    assert space_from_mapping(safe, base, source="S.toml").fields == ("batch_norm", "batch_size", "train_limit")
+    with_drop_last = {"batch_norm": {"choices": [True]}, "drop_last": {"choices": [True]}, "train_limit": {"low": 100, "high": 200, "step": 5}}
+    assert space_from_mapping(with_drop_last, base, source="S.toml").fields == ("batch_norm", "drop_last", "train_limit")
