@@ -1,7 +1,8 @@
 """The ``mnist-tui`` command line: parse flags, resolve the config, then run headless or the dashboard.
 
 Only what the user typed overrides the preset: every flag defaults to ``None`` and is applied on
-top of the preset (or config file) only when given.
+top of the preset (or config file) only when given. Once the dashboard's screen has closed, the
+terminal says how its last run ended and where it is (and how to continue it), as headless ends.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import importlib
 import json
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .exit_codes import USAGE
+from .exit_codes import ENGINE_GRACE_SECONDS, ENGINE_THREAD, HANGUP, USAGE
 from .heap import load_quietly
 
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
-from .engine.catalog import not_a_run_folder
+from .engine.catalog import DamagedRun, not_a_run_folder, read_summary
 from .engine.config import Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
 
@@ -177,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     run_dashboard = load_quietly("mnist_tui.tui.app").run_dashboard  # Textual; torch loads with the first run
 
-    return run_dashboard(
+    trained: list[Path] = []
+    code = run_dashboard(
         options.config,
         preset=options.preset,
         autostart=options.explicit,
@@ -185,4 +189,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs_dir=options.runs_dir,
         resume=options.resume,
         resume_epochs=options.resume_epochs,
+        trained=trained,
     )
+    if trained and code != HANGUP:  # a closed terminal: nobody is left to read what the run became
+        say_how_the_dashboard_ended(trained[-1], options)
+    return code
+
+
+def say_how_the_dashboard_ended(folder: Path, options: Options) -> None:
+    """Print how the run in ``folder``, the last the dashboard trained, ended and where it is."""
+    from .headless import resume_flags
+
+    deadline = time.monotonic() + ENGINE_GRACE_SECONDS
+    while any(thread.name == ENGINE_THREAD for thread in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # quitting mid-run: the engine finishes its batch and writes the checkpoint
+    print("\n".join(closing_lines(folder, resume_flags(options))), flush=True)
+
+
+def closing_lines(folder: Path, flags: Sequence[str]) -> list[str]:
+    """How the run in ``folder`` ended, from its summary, and where it is: headless's last two lines.
+
+    ``flags``: what a resume repeats of this command line (``headless.resume_flags``).
+    """
+    from .headless import resume_command
+
+    try:
+        summary = read_summary(folder)
+    except DamagedRun as error:
+        return [f"run folder: {folder} ({error})"]
+    done = summary.get("epochs_completed") or 0
+    epochs = summary.get("epochs")
+    status = summary.get("status")
+    final, best, seconds = (summary.get(key) for key in ("final_test_accuracy", "best_test_accuracy", "train_seconds"))
+    if status == "finished" and None not in (final, best, seconds):
+        ended = (
+            f"finished: final accuracy {final:.2f} % (best {best:.2f} % at epoch {summary.get('best_epoch')}), "
+            f"{seconds:.1f} s of training"
+        )
+    elif status == "finished":  # a summary from before summaries counted these
+        ended = f"finished after epoch {done}"
+    elif status == "diverged":
+        ended = f"diverged in epoch {done + 1}: the loss blew up; try a smaller lr"
+    elif status == "failed":
+        ended = f"error: {summary.get('error') or 'the run failed'}"
+    else:  # stopped; or still "running" where the engine was cut off: its last checkpoint resumes it
+        where = f"after epoch {done}" + (f" of {epochs}" if epochs else "") if done else "before its first epoch ended"
+        ended = f"stopped {where}, its checkpoint saved; continue with: {resume_command(str(folder), flags)}"
+    return [ended, f"run folder: {folder}"]

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 ENGINE_THREAD = "mnist-tui engine"
 """The name a thread carries while it runs the engine: the process exits fast only when none does."""
+ENGINE_GRACE_SECONDS = 30.0
+"""Longest a closing dashboard waits for its engine to stop and checkpoint before it goes on anyway."""
 
 FINISHED = 0
 FAILED = 1

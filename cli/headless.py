@@ -38,6 +38,7 @@ from .engine.events import (
     SettingsChanged,
     Terminal,
 )
+from .engine.steering import describe_step
 from .exit_codes import BELOW_THRESHOLD, CLOSED_OUTPUT, FAILED, FINISHED, HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
 from .heap import TORCH_LAZY, load_quietly
@@ -78,8 +79,11 @@ def resume_command(run_dir: str | None, flags: Sequence[str] = ()) -> str:
     return RESUME + shlex.join([run_dir or "RUN_DIR", *flags])
 
 
-def describe_end(event: Terminal, run_dir: str | None = None, flags: Sequence[str] = ()) -> str:
-    """One human sentence for the terminal event; ``flags`` are those a resume needs (``resume_flags``)."""
+def describe_end(
+    event: Terminal, run_dir: str | None = None, flags: Sequence[str] = (), steps_per_epoch: int | None = None
+) -> str:
+    """One human sentence for the terminal event; ``flags`` are those a resume needs (``resume_flags``).
+    A stop or a divergence names its step as the report lines count it (``steps_per_epoch``: the run's)."""
     if isinstance(event, RunFinished):
         return (
             f"finished: final accuracy {event.final_accuracy:.2f} % "
@@ -87,9 +91,11 @@ def describe_end(event: Terminal, run_dir: str | None = None, flags: Sequence[st
             f"{event.train_seconds:.1f} s of training"
         )
     if isinstance(event, RunStopped):
-        return f"stopped at epoch {event.epoch}, step {event.step}; continue with: {resume_command(run_dir, flags)}"
+        where = describe_step(event.epoch, event.step, steps_per_epoch)
+        return f"stopped at {where}; continue with: {resume_command(run_dir, flags)}"
     if isinstance(event, RunDiverged):
-        return f"diverged: the loss became {event.loss} at step {event.step} (epoch {event.epoch}); try a smaller lr"
+        where = describe_step(event.epoch, event.step, steps_per_epoch)
+        return f"diverged: the loss became {event.loss} at {where}; try a smaller lr"
     if isinstance(event, RunFailed):
         before, found, folder = event.error.rpartition(RESUME)
         if found and flags:  # the engine names the folder; this command line knows the flags
@@ -116,15 +122,16 @@ def describe_epoch(event: EpochEnded) -> str:
     )
 
 
-def describe_steering(event: Event) -> str | None:
-    """One line for a command's effect or answer (None for other events and for answers the effect shows)."""
+def describe_steering(event: Event, steps_per_epoch: int | None) -> str | None:
+    """One line for a command's effect or answer (None for other events and for answers the effect shows);
+    where it happened as the report lines count it (``epoch 2, step 641``; ``steps_per_epoch``: the run's)."""
     if isinstance(event, SettingsChanged):
         changes = ", ".join(f"{key} {old:g} -> {new:g}" for key, (old, new) in event.changes.items())
-        return f"changed at step {event.step} (epoch {event.epoch}): {changes} ({event.source})"
+        return f"changed at {describe_step(event.epoch, event.step, steps_per_epoch)}: {changes} ({event.source})"
     if isinstance(event, RunPaused):
-        return f"paused at step {event.step} (epoch {event.epoch})"
+        return f"paused at {describe_step(event.epoch, event.step, steps_per_epoch)}"
     if isinstance(event, RunResumed):
-        return f"resumed at step {event.step} (epoch {event.epoch})"
+        return f"resumed at {describe_step(event.epoch, event.step, steps_per_epoch)}"
     if isinstance(event, CommandAnswered) and (not event.accepted or event.command in ("step", "stop")):
         outcome = "done" if event.accepted else "refused"
         return f"command {event.command or '?'} from {event.source} {outcome}: {event.message}"
@@ -139,11 +146,12 @@ class LinePrinter:
         self.flags = flags
         """What the resume hint repeats of the command line (``resume_flags``)."""
         self.run_dir: str | None = None
+        self.steps_per_epoch: int | None = None
         self.confusion: ConfusionCounted | None = None
 
     def show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.run_dir = event.run_dir
+            self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.write(describe_start(event))
         elif isinstance(event, BatchReported):
             self.write(
@@ -152,7 +160,7 @@ class LinePrinter:
             )
         elif isinstance(event, EpochEnded):
             self.write(describe_epoch(event))
-        elif (steering := describe_steering(event)) is not None:
+        elif (steering := describe_steering(event, self.steps_per_epoch)) is not None:
             self.write(steering)
         elif isinstance(event, ConfusionCounted):
             self.confusion = event
@@ -160,7 +168,7 @@ class LinePrinter:
             if self.confusion is not None:
                 for line in confusion_lines(self.confusion):
                     self.write(line)
-            self.write(describe_end(event, self.run_dir, self.flags))
+            self.write(describe_end(event, self.run_dir, self.flags, self.steps_per_epoch))
             if self.run_dir:
                 self.write(f"run folder: {self.run_dir}")
 
@@ -190,12 +198,13 @@ class RichPrinter:
         self.flags = flags
         """What the resume hint repeats of the command line (``resume_flags``)."""
         self.run_dir: str | None = None
+        self.steps_per_epoch: int | None = None
         self.confusion: ConfusionCounted | None = None
         self.progress.start()
 
     def show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.run_dir = event.run_dir
+            self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.console.print(describe_start(event))
             epochs = event.config["epochs"]
             done = event.start_epoch * event.steps_per_epoch + event.start_step
@@ -208,7 +217,7 @@ class RichPrinter:
         elif isinstance(event, EpochEnded):
             style = "green" if event.best_epoch == event.epoch else ""
             self.console.print(describe_epoch(event), style=style)
-        elif (steering := describe_steering(event)) is not None:
+        elif (steering := describe_steering(event, self.steps_per_epoch)) is not None:
             refused = isinstance(event, CommandAnswered) and not event.accepted
             self.console.print(steering, style="yellow" if refused else "cyan", markup=False, highlight=False)
         elif isinstance(event, ConfusionCounted):
@@ -221,7 +230,7 @@ class RichPrinter:
                 self.console.print(confusion_table(self.confusion))
             style = {"finished": "bold green", "stopped": "yellow"}.get(event.status, "bold red")
             # Paths are no markup: a folder named "[x]" must print as itself.
-            self.console.print(describe_end(event, self.run_dir, self.flags), style=style, markup=False)
+            self.console.print(describe_end(event, self.run_dir, self.flags, self.steps_per_epoch), style=style, markup=False)
             if self.run_dir:
                 self.console.print(f"run folder: {self.run_dir}", markup=False)
 
@@ -306,7 +315,7 @@ def run_headless(options: Options) -> int:
         print(line, flush=True)
 
     terminal: Terminal | None = None
-    run_dir: str | None = None
+    started: RunStarted | None = None
     was_terminal = _is_terminal(sys.stdout)  # once the terminal hangs up, isatty() says no
     with _Signals() as signals, short_switch_interval():  # Rich's refresh thread runs beside the engine
         def stop_for(error: OSError) -> None:
@@ -322,7 +331,7 @@ def run_headless(options: Options) -> int:
         try:
             for event in events:
                 if isinstance(event, RunStarted):
-                    run_dir = event.run_dir
+                    started = event
                 if isinstance(event, Terminal):
                     terminal = event
                 printer.show(event)
@@ -336,7 +345,7 @@ def run_headless(options: Options) -> int:
     code = exit_code(terminal, fail_under=options.fail_under, signal_code=signals.code)
     if lost is not None and code == FINISHED:
         code = FAILED  # the run's last lines were never shown
-    said = closing_words(terminal, run_dir, options, lost)
+    said = closing_words(terminal, started, options, lost)
     if said:
         _tell(f"mnist-tui: {said}")
     if isinstance(terminal, RunFinished) and code == BELOW_THRESHOLD:
@@ -371,11 +380,13 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
-def closing_words(terminal: Terminal | None, run_dir: str | None, options: Options, lost: OSError | None) -> str:
+def closing_words(terminal: Terminal | None, started: RunStarted | None, options: Options, lost: OSError | None) -> str:
     """What stderr says of the run's end, in one line: a failure, an outcome stdout could not show
-    (it was JSON lines, or it could not be written), and why stdout could not be written."""
+    (it was JSON lines, or it could not be written), and why stdout could not be written;
+    ``started``: the run's start event (its folder and steps per epoch), if it came."""
     said = [] if lost is None else [f"cannot write the output: {lost.strerror or lost}"]
     unseen = isinstance(terminal, RunFailed) or lost is not None or (options.jsonl and not isinstance(terminal, RunFinished))
     if terminal is not None and unseen:
-        said.append(describe_end(terminal, run_dir, resume_flags(options)))
+        run_dir, steps_per_epoch = (started.run_dir, started.steps_per_epoch) if started is not None else (None, None)
+        said.append(describe_end(terminal, run_dir, resume_flags(options), steps_per_epoch))
     return "; ".join(said)

@@ -7,6 +7,9 @@ session then calls :meth:`Steering.between`, which acts on the commands and, whi
 there (paused time is not training time). Predictions do not end an interval: they are answered
 at the next report, or at once while paused. The command file is read at each report and every
 0.2 s while paused.
+
+Every answer names where the run is as the progress pane counts it (:func:`describe_step`): the
+epoch, and the step within it. The events keep the run's global step.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from typing import TYPE_CHECKING, Iterator, Protocol
 from .commands import Command, CommandFile, Inbox, Refused
 from .config import Config, ConfigError
 from .events import CommandAnswered, DigitPredicted, Event, RunPaused, RunResumed, SettingsChanged
-from .predictor import class_probabilities
 from .settings import change_settings, describe_changes
 
 if TYPE_CHECKING:
@@ -24,6 +26,21 @@ if TYPE_CHECKING:
 
 PAUSE_POLL = 0.2
 """Seconds between two reads of the command file (and of the stop flag) while paused."""
+
+
+def describe_step(epoch: int, step: int, steps_per_epoch: int | None) -> str:
+    """``epoch 3, step 641``: where an event's ``epoch`` and global ``step`` are, the step counted
+    within the epoch as the progress pane and the headless lines count it (``step 641/938``).
+
+    Before an epoch's first batch it names the end of the epoch before (``epoch 2, step 938``),
+    where the progress pane stands until that batch is reported. Without the run's
+    ``steps_per_epoch`` (a log that lost its ``run_started``), the run's step."""
+    if not steps_per_epoch:
+        return f"epoch {epoch}, step {step:,} of the run"
+    within = step - (epoch - 1) * steps_per_epoch
+    if within == 0 and epoch > 1:
+        epoch, within = epoch - 1, steps_per_epoch
+    return f"epoch {epoch}, step {within:,}"
 
 
 class StopFlag(Protocol):
@@ -113,6 +130,7 @@ class Steering:
 
     def _act(self, command: Command, epoch: int) -> Iterator[Event]:
         step = self.trainer.global_step
+        where = describe_step(epoch, step, self.trainer.steps_per_epoch)
         name = command.command
         if name == "pause":
             if self.paused:
@@ -120,23 +138,23 @@ class Steering:
                 return
             self.paused = True
             yield self._paused(epoch)
-            yield self._answer(command, True, f"paused at step {step}")
+            yield self._answer(command, True, f"paused at {where}")
         elif name == "resume":
             if not self.paused:
                 yield self._answer(command, False, "not paused")
                 return
             self.paused = False
             yield RunResumed(run_id=self.run_id, epoch=epoch, step=step)
-            yield self._answer(command, True, f"resumed at step {step}")
+            yield self._answer(command, True, f"resumed at {where}")
         elif name == "step":
             if not self.paused:
                 yield self._answer(command, False, "step trains one report interval while paused: pause first")
                 return
             self.step_batches = self.config.report_every
-            yield self._answer(command, True, f"training one report interval ({self.step_batches} batches at most) from step {step}")
+            yield self._answer(command, True, f"training one report interval ({self.step_batches} batches at most) from {where}")
         elif name == "stop":
             self.stop_requested = True
-            yield self._answer(command, True, f"stopping at step {step}; last.pt resumes the run")
+            yield self._answer(command, True, f"stopping at {where}; last.pt resumes the run")
         elif name == "set":
             try:
                 changes = change_settings(self.trainer, self.config, command.values)
@@ -147,7 +165,7 @@ class Steering:
                 yield self._answer(command, True, "no change: the values are the ones in use")
                 return
             yield SettingsChanged(run_id=self.run_id, epoch=epoch, step=step, changes=changes, source=command.source)
-            yield self._answer(command, True, f"{describe_changes(changes)} from step {step}")
+            yield self._answer(command, True, f"{describe_changes(changes)} from {where}")
         else:  # Inbox.put and CommandFile check the names; a new command must be handled above
             yield self._answer(command, False, f"unknown command {name!r}")
 
@@ -161,6 +179,10 @@ class Steering:
         )
 
     def _predictions(self) -> Iterator[Event]:
+        # torch is imported here, not with the module: the dashboard and the headless printer
+        # import describe_step, and load torch only once they train.
+        from .predictor import class_probabilities
+
         for command in self.inbox.take_predictions():
             assert command.pixels is not None  # Inbox.put checks it
             probabilities = class_probabilities(self.trainer.model, command.pixels, self.trainer.device)

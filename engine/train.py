@@ -43,7 +43,7 @@ from .lock import RunBusy, RunLock
 from .memory import check_memory
 from .runs import CheckpointError, RunFolder, earlier_summary, library_versions, open_run, summarize
 from .settings import current_settings
-from .steering import Steering
+from .steering import Steering, describe_step
 from .trainer import Trainer
 
 
@@ -311,7 +311,7 @@ class _Session:
         self.committed: list[EpochEnded] = list(self.epochs)
         """The epochs whose checkpoint is written: only they count (in the summary, after a failure)."""
         self.checkpoint: tuple[int, int] | None = None
-        """(epoch, step) of the last checkpoint written or resumed from."""
+        """(epochs completed, the run's step) of the last checkpoint written or resumed from."""
         self.changes: list[SettingsChanged] = list(resume.changes if resume else [])
         self.preset = preset
         self.started = started
@@ -342,7 +342,9 @@ class _Session:
         if self.checkpoint is None:
             resumes = "the run starts again from its config"
         else:
-            resumes = f"its last checkpoint (epoch {self.checkpoint[0]}, step {self.checkpoint[1]}) resumes the run"
+            completed, step = self.checkpoint
+            where = describe_step(completed + 1, step, self.trainer.steps_per_epoch)  # at its end, the epoch completed
+            resumes = f"its last checkpoint ({where}) resumes the run"
         failed = RunFailed(
             run_id=self.run_id,
             error=f"{error}; {resumes} once that is fixed: mnist-tui --resume {folder}",

@@ -18,7 +18,7 @@ import pytest
 from conftest import cli_env
 
 from mnist_tui.command import Options, build_parser, main, resolve
-from mnist_tui.engine.events import BatchReported, Event, RunFailed, RunStopped
+from mnist_tui.engine.events import BatchReported, CheckpointSaved, Event, RunFailed, RunStopped
 from mnist_tui.headless import LinePrinter, describe_end, resume_flags
 
 TINY = ("--preset", "smoke", "--set", "train_limit=256", "--set", "eval_limit=200", "--device", "cpu")
@@ -227,8 +227,8 @@ def test_a_resume_repeats_headless_and_the_data_folder(monkeypatch: pytest.Monke
 def test_the_resume_hint_is_quoted_for_the_shell() -> None:
     stopped = RunStopped(run_id="r", epoch=2, step=40, epochs_completed=1)
     flags = ("--no-ui", "--data-dir", "/data/my mnist")
-    assert describe_end(stopped, "runs/it's", flags) == (
-        "stopped at epoch 2, step 40; continue with: "
+    assert describe_end(stopped, "runs/it's", flags, steps_per_epoch=32) == (
+        "stopped at epoch 2, step 8; continue with: "
         "mnist-tui --resume 'runs/it'\"'\"'s' --no-ui --data-dir '/data/my mnist'"
     )
 
@@ -245,6 +245,32 @@ def test_a_write_failure_names_the_whole_command_that_resumes_it() -> None:
     assert describe_end(failed, "runs/a b") == f"error: {failed.error}"
 
 
+def test_a_run_folder_that_cannot_be_written_names_its_checkpoint_as_the_reports_count_it(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "its last checkpoint (epoch 2, step 8)": the run's step, where the reports count step 4 of epoch 2."""
+    show, write = LinePrinter.show, os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def show_then_fill_the_disk(self: LinePrinter, event: Event) -> None:
+        show(self, event)
+        if isinstance(event, CheckpointSaved) and event.epoch == 2:  # only the event log writes with os.write
+            monkeypatch.setattr(os, "write", full)
+
+    monkeypatch.setattr(LinePrinter, "show", show_then_fill_the_disk)
+    runs = tmp_path / "runs"
+    code = main(["--no-ui", *TINY, "--epochs", "3", "--runs-dir", str(runs), "--data-dir", str(data_dir)])
+    monkeypatch.setattr(os, "write", write)
+    (run,) = runs.iterdir()
+    assert code == 1
+    assert capsys.readouterr().err == (  # 4 steps an epoch
+        f"mnist-tui: error: cannot write {run / 'events.jsonl'}: No space left on device; its last checkpoint "
+        f"(epoch 2, step 4) resumes the run once that is fixed: mnist-tui --resume {run} --no-ui --data-dir {data_dir}\n"
+    )
+
+
 def test_the_hint_after_ctrl_c_is_a_command_that_resumes_the_run_as_printed(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -256,7 +282,7 @@ def test_the_hint_after_ctrl_c_is_a_command_that_resumes_the_run_as_printed(
 
     def show_then_interrupt(self: LinePrinter, event: Event) -> None:
         show(self, event)
-        if isinstance(event, BatchReported) and event.step == 5:
+        if isinstance(event, BatchReported) and event.step == 37:  # epoch 2's first report
             assert signal.getsignal(signal.SIGINT) not in (before, signal.SIG_DFL), "no handler installed"
             os.kill(os.getpid(), signal.SIGINT)
 
@@ -265,6 +291,7 @@ def test_the_hint_after_ctrl_c_is_a_command_that_resumes_the_run_as_printed(
     smoke = ["--preset", "smoke", "--epochs", "2", "--device", "cpu"]  # 32 batches an epoch, a report every 5
     assert main(["--no-ui", *smoke, "--runs-dir", str(runs), "--data-dir", str(spaced)]) == 130
     (hint,) = [line for line in capsys.readouterr().out.splitlines() if "continue with: " in line]
+    assert hint.startswith("stopped at epoch 2, step 5; "), "the step as the report lines count it"
     argv = shlex.split(hint.split("continue with: ")[1])
     (run,) = runs.iterdir()
     assert argv == ["mnist-tui", "--resume", str(run), "--no-ui", "--data-dir", str(spaced)]

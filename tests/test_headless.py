@@ -17,6 +17,7 @@ from mnist_tui.command import main
 from mnist_tui.engine import data as data_module
 from mnist_tui.engine.data import DataError
 from mnist_tui.engine.events import BatchReported, Event, RunDiverged, RunFailed, RunFinished, RunStopped, Terminal
+from mnist_tui.engine.steering import describe_step
 from mnist_tui.exit_codes import exit_code
 from mnist_tui.headless import JsonlPrinter, describe_end
 
@@ -86,7 +87,8 @@ def test_jsonl_from_the_real_command_is_pure_json_even_when_the_run_diverges(
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["event"] for e in events[:2]] == ["run_started", "samples"]
     assert events[-1]["event"] == "diverged"
-    assert result.stderr.startswith("mnist-tui: diverged: ") and f"at step {events[-1]['step']} " in result.stderr
+    where = describe_step(events[-1]["epoch"], events[-1]["step"], events[0]["steps_per_epoch"])
+    assert result.stderr.startswith("mnist-tui: diverged: ") and f" at {where}; " in result.stderr
 
 
 def test_a_closed_stdout_pipe_stops_the_run_gracefully_with_141(
@@ -117,7 +119,7 @@ def test_a_signal_with_jsonl_stops_gracefully_and_names_the_folder_to_resume(
 
     def show_then_signal(self: JsonlPrinter, event: Event) -> None:
         show(self, event)
-        if isinstance(event, BatchReported) and event.step == 5:
+        if isinstance(event, BatchReported) and event.step == 37:  # epoch 2's first report, its step 5
             # Never kill the test run itself: only signal once the command's handler is in place.
             assert signal.getsignal(signal_number) not in (before, signal.SIG_DFL), "no handler installed"
             os.kill(os.getpid(), signal_number)
@@ -126,10 +128,10 @@ def test_a_signal_with_jsonl_stops_gracefully_and_names_the_folder_to_resume(
     assert main(smoke_argv(data_dir, tmp_path, "--jsonl")) == code
     out, err = capsys.readouterr()
     events = [json.loads(line) for line in out.splitlines()]
-    assert events[-1]["event"] == "stopped" and events[-1]["step"] == 5
+    assert events[-1]["event"] == "stopped" and events[-1]["step"] == 37
     (run_dir,) = tmp_path.iterdir()
     resume = shlex.join([str(run_dir), "--no-ui", "--data-dir", str(data_dir)])
-    assert err == f"mnist-tui: stopped at epoch 1, step 5; continue with: mnist-tui --resume {resume}\n"
+    assert err == f"mnist-tui: stopped at epoch 2, step 5; continue with: mnist-tui --resume {resume}\n"
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
     assert signal.getsignal(signal_number) is before, "the previous handler is restored"
 
@@ -164,14 +166,15 @@ def test_a_resume_without_data_dir_reads_the_folder_the_run_trained_on(
         (RunFinished(run_id=RUN, final_accuracy=97.5, best_accuracy=98.125, best_epoch=2, epochs_completed=3, train_seconds=12.34),
          "finished: final accuracy 97.50 % (best 98.12 % at epoch 2), 12.3 s of training"),
         (RunStopped(run_id=RUN, epoch=2, step=40, epochs_completed=1),
-         f"stopped at epoch 2, step 40; continue with: mnist-tui --resume runs/{RUN}"),
-        (RunDiverged(run_id=RUN, epoch=1, step=3, loss=float("nan")),
-         "diverged: the loss became nan at step 3 (epoch 1); try a smaller lr"),
+         f"stopped at epoch 2, step 8; continue with: mnist-tui --resume runs/{RUN}"),
+        (RunDiverged(run_id=RUN, epoch=2, step=35, loss=float("nan")),
+         "diverged: the loss became nan at epoch 2, step 3; try a smaller lr"),
         (RunFailed(run_id=RUN, error="bad things", reason="error"), "error: bad things"),
     ],
 )
 def test_each_ending_is_described_in_one_sentence(event: Terminal, expected: str) -> None:
-    assert describe_end(event, f"runs/{RUN}") == expected
+    """A stop or a divergence names its step within the epoch, as the report lines count it."""
+    assert describe_end(event, f"runs/{RUN}", steps_per_epoch=32) == expected
 
 
 @pytest.mark.parametrize(

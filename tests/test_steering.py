@@ -28,6 +28,7 @@ from mnist_tui.engine.events import (
 )
 from mnist_tui.engine.predictor import load_predictor
 from mnist_tui.engine.presets import load_config_file
+from mnist_tui.engine.steering import describe_step
 from mnist_tui.engine.train import resume_training, run_training
 
 React = Callable[[Event, Inbox], None]
@@ -102,7 +103,7 @@ def test_an_lr_change_takes_effect_at_its_step_and_a_resume_keeps_it(
     (changed,) = of(SettingsChanged, first)
     assert (changed.epoch, changed.step, changed.changes, changed.source) == (1, 5, {"lr": [0.001, 0.0001]}, "inbox")
     answer = answers(first)[ids[0]]
-    assert answer.accepted and answer.command == "set" and "lr 0.001 -> 0.0001 from step 5" in answer.message
+    assert answer.accepted and answer.command == "set" and "lr 0.001 -> 0.0001 from epoch 1, step 5" in answer.message
     batches = of(BatchReported, first)
     assert [b.lr for b in batches if b.step <= 5] == [0.001]
     assert {b.lr for b in batches if b.step > 5} == {0.0001}
@@ -220,6 +221,56 @@ def test_pause_step_and_resume(data_dir: Path, adam: Config) -> None:
     assert pause.accepted and step.accepted and resume.accepted
     assert "one report interval (5 batches" in step.message
     assert isinstance(events[-1], RunFinished) and events[-1].epochs_completed == 2
+
+
+def test_answers_and_headless_lines_name_the_step_as_the_reports_count_it(data_dir: Path, adam: Config) -> None:
+    """In epoch 2 the reports say "epoch 2 step 10/32"; the answers said "from step 42", the
+    run's step, which nothing else showed. Every line now names the epoch and its step."""
+    from mnist_tui.headless import LinePrinter
+
+    inbox = Inbox()
+    ids: list[str] = []
+    react = all_of(
+        once(at_step(42), "pause", ids=ids),
+        once(at_step(42, RunPaused), "set", {"lr": 0.0001}, ids),
+        once(at_step(42, SettingsChanged), "step", ids=ids),
+        once(at_step(47, RunPaused), "resume", ids=ids),
+        once(at_step(52), "stop", ids=ids),
+    )
+    events = steered(run_training(adam, data_dir=data_dir, runs_dir=None, inbox=inbox), inbox, react)
+    report = next(e for e in of(BatchReported, events) if e.step == 42)
+    assert (report.epoch, report.epoch_step) == (2, 10)
+    pause, change, step, resume, stop = (answers(events)[i].message for i in ids)
+    assert pause == "paused at epoch 2, step 10"
+    assert change == "lr 0.001 -> 0.0001 from epoch 2, step 10"
+    assert step == "training one report interval (5 batches at most) from epoch 2, step 10"
+    assert resume == "resumed at epoch 2, step 15"
+    assert stop == "stopping at epoch 2, step 20; last.pt resumes the run"
+    assert [(e.epoch, e.step) for e in of(SettingsChanged, events)] == [(2, 42)], "the log keeps the run's step"
+
+    lines: list[str] = []
+    printer = LinePrinter(lines.append)
+    for event in events:
+        printer.show(event)
+    assert "epoch 2 step 10/32 loss" in "\n".join(lines)
+    assert [line for line in lines if line.startswith(("paused", "changed", "resumed", "command"))] == [
+        "paused at epoch 2, step 10",
+        "changed at epoch 2, step 10: lr 0.001 -> 0.0001 (inbox)",
+        "command step from inbox done: training one report interval (5 batches at most) from epoch 2, step 10",
+        "paused at epoch 2, step 15",
+        "resumed at epoch 2, step 15",
+        "command stop from inbox done: stopping at epoch 2, step 20; last.pt resumes the run",
+    ]
+
+
+def test_a_step_is_named_within_its_epoch_and_an_epochs_start_as_the_end_of_the_one_before() -> None:
+    assert describe_step(2, 42, 32) == "epoch 2, step 10"
+    # Before epoch 3's first batch the progress pane still shows epoch 2 at 32/32.
+    assert describe_step(3, 64, 32) == "epoch 2, step 32"
+    assert describe_step(2, 64, 32) == "epoch 2, step 32", "a stop at an epoch's end names that epoch"
+    assert describe_step(1, 0, 32) == "epoch 1, step 0"
+    assert describe_step(2, 1042, 1000) == "epoch 2, step 42"
+    assert describe_step(2, 42, None) == "epoch 2, step 42 of the run", "no run_started: the run's step"
 
 
 class PauseOnPoll:

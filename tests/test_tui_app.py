@@ -698,8 +698,8 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(KeyBar)
-        assert [key.key for key in bar.keys] == ["s", "p", "n", "x", "?", f"{VIEWS[0].KEY}-{VIEWS[-1].KEY}", "q"]
-        assert bar.enabled == (True, False, False, False, True, True, True)  # idle: nothing to pause, step or stop
+        assert [key.key for key in bar.keys] == ["s", "p", "n", "x", "e", "?", f"{VIEWS[0].KEY}-{VIEWS[-1].KEY}", "q"]
+        assert bar.enabled == (True, False, False, False, False, True, True, True)  # idle: nothing to pause, step, stop or set
 
         def column(key: str) -> int:
             """A cell inside the key's label (the bar has one cell of padding)."""
@@ -709,15 +709,15 @@ async def test_the_key_bar_greys_keys_that_do_nothing_and_a_click_runs_a_key() -
         assert app.state == "idle"  # a greyed key does nothing
         await pilot.click(KeyBar, offset=(column("s"), 0))
         await wait_until(pilot, lambda: app.state == "running", what="the run to start")
-        assert bar.enabled == (False, True, False, True, True, True, True)  # n steps only while paused
+        assert bar.enabled == (False, True, False, True, True, True, True, True)  # n steps only while paused
         assert "p Pause/Resume" in str(bar.render())
         await pilot.click(KeyBar, offset=(column("p"), 0))
         await wait_until(pilot, lambda: app.state == "paused", what="the pause")
-        assert bar.enabled == (False, True, True, True, True, True, True)
+        assert bar.enabled == (False, True, True, True, True, True, True, True)
 
         await pilot.click(KeyBar, offset=(column("x"), 0))
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
-        assert bar.enabled == (True, False, False, False, True, True, True)
+        assert bar.enabled == (True, False, False, False, False, True, True, True)
 
 
 @run_async

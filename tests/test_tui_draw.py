@@ -4,20 +4,23 @@ stand-in (no torch), its pixels classified by the script's font-overlap classifi
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from mnist_tui.engine.events import RunStopped
 from mnist_tui.engine.prepare import prepare_digit
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui import saved_model
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.draw_canvas import SIDE, DrawCanvas, brush, stamp, stroke
-from mnist_tui.tui.draw_view import EMPTY, LIVE, NO_MODEL, DrawView
+from mnist_tui.tui.draw_view import EMPTY, LIVE, NO_LABEL, NO_MODEL, DrawView
 from mnist_tui.tui.probability_bars import ProbabilityBars, verdict
-from mnist_tui.tui.saved_model import SavedModel
-from tui_script import CLASS_NAMES, ScriptedSource, endless_reports, fake_probabilities, press, run_async, wait_until
+from mnist_tui.tui.saved_model import SavedModel, newest_trained_run, trained
+from tui_script import CLASS_NAMES, ScriptedSource, endless_reports, fake_probabilities, press, run_async, started, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -60,6 +63,17 @@ def runs(tmp_path: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "best.pt").write_bytes(b"")
     return tmp_path / "runs"
+
+
+def stopped_early(runs: Path, name: str, *, epochs_completed: int = 0) -> Path:
+    """A run stopped in its first epoch (by default): only a last.pt, written after every other checkpoint."""
+    folder = runs / name
+    folder.mkdir(parents=True)
+    (folder / "last.pt").write_bytes(b"")
+    (folder / "summary.json").write_text(json.dumps({"status": "stopped", "epochs_completed": epochs_completed}))
+    later = max(path.stat().st_mtime for path in runs.glob("*/*.pt")) + 60
+    os.utime(folder / "last.pt", (later, later))
+    return folder
 
 
 def at(canvas: DrawCanvas, x: int, y: int) -> float:
@@ -279,7 +293,7 @@ async def test_during_a_run_the_training_model_answers_through_the_inbox(runs: P
         (command,) = source.taken("predict")
         assert command.pixels == prepare_digit(grid(canvas)) == view.prepared
         assert bars.probabilities == fake_probabilities(command.pixels)
-        assert view.model_label.startswith(f"{LIVE}, step ")
+        assert view.model_label.startswith(f"{LIVE}, epoch ")
         assert loads.folders == [], "no saved model while a run trains"
 
         # Stopped, the run is over: the same drawing is classified by the newest saved model.
@@ -330,3 +344,68 @@ async def test_a_run_typed_by_its_name_is_found_in_the_runs_folder(runs: Path, l
         await pilot.press("enter")
         assert f"not-listed is not a run folder (here or in {runs})" in " ".join(text(app.query_one("#folder-error")).split())
         assert view.chosen == listed
+
+
+# --- which saved model: only one that finished an epoch ----------------------------------------
+
+
+def test_a_run_is_trained_once_an_epoch_ended(runs: Path) -> None:
+    assert trained(runs / "smoke-run"), "a best.pt is written only as an epoch ends"
+    assert not trained(stopped_early(runs, "stopped-early"))
+    assert trained(stopped_early(runs, "stopped-in-epoch-3", epochs_completed=2))
+    no_summary = runs / "no-summary"
+    no_summary.mkdir()
+    (no_summary / "last.pt").write_bytes(b"")
+    assert not trained(no_summary) and not trained(runs / "no-such-run")
+    assert newest_trained_run(runs) == runs / "stopped-in-epoch-3"
+
+
+def test_a_model_saved_before_its_first_epoch_ended_is_called_untrained(tmp_path: Path) -> None:
+    model = SavedModel(tmp_path / "run", tmp_path / "run" / "last.pt", 0, None, CLASS_NAMES, fake_probabilities)
+    assert model.label == "last.pt of run (epoch 0: untrained, its weights are random)"
+
+
+@run_async
+async def test_the_default_model_skips_runs_stopped_before_their_first_epoch_ended(runs: Path, loads: Loads) -> None:
+    """QA: the newest run folder, stopped in its first epoch, was the model: random weights."""
+    newest = stopped_early(runs, "stopped-early")
+    app = make_app(runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "space")
+        view = app.query_one(DrawView)
+        await wait_until(pilot, lambda: view.predictions == 1, what="the prediction")
+        assert loads.folders == [runs / "smoke-run"]
+        assert view.model_label == "best.pt of smoke-run (epoch 2, 97.25 %)"
+
+        # Shown (opened from the Runs view, or just stopped here), the untrained run is still passed over.
+        run_id = newest.name
+        app.show_recorded([started(run_id, CONFIG), RunStopped(run_id=run_id, epoch=1, step=5, epochs_completed=0)], folder=newest)
+        await pilot.press("c")
+        await pilot.pause(0.3)  # whatever the replay set off is done
+        shown = view.predictions
+        await pilot.press("space")
+        await wait_until(pilot, lambda: view.predictions == shown + 1, what="the new drawing's prediction")
+        assert app.run_state.run_dir == str(newest)
+        assert loads.folders == [runs / "smoke-run"] and view.model_label.startswith("best.pt of smoke-run")
+
+
+@run_async
+async def test_with_only_untrained_runs_the_view_says_no_run_finished_an_epoch(tmp_path: Path, loads: Loads) -> None:
+    runs = tmp_path / "runs"
+    stopped_early(runs, "stopped-early")
+    app = make_app(runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        view, bars = app.query_one(DrawView), app.query_one(ProbabilityBars)
+        assert f"Model: {NO_LABEL}" in text(app.query_one("#model"))
+        await pilot.press("space")
+        await wait_until(pilot, lambda: view.prepared is not None and view.settled, what="the prepared digit")
+        assert bars.probabilities is None and NO_MODEL in " ".join(text(bars).split())
+        assert view.predictions == 0 and loads.folders == []
+        # Typed, it is still the model: the user asked for it (its label says it is untrained).
+        folder_input = app.query_one("#run-folder")
+        folder_input.focus()
+        folder_input.value = "stopped-early"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: view.predictions == 1, what="the typed run's prediction")
+        assert view.chosen == runs / "stopped-early" and loads.folders == [runs / "stopped-early"]

@@ -51,3 +51,13 @@ async def test_the_keys_scroll_the_whole_help_as_soon_as_it_opens(size: tuple[in
         assert app.screen is help_screen
         await scrolls("home", 0)
         await scrolls("down", 1)
+
+
+def test_the_help_says_e_sets_the_runs_settings_in_the_dashboard_too() -> None:
+    """It said ``e`` was watch's: at 80x24 the dashboard's form hides during a run, and ``e`` is the way to steer."""
+    from mnist_tui.tui.help_screen import help_text
+
+    text = help_text()
+    (row,) = [line for line in text.splitlines() if line.startswith("| `e` |")]
+    assert "during a run" in row and "watch" not in row
+    assert "it hides during a run: `e` sets them there" in " ".join(text.split())

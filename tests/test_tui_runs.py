@@ -512,7 +512,7 @@ async def test_a_killed_run_opened_shows_interrupted_and_the_dashboard_stays_fre
         await press_on(pilot, app, "killed", "enter")
         await wait_until(pilot, lambda: app.run_id == "killed", what="the opened run")
         assert app.state == "interrupted"
-        assert str(app.query_one("#numbers").content) == "Interrupted at epoch 2, step 150\nthe last checkpoint resumes it"
+        assert str(app.query_one("#numbers").content) == "Interrupted at epoch 2, step 50\nthe last checkpoint resumes it"
         await pilot.press("s")
         await wait_until(pilot, lambda: source.calls, what="a new run")
 
@@ -616,7 +616,7 @@ async def test_the_help_lists_every_key_of_every_view_from_its_bindings(runs_dir
                     key = key.replace(arrow, "arrows") if key.endswith(arrow) else key
                 assert f" {key} " in f" {whole.replace(',', ' ')} ", binding.key
         for needed in ("Runs: list the runs folder again", "Runs: filter", "Runs: mark or unmark", "Sweep: open the chosen",
-                       "mnist-tui watch: type new settings"):
+                       "during a run: type new settings"):
             assert needed in whole.replace("**", ""), needed
         assert app.screen.region.contains_region(box.region), "the help's box is on screen"
         if size == (80, 24):

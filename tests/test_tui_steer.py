@@ -12,6 +12,7 @@ from textual.widgets import Input, Select, Static
 from mnist_tui.engine.config import FIELDS
 from mnist_tui.engine.events import SettingsChanged
 from mnist_tui.engine.presets import load_preset
+from mnist_tui.engine.steering import describe_step
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import LIVE_SETTINGS, ConfigForm
@@ -153,8 +154,9 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
         # Said and shown while still paused: the progress pane named the old lr until the next report.
         numbers = app.query_one("#numbers", QuickText)
         await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the lr in use, while paused")
+        where = describe_step(changed.epoch, step, STEPS_PER_EPOCH)  # as the engine names it
         await wait_until(
-            pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 from step {step}" in str(n.message) for n in app._notifications),
+            pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 from {where}" in str(n.message) for n in app._notifications),
             what="the engine's answer, confirmed",
         )
 
@@ -235,3 +237,22 @@ async def test_a_refused_live_setting_scrolls_its_error_into_view() -> None:
             what="the error in view",
         )
         assert "lr must be in (0, inf), not -1.0" in str(error.content)
+
+
+@run_async
+async def test_a_drawing_classified_by_the_paused_run_names_its_step_as_the_progress_pane_counts_it() -> None:
+    """The Draw view's model line said "the model training now, step 141", the run's step, where the
+    progress pane counts step 41 of epoch 2."""
+    from mnist_tui.tui.draw_view import LIVE, DrawView
+
+    source = ScriptedSource(endless_reports, pace=0.01)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot, app, after_step=STEPS_PER_EPOCH)
+        await pause(pilot, app)  # the prediction is answered at a step the test knows
+        latest = app.run_state.latest
+        assert latest.epoch >= 2
+        await press(pilot, "3", "space")
+        view = app.query_one(DrawView)
+        await wait_until(pilot, lambda: view.predictions == 1, what="the paused run's answer")
+        assert view.model_label == f"{LIVE}, epoch {latest.epoch}, step {latest.epoch_step}"

@@ -68,7 +68,8 @@ def test_a_live_lr_change_is_logged_at_its_step_carried_on_marked_and_resumed(
             await press(pilot, "3", "space", "down", "space", "down", "space")
             view = app.query_one(DrawView)
             await wait_until(pilot, lambda: view.predictions == 1, timeout=30, what="the training model's answer")
-            assert view.model_label == f"{LIVE}, step {step:,}"
+            latest = app.run_state.latest  # paused: the pane's last report is where the model answered
+            assert view.model_label == f"{LIVE}, epoch {latest.epoch}, step {latest.epoch_step:,}"
             assert len(app.query_one(DrawCanvas).ink) == 784
             await press(pilot, "1")
 
@@ -107,6 +108,47 @@ def test_a_live_lr_change_is_logged_at_its_step_carried_on_marked_and_resumed(
     assert lines[0]["event"] == "run_started" and lines[0]["config"]["lr"] == 0.0001
     assert {e["lr"] for e in lines if e["event"] == "batch"} == {0.0001}
     assert lines[-1]["event"] == "finished"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_at_80x24_e_changes_lr_and_names_the_step_the_progress_pane_shows(data_dir: Path, tmp_path: Path) -> None:
+    """The form hides during a run below 110 columns: ``e`` sets lr there. Its confirmation said
+    "from step 86" under a pane counting "epoch 2 ... step 7/79"; now both count within the epoch."""
+    runs = tmp_path / "runs"
+    config = load_preset("smoke").replace(lr=0.001, epochs=40, train_limit=5000, device="cpu")
+    app = MnistApp(config, source=engine_source(data_dir=data_dir, runs_dir=runs), preset="smoke", runs_dir=runs)
+
+    @run_async
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await press(pilot, "s")
+            await wait_until(
+                pilot, lambda: app.run_state.latest is not None and app.run_state.latest.epoch == 2,
+                timeout=120, what="a report of epoch 2",
+            )
+            await press(pilot, "p")
+            await wait_until(pilot, lambda: app.state == "paused", timeout=30, what="the engine's pause")
+            assert not app.query_one("#sidebar").display
+            latest = app.run_state.latest
+            await press(pilot, "e")
+            await pilot.press(*"lr=0.0001", "enter")
+            where = f"epoch {latest.epoch}, step {latest.epoch_step}"
+            await wait_until(
+                pilot, lambda: any(str(n.message) == f"Changed: lr 0.001 -> 0.0001 from {where}" for n in app._notifications),
+                timeout=30, what=f"the confirmation naming {where}",
+            )
+            numbers = " ".join(str(app.query_one("#numbers").content).split())
+            assert f"step {latest.epoch_step}/{latest.steps_per_epoch}" in numbers and "lr 0.0001" in numbers
+            await press(pilot, "x")
+            await wait_until(pilot, lambda: app.state == "stopped", timeout=60, what="the stop")
+
+    drive()
+    (run_dir,) = runs.iterdir()
+    events = logged(run_dir)
+    changed = next(i for i, e in enumerate(events) if e["event"] == "changed")
+    before = [e for e in events[:changed] if e["event"] == "batch"][-1]
+    assert events[changed]["step"] == before["step"], "the log keeps the run's step"
 
 
 def test_the_forms_live_settings_are_those_the_engines_optimizers_hold() -> None:

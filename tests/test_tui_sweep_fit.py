@@ -59,7 +59,9 @@ async def test_without_a_sweep_the_hint_wraps_whole_and_no_key_hint_shows() -> N
     app = make_app(view="SweepView")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        text = "\n".join(screen_lines(app))
+        lines = screen_lines(app)
+        assert "Set lr…" in lines[-1]  # the key bar: a label's own ellipsis
+        text = "\n".join(lines[:-1])
         words = " ".join(" ".join(line.strip("│ ") for line in screen_lines(app)).split())
         assert "…" not in text
         assert NO_SWEEP in words, words

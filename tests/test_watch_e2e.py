@@ -24,6 +24,7 @@ import pytest
 from test_tui_e2e import BRAILLE, COMMAND, EXIT, STEP, TMUX, Terminal, terminal  # noqa: F401  (terminal: the fixture)
 
 from mnist_tui.engine.presets import config_to_toml, load_preset
+from mnist_tui.engine.steering import describe_step
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(TMUX is None, reason="tmux is not installed")]
 
@@ -94,7 +95,9 @@ def test_watch_follows_the_headless_run_and_pauses_changes_and_stops_it(
     press("p")
     paused = poll(lambda: next((e for e in logged(run) if e["event"] == "paused"), None), "paused event")
     poll(lambda: "● paused" in watcher(), "paused state in the watcher")
-    poll(lambda: f"paused at step {paused['step']}" in out.read_text(), "the headless run's pause line")  # type: ignore[index]
+    steps_per_epoch = next(e["steps_per_epoch"] for e in logged(run) if e["event"] == "run_started")
+    where = describe_step(paused["epoch"], paused["step"], steps_per_epoch)  # type: ignore[index]
+    poll(lambda: f"paused at {where}" in out.read_text(), "the headless run's pause line")
     reports = len(REPORT.findall(out.read_text()))
     batches = sum(e["event"] == "batch" for e in logged(run))
     time.sleep(PAUSED_FOR)

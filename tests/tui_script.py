@@ -45,6 +45,7 @@ from mnist_tui.engine.events import (
     Terminal,
 )
 from mnist_tui.engine.settings import describe_changes
+from mnist_tui.engine.steering import describe_step
 from mnist_tui.tui.source import StopFlag
 
 Script = Callable[[Config, str], Iterable[Event]]
@@ -327,9 +328,12 @@ class Steered:
         self.stepping = False
         self.stop_requested = False
         self.epoch, self.step = 1, 0
+        self.steps_per_epoch = STEPS_PER_EPOCH
 
     def played(self, event: Event) -> Event:
         """An event about to be yielded, as the engine would have reported it now."""
+        if isinstance(event, RunStarted):
+            self.steps_per_epoch = event.steps_per_epoch
         if isinstance(event, BatchReported):
             self.epoch, self.step = event.epoch, event.step
             return dataclasses.replace(event, lr=self.settings["lr"])
@@ -371,7 +375,8 @@ class Steered:
             changes = {key: [self.settings[key], float(value)] for key, value in command.values.items()}
             self.settings.update({key: new for key, (_, new) in changes.items()})
             yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
-            message = f"{describe_changes(changes)} from step {self.step}"  # the engine's words
+            where = describe_step(self.epoch, self.step, self.steps_per_epoch)
+            message = f"{describe_changes(changes)} from {where}"  # the engine's words
         else:
             accepted, message = False, f"{name} does not apply now"
         yield CommandAnswered(

@@ -12,7 +12,7 @@ import signal
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -25,7 +25,7 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.commands import Inbox
 from ..engine.config import Config
-from ..engine.events import BatchReported, CommandAnswered, Event, RunFailed, Terminal, new_run_id
+from ..engine.events import BatchReported, CommandAnswered, Event, RunFailed, RunStarted, Terminal, new_run_id
 from ..engine.replay import ReplayError, describe_skipped, read_events
 from ..exit_codes import ENGINE_THREAD, FAILED, INTERRUPTED, exit_code
 from ..gil import long_switch_interval_until, short_switch_interval
@@ -74,8 +74,8 @@ PAINT_WAIT = 1.0
 """Longest the engine waits for the screen to show an event a pane waits for (``Pane.WAITED``)."""
 VIEWS: tuple[type[View], ...] = (TrainView, InspectView, DrawView, RunsView, SweepView)
 """The dashboard's views, in the order of their number keys."""
-WATCH_ACTIONS = ("settings",)
-"""Keys only ``watch`` shows (the dashboard edits its run's settings in the form)."""
+STEERABLE = ("running", "paused")
+"""The states in which a run takes new settings (the form's live fields, or ``e``)."""
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -166,10 +166,7 @@ class MnistApp(PastRuns, Watching, App[int]):
             yield SweepView(id=SweepView.__name__)
         yield SteerBar(id="steer")
         yield StatusBar(id="status")
-        shown = (
-            b for b in self.BINDINGS
-            if isinstance(b, Binding) and b.show and (self.watching is not None or b.action not in WATCH_ACTIONS)
-        )
+        shown = (b for b in self.BINDINGS if isinstance(b, Binding) and b.show)
         yield KeyBar(tuple(Key(b.key_display or b.key, b.action, b.description) for b in shown), id="keys")
         yield Static("", id="too-small")
 
@@ -324,10 +321,26 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     @on(ConfigForm.SettingSubmitted)
     def _setting_submitted(self, message: ConfigForm.SettingSubmitted) -> None:
+        self.send_settings({message.name: message.value})
+
+    def action_settings(self) -> None:
+        """Type new settings for the run (lr, momentum, weight_decay) on one line: below
+        :data:`SIDEBAR_WIDTH` columns the form hides during a run, and ``watch`` has the same key."""
+        if self.state in STEERABLE:
+            self.query_one(SteerBar).open()
+
+    def on_steer_bar_settings_typed(self, message: SteerBar.SettingsTyped) -> None:
+        self.send_settings(message.values)
+
+    def send_settings(self, values: dict[str, float]) -> None:
+        """Send new settings to the run, as the form's live fields and ``e`` do: its engine
+        answers, and "Changed: …" or "Not changed: …" says so (:meth:`show_event`)."""
         if self.watching is not None and self.state in ACTIVE:
-            self.steer("set", {message.name: message.value})
+            self.steer("set", values)
         elif self._inbox is not None and self.state in ACTIVE:
-            self.sent_commands.add(self._inbox.put("set", {message.name: message.value}))
+            self.sent_commands.add(self._inbox.put("set", values))
+        else:  # the run ended while the settings were typed
+            self.notify("Not changed: no run is training now.", severity="warning")
 
     @on(DrawView.PredictWanted)
     def _predict_wanted(self, message: DrawView.PredictWanted) -> None:
@@ -463,7 +476,7 @@ class MnistApp(PastRuns, Watching, App[int]):
         if action == "step":
             return self.state == "paused" or None
         if action == "settings":
-            return (self.watching is not None and self.state in ("running", "paused")) or None
+            return self.state in STEERABLE or None
         if action == "stop":
             return self.state in ("starting", "running", "paused") or None
         return True
@@ -602,7 +615,8 @@ class MnistApp(PastRuns, Watching, App[int]):
     def _end(self, event: Terminal, before: str) -> None:
         if before not in ACTIVE:
             return
-        outcome, _style = describe_end(event)
+        started = self.run_state.started
+        outcome, _style = describe_end(event, started.steps_per_epoch if started else None)
         if self.watching is None:  # a watcher never trains: its form stays as the followed run's
             self.query_one(ConfigForm).unlock_after_run()
         self._set_state(event.status)
@@ -620,6 +634,8 @@ class MnistApp(PastRuns, Watching, App[int]):
 
     def _set_state(self, state: str) -> None:
         self.run_state.state = state
+        if state not in STEERABLE:
+            self.query_one(SteerBar).close()  # nothing left to steer
         self.query_one(StatusBar).state = state
         self._arrange_panes()
         self.query_one(KeyBar).update_keys()
@@ -651,12 +667,34 @@ def run_dashboard(
     runs_dir: str,
     resume: str | None = None,
     resume_epochs: int | None = None,
+    trained: list[Path] | None = None,
 ) -> int:
-    """Run the dashboard until the user quits; returns the process exit code."""
+    """Run the dashboard until the user quits; returns the process exit code. Each run folder the
+    engine starts (or resumes) training in is appended to ``trained``, where given."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
+    if trained is not None:
+        source = noting_runs(source, trained)
     app = MnistApp(config, source=source, preset=preset, autostart=autostart, resume=resume, runs_dir=runs_dir)
     with short_switch_interval():  # the engine thread gets the GIL back within 0.1 ms of the UI's Python
         code = app.run()
     if code is None:  # ended without a result: Textual has printed why (return_code 1 after a crash)
         return app.return_code or FAILED
     return code
+
+
+def noting_runs(source: EventSource, trained: list[Path]) -> EventSource:
+    """``source``, appending to ``trained`` the folder of each run it starts training in."""
+
+    def noting(*args, **kwargs) -> Iterator[Event]:
+        events = iter(source(*args, **kwargs))
+        try:
+            for event in events:
+                if isinstance(event, RunStarted) and event.run_dir:
+                    trained.append(Path(event.run_dir))
+                yield event
+        finally:  # closed early (the run stopped): the engine's generator closes its run folder now
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+    return noting

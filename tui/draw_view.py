@@ -4,9 +4,10 @@ Beside the canvas: the drawing as the model sees it (prepared as MNIST's digits 
 fitted to 20x20, centre of mass at the centre of 28x28) and ten probability bars. The prediction
 follows the drawing, 150 ms after the last change. During a run the model is the one training
 now: the view asks the app to put a ``predict`` command into the engine's inbox, and the answer
-comes back as a DigitPredicted event. Otherwise it is a run folder's best.pt (else last.pt): the
-shown run's, one typed into the view, or the newest under the runs folder; preparing and
-classifying run in a worker thread, never on the UI thread.
+comes back as a DigitPredicted event. Otherwise it is a run folder's best.pt (else last.pt): one
+typed into the view, else the shown run's or the newest under the runs folder that has finished an
+epoch (an untrained model's guesses are noise); preparing and classifying run in a worker thread,
+never on the UI thread.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
+from ..engine.steering import describe_step
 from .draw_canvas import SIDE, DrawCanvas
 from .field_input import FieldInput
 from .pane import Pane, View
 from .pixels import PixelArt
 from .probability_bars import ProbabilityBars
 from .run_state import ACTIVE, RunState
-from .saved_model import ModelCache, ModelError, has_checkpoint, newest_run
+from .saved_model import ModelCache, ModelError, has_checkpoint, newest_trained_run, trained
 
 DEBOUNCE_SECONDS = 0.15
 """The prediction waits this long after the last change of the drawing."""
@@ -43,7 +45,18 @@ BOTH_ROWS = 36
 digit under it (a scroll away): the verdict and the bars are what a drawing is for."""
 EMPTY = "Draw a digit: hold the left button and drag (the right button erases), or move with the arrows and press space."
 LIVE = "the model training now"
-NO_MODEL = "No model yet: train a run, or type a run folder below."
+NO_MODEL = "No trained model yet: no run has finished an epoch. Train one, or type a run folder below."
+NO_LABEL = "none yet (no run has finished an epoch)"
+"""The model line while there is no model to classify with."""
+
+
+def live_step(step: int, run: RunState) -> str:
+    """Where the training model was when it answered, as the progress pane counts it (``epoch 2,
+    step 41``): a prediction carries the run-wide ``step`` only, and the run's start its steps per epoch."""
+    steps = run.started.steps_per_epoch if run.started is not None else None
+    if not steps:
+        return describe_step(run.latest.epoch if run.latest is not None else 1, step, None)
+    return describe_step(max(1, -(-step // steps)), step, steps)  # the epoch the step ends in
 
 
 class DrawView(Pane, View):
@@ -123,7 +136,7 @@ class DrawView(Pane, View):
                     yield ProbabilityBars(id="probabilities")
                 with Horizontal(id="folder-row"):
                     yield Label("run folder")
-                    yield FieldInput(placeholder="the shown run's, else the newest", id="run-folder", compact=True)
+                    yield FieldInput(placeholder="the shown run's, else the newest trained", id="run-folder", compact=True)
                 yield Static("", id="folder-error")
 
     def on_mount(self) -> None:
@@ -183,7 +196,7 @@ class DrawView(Pane, View):
             if event.command_id == self.awaiting:
                 self.awaiting = None
                 self._answered = self._request
-                self._show_prediction(event.probabilities, run.class_names, f"{LIVE}, step {event.step:,}")
+                self._show_prediction(event.probabilities, run.class_names, f"{LIVE}, {live_step(event.step, run)}")
             return
         self.show_run(run)
 
@@ -229,12 +242,12 @@ class DrawView(Pane, View):
         if self.run.state in ACTIVE and self.run.run_id:
             return ("live", self.run.run_id)
         shown = Path(self.run.run_dir) if self.run.run_dir else None
-        folder = self.chosen or (shown if shown is not None and has_checkpoint(shown) else None) or newest_run(self.runs_dir)
+        folder = self.chosen or (shown if shown is not None and trained(shown) else None) or newest_trained_run(self.runs_dir)
         return ("saved", str(folder)) if folder is not None else None
 
     def _show_model(self, source: tuple[str, str] | None) -> None:
         if source is None:
-            label = "none yet"
+            label = NO_LABEL
         elif source[0] == "live":
             label = LIVE
         else:
@@ -342,7 +355,7 @@ class DrawView(Pane, View):
             else:
                 self.chosen = folder
             if error:
-                error += f"; predicting with {self.model_label} still" if self.model_label not in ("", "none yet") else ""
+                error += f"; predicting with {self.model_label} still" if self.model_label not in ("", NO_LABEL) else ""
         self.query_one("#folder-error", Static).update(error)
         if not error:
             self.query_one(DrawCanvas).focus()

@@ -19,12 +19,10 @@ import time
 from types import FrameType
 from typing import Callable
 
-from ..exit_codes import ENGINE_THREAD, HANGUP
+from ..exit_codes import ENGINE_GRACE_SECONDS, ENGINE_THREAD, HANGUP
 
 POLL_SECONDS = 0.25
 """How often the watch looks at the terminal."""
-ENGINE_GRACE_SECONDS = 30.0
-"""Longest the watch waits for the engine to stop and checkpoint before it exits anyway."""
 _GONE = getattr(select, "POLLHUP", 0) | getattr(select, "POLLERR", 0) | getattr(select, "POLLNVAL", 0)
 
 

@@ -19,7 +19,7 @@ KEYS: dict[str, str] = {
     "pause": "pause or resume the run (the engine pauses after its batch in progress)",
     "step": "while paused: train one report interval, then pause again",
     "stop": "stop the run; its last checkpoint is kept (`mnist-tui --resume RUN_FOLDER` continues it)",
-    "settings": "`mnist-tui watch`: type new settings (`lr=0.0001 momentum=0.9`), `enter` sends them to the run",
+    "settings": "during a run: type new settings (`lr=0.0001 momentum=0.9`), `enter` sends them to the run, as the form's live fields do",
     "help": "this help; `escape` closes it",
     "next_view": "the next view (or click a tab on the top line)",
     "quit": "quit; a running run is stopped and checkpointed first",
@@ -62,6 +62,7 @@ def action_row(view: str, action: str) -> str:
 REGIONS = """\
 **Form** (left): pick a preset or edit any field, checked as a preset file is (errors under the
 field). During a run it is locked but for `lr`, `momentum`, `weight_decay`: `enter` there sets them live.
+On a narrow terminal it hides during a run: `e` sets them there.
 
 **Loss**: the mean training loss of every report (grey), its moving average (cyan) and the
 evaluation loss after each epoch (orange); a magenta line marks each setting change. **Progress**:

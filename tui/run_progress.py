@@ -23,6 +23,7 @@ from ..engine.events import (
     SettingsChanged,
     Terminal,
 )
+from ..engine.steering import describe_step
 from .pane import Pane
 from .quick_text import QuickText
 from .run_state import RunState
@@ -49,12 +50,13 @@ form at 80x24, 20 cells wide, its last line was cut); the notification says it i
 def describe_interrupted(run: RunState) -> tuple[str, str]:
     """Where a run whose writer died stopped, and its style: shown in place of a time left."""
     latest = run.latest
-    where = f" at epoch {latest.epoch}, step {latest.step:,}" if latest is not None else ""
+    where = f" at {describe_step(latest.epoch, latest.step, latest.steps_per_epoch)}" if latest is not None else ""
     return f"Interrupted{where}\nthe last checkpoint resumes it", "bold red"
 
 
-def describe_end(event: Terminal) -> tuple[str, str]:
-    """How a run ended, as a headline and a detail line, and its style."""
+def describe_end(event: Terminal, steps_per_epoch: int | None = None) -> tuple[str, str]:
+    """How a run ended, as a headline and a detail line, and its style; a stop or a divergence
+    names its step within the epoch (``steps_per_epoch``: the run's, from its start event)."""
     if isinstance(event, RunFinished):
         return (
             f"Finished: final accuracy {event.final_accuracy:.2f} %\n"
@@ -62,9 +64,11 @@ def describe_end(event: Terminal) -> tuple[str, str]:
             "bold green",
         )
     if isinstance(event, RunStopped):
-        return f"Stopped at epoch {event.epoch}, step {event.step:,}\nthe last checkpoint resumes it", "bold yellow"
+        where = describe_step(event.epoch, event.step, steps_per_epoch)
+        return f"Stopped at {where}\nthe last checkpoint resumes it", "bold yellow"
     if isinstance(event, RunDiverged):
-        return f"Diverged at step {event.step:,} (loss {event.loss})\ntry a smaller learning rate", "bold red"
+        where = describe_step(event.epoch, event.step, steps_per_epoch)
+        return f"Diverged at {where} (loss {event.loss})\ntry a smaller learning rate", "bold red"
     if isinstance(event, RunFailed):
         return f"Failed: {event.error}", "bold red"
     return event.status, "bold"
@@ -242,7 +246,7 @@ class RunProgress(Pane, Vertical):
         elif isinstance(event, RunStarted):
             self.start(event)
         elif isinstance(event, Terminal):
-            self.finish(*describe_end(event))
+            self.finish(*describe_end(event, self.steps_per_epoch))
 
     def show_run(self, run: RunState) -> None:
         self._run = run
@@ -259,7 +263,7 @@ class RunProgress(Pane, Vertical):
             self.advance(run.latest)
             self.paint()
         if run.terminal is not None:
-            self.finish(*describe_end(run.terminal))
+            self.finish(*describe_end(run.terminal, self.steps_per_epoch))
         elif run.state == "interrupted":
             self.finish(*describe_interrupted(run))
 

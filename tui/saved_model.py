@@ -1,6 +1,7 @@
 """The model the Draw view classifies with when no run trains: a run folder's ``best.pt`` (else ``last.pt``).
 
-Loading imports torch and reads a checkpoint, so :func:`load_model` runs in a worker thread, never
+By default only a trained one: a run stopped before its first epoch ended holds a ``last.pt`` of
+random weights, which would classify every drawing as noise. Loading imports torch and reads a checkpoint, so :func:`load_model` runs in a worker thread, never
 on the UI thread; :class:`ModelCache` keeps the loaded model until its checkpoint file changes.
 """
 
@@ -12,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from ..engine.catalog import DamagedRun, read_summary
 
 CHECKPOINTS = ("best.pt", "last.pt")
 
@@ -34,7 +37,9 @@ class SavedModel:
 
     @property
     def label(self) -> str:
-        """``best.pt of RUN (epoch 3, 97.80 %)``."""
+        """``best.pt of RUN (epoch 3, 97.80 %)``; a model saved before any epoch ended is called untrained."""
+        if self.epoch == 0:
+            return f"{self.checkpoint.name} of {self.folder.name} (epoch 0: untrained, its weights are random)"
         accuracy = f", {self.accuracy:.2f} %" if self.accuracy is not None else ""
         return f"{self.checkpoint.name} of {self.folder.name} (epoch {self.epoch}{accuracy})"
 
@@ -45,12 +50,28 @@ def has_checkpoint(folder: Path) -> bool:
     return any(os.path.lexists(folder / name) for name in CHECKPOINTS)
 
 
-def newest_run(runs_dir: Path | None) -> Path | None:
-    """The run folder under ``runs_dir`` whose checkpoint was written last, if any."""
+def trained(folder: Path) -> bool:
+    """Whether ``folder``'s model has finished an epoch: it has a best.pt (written only as an epoch
+    ends; in any form, as for :func:`has_checkpoint`), or a last.pt that its summary says came after
+    one. A run stopped in its first epoch has only a last.pt of epoch 0."""
+    if os.path.lexists(folder / "best.pt"):
+        return True
+    if not os.path.lexists(folder / "last.pt"):
+        return False
+    try:
+        done = read_summary(folder).get("epochs_completed")
+    except DamagedRun:
+        return False
+    return isinstance(done, int) and done >= 1
+
+
+def newest_trained_run(runs_dir: Path | None) -> Path | None:
+    """The run folder under ``runs_dir`` with a :func:`trained` model whose checkpoint was written last, if any."""
     if runs_dir is None or not runs_dir.is_dir():
         return None
-    found = [path for name in CHECKPOINTS for path in runs_dir.glob(f"*/{name}")]
-    return max(found, key=lambda path: path.stat().st_mtime_ns).parent if found else None
+    found = [path for name in CHECKPOINTS for path in runs_dir.glob(f"*/{name}") if trained(path.parent)]
+    # lstat: a broken link in a checkpoint's place is still the run's (loading it says what is wrong).
+    return max(found, key=lambda path: path.lstat().st_mtime_ns).parent if found else None
 
 
 def load_model(folder: Path) -> SavedModel:

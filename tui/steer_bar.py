@@ -1,4 +1,7 @@
-"""The line where ``watch`` takes new optimizer settings for the run it follows: ``lr=0.0001 momentum=0.9``."""
+"""The line where ``e`` takes new optimizer settings for the run: ``lr=0.0001 momentum=0.9``.
+
+The dashboard's own run (its form hides during a run below 110 columns) or the one ``watch`` follows.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ class SteerBar(FieldInput):
     """
 
     class SettingsTyped(Message):
-        """New settings for the followed run."""
+        """New settings for the run."""
 
         def __init__(self, values: dict[str, float]) -> None:
             super().__init__()
@@ -48,12 +51,19 @@ class SteerBar(FieldInput):
             placeholder="new settings, e.g. lr=0.0001 momentum=0.9 (enter sends, escape leaves)", compact=True, id=id
         )
 
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
     def open(self) -> None:
         self.add_class("-open")
         self.screen.add_class("-steering")  # notifications stand above the bar (app.tcss)
         self.focus()
 
     def close(self) -> None:
+        """Hide the line, forgetting what was typed (nothing, if it is not open: the focus stays)."""
+        if not self.is_open:
+            return
         self.remove_class("-open")
         self.screen.remove_class("-steering")
         self.value = ""

@@ -28,7 +28,6 @@ from .config_form import ConfigForm
 from .follow import follow_log
 from .past_runs import as_own_run
 from .run_state import ACTIVE, RunState
-from .steer_bar import SteerBar
 
 if TYPE_CHECKING:
     from .app import MnistApp
@@ -157,14 +156,6 @@ class Watching(_Base):
             severity="error",
             timeout=15,
         )
-
-    def action_settings(self) -> None:
-        """Type new optimizer settings for the followed run (lr, momentum, weight_decay)."""
-        if self.watching is not None and self.state in ACTIVE:
-            self.query_one(SteerBar).open()
-
-    def on_steer_bar_settings_typed(self, message: SteerBar.SettingsTyped) -> None:
-        self.steer("set", message.values)
 
     def steer(self, command: str | None, values: dict[str, float] | None = None) -> bool:
         """Write a command to the followed run's command file; the engine answers in its log."""
