@@ -226,9 +226,11 @@ def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSp
         sampler=optuna.samplers.TPESampler(constant_liar=True),
         pruner=optuna.pruners.MedianPruner() if pruner == "median" else optuna.pruners.NopPruner(),
     )
-    wanted = {"base": _plain(base.to_dict()), "space": _plain(space.to_dict())}
+    wanted = {"space": _plain(space.to_dict()), "base": _plain(base.to_dict())}
     saved = study.user_attrs
     if "base" not in saved:
+        # The space first, the base last: a command joining between the two writes (two machines
+        # starting at once) sees no base yet, and writes the same values, instead of a base without its space.
         for key, value in wanted.items():
             study.set_user_attr(key, value)
         return study

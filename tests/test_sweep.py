@@ -425,6 +425,32 @@ def test_a_joined_study_must_have_the_same_base_and_space(tmp_path: Path) -> Non
         open_study(storage, "s", base=base, space=wider, pruner="median")
 
 
+def test_a_study_joined_while_its_creator_writes_it_is_joined(tmp_path: Path) -> None:
+    """Two commands starting at once (test_sweep_postgres): the second read the study between its
+    creator's two writes, found a base without its space, and refused ("lr differs")."""
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.engine.space import space_from_mapping
+    from mnist_tui.engine.study import open_storage, open_study
+
+    base = load_preset("smoke")
+    space = space_from_mapping({"lr": {"low": 1e-4, "high": 1e-1, "log": True}}, base, source="S.toml")
+    storage = open_storage(None, tmp_path)
+    joined: list[optuna.Study] = []
+    writes: list[str] = []
+    set_user_attr = optuna.Study.set_user_attr
+
+    def creator_then_joiner(study: optuna.Study, key: str, value: Any) -> None:
+        set_user_attr(study, key, value)
+        writes.append(key)
+        if len(writes) == 1:  # after the creator's first write, the other command opens the study
+            joined.append(open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="median"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optuna.Study, "set_user_attr", creator_then_joiner)
+        open_study(storage, "s", base=base, space=space, pruner="median")
+    assert joined and set(joined[0].user_attrs) >= {"base", "space"}
+
+
 class _AlwaysPrune(optuna.pruners.BasePruner):
     def prune(self, study: Any, trial: Any) -> bool:
         return True
