@@ -5,6 +5,7 @@ pane counts it. Driven by Pilot with the scripted source (no torch)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -69,15 +70,20 @@ async def test_e_sets_the_runs_lr_whether_or_not_the_form_shows(size: tuple[int,
         await wait_until(pilot, lambda: "lr 0.0001" in numbers(app), what="the new lr in the progress pane")
 
 
+async def settings_line_of_a_run(pilot: Any, app: MnistApp) -> SteerBar:
+    """Start the run, then open the settings line with ``e``."""
+    await press(pilot, "s")
+    await wait_until(pilot, lambda: app.state == "running", what="the run")
+    await press(pilot, "e")
+    return app.query_one(SteerBar)
+
+
 @run_async
 async def test_a_bad_setting_is_told_and_kept_and_nothing_is_sent() -> None:
     source = ScriptedSource(endless_reports, pace=0.01)
     app = make_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
-        await press(pilot, "s")
-        await wait_until(pilot, lambda: app.state == "running", what="the run")
-        steer = app.query_one(SteerBar)
-        await press(pilot, "e")
+        steer = await settings_line_of_a_run(pilot, app)
         await pilot.press(*"lr=-1", "enter")
         await wait_until(pilot, lambda: any("lr must be in (0, inf), not -1.0" in note for note in notes(app)))
         assert steer.is_open and steer.value == "lr=-1", "the typed text stays to be fixed"
@@ -91,10 +97,7 @@ async def test_the_settings_line_closes_when_the_run_ends_and_a_late_one_is_refu
     source = ScriptedSource(training_run(), pace=0.02)
     app = make_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
-        await press(pilot, "s")
-        await wait_until(pilot, lambda: app.state == "running", what="the run")
-        steer = app.query_one(SteerBar)
-        await press(pilot, "e")
+        steer = await settings_line_of_a_run(pilot, app)
         await pilot.press(*"lr=0.0001")
         await wait_until(pilot, lambda: app.state == "finished", what="the run's end")
         assert not steer.is_open and app.focused is None and not e_enabled(app)

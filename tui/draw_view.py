@@ -20,9 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.geometry import Size
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -30,7 +28,7 @@ from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
 from ..engine.steering import describe_step
 from .draw_canvas import SIDE, DrawCanvas
 from .field_input import FieldInput
-from .pane import Pane, View
+from .pane import FitsRoom, Pane, View
 from .pixels import PixelArt
 from .probability_bars import ProbabilityBars
 from .run_state import ACTIVE, RunState
@@ -59,7 +57,7 @@ def live_step(step: int, run: RunState) -> str:
     return describe_step(max(1, -(-step // steps)), step, steps)  # the epoch the step ends in
 
 
-class DrawView(Pane, View):
+class DrawView(Pane, FitsRoom, View):
     """The canvas, the prepared digit, the probability bars and which model gave them."""
 
     KEY = "3"
@@ -122,8 +120,6 @@ class DrawView(Pane, View):
         """The model of the latest prediction: ("live", run id) or ("saved", folder)."""
         self._timer: Timer | None = None
         self._cache = ModelCache()
-        self._fitted = Size(0, 0)
-        """The room the canvas was last sized for."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-body"):
@@ -146,26 +142,11 @@ class DrawView(Pane, View):
         self.query_one("#prepared").border_title = "What the model sees"
         self.query_one("#prediction").border_title = "Prediction"
         self._show_empty()
-        # Shown only after a resize, or after one while hidden, the view may get no Resize of its
-        # own (QA saw the full canvas at 80x24): it refits whenever the layout's size changes, a
-        # comparison on each relayout and no work per frame.
-        self.screen.screen_layout_refresh_signal.subscribe(self, self._terminal_changed, immediate=True)
+        self.follow_room()
 
     def on_show_view(self) -> None:
         self._fit()
         self.query_one(DrawCanvas).focus()
-
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _terminal_changed(self, screen: object) -> None:
-        if self._fitted != self._room():
-            self._fit()
-
-    def _room(self) -> Size:
-        """The size the view has when shown: the switcher's (its own is stale while it is hidden)."""
-        parent = self.parent
-        return parent.content_size if isinstance(parent, Widget) else self.size
 
     def _fit(self) -> None:
         """The canvas's size, and which side pane comes first, for the room the view has."""

@@ -14,14 +14,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.geometry import Size
-from textual.widget import Widget
 
 from ..engine.events import ConfusionCounted, Event, LayersMeasured, MistakesFound, RunStarted, WeightsSampled
 from .class_bars import BAR, NUMBERS, ClassBars
 from .confusion_grid import CELL, LABEL, WIDEST_CELL, ConfusionGrid
 from .mistake_cards import CARD, MistakeCards
-from .pane import Pane, View
+from .pane import FitsRoom, Pane, View
 from .run_state import RunState
 from .weight_tiles import WeightTiles
 
@@ -42,7 +40,7 @@ CARDS = 3
 """Cards the mistakes pane holds in a row before it takes the grid's width (the default mistakes_per_cell)."""
 
 
-class InspectView(Pane, View):
+class InspectView(Pane, FitsRoom, View):
     """Confusion matrix, per-class accuracy, mistakes of the selected cell, first-layer weights."""
 
     KEY = "2"
@@ -72,8 +70,6 @@ class InspectView(Pane, View):
         self.epoch: int | None = None
         """The epoch shown; None follows the latest."""
         self.run = RunState()
-        self._fitted = Size(0, 0)
-        """The room the panes were last sized for."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspect-scroll"):
@@ -89,24 +85,11 @@ class InspectView(Pane, View):
         self.query_one("#class-bars").border_title = "Accuracy per class"
         self.query_one("#weights").border_title = "First layer's weights"
         self.show_run(self.run)
-        # As the Draw view: resized while hidden, the view may get no Resize of its own when shown.
-        self.screen.screen_layout_refresh_signal.subscribe(self, self._terminal_changed, immediate=True)
-
-    def on_resize(self) -> None:
-        self._fit()
+        self.follow_room()
 
     def on_show_view(self) -> None:
         self._fit()
         self.query_one(ConfusionGrid).focus()
-
-    def _terminal_changed(self, screen: object) -> None:
-        if self._fitted != self._room():
-            self._fit()
-
-    def _room(self) -> Size:
-        """The size the view has when shown: the switcher's (its own is stale while it is hidden)."""
-        parent = self.parent
-        return parent.content_size if isinstance(parent, Widget) else self.size
 
     def _fit(self) -> None:
         """Size the panes for the room the view has."""

@@ -14,6 +14,7 @@ from typing import Callable, ClassVar, Iterable, Sequence
 
 from rich.text import Text
 from textual.containers import Container
+from textual.geometry import Size
 from textual.widget import Widget
 
 from ..engine.events import EVENT_TYPES, Event
@@ -71,6 +72,35 @@ class FitsWidth(Widget):
     def on_resize(self) -> None:
         if self.size.width != self._fitted_width:
             self.show_again()
+
+
+class FitsRoom:
+    """Mixin of a view that sizes its panes for the room it has (its ``_fit``): when shown (the
+    view calls ``_fit`` in ``on_show_view``), on a resize, and whenever the screen's layout changes
+    while it is hidden. Shown only after a resize, or after one while hidden, a view may get no
+    Resize of its own (QA saw the Draw view's full canvas at 80x24), so :meth:`follow_room`, called
+    from ``on_mount``, compares the room on each relayout: no work per frame."""
+
+    _fitted = Size(0, 0)
+    """The room the panes were last sized for (``_fit`` sets it from :meth:`_room`)."""
+
+    def follow_room(self) -> None:
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._terminal_changed, immediate=True)  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _terminal_changed(self, screen: object) -> None:
+        if self._fitted != self._room():
+            self._fit()
+
+    def _room(self) -> Size:
+        """The size the view has when shown: the switcher's (its own is stale while it is hidden)."""
+        parent = self.parent  # type: ignore[attr-defined]
+        return parent.content_size if isinstance(parent, Widget) else self.size  # type: ignore[attr-defined]
+
+    def _fit(self) -> None:
+        raise NotImplementedError
 
 
 class View(Container):
