@@ -214,8 +214,8 @@ def _check_batches(config: Config) -> None:
     if size == 1:
         raise ConfigError("batch_size must be at least 2 with batch_norm = true (batch norm cannot train on a batch of one digit), not 1")
     if train == 1:
-        limit = "train_limit = 1" if config.train_limit == 1 else f"holdout_fraction = {fraction!r}"
-        raise ConfigError(f"{limit} leaves one training digit, and batch norm cannot train on a batch of one digit; raise it")
+        limit, fix = ("train_limit = 1", "raise it") if config.train_limit == 1 else (f"holdout_fraction = {fraction!r}", "lower it")
+        raise ConfigError(f"{limit} leaves one training digit, and batch norm cannot train on a batch of one digit; {fix}")
     if train % size == 1 and not config.drop_last:
         raise ConfigError(
             f"batch_size {size} leaves a last batch of 1 digit ({train:,} training digits), and batch norm cannot train "

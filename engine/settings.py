@@ -36,9 +36,9 @@ def change_settings(trainer: Trainer, config: Config, values: Mapping[str, Any])
     group = trainer.optimizer.param_groups[0]
     for key in values:
         if key not in SETTINGS:
-            raise ConfigError(f"set: only {', '.join(SETTINGS)} can change during a run, not {key!r}")
+            raise ConfigError(f"only {', '.join(SETTINGS)} can change during a run, not {key!r}")
         if key not in group:
-            raise ConfigError(f"set: the {config.optimizer} optimizer has no {key} setting")
+            raise ConfigError(f"the {config.optimizer} optimizer has no {key} setting")
     now = {key: float(group[key]) for key in SETTINGS if key in group}
     checked = config.replace(source="set", **{**now, **values})
     changes = {

@@ -151,7 +151,7 @@ class Steering:
                 yield self._answer(command, False, "step trains one report interval while paused: pause first")
                 return
             self.step_batches = self.config.report_every
-            yield self._answer(command, True, f"training one report interval ({self.step_batches} batches at most) from {where}")
+            yield self._answer(command, True, f"training one report interval ({self.step_batches} batches at most) after {where}")
         elif name == "stop":
             self.stop_requested = True
             yield self._answer(command, True, f"stopping at {where}; last.pt resumes the run")
@@ -165,7 +165,7 @@ class Steering:
                 yield self._answer(command, True, "no change: the values are the ones in use")
                 return
             yield SettingsChanged(run_id=self.run_id, epoch=epoch, step=step, changes=changes, source=command.source)
-            yield self._answer(command, True, f"{describe_changes(changes)} from {where}")
+            yield self._answer(command, True, f"{describe_changes(changes)} after {where}")
         else:  # Inbox.put and CommandFile check the names; a new command must be handled above
             yield self._answer(command, False, f"unknown command {name!r}")
 

@@ -139,7 +139,10 @@ def test_out_of_range_values_name_the_field_and_what_is_allowed(changes: dict, e
          "one digit; set drop_last = true or change batch_size"),
         ({"batch_norm": True, "batch_size": 64, "eval_split": "holdout", "holdout_fraction": 0.4997083, "split_shuffle": "sklearn"},
          "batch_size 64 leaves a last batch of 1 digit (30,017 training digits)"),  # 29,982.498 held out, rounded up
-        ({"batch_norm": True, "train_limit": 1}, "train_limit = 1 leaves one training digit, and batch norm cannot train"),
+        ({"batch_norm": True, "train_limit": 1}, "train_limit = 1 leaves one training digit, and batch norm cannot train"
+         " on a batch of one digit; raise it"),
+        ({"batch_norm": True, "eval_split": "holdout", "holdout_fraction": 0.99998},  # QA: it said "raise it"
+         "holdout_fraction = 0.99998 leaves one training digit, and batch norm cannot train on a batch of one digit; lower it"),
         ({"drop_last": True, "batch_size": 300, "train_limit": 200},
          "batch_size 300 with drop_last leaves no batch of the 200 training digits; lower batch_size or set drop_last = false"),
         ({"drop_last": True, "batch_size": 70_000, "eval_split": "pooled"},

@@ -73,6 +73,17 @@ def test_an_export_through_a_link_to_the_journal_is_refused(files: dict[str, byt
         resolve(build_parser().parse_args([*args, "--export-best", str(tmp_path / "hard.journal")]))
 
 
+def test_an_export_to_a_broken_link_names_the_link(files: dict[str, bytes], tmp_path: Path) -> None:
+    """QA: it said "its folder does not exist" of a folder that does."""
+    from mnist_tui.engine.config import ConfigError
+    from mnist_tui.sweep import build_parser, resolve
+
+    (tmp_path / "gone.toml").symlink_to(tmp_path / "nowhere" / "best.toml")
+    args = ["--preset", "smoke", "--space", str(tmp_path / "S.toml"), "--runs-dir", str(tmp_path / "runs")]
+    with pytest.raises(ConfigError, match=f"gone.toml is a broken link \\(to {tmp_path / 'nowhere' / 'best.toml'}\\)"):
+        resolve(build_parser().parse_args([*args, "--export-best", str(tmp_path / "gone.toml")]))
+
+
 def test_an_earlier_export_or_a_new_file_may_be_written(files: dict[str, bytes], tmp_path: Path) -> None:
     import optuna
 

@@ -156,7 +156,7 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
         await wait_until(pilot, lambda: "lr 0.0001" in str(numbers.content), what="the lr in use, while paused")
         where = describe_step(changed.epoch, step, STEPS_PER_EPOCH)  # as the engine names it
         await wait_until(
-            pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 from {where}" in str(n.message) for n in app._notifications),
+            pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 after {where}" in str(n.message) for n in app._notifications),
             what="the engine's answer, confirmed",
         )
 
@@ -191,7 +191,7 @@ async def test_a_change_from_elsewhere_shows_in_the_locked_form_and_a_refusal_is
         await wait_until(pilot, lambda: app.query_one("#field-weight_decay", Input).value == "0.01")
         refusal = CommandAnswered(
             run_id=app.run_id, command_id="x1", command="set", accepted=False,
-            message="set: the adam optimizer has no momentum setting", source="file",
+            message="the adam optimizer has no momentum setting", source="file",
         )
         app.post_message(EngineEvent(refusal))
         await wait_until(pilot, lambda: any("no momentum setting" in str(n.message) for n in app._notifications))

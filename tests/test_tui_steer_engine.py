@@ -135,7 +135,7 @@ def test_at_80x24_e_changes_lr_and_names_the_step_the_progress_pane_shows(data_d
             await pilot.press(*"lr=0.0001", "enter")
             where = f"epoch {latest.epoch}, step {latest.epoch_step}"
             await wait_until(
-                pilot, lambda: any(str(n.message) == f"Changed: lr 0.001 -> 0.0001 from {where}" for n in app._notifications),
+                pilot, lambda: any(str(n.message) == f"Changed: lr 0.001 -> 0.0001 after {where}" for n in app._notifications),
                 timeout=30, what=f"the confirmation naming {where}",
             )
             numbers = " ".join(str(app.query_one("#numbers").content).split())

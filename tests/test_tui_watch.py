@@ -400,6 +400,7 @@ def test_typed_settings_name_a_setting_given_twice() -> None:
     from mnist_tui.tui.steer_bar import parse_settings
 
     assert parse_settings("lr=0.001, momentum=0.9") == {"lr": 0.001, "momentum": 0.9}
+    assert parse_settings("lr = 0.001  momentum= 0.9") == {"lr": 0.001, "momentum": 0.9}  # as TOML writes them
     with pytest.raises(ConfigError, match="lr is given twice; give each setting once"):
         parse_settings("lr=0.001 lr=0.002")
 

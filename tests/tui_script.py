@@ -376,7 +376,7 @@ class Steered:
             self.settings.update({key: new for key, (_, new) in changes.items()})
             yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
             where = describe_step(self.epoch, self.step, self.steps_per_epoch)
-            message = f"{describe_changes(changes)} from {where}"  # the engine's words
+            message = f"{describe_changes(changes)} after {where}"  # the engine's words
         else:
             accepted, message = False, f"{name} does not apply now"
         yield CommandAnswered(

@@ -5,6 +5,8 @@ The dashboard's own run (its form hides during a run below 110 columns) or the o
 
 from __future__ import annotations
 
+import re
+
 from textual import on
 from textual.message import Message
 from textual.widgets import Input
@@ -17,7 +19,7 @@ from .field_input import FieldInput
 def parse_settings(text: str) -> dict[str, float]:
     """``lr=0.0001 momentum=0.9`` as values; a ConfigError names the first thing wrong."""
     values: dict[str, float] = {}
-    for part in text.replace(",", " ").split():
+    for part in re.sub(r"\s*=\s*", "=", text.replace(",", " ")).split():  # lr = 0.001 as lr=0.001
         key, sep, value = part.partition("=")
         if not sep or key not in SETTINGS:
             raise ConfigError(f"write {', '.join(f'{s}=VALUE' for s in SETTINGS)}, not {part!r}")
