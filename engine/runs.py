@@ -225,12 +225,14 @@ def summarize(
     changes: Sequence[SettingsChanged] = (),
     data_dir: str | None = None,
     sweep: dict[str, Any] | None = None,
+    partial_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """``summary.json`` of a run from all its epochs and setting changes (across resumes) and how it ended.
 
     It holds all a runs listing shows (name, preset, configured epochs, start time), so listing
     never reads ``events.jsonl``, and the data folder the latest session loaded, for a resume.
     ``sweep`` is the entry a sweep trial's run carries (``engine/trial.py``): a resume keeps it.
+    ``partial_seconds``: the training time of an epoch a stop cut short, which ``last.pt`` keeps.
     """
     best = max(epochs, key=lambda e: e.eval_accuracy, default=None)
     summary = {
@@ -243,7 +245,7 @@ def summarize(
         "best_test_accuracy": best.eval_accuracy if best else None,
         "best_epoch": best.epoch if best else None,
         "epochs_completed": epochs[-1].epoch if epochs else 0,
-        "train_seconds": round(sum(e.seconds for e in epochs), 3),
+        "train_seconds": round(sum(e.seconds for e in epochs) + partial_seconds, 3),
         "eval_seconds": round(sum(e.eval_seconds for e in epochs), 3),
         "evaluated_on": eval_name,
         "device": device,

@@ -334,7 +334,10 @@ class _Session:
 
     def _write_summary(self, terminal: Terminal | None) -> None:
         assert self.folder is not None
-        self.folder.write_summary(self.describe(self.committed, terminal, changes=self.changes))
+        # A stop checkpoints mid-epoch: its partial epoch's training time is the run's too (QA: a run
+        # stopped in its first epoch recorded 0 s).
+        partial = self.trainer.partial_seconds if isinstance(terminal, RunStopped) else 0.0
+        self.folder.write_summary(self.describe(self.committed, terminal, changes=self.changes, partial_seconds=partial))
 
     def fail_to_write(self, error: WriteFailed) -> RunFailed:
         """The run's end when its folder cannot be written: one line naming the path, the reason and the way back."""

@@ -259,6 +259,11 @@ class Trainer:
         self._correct.add_((logits.argmax(dim=1) == y).sum())
         return detached
 
+    @property
+    def partial_seconds(self) -> float:
+        """Training seconds of the epoch in progress (a resumed one's included); 0 between epochs."""
+        return self._seconds if self._perm is not None else 0.0
+
     def finish_epoch(self) -> tuple[float, float, float]:
         """Close the epoch: (mean train loss, train accuracy %, training seconds)."""
         loss_sum, correct = self._loss_sum.item(), self._correct.item()

@@ -172,6 +172,18 @@ def test_a_flag_that_sets_itself_stops_mid_epoch(train: Train, tiny: Config, sto
     assert not of(EpochEnded, events)
 
 
+def test_a_run_stopped_in_its_first_epoch_records_its_training_time(
+    data_dir: Path, tiny: Config, tmp_path: Path, stop_after
+) -> None:
+    """QA: stopped after 3,000 steps of its first epoch, a run's summary said 0 s of training."""
+    events = list(run_training(tiny, data_dir=data_dir, runs_dir=tmp_path, stop=stop_after(20)))
+    assert isinstance(events[-1], RunStopped) and events[-1].epochs_completed == 0
+    (folder,) = tmp_path.iterdir()
+    seconds = json.loads((folder / "summary.json").read_text())["train_seconds"]
+    kept = torch.load(folder / "last.pt", weights_only=True)["partial"]["seconds"]
+    assert seconds > 0 and seconds == round(kept, 3), "the time last.pt keeps, which a resume goes on from"
+
+
 def test_a_stop_at_an_epoch_end_stops_before_the_next_epoch(data_dir: Path, tiny: Config, tmp_path: Path) -> None:
     flag = threading.Event()
     events = stop_when(
