@@ -59,6 +59,10 @@ async def test_at_160x50_the_grid_bars_and_weights_take_the_room() -> None:
         assert weights.region.right == bars.region.right and grid_columns(weights) >= 4
         assert (mistakes.size.width + 1) // (CARD + 1) >= 3, "a row of three cards"
         assert mistakes.region.bottom <= app.query_one("#inspect-scroll").region.bottom, "on screen, under the taller grid"
+        # QA: the weights' tiles ran past the screen's bottom; they scroll within their pane.
+        assert weights.outer_size.height == mistakes.outer_size.height
+        assert weights.region.bottom <= app.query_one("#inspect-scroll").region.bottom
+        assert weights.virtual_size.height > weights.size.height, "more tiles than fit: scrolled, not cut"
         room = app.query_one("#inspect-scroll").scrollable_content_region
         for pane in (box, bars, mistakes, weights):
             assert pane.region.right <= room.right, f"{pane.id} within the screen"

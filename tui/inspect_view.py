@@ -62,7 +62,7 @@ class InspectView(Pane, FitsRoom, View):
     InspectView #mistakes { width: 1fr; height: auto; min-height: 17; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     InspectView.-narrow #inspect-top, InspectView.-narrow #inspect-bottom { layout: vertical; }
     InspectView.-narrow #class-bars, InspectView.-narrow #mistakes, InspectView.-narrow #weights { width: 1fr; }
-    InspectView #weights { width: 49; height: auto; min-height: 17; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    InspectView #weights { width: 49; height: auto; min-height: 17; overflow-y: auto; scrollbar-size-vertical: 1; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -109,6 +109,12 @@ class InspectView(Pane, FitsRoom, View):
         aligned = not narrow and boxed >= BOXED + CARDS * (CARD + 1) - 1 and room - boxed >= WEIGHTS_ROOM
         self.query_one(MistakeCards).styles.width = boxed if aligned else None
         self.query_one("#weights").styles.width = "1fr" if aligned else None
+        # With the taller grid the whole view fits the screen: the bottom panes take the rows left,
+        # and the weights scroll within theirs (QA: at 160x50 their tiles ran off the screen).
+        left = height - (BORDER + 1 + lines * classes)
+        bottom = left if lines == 2 and left >= MISTAKES_ROWS else None
+        self.query_one(MistakeCards).styles.height = bottom
+        self.query_one("#weights").styles.height = bottom
 
     # --- the pane ---------------------------------------------------------------------------
 
