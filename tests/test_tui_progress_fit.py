@@ -83,3 +83,21 @@ async def test_at_100_columns_the_finished_run_keeps_its_accuracy_and_percent_on
         accuracy = f"{ACCURACIES[2]:.2f} %"
         assert any(accuracy in line for line in lines), lines
         assert shown.startswith("Finished:") and f"best {max(ACCURACIES):.2f} % at epoch 2" in shown, shown
+
+
+@run_async
+async def test_the_bars_reach_an_epochs_end_with_the_accuracy_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: with epochs shorter than the frame tick, the pane showed epoch 7 while the gallery said
+    epoch 11; reports still wait for the frame tick (here never), an epoch's end does not."""
+    from mnist_tui.tui import app as app_module
+    from mnist_tui.tui.run_progress import RunProgress
+
+    monkeypatch.setattr(app_module, "FRAME_SECONDS", 1000.0)
+    source = ScriptedSource(training_run(end=False, until_step=3 * 100 + 50))  # running, in epoch 4
+    app = MnistApp(CONFIG.replace(epochs=10), source=source, preset="smoke")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table, progress = app.query_one(AccuracyTable), app.query_one(RunProgress)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: table.row_count == 3, what="three epochs")
+        await pilot.pause(0.2)
+        assert any("step 100/100" in line for line in shown_lines(progress.query_one(QuickText))), "epoch 3's last report"

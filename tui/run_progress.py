@@ -13,6 +13,7 @@ from textual.widgets import Label
 
 from ..engine.events import (
     BatchReported,
+    EpochEnded,
     Event,
     RunDiverged,
     RunFailed,
@@ -161,7 +162,7 @@ def format_duration(seconds: float) -> str:
 class RunProgress(Pane, Vertical):
     """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
 
-    EVENTS = (RunStarted, BatchReported, RunPaused, SettingsChanged, Terminal)
+    EVENTS = (RunStarted, BatchReported, EpochEnded, RunPaused, SettingsChanged, Terminal)
     WAITED = (RunStarted,)  # sizing the captions relays out the pane
 
     DEFAULT_CSS = """
@@ -236,7 +237,9 @@ class RunProgress(Pane, Vertical):
             self.advance(event)
             if run.state != "running":
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
-        elif isinstance(event, RunPaused):
+        elif isinstance(event, (RunPaused, EpochEnded)):
+            # An epoch's end shows at once in the accuracy table and the gallery: the bars reach it
+            # with them (QA: fast epochs left the pane four epochs behind until the next frame).
             self.paint()
         elif isinstance(event, SettingsChanged):
             if "lr" in event.changes and run.latest is not None and run.terminal is None:
