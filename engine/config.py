@@ -351,6 +351,8 @@ def parse_value(name: str, text: str) -> Any:
             return _integer(text)
         if kind is float:
             return _number(text)
+    except OverflowError:
+        raise ConfigError(f"{name} = {shown(text)} is too large for a number (at most about 1.8e308)") from None
     except ValueError:
         example = {tuple: "a list of integers such as 512,256", bool: "true or false"}
         raise ConfigError(f"{name} must be {example.get(kind) or _KIND_WORDS[kind]}, not {shown(text)}") from None
@@ -368,7 +370,10 @@ def _number(text: str) -> float:
     """A number in plain decimal notation, with an exponent or not; a ValueError for anything else (``nan``, ``1_0.5``)."""
     if not NUMBER_PATTERN.fullmatch(text):
         raise ValueError(text)
-    return float(text)
+    value = float(text)
+    if math.isinf(value):  # 1e400: beyond a float, which would read as inf
+        raise OverflowError(text)
+    return value
 
 
 def check_key(name: str, *, source: str) -> None:

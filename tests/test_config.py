@@ -412,3 +412,10 @@ def test_an_empty_layer_size_is_refused_not_skipped(text: str) -> None:
 @pytest.mark.parametrize("text", ["512,256", "512 256", "512, 256", "[512, 256]", " 512 ,256 "])
 def test_layer_sizes_are_separated_by_commas_or_spaces(text: str) -> None:
     assert parse_value("hidden", text) == (512, 256)
+
+
+def test_a_number_too_large_for_a_float_is_named_as_typed() -> None:
+    """QA: ``lr=1e400`` said "lr must be in (0, inf), not inf", a value nobody typed."""
+    with pytest.raises(ConfigError, match=r"^lr = '1e400' is too large for a number \(at most about 1.8e308\)$"):
+        parse_value("lr", "1e400")
+    assert parse_value("lr", "1e300") == 1e300
