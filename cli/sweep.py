@@ -121,6 +121,8 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         )
     inputs = inputs_of(args)
     if args.export_best is not None:
+        if not args.export_best.strip():
+            raise ConfigError("--export-best is empty; name the file to write, such as best.toml")
         check_export_path(Path(args.export_best), inputs)
     return SweepOptions(
         base=base,

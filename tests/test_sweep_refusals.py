@@ -84,6 +84,16 @@ def test_an_export_to_a_broken_link_names_the_link(files: dict[str, bytes], tmp_
         resolve(build_parser().parse_args([*args, "--export-best", str(tmp_path / "gone.toml")]))
 
 
+def test_an_empty_export_path_is_called_empty(files: dict[str, bytes], tmp_path: Path) -> None:
+    """QA: ``--export-best ""`` said ". is a folder"."""
+    from mnist_tui.engine.config import ConfigError
+    from mnist_tui.sweep import build_parser, resolve
+
+    args = ["--preset", "smoke", "--space", str(tmp_path / "S.toml"), "--runs-dir", str(tmp_path / "runs")]
+    with pytest.raises(ConfigError, match="^--export-best is empty; name the file to write, such as best.toml$"):
+        resolve(build_parser().parse_args([*args, "--export-best", ""]))
+
+
 def test_an_earlier_export_or_a_new_file_may_be_written(files: dict[str, bytes], tmp_path: Path) -> None:
     import optuna
 
