@@ -234,9 +234,9 @@ def plan_recovery(folder: Path, state: dict[str, Any] | None, best_epoch_of: Any
         try:
             held = best_epoch_of(best)
         except CheckpointError as error:  # says why: missing, unreadable, corrupt...
-            raise CheckpointError(f"{error}, but the run's best epoch is {best_epoch}") from None
+            raise CheckpointError(f"{error}, but the run's best epoch is {best_epoch}; {_best_advice(folder)}") from None
         if held != best_epoch:
-            raise CheckpointError(f"{best} holds epoch {held}, but the run's best epoch is {best_epoch}")
+            raise CheckpointError(f"{best} holds epoch {held}, but the run's best epoch is {best_epoch}; {_best_advice(folder)}")
     return Recovery(folder, keep, tuple(lines), tuple(events), promote_best=promote)
 
 
@@ -261,6 +261,11 @@ def _check_record(folder: Path, journal: Any) -> tuple[int, list[str], int | Non
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _best_advice(folder: Path) -> str:
+    """What to do when a run's ``best.pt`` is not the one its log names (a resume would lose it)."""
+    return f"put that best.pt back to resume, or train the run's config anew: mnist-tui --config {folder / 'config.toml'}"
 
 
 def _epoch_or_none(best_epoch_of: Any, path: Path) -> int | None:

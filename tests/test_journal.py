@@ -66,7 +66,8 @@ def test_a_log_shorter_than_its_checkpoint_says_is_an_error(data_dir: Path, tmp_
 def test_a_best_pt_that_disagrees_with_the_log_is_an_error(data_dir: Path, tmp_path: Path, tiny: Config) -> None:
     run_dir = stopped_after_epoch_1(data_dir, tmp_path, tiny)
     (run_dir / "best.pt").unlink()
-    with pytest.raises(CheckpointError, match="best.pt does not exist, but the run's best epoch is 1"):
+    with pytest.raises(CheckpointError, match="best.pt does not exist, but the run's best epoch is 1; put that best.pt back to "
+                       f"resume, or train the run's config anew: mnist-tui --config {run_dir / 'config.toml'}"):
         open_run(run_dir)
     (run_dir / "best.pt").write_bytes(b"PK\x03\x04 cut short")
     with pytest.raises(CheckpointError, match=r"best.pt is corrupt \(truncated .*, but the run's best epoch is 1"):
