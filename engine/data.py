@@ -234,7 +234,10 @@ def load_split(config: Config, data_dir: Path | str | None, device: torch.device
         test_x, test_y = train_x[order[:held]], train_y[order[:held]]
         train_x, train_y = train_x[order[held:]], train_y[order[held:]]
         pool = "training set" if config.eval_split == "holdout" else "all 70k digits"
-        eval_name = f"{config.holdout_fraction * 100:.3g} % holdout of {pool}"
+        percent = f"{config.holdout_fraction * 100:.3g}"
+        if percent in ("0", "100"):  # 0.9999 is not all of it (QA): the digits that tell it apart
+            percent = f"{config.holdout_fraction * 100:.6g}"
+        eval_name = f"{percent} % holdout of {pool}"
         if config.split_shuffle == "sklearn":
             eval_name += ", split as scikit-learn does"
     if config.train_limit:

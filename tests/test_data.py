@@ -260,6 +260,9 @@ def test_the_holdout_split_is_fixed_by_split_seed_alone(data_dir: Path) -> None:
     holdout = load_split(Config(eval_split="holdout", holdout_fraction=0.25), data_dir, CPU)
     assert (len(holdout.train_y), len(holdout.eval_y)) == (45_000, 15_000)
     assert holdout.eval_name == "25 % holdout of training set"
+    # QA: 0.9999 was named a "100 % holdout", with 6 digits left to train on.
+    nearly_all = load_split(Config(eval_split="holdout", holdout_fraction=0.9999), data_dir, CPU)
+    assert (len(nearly_all.train_y), nearly_all.eval_name) == (6, "99.99 % holdout of training set")
 
 
 # scikit-learn 1.9.1's train_test_split(numpy.arange(size), test_size=fraction, random_state=0):
