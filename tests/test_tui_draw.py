@@ -300,7 +300,8 @@ async def test_during_a_run_the_training_model_answers_through_the_inbox(runs: P
         await press(pilot, "x")
         await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
         await wait_until(pilot, lambda: view.predictions == 2, what="the saved model's prediction")
-        assert view.model_label == "best.pt of smoke-run (epoch 2, 97.25 %)"
+        # The stopped run (a script's: no folder on disk) is shown, and another run's model stands in.
+        assert view.model_label == "best.pt of smoke-run (epoch 2, 97.25 %) · the shown run scripted-run has no trained checkpoint"
         assert loads.predicted == [command.pixels]
 
 
@@ -386,7 +387,8 @@ async def test_the_default_model_skips_runs_stopped_before_their_first_epoch_end
         await pilot.press("space")
         await wait_until(pilot, lambda: view.predictions == shown + 1, what="the new drawing's prediction")
         assert app.run_state.run_dir == str(newest)
-        assert loads.folders == [runs / "smoke-run"] and view.model_label.startswith("best.pt of smoke-run")
+        assert loads.folders == [runs / "smoke-run"]
+        assert view.model_label == f"best.pt of smoke-run (epoch 2, 97.25 %) · the shown run {newest.name} has no trained checkpoint"
 
 
 @run_async

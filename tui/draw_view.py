@@ -232,7 +232,7 @@ class DrawView(Pane, FitsRoom, View):
         elif source[0] == "live":
             label = LIVE
         else:
-            label = f"{Path(source[1]).name}: best.pt (else last.pt)"
+            label = f"{Path(source[1]).name}: best.pt (else last.pt){self._passed_over(source)}"
         self.model_label = label
         self.query_one("#model", Static).update(Text(f"Model: {label}"))
 
@@ -304,8 +304,16 @@ class DrawView(Pane, FitsRoom, View):
             self.query_one(ProbabilityBars).show(None, (), f"Could not classify: {event.worker.error!r}")
             self._answered = self._request
 
+    def _passed_over(self, source: tuple[str, str] | None) -> str:
+        """Why the shown run is not the model, where another run's stands in for it (QA: it did so without a word)."""
+        shown = self.run.run_dir
+        if source is None or source[0] != "saved" or self.chosen or not shown or Path(source[1]) == Path(shown):
+            return ""
+        return f" · the shown run {Path(shown).name} has no trained checkpoint"
+
     def _show_prediction(self, probabilities: tuple[float, ...], names: tuple[str, ...], label: str) -> None:
         self.predictions += 1
+        label += self._passed_over(self._source)
         self.model_label = label
         self.query_one("#model", Static).update(Text(f"Model: {label}"))
         self.query_one(ProbabilityBars).show(probabilities, names)
