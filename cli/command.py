@@ -211,7 +211,7 @@ def closing_lines(folder: Path, flags: Sequence[str]) -> list[str]:
 
     ``flags``: what a resume repeats of this command line (``headless.resume_flags``).
     """
-    from .headless import resume_command
+    from .headless import resume_command, training_time
 
     try:
         summary = read_summary(folder)
@@ -224,7 +224,7 @@ def closing_lines(folder: Path, flags: Sequence[str]) -> list[str]:
     if status == "finished" and None not in (final, best, seconds):
         ended = (
             f"finished: final accuracy {final:.2f} % (best {best:.2f} % at epoch {summary.get('best_epoch')}), "
-            f"{seconds:.1f} s of training"
+            f"{training_time(seconds)} of training"
         )
     elif status == "finished":  # a summary from before summaries counted these
         ended = f"finished after epoch {done}"

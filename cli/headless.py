@@ -79,6 +79,11 @@ def resume_command(run_dir: str | None, flags: Sequence[str] = ()) -> str:
     return RESUME + shlex.join([run_dir or "RUN_DIR", *flags])
 
 
+def training_time(seconds: float) -> str:
+    """``12.3 s``; under a tenth of a second in milliseconds (the smoke preset trains in 30 ms: not "0.0 s")."""
+    return f"{seconds:.1f} s" if seconds >= 0.1 else f"{seconds * 1000:.0f} ms"
+
+
 def describe_end(
     event: Terminal, run_dir: str | None = None, flags: Sequence[str] = (), steps_per_epoch: int | None = None
 ) -> str:
@@ -88,7 +93,7 @@ def describe_end(
         return (
             f"finished: final accuracy {event.final_accuracy:.2f} % "
             f"(best {event.best_accuracy:.2f} % at epoch {event.best_epoch}), "
-            f"{event.train_seconds:.1f} s of training"
+            f"{training_time(event.train_seconds)} of training"
         )
     if isinstance(event, RunStopped):
         where = describe_step(event.epoch, event.step, steps_per_epoch)

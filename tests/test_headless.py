@@ -165,6 +165,8 @@ def test_a_resume_without_data_dir_reads_the_folder_the_run_trained_on(
     [
         (RunFinished(run_id=RUN, final_accuracy=97.5, best_accuracy=98.125, best_epoch=2, epochs_completed=3, train_seconds=12.34),
          "finished: final accuracy 97.50 % (best 98.12 % at epoch 2), 12.3 s of training"),
+        (RunFinished(run_id=RUN, final_accuracy=78.0, best_accuracy=78.0, best_epoch=1, epochs_completed=1, train_seconds=0.032),
+         "finished: final accuracy 78.00 % (best 78.00 % at epoch 1), 32 ms of training"),  # smoke's: not "0.0 s"
         (RunStopped(run_id=RUN, epoch=2, step=40, epochs_completed=1),
          f"stopped at epoch 2, step 8; continue with: mnist-tui --resume runs/{RUN}"),
         (RunDiverged(run_id=RUN, epoch=2, step=35, loss=float("nan")),
