@@ -37,6 +37,7 @@ from .engine.events import (
     RunStopped,
     SettingsChanged,
     Terminal,
+    few_eval_digits,
 )
 from .engine.steering import describe_step
 from .exit_codes import BELOW_THRESHOLD, CLOSED_OUTPUT, FAILED, FINISHED, HANGUP, INTERRUPTED, TERMINATED, exit_code
@@ -115,8 +116,13 @@ def describe_start(event: RunStarted) -> str:
     return (
         f"run {event.run_id} on {event.device}: 784-{hidden}-10 {config['activation']}, "
         f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs; "
-        f"{event.train_size:,} training digits, evaluated on {event.eval_size:,} ({event.eval_name})"
+        f"{event.train_size:,} training digits, evaluated on {event.eval_size:,} ({event.eval_name}){_few(event.eval_size)}"
     )
+
+
+def _few(eval_size: int) -> str:
+    few = few_eval_digits(eval_size)
+    return "" if few is None else f"; {few}: its accuracy moves in steps of {100 / eval_size:.3g} %"
 
 
 def describe_epoch(event: EpochEnded) -> str:

@@ -54,6 +54,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+FEW_EVAL_DIGITS = 1000
+"""An evaluation set smaller than this is named with its size: one digit is more than 0.1 % of its accuracy."""
+
+
+def few_eval_digits(size: int, *, short: bool = False) -> str | None:
+    """How few digits an evaluation set of ``size`` has, when that is what its accuracy mostly says; else None.
+
+    A holdout of 0.00001 evaluates on one digit, whose accuracy is 0 or 100 %.
+    """
+    if size >= FEW_EVAL_DIGITS:
+        return None
+    return f"only {size:,} {'eval' if short else 'evaluation'} digit{'' if size == 1 else 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class RunStarted(Event):
     """Data loaded and model built; training is about to start (or resume)."""

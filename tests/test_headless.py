@@ -222,3 +222,22 @@ def test_the_engine_trains_with_a_short_gil_switch_interval_then_it_is_restored(
     assert main(smoke_argv(data_dir, tmp_path)) == 0
     assert seen and all(value == pytest.approx(SWITCH_INTERVAL) for value in seen)
     assert sys.getswitchinterval() == before
+
+
+def test_a_one_digit_evaluation_set_is_called_one_digit(capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path) -> None:
+    """A holdout of 0.00002 evaluates on one digit: its 100 % (or 0 %) was printed with no word of it (QA)."""
+    argv = smoke_argv(data_dir, tmp_path, "--set", "eval_split=holdout", "--set", "holdout_fraction=0.00002")
+    assert main([*argv[:4], "1", *argv[5:]]) == 0  # one epoch
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(
+        "evaluated on 1 (0.002 % holdout of training set); only 1 evaluation digit: its accuracy moves in steps of 100 %"
+    ), first
+
+
+def test_few_evaluation_digits_are_named_below_a_thousand() -> None:
+    from mnist_tui.engine.events import few_eval_digits
+
+    assert [few_eval_digits(size) for size in (1, 2, 999, 1000, 10_000)] == [
+        "only 1 evaluation digit", "only 2 evaluation digits", "only 999 evaluation digits", None, None,
+    ]
+    assert few_eval_digits(12, short=True) == "only 12 eval digits"

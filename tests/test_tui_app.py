@@ -1019,3 +1019,30 @@ async def test_a_loss_falling_in_a_narrow_band_still_has_a_scale() -> None:
         ]
         assert len(labels) >= 2, shown_lines(chart)
         assert all(2.05 <= label <= 2.3 for label in labels), labels
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_an_evaluation_set_of_one_digit_says_so_in_the_accuracy_title(size: tuple[int, int]) -> None:
+    """A holdout of 0.00002 evaluates on one digit: the table showed its 100.00 % with no word of it (QA).
+    Where the title has no room for the set's name too, the few digits win over the name."""
+
+    def script(config: Config, run_id: str) -> Iterator[Event]:
+        for event in training_run()(config, run_id):
+            if isinstance(event, RunStarted):
+                event = dataclasses.replace(event, eval_size=1, eval_name="0.002 % holdout of training set")
+            yield event
+
+    app = make_app(ScriptedSource(script), CONFIG)
+    async with app.run_test(size=size) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the run's end")
+        await pilot.pause(0.2)
+        table = app.query_one(AccuracyTable)
+        title = str(table.border_title)
+        assert "only 1 eval" in title and "digit" in title, title
+        assert len(title) <= table.outer_size.width - 6, "the title whole in the border"
+        if size == (120, 40):  # the form is back beside the panes
+            assert title == "Accuracy · only 1 evaluation digit", title
+        else:
+            assert title == "only 1 eval digit", title

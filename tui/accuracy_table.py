@@ -7,7 +7,7 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import DataTable
 
-from ..engine.events import EpochEnded, Event, RunStarted
+from ..engine.events import EpochEnded, Event, RunStarted, few_eval_digits
 from .pane import Pane, fit_border_title
 from .run_state import RunState
 
@@ -53,6 +53,7 @@ class AccuracyTable(Pane, DataTable):
         """The keys of the columns shown (what the width leaves, see :meth:`fit_columns`)."""
         self._starred: EpochEnded | None = None
         self._eval_name = ""
+        self._few: tuple[str, str] | None = None  # few_eval_digits of the run's evaluation set, long and short
 
     def on_mount(self) -> None:
         self.fit_columns()
@@ -72,6 +73,8 @@ class AccuracyTable(Pane, DataTable):
 
     def show_run(self, run: RunState) -> None:
         self._eval_name = run.eval_name
+        few = None if run.eval_size is None else few_eval_digits(run.eval_size)
+        self._few = None if few is None else (few, few_eval_digits(run.eval_size, short=True) or few)
         self.fit_title()
         self.epochs = list(run.epochs)
         stars = [epoch for epoch in self.epochs if epoch.best_epoch == epoch.epoch]
@@ -114,8 +117,11 @@ class AccuracyTable(Pane, DataTable):
 
     def fit_title(self) -> None:
         """The longest title the top border holds whole (Textual cut it: "· official tes…")."""
-        titles = [f"{self.CAPTION} · {self._eval_name}", f"{self.SHORT_CAPTION} · {self._eval_name}"]
-        fit_border_title(self, [*(titles if self._eval_name else []), self.CAPTION, self.SHORT_CAPTION])
+        titles = [f"{self.CAPTION} · {self._eval_name}", f"{self.SHORT_CAPTION} · {self._eval_name}"] if self._eval_name else []
+        if self._few:  # before the name is left out: "only 1 evaluation digit" is why a 100 % means little
+            few, short = self._few
+            titles = [f"{title} · {few}" for title in titles] + [f"{self.SHORT_CAPTION} · {few}", few, short]
+        fit_border_title(self, [*titles, self.CAPTION, self.SHORT_CAPTION])
 
     def _add_row(self, event: EpochEnded) -> None:
         cells = {

@@ -94,6 +94,7 @@ class RunState:
     device: str = ""
     run_dir: str = ""
     eval_name: str = ""
+    eval_size: int | None = None
     started: RunStarted | None = None
     latest: BatchReported | None = None
     """The latest loss report."""
@@ -189,6 +190,7 @@ class RunState:
         self.device = event.device
         self.run_dir = self.folder or event.run_dir or ""
         self.eval_name = event.eval_name
+        self.eval_size = event.eval_size
         self.terminal = None
         self.state = "running"
         # A resume continues from its checkpoint: epochs logged after it were dropped by the engine.
