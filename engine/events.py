@@ -358,17 +358,36 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     for item in dataclasses.fields(cls):
         if item.name not in data and item.default is not dataclasses.MISSING:
             continue
-        value = data[item.name]
-        if item.name == "images":
-            value = tuple(base64.b64decode(v, validate=True) for v in value)
-        elif isinstance(value, list):
-            value = _tupled(value)
-        values[item.name] = value
+        values[item.name] = _typed(item.name, str(item.type), data[item.name])
     return cls(**values)
 
 
-def _tupled(value: Any) -> Any:
-    """Lists as tuples, all the way down (dicts such as ``config`` and ``changes`` stay as they are)."""
-    if isinstance(value, list):
-        return tuple(_tupled(v) for v in value)
-    return value
+def _typed(name: str, annotation: str, value: Any) -> Any:
+    """``value`` read back as the field's ``annotation`` says (a ``null`` float is NaN again, as
+    :func:`_jsonable` wrote it); a value of another type is a TypeError naming the field, so a
+    reader skips the line instead of failing later on it (a diverged run's replay did)."""
+    if annotation.endswith(" | None"):
+        return None if value is None else _typed(name, annotation.removesuffix(" | None"), value)
+    if annotation.startswith("tuple[") and annotation.endswith(", ...]"):
+        if not isinstance(value, list):
+            raise TypeError(f"{name} is not a list")
+        inner = annotation[len("tuple[") : -len(", ...]")]
+        return tuple(_typed(name, inner, v) for v in value)
+    if annotation == "float":
+        if value is None:
+            return math.nan
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"{name} is not a number")
+    if annotation == "bytes":
+        if not isinstance(value, str):
+            raise TypeError(f"{name} is not base64 text")
+        return base64.b64decode(value, validate=True)
+    kinds = {"int": int, "str": str, "bool": bool}
+    if annotation in kinds:
+        if not isinstance(value, kinds[annotation]) or (annotation == "int" and isinstance(value, bool)):
+            raise TypeError(f"{name} is not a{'n' if annotation == 'int' else ''} {annotation}")
+        return value
+    if annotation.startswith("dict[") and not isinstance(value, dict):
+        raise TypeError(f"{name} is not an object")
+    return value  # dicts such as ``config`` and ``changes`` stay as they are

@@ -124,3 +124,36 @@ def test_a_non_finite_loss_is_logged_as_null_in_strict_json(loss: float) -> None
 def test_exactly_the_four_ends_are_terminal() -> None:
     terminal = {cls.kind: cls.status for cls in EVENT_TYPES.values() if issubclass(cls, Terminal)}
     assert terminal == {"finished": "finished", "stopped": "stopped", "diverged": "diverged", "failed": "failed"}
+
+
+def test_a_null_loss_reads_back_as_nan() -> None:
+    """A diverged run logs its NaN losses as null: replaying it (the Runs view's Enter) passed None
+    on, and ``math.isfinite(None)`` ended the dashboard with a traceback (QA)."""
+    batch = dataclasses.replace(EXAMPLES[1], loss=math.nan)
+    data = json.loads(batch.to_json())
+    assert data["loss"] is None
+    loss = event_from_dict(data).loss  # type: ignore[attr-defined]
+    assert isinstance(loss, float) and math.isnan(loss)
+    layers = next(e for e in EXAMPLES if isinstance(e, LayersMeasured))
+    assert event_from_dict(json.loads(layers.to_json())).dead == (0.02, None), "an optional float stays None"
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value", "message"),
+    [
+        ("batch", "loss", "2.25", "loss is not a number"),
+        ("batch", "step", 5.5, "step is not an int"),
+        ("batch", "step", True, "step is not an int"),
+        ("samples", "images", "AAAA", "images is not a list"),
+        ("samples", "images", [7], "images is not base64 text"),
+        ("confusion", "matrix", [[1, "2"]], "matrix is not an int"),
+        ("command", "accepted", "yes", "accepted is not a bool"),
+        ("run_started", "config", [], "config is not an object"),
+    ],
+)
+def test_a_mistyped_field_is_a_type_error_naming_it(kind: str, field: str, value: object, message: str) -> None:
+    """A reader skips such a line (``replay.parse_event_line``) instead of failing later on the value."""
+    data = json.loads(next(e for e in EXAMPLES if e.kind == kind).to_json())
+    data[field] = value
+    with pytest.raises(TypeError, match=f"^{message}$"):
+        event_from_dict(data)
