@@ -23,11 +23,13 @@ from .exit_codes import ENGINE_GRACE_SECONDS, ENGINE_THREAD, HANGUP, USAGE
 from .heap import load_quietly
 
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
-from .engine.catalog import DamagedRun, not_a_run_folder, read_summary
+from .engine.catalog import DamagedRun, find_run, not_a_run_folder, read_config, read_summary
 from .engine.config import Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
+RUNS_DIR = "runs"
+"""Where run folders go unless ``--runs-dir`` says otherwise."""
 SUBCOMMANDS = {
     "predict": "predict",
     "sweep": "sweep",
@@ -72,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see --list-presets)")
     source.add_argument("--config", metavar="FILE", help="start from a TOML config file")
-    source.add_argument("--resume", metavar="RUN_DIR", help="continue a run folder from its last checkpoint")
+    source.add_argument(
+        "--resume", metavar="RUN_DIR",
+        help="continue a run folder (or a run's name under --runs-dir) from its last checkpoint",
+    )
     parser.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
         help="override any config field, e.g. --set lr=0.003 --set hidden=256,128 (repeatable)",
@@ -84,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR",
         help=f"dataset folder in torchvision's layout (default: ${ENV_DATA_DIR}, else ~/.cache/mnist-tui)",
     )
-    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where run folders go (default: ./runs)")
+    parser.add_argument(
+        "--runs-dir", metavar="DIR",
+        help=f"where run folders go (default: ./{RUNS_DIR}; with --resume, the folder that holds the run)",
+    )
     parser.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     parser.add_argument(
         "--fail-under", type=float, metavar="PERCENT",
@@ -126,21 +134,50 @@ def resolve(args: argparse.Namespace) -> Options:
         raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise ConfigError(f"--fail-under must be a percentage between 0 and 100, not {args.fail_under}")
-    problem = not_a_run_folder(Path(args.resume)) if args.resume is not None else None
-    if problem is not None:  # said before torch loads (the engine checks again as it opens the folder)
-        raise ConfigError(problem)
+    resumed = resumable_folder(args.resume, args.runs_dir) if args.resume is not None else None
+    # A resumed run's folder is where its Runs view looks and the next runs go, unless told otherwise.
+    runs_dir = args.runs_dir or (str(resumed.parent) if resumed is not None else RUNS_DIR)
+    check_runs_dir(runs_dir)
     return Options(
         config=config,
         preset=preset,
         explicit=bool(args.preset or args.config or args.resume),
         data_dir=args.data_dir or os.environ.get(ENV_DATA_DIR) or None,
-        runs_dir=args.runs_dir,
-        resume=args.resume,
+        runs_dir=runs_dir,
+        resume=str(resumed) if resumed is not None else None,
         resume_epochs=args.epochs if args.resume else None,
         fail_under=args.fail_under,
         jsonl=args.jsonl,
         headless=args.no_ui or args.jsonl,
     )
+
+
+def resumable_folder(name: str, runs_dir: str | None) -> Path:
+    """The run folder ``--resume NAME`` names (a path, else a run's name under the runs folder),
+    checked before torch loads (the engine checks again as it opens the folder); a ConfigError says
+    why it cannot be resumed."""
+    folder = find_run(name, Path(runs_dir or RUNS_DIR)) or Path(name)
+    problem = not_a_run_folder(folder)
+    if problem is not None:
+        raise ConfigError(problem + ("" if folder.exists() else f" (nor in {runs_dir or RUNS_DIR})"))
+    try:
+        read_config(folder)
+    except DamagedRun as error:
+        raise ConfigError(f"run folder {folder} cannot be resumed: {error}") from None
+    return folder
+
+
+def check_runs_dir(runs_dir: str) -> None:
+    """A ConfigError if ``runs_dir`` cannot hold run folders because it, or a folder above it, is a file."""
+    path = Path(runs_dir)
+    for above in (path, *path.parents):
+        if above.is_dir():
+            return
+        if above.exists():
+            raise ConfigError(
+                f"--runs-dir {runs_dir} is a file, not a folder" if above == path
+                else f"--runs-dir {runs_dir} cannot be made: {above} is a file, not a folder"
+            )
 
 
 def print_presets(*, jsonl: bool) -> None:

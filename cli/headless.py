@@ -39,6 +39,7 @@ from .engine.events import (
     Terminal,
     few_eval_digits,
 )
+from .engine.commands import NOT_REPLAYED
 from .engine.steering import describe_step
 from .exit_codes import BELOW_THRESHOLD, CLOSED_OUTPUT, FAILED, FINISHED, HANGUP, INTERRUPTED, TERMINATED, exit_code
 from .gil import short_switch_interval
@@ -133,6 +134,25 @@ def describe_epoch(event: EpochEnded) -> str:
     )
 
 
+NOT_REPLAYED_NOTE = "note: the commands written to commands.jsonl before this session started were not replayed"
+"""Said once for the lines the engine answers ``NOT_REPLAYED`` (after a kill, those carried out
+since the checkpoint): a refusal each read as errors."""
+
+
+class OneNote:
+    """Lets the first ``NOT_REPLAYED`` answer of a session through, as a note, and drops the others."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    def quiet(self, event: Event) -> bool:
+        """Whether ``event`` is a later ``NOT_REPLAYED`` answer, which says nothing."""
+        if not (isinstance(event, CommandAnswered) and event.message == NOT_REPLAYED):
+            return False
+        said, self.said = self.said, True
+        return said
+
+
 def describe_steering(event: Event, steps_per_epoch: int | None) -> str | None:
     """One line for a command's effect or answer (None for other events and for answers the effect shows);
     where it happened as the report lines count it (``epoch 2, step 641``; ``steps_per_epoch``: the run's)."""
@@ -143,6 +163,8 @@ def describe_steering(event: Event, steps_per_epoch: int | None) -> str | None:
         return f"paused at {describe_step(event.epoch, event.step, steps_per_epoch)}"
     if isinstance(event, RunResumed):
         return f"resumed at {describe_step(event.epoch, event.step, steps_per_epoch)}"
+    if isinstance(event, CommandAnswered) and event.message == NOT_REPLAYED:
+        return NOT_REPLAYED_NOTE
     if isinstance(event, CommandAnswered) and (not event.accepted or event.command in ("step", "stop")):
         outcome = "done" if event.accepted else "refused"
         return f"command {event.command or '?'} from {event.source} {outcome}: {event.message}"
@@ -159,8 +181,11 @@ class LinePrinter:
         self.run_dir: str | None = None
         self.steps_per_epoch: int | None = None
         self.confusion: ConfusionCounted | None = None
+        self.note = OneNote()
 
     def show(self, event: Event) -> None:
+        if self.note.quiet(event):
+            return
         if isinstance(event, RunStarted):
             self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.write(describe_start(event))
@@ -211,9 +236,12 @@ class RichPrinter:
         self.run_dir: str | None = None
         self.steps_per_epoch: int | None = None
         self.confusion: ConfusionCounted | None = None
+        self.note = OneNote()
         self.progress.start()
 
     def show(self, event: Event) -> None:
+        if self.note.quiet(event):
+            return
         if isinstance(event, RunStarted):
             self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.console.print(describe_start(event))
@@ -229,7 +257,7 @@ class RichPrinter:
             style = "green" if event.best_epoch == event.epoch else ""
             self.console.print(describe_epoch(event), style=style)
         elif (steering := describe_steering(event, self.steps_per_epoch)) is not None:
-            refused = isinstance(event, CommandAnswered) and not event.accepted
+            refused = isinstance(event, CommandAnswered) and not event.accepted and event.message != NOT_REPLAYED
             self.console.print(steering, style="yellow" if refused else "cyan", markup=False, highlight=False)
         elif isinstance(event, ConfusionCounted):
             self.confusion = event

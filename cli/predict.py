@@ -29,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
             "2 a missing run, a missing, unreadable or too large image, or a corrupt checkpoint"
         ),
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/NAME-...)")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/NAME-...), or a run's name under --runs-dir")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
     parser.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where run names are looked up (default: ./runs)")
     return parser
 
 
@@ -39,14 +40,18 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of ``mnist-tui predict``; returns the exit code."""
     args = build_parser().parse_args(argv)
     # torch loads here, not for the other subcommands' --help.
+    from .engine.catalog import find_run
     from .engine.predictor import load_predictor
     from .engine.prepare import ImageError, NoDigit, load_image, prepare_digit
     from .engine.runs import CheckpointError
 
+    found = find_run(args.run_dir, Path(args.runs_dir))
+    run_dir = str(found or args.run_dir)
     try:
-        predictor = load_predictor(args.run_dir)
+        predictor = load_predictor(run_dir)
     except CheckpointError as error:
-        return _fail(str(error), args.run_dir)
+        where = "" if found or Path(run_dir).exists() else f" (nor in {args.runs_dir})"
+        return _fail(f"{error}{where}", run_dir)
     digits: list[bytes] = []
     for path in args.images:
         try:

@@ -9,8 +9,8 @@ per line::
 ``command`` is pause, resume, step, stop or set; ``values`` (set only) maps lr, momentum or
 weight_decay to a number; ``time`` is when it was written (Unix seconds). The engine
 (``steering.py``) reads the file's new lines at each report and every 0.2 s while paused, acts on
-each id once and answers every line, malformed and stale ones included, with a CommandAnswered
-event.
+each id once and answers every line, malformed ones and those written before the engine session
+started (not replayed) included, with a CommandAnswered event.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ FILE_COMMANDS = ("pause", "resume", "step", "stop", "set")
 COMMANDS = (*FILE_COMMANDS, "predict")
 PIXELS = 28 * 28
 MAX_ID = 200
+NOT_REPLAYED = "not replayed: written before this engine session started"
+"""The answer to a line written before the engine session started: a resume after a kill finds the
+commands carried out since the checkpoint unanswered (their answers were cut back with the log).
+Not an error: the printers say it once, not as a refusal per line."""
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,12 @@ def send_command(run_dir: str | Path, command: str, values: Mapping[str, float] 
 
 
 class CommandFile:
-    """Reads the new lines of ``RUN_DIR/commands.jsonl``: each id once, malformed and stale lines refused.
+    """Reads the new lines of ``RUN_DIR/commands.jsonl``: each id once, malformed and earlier lines refused.
 
-    ``since`` is when this engine session started (earlier lines are stale); ``answered`` holds
-    the ids the run's log already answered (in an earlier session): those lines are skipped
-    silently, their answer is in the log. A malformed line's id is ``line N``.
+    ``since`` is when this engine session started: earlier lines are answered ``NOT_REPLAYED`` and
+    not acted on. ``answered`` holds the ids the run's log already answered (in an earlier
+    session): those lines are skipped silently, their answer is in the log. A malformed line's id
+    is ``line N``.
     """
 
     def __init__(self, run_dir: str | Path, *, since: float, answered: set[str] | None = None) -> None:
@@ -257,7 +262,7 @@ class CommandFile:
         except ValueError as error:
             return Refused(command_id, name, f"ignored: {error}")
         if written < self.since:
-            return Refused(command_id, name, "ignored: stale (written before this engine session started)")
+            return Refused(command_id, name, NOT_REPLAYED)
         return Command(id=command_id, command=name, values=values, source="file")
 
     def _refuse(self, number: str, name: str, reason: str) -> Refused | None:

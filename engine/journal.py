@@ -220,6 +220,9 @@ def plan_recovery(folder: Path, state: dict[str, Any] | None, best_epoch_of: Any
         keep = data.rfind(b"\n") + 1
         return Recovery(folder, keep, (), tuple(events), promote_best=False)
     keep, lines, best_epoch = _check_record(folder, journal)
+    if keep and not log_path.is_file():  # a copy that left it out: not a log "cut" to 0 bytes
+        missing = "is not a file" if log_path.exists() else "does not exist"
+        raise CheckpointError(f"{log_path} {missing}, although {folder / 'last.pt'} records {keep:,} bytes of it")
     if len(data) < keep:
         raise CheckpointError(
             f"{log_path} has {len(data):,} bytes, fewer than the {keep:,} logged before {folder / 'last.pt'} (the log was cut)"

@@ -342,15 +342,17 @@ class _Session:
     def fail_to_write(self, error: WriteFailed) -> RunFailed:
         """The run's end when its folder cannot be written: one line naming the path, the reason and the way back."""
         folder = self.folder.path if self.folder else error.path.parent
-        if self.checkpoint is None:
-            resumes = "the run starts again from its config"
+        if not folder.is_dir():  # deleted or moved, its checkpoint along: a resume command would only fail
+            way_back = f"the run folder {folder} is gone (deleted or moved): nothing is left to resume"
+        elif self.checkpoint is None:
+            way_back = f"the run starts again from its config once that is fixed: mnist-tui --resume {folder}"
         else:
             completed, step = self.checkpoint
             where = describe_step(completed + 1, step, self.trainer.steps_per_epoch)  # at its end, the epoch completed
-            resumes = f"its last checkpoint ({where}) resumes the run"
+            way_back = f"its last checkpoint ({where}) resumes the run once that is fixed: mnist-tui --resume {folder}"
         failed = RunFailed(
             run_id=self.run_id,
-            error=f"{error}; {resumes} once that is fixed: mnist-tui --resume {folder}",
+            error=f"{error}; {way_back}",
             reason="write",
         )
         if self.folder is not None:

@@ -12,7 +12,7 @@ from typing import IO, Any, Callable
 
 import pytest
 
-from mnist_tui.engine.commands import COMMAND_FILE, Command, CommandFile, Refused, send_command
+from mnist_tui.engine.commands import COMMAND_FILE, NOT_REPLAYED, Command, CommandFile, Refused, send_command
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import (
     BatchReported,
@@ -81,7 +81,7 @@ def test_the_reader_takes_each_id_once_and_refuses_bad_lines(tmp_path: Path) -> 
         "line 2": "ignored: line 2 of commands.jsonl is not JSON",
         "b": "ignored: unknown command 'jump': use one of pause, resume, step, stop, set",
         "c": "ignored: set: lr must be a number, not 'fast'",
-        "d": "ignored: stale (written before this engine session started)",
+        "d": NOT_REPLAYED,  # written before this session started
         # A repeated id is refused in its own answer; the line's first answer stays the one.
         "a": "ignored: id 'a' (line 6) was already answered",
         "line 7": "ignored: line 7 has no id (a string of 1 to 200 characters)",
@@ -172,7 +172,7 @@ def test_the_engine_acts_on_file_commands_once_and_resumes_from_the_file(
     assert refused == {
         ids["pause"]: f"ignored: id {ids['pause']!r} (line 3) was already answered",
         "line 4": "ignored: line 4 of commands.jsonl is not JSON",
-        "stale": "ignored: stale (written before this engine session started)",
+        "stale": NOT_REPLAYED,
     }
     assert all(a.source == "file" for a in answered)
     (paused,), (resumed,), (changed,) = of(RunPaused, events), of(RunResumed, events), of(SettingsChanged, events)
@@ -181,11 +181,11 @@ def test_the_engine_acts_on_file_commands_once_and_resumes_from_the_file(
     assert {b.lr for b in of(BatchReported, events) if b.step > 5} == {0.0005}
     assert isinstance(events[-1], RunFinished)
 
-    # A resumed session skips what the log answered and calls the rest stale.
+    # A resumed session skips what the log answered, and does not replay the rest.
     send_command(run_dir, "pause")
     more = list(resume_training(run_dir, data_dir=data_dir, epochs=3))
-    (stale,) = of(CommandAnswered, more)
-    assert not stale.accepted and "stale" in stale.message
+    (earlier,) = of(CommandAnswered, more)
+    assert not earlier.accepted and earlier.message == NOT_REPLAYED
     assert isinstance(more[-1], RunFinished) and not of(RunPaused, more)
 
 

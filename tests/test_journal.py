@@ -63,6 +63,16 @@ def test_a_log_shorter_than_its_checkpoint_says_is_an_error(data_dir: Path, tmp_
         open_run(run_dir)
 
 
+def test_a_log_left_out_of_a_copy_is_said_to_be_missing_not_cut(data_dir: Path, tmp_path: Path, tiny: Config) -> None:
+    run_dir = stopped_after_epoch_1(data_dir, tmp_path, tiny)
+    (run_dir / "events.jsonl").unlink()
+    with pytest.raises(CheckpointError, match=r"events.jsonl does not exist, although .*last.pt records [\d,]+ bytes of it"):
+        open_run(run_dir)
+    (run_dir / "events.jsonl").mkdir()
+    with pytest.raises(CheckpointError, match=r"events.jsonl is not a file, although .*last.pt records"):
+        open_run(run_dir)
+
+
 def test_a_best_pt_that_disagrees_with_the_log_is_an_error(data_dir: Path, tmp_path: Path, tiny: Config) -> None:
     run_dir = stopped_after_epoch_1(data_dir, tmp_path, tiny)
     (run_dir / "best.pt").unlink()
@@ -126,6 +136,9 @@ def test_a_folder_that_vanishes_mid_run_fails_the_run_naming_the_path(data_dir: 
     failed = events[-1]
     assert isinstance(failed, RunFailed) and failed.reason == "write"
     assert failed.error.startswith(f"cannot write {events[0].run_dir}/") and "No such file or directory" in failed.error
+    # Not "its last checkpoint resumes the run once that is fixed": the checkpoint went with the folder.
+    assert failed.error.endswith(f"; the run folder {events[0].run_dir} is gone (deleted or moved): nothing is left to resume")
+    assert not Path(events[0].run_dir).exists()
 
 
 def test_write_failed_names_the_path_and_the_reason(tmp_path: Path) -> None:

@@ -215,6 +215,19 @@ def test_bad_inputs_are_one_line_and_exit_2(trained, images, tmp_path: Path, cap
         assert err.count("\n") == 1 and err.startswith("mnist-tui predict: error: ") and message in err, (name, err)
 
 
+def test_a_run_is_named_as_watch_and_compare_name_it(
+    trained, images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare run name is looked up under --runs-dir (./runs by default); one found nowhere says where it was looked for."""
+    run_dir, _ = trained
+    image = str(images[0][0])
+    assert main(["predict", run_dir.name, image, "--runs-dir", str(run_dir.parent), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["checkpoint"] == str(run_dir / "best.pt")
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", run_dir.name, image]) == 2
+    assert capsys.readouterr().err == f"mnist-tui predict: error: run folder {run_dir.name} does not exist (nor in runs)\n"
+
+
 def test_the_real_command_dispatches_predict_and_keeps_its_flags(cli, trained, images) -> None:
     run_dir, _ = trained
     result = cli("predict", str(run_dir), str(images[0][0]), "--json")

@@ -17,6 +17,7 @@ import pytest
 
 from mnist_tui.command import main
 from mnist_tui.engine.config import Config
+from mnist_tui.engine.presets import config_to_toml
 from mnist_tui.exit_codes import FINISHED, HANGUP, INTERRUPTED
 from mnist_tui.tui import app, hangup
 from tui_script import batch, started
@@ -118,6 +119,7 @@ def test_a_resumed_folder_outside_the_runs_folder_is_told_with_its_path(
 ) -> None:
     kept = tmp_path / "kept-run"
     kept.mkdir()
+    (kept / "config.toml").write_text(config_to_toml(Config()))  # a run folder: --resume reads it up front
 
     def resumed(trained: list[Path], runs: Path) -> int:
         leave_run(trained, tmp_path, kept.name, epochs_completed=3)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
+from mnist_tui.engine.commands import NOT_REPLAYED
 from mnist_tui.engine.raw_files import FILE_SIZES
 from mnist_tui.engine.events import CommandAnswered, Event, RunPaused, RunResumed, RunStopped
 from mnist_tui.engine.lock import RunLock
@@ -72,8 +73,12 @@ async def test_a_finished_run_is_shown_whole(tmp_path: Path) -> None:
         assert app.run_state.events == len(events)
         # The watcher trains nothing: the form is the followed run's, only its live settings editable.
         assert app.query_one("#field-hidden").disabled and not app.query_one("#field-lr").disabled
-        assert [key.key for key in app.query_one(KeyBar).keys][:5] == ["s", "p", "n", "x", "e"]
-        assert not app.check_action("start", ())
+        # Nothing brings a finished run's keys back: they are left off the bar, not greyed (QA: p, x
+        # and e were offered and did nothing).
+        bar = app.query_one(KeyBar)
+        assert [key.key for key in bar.keys][:5] == ["s", "p", "n", "x", "e"]
+        assert not {"s", "p", "n", "x", "e"} & {key.key for key, shown in zip(bar.keys, bar.shown) if shown}
+        assert app.check_action("start", ()) is False
 
 
 @run_async
@@ -392,6 +397,24 @@ async def test_a_refusal_written_while_watching_pops_up_whoever_sent_it(tmp_path
         refused = CommandAnswered(run_id=RUN, command_id="a-script", command="set", accepted=False, message="lr must be a number", source="file")
         append(folder, refused.to_json() + "\n")
         await wait_until(pilot, lambda: "Not changed: lr must be a number" in notes, what="the refusal told")
+
+
+@run_async
+async def test_commands_a_resume_does_not_replay_pop_nothing_up(tmp_path: Path) -> None:
+    """A run resumed after a kill answers the commands carried out before it "not replayed": the
+    log says they were carried out, and each popped up as "Not changed" (QA)."""
+    script = list(training_run(end=False)(CONFIG, RUN))
+    folder = run_folder(tmp_path, script[:5])
+    app = watcher(folder)
+    notes: list[str] = []
+    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.run_state.events == 5, what="the log")
+        earlier = CommandAnswered(run_id=RUN, command_id="before", command="set", accepted=False, message=NOT_REPLAYED, source="file")
+        refused = dataclasses.replace(earlier, command_id="a-script", message="lr must be a number")
+        append(folder, earlier.to_json() + "\n" + refused.to_json() + "\n")
+        await wait_until(pilot, lambda: "Not changed: lr must be a number" in notes, what="the refusal told")
+        assert [note for note in notes if note.startswith("Not changed")] == ["Not changed: lr must be a number"]
 
 
 def test_typed_settings_name_a_setting_given_twice() -> None:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, get_current_worker
 
-from ..engine.commands import Inbox
+from ..engine.commands import NOT_REPLAYED, Inbox
 from ..engine.config import Config
 from ..engine.events import BatchReported, CommandAnswered, Event, RunFailed, RunStarted, Terminal, new_run_id
 from ..engine.replay import ReplayError, describe_skipped, read_events
@@ -468,7 +468,10 @@ class MnistApp(PastRuns, Watching, App[int]):
         self.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out the keys that do nothing in the current state."""
+        """Grey out the keys that do nothing in the current state; leave them off the bar where
+        nothing can bring them back (a watched run that has ended)."""
+        if self.watching is not None and self.state not in ACTIVE and action in ("start", "pause", "step", "settings", "stop"):
+            return False  # QA: a finished run's watcher offered p, x and e, which did nothing
         if action == "start":
             return (self.watching is None and self.state not in ACTIVE) or None
         if action == "pause":
@@ -601,7 +604,9 @@ class MnistApp(PastRuns, Watching, App[int]):
             self.sent_commands.discard(event.command_id)
             # A refused setting is told, whoever sent it (a script's command file too); a refused
             # pause or step is a key pressed twice, and says nothing.
-            if event.command == "set" and not event.accepted and (own or self.answers_are_news):
+            if event.message == NOT_REPLAYED:
+                pass  # carried out before a kill: the log shows it, and a resume does not replay it
+            elif event.command == "set" and not event.accepted and (own or self.answers_are_news):
                 self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
             elif event.command == "set" and own and self.watching is None:
                 # The form's field says what was typed; this says the engine took it (a watcher

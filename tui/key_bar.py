@@ -1,4 +1,5 @@
-"""The key bar: the dashboard's keys, greyed when they do nothing now; a click runs a key's action.
+"""The key bar: the dashboard's keys, greyed when they do nothing now (left off where they never
+can); a click runs a key's action.
 
 Textual's ``Footer`` recomposes itself (new child widgets, a relayout of the whole screen) every
 time the bindings are refreshed: at each state change and whenever a screen is pushed or popped.
@@ -44,18 +45,27 @@ class KeyBar(Widget):
         self.keys = keys
         self.enabled = tuple(True for _ in keys)
         """Which keys do something in the app's current state, as of the last :meth:`update_keys`."""
+        self.shown = tuple(True for _ in keys)
+        """Which keys are on the bar: all but those the app hides (``check_action`` False)."""
 
     def update_keys(self) -> None:
-        """Grey out the keys whose action does nothing in the app's current state (``check_action``)."""
-        enabled = tuple(bool(self.app.check_action(key.action, ())) for key in self.keys)
-        if enabled != self.enabled:
-            self.enabled = enabled
+        """Follow the app's ``check_action``, as Textual's footer does: None greys a key out (it does
+        nothing now, but may soon), False leaves it off the bar (it can do nothing here, such as
+        steering a run that a watcher sees ended)."""
+        answers = tuple(self.app.check_action(key.action, ()) for key in self.keys)
+        enabled = tuple(bool(answer) for answer in answers)
+        shown = tuple(answer is not False for answer in answers)
+        if (enabled, shown) != (self.enabled, self.shown):
+            self.enabled, self.shown = enabled, shown
             self.refresh()  # one line repainted; its size never changes
+
+    def _on_bar(self) -> list[tuple[Key, bool]]:
+        return [(key, enabled) for key, enabled, shown in zip(self.keys, self.enabled, self.shown) if shown]
 
     def key_at(self, x: int) -> Key | None:
         """The key whose label covers column ``x`` of the content, if any."""
         start = 0
-        for key in self.keys:
+        for key, _ in self._on_bar():
             if start <= x < start + len(key.label):
                 return key
             start += len(key.label) + GAP
@@ -64,7 +74,7 @@ class KeyBar(Widget):
     def render(self) -> Content:
         key_style = self.get_visual_style("key-bar--key")
         labels = []
-        for key, enabled in zip(self.keys, self.enabled):
+        for key, enabled in self._on_bar():
             label = Content(key.label)
             labels.append(label.stylize(key_style, 0, len(key.key)) if enabled else label.stylize("dim"))
         return Content(" " * GAP).join(labels)

@@ -27,6 +27,7 @@ from ..engine.lock import writer_alive
 from .config_form import ConfigForm
 from .follow import follow_log
 from .past_runs import as_own_run
+from .run_progress import RunProgress
 from .run_state import ACTIVE, RunState
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ class Watching(_Base):
             restart=lambda: on_ui(self._show_from_start),
             problem=lambda text: on_ui(self.notify, text, severity="error", timeout=10),
             cancelled=lambda: worker.is_cancelled,
-            writer_gone=lambda: writer_alive(run_dir) is False,
+            # A deleted folder takes its lock file along, so its writer's death cannot be told by it.
+            writer_gone=lambda: not run_dir.is_dir() or writer_alive(run_dir) is False,
             gone=lambda: on_ui(self._writer_gone),
         )
 
@@ -142,6 +144,9 @@ class Watching(_Base):
     def _writer_gone(self) -> None:
         """The process training the followed run died without ending it (killed, or its machine went down)."""
         assert self.watching is not None
+        if not self.watching.is_dir():
+            self._folder_gone()
+            return
         if self.state not in ACTIVE:
             return
         self._set_state("interrupted")
@@ -153,6 +158,18 @@ class Watching(_Base):
         hint = resume_hint(self.watching, recorded, str(dataset))
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
+            severity="error",
+            timeout=15,
+        )
+
+    def _folder_gone(self) -> None:
+        """The followed run's folder was deleted or moved: its run cannot go on, nor be resumed from it."""
+        assert self.watching is not None
+        if self.state in ACTIVE:  # its trainer fails at its next write, and can log that nowhere
+            self._set_state("failed")
+            self.query_one(RunProgress).finish("Failed: its run folder is gone\nnothing is left to resume", "bold red")
+        self.notify(
+            f"Run folder {self.watching} is gone (deleted or moved): nothing is left to follow or resume.",
             severity="error",
             timeout=15,
         )
