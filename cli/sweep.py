@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .command import ENV_DATA_DIR
+from .command import ENV_DATA_DIR, check_runs_dir
 from .engine.config import MAX_NAME, NAME_PATTERN, Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, load_config_file, load_preset
 from .engine.space import SearchSpace, load_space
@@ -102,6 +102,7 @@ def resolve(args: argparse.Namespace) -> SweepOptions:
         raise ConfigError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {args.workers}")
+    check_runs_dir(args.runs_dir)  # else every trial fails on it, without end when --trials is not given
     workers = args.workers
     if args.trials is not None and 0 < args.trials < workers:
         workers = args.trials  # a worker with no trial to run would only load torch

@@ -52,8 +52,20 @@ def trial_table(rows: list[TrialRow], fields: tuple[str, ...]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
     if len(rows) > TABLE_ROWS:
-        text += f"\n... and {len(rows) - TABLE_ROWS} more trials"
+        text += f"\n... and {count_of(len(rows) - TABLE_ROWS, 'more trial')}"
     return text
+
+
+def study_summary(study: str, rows: list[TrialRow], mine: list[TrialRow]) -> str:
+    """The line after a sweep: the study's trials by state, and those this command ran."""
+    trials = f"{count_of(len(rows), 'trial')} ({tally(rows)})" if rows else "no trials"
+    ran = f"{len(mine)} ({tally(mine)})" if mine else "none"
+    return f"study {study}: {trials}; this command ran {ran}"
+
+
+def count_of(count: int, noun: str) -> str:
+    """``count`` and ``noun``, in the plural unless one: "1 trial", "0 trials"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def tally(rows: Iterable[TrialRow]) -> str:

@@ -24,7 +24,7 @@ from .engine.trial_rows import TrialRow, best_of
 from .exit_codes import FAILED, FINISHED, INTERRUPTED
 from .headless import _Signals
 from .sweep import SweepOptions, check_export_path
-from .sweep_print import describe_trial, tally, trial_table
+from .sweep_print import count_of, describe_trial, study_summary, trial_table
 from .sweep_workers import Plan, Workers, threads_per_worker
 
 POLL_SECONDS = 0.5
@@ -72,7 +72,7 @@ class Sweep:
 
     def header(self) -> str:
         options = self.options
-        count = f"{options.trials} trials" if options.trials is not None else "trials until Ctrl+C"
+        count = count_of(options.trials, "trial") if options.trials is not None else "trials until Ctrl+C"
         timeout = f" (none after {options.timeout:g} s)" if options.timeout else ""
         return (
             f"sweep {options.study} in {describe_storage(options.storage, options.runs_dir)}: {count}{timeout}, "
@@ -124,6 +124,15 @@ class Sweep:
         )
         return FAILED
 
+    def note_no_export(self) -> None:
+        """Say that a stopped sweep wrote no ``--export-best`` file, and how to write it."""
+        if self.options.export_best:
+            print(
+                f"mnist-tui sweep: nothing was exported to {self.options.export_best} (the sweep was stopped); "
+                "export the best trial with the same command and --trials 0",
+                file=sys.stderr,
+            )
+
     def unless_lost(self, run: Callable[[], int]) -> int:
         """``run()``'s exit code, or :meth:`lost`'s where the storage stopped answering meanwhile."""
         try:
@@ -140,10 +149,11 @@ class Sweep:
         self.fail_orphans()
         rows = self.rows()
         mine = self.mine(rows)
-        print(f"\nstudy {self.options.study}: {len(rows)} trials ({tally(rows)}); this command ran {len(mine)} ({tally(mine)})")
+        print("\n" + study_summary(self.options.study, rows, mine))
         if rows:
             print(trial_table(rows, self.options.space.fields))
         if signal_code is not None:
+            self.note_no_export()
             return signal_code
         if self.workers.gave_up:
             print(f"mnist-tui sweep: workers died {self.workers.deaths} times; giving up", file=sys.stderr)
@@ -206,6 +216,7 @@ def _supervise(sweep: Sweep, board: Leaderboard) -> int:
             sweep.workers.kill()
             sweep.fail_orphans()
             print("mnist-tui sweep: aborted (second Ctrl+C); running trials are failed", file=sys.stderr)
+            sweep.note_no_export()
             return INTERRUPTED
     if sweep.workers.storage_lost:  # a worker lost it (the parent's reads may not have failed yet)
         return sweep.lost(None)

@@ -136,6 +136,8 @@ def load_space(path: str | Path, base: Config) -> SearchSpace:
         text = read_small_file(path, "search space file", "a space").decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"search space file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"search space file {path} is a folder") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"search space file {path} cannot be read: {error}") from None
     # The bounds a config file gets: nesting and digits past them raised from the parser.

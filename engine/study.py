@@ -115,7 +115,7 @@ _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def check_storage(url: str | None, *, workers: int) -> None:
-    """Refuse what Optuna cannot do safely, and a journal path in no folder, before anything is opened."""
+    """Refuse what Optuna cannot do safely, and a journal or SQLite file in no folder, before anything is opened."""
     if url is not None and url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url):
         raise StudyError(
             f"--storage {url} is an in-memory database: each worker process would have its own, empty one, "
@@ -127,11 +127,31 @@ def check_storage(url: str | None, *, workers: int) -> None:
             "workers (it locks the whole file); use --workers 1, the default journal storage, "
             "or a PostgreSQL or MySQL URL"
         )
+    database = _sqlite_file(url)
+    if database is not None and not database.parent.is_dir():
+        # SQLite's own word for it is "unable to open database file".
+        raise StudyError(f"--storage {url}: its folder {database.parent} does not exist")
+    if database is not None and database.is_dir():
+        raise StudyError(f"--storage {url}: {database} is a folder; name a file, such as {database / 'sweeps.db'}")
     if url is not None and "://" not in url and not Path(url).parent.is_dir():
         # Not created: a typo in a shared journal's path would start a second study there.
         raise StudyError(f"--storage {url}: its folder does not exist")
     if url is not None and "://" not in url:
         _check_regular(Path(url), f"--storage {url}")
+
+
+def _sqlite_file(url: str | None) -> Path | None:
+    """The database file an ``sqlite:///`` URL names; None for any other storage, or an SQLite URI."""
+    if url is None or not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None  # opening it says what is wrong
+    return None if not database or database.startswith("file:") else Path(database)
 
 
 def open_storage(url: str | None, runs_dir: str | Path) -> BaseStorage:
@@ -179,8 +199,9 @@ def _check_regular(path: Path, name: str) -> None:
 
 
 def check_journal(path: Path) -> None:
-    """Refuse a journal file Optuna would fail on, naming its first bad line; a torn last line
-    (a writer killed mid-record, or a full disk) is cut off first.
+    """Refuse a file that is not an Optuna journal, or one Optuna would fail on, naming its first bad
+    line and leaving it as it is; a torn last line (a writer killed mid-record, or a full disk) after
+    whole records is cut off.
 
     Optuna skips a last line without its newline but appends straight after it, which leaves a
     broken line inside the file: every later read fails. The cut happens under Optuna's own lock
@@ -188,30 +209,67 @@ def check_journal(path: Path) -> None:
     """
     if not path.is_file():
         return
+    # Read and checked before the lock: a long journal checked under it would keep writers waiting
+    # past the lock's grace period, and they would break it.
+    data = path.read_bytes()
+    if data.startswith(_SQLITE_HEADER):
+        raise StudyError(
+            f"journal storage {path} is an SQLite database, not an Optuna journal; it was left as it is: "
+            f"name it as --storage sqlite:///{path}"
+        )
+    end = data.rfind(b"\n") + 1
+    _check_records(path, data[:end], first=1)
+    if end == len(data):
+        return
+    last = data.count(b"\n") + 1
+    if not _looks_like_a_record(data[end:]):
+        # No Optuna write begins like that: someone else's file, or notes written after the records.
+        raise _bad_line(path, last, "not an Optuna record")
     from optuna.storages.journal import JournalFileSymlinkLock
 
     lock = JournalFileSymlinkLock(str(path))
     if not lock.acquire():
         return  # another process holds it for long: it reads and writes the file itself
     try:
-        data = path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):  # the record after the last newline never finished
-            os.truncate(path, end)
-            data = data[:end]
+        now = path.read_bytes()  # its writer may have finished that record, and others appended since
+        if not now.startswith(data[:end]):
+            return  # replaced meanwhile: the next open checks it again
+        whole = now.rfind(b"\n") + 1
+        _check_records(path, now[end:whole], first=last)
+        if whole < len(now) and _looks_like_a_record(now[whole:]):
+            os.truncate(path, whole)
     finally:
         lock.release()
+
+
+def _check_records(path: Path, data: bytes, *, first: int) -> None:
+    """Refuse ``data`` (whole lines of ``path``, the first numbered ``first``) unless each is an Optuna record."""
     known = {operation.value for operation in JournalOperation}
-    for number, line in enumerate(data.splitlines(), 1):
+    for number, line in enumerate(data.split(b"\n")[:-1], first):
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):  # not JSON, or not UTF-8
-            raise StudyError(f"journal storage {path} is corrupt at line {number} (not JSON); {_JOURNAL_ADVICE}") from None
+            raise _bad_line(path, number, "not JSON") from None
         operation = record.get("op_code") if isinstance(record, dict) else None
         if isinstance(operation, bool) or operation not in known:
-            raise StudyError(f"journal storage {path} is corrupt at line {number} (no Optuna operation); {_JOURNAL_ADVICE}")
+            raise _bad_line(path, number, "no Optuna operation")
 
 
+def _bad_line(path: Path, number: int, why: str) -> StudyError:
+    """The refusal of ``path`` for its line ``number``: a bad first line means it never was a journal."""
+    if number == 1:
+        return StudyError(f"journal storage {path} is not an Optuna journal (line 1: {why}); {_JOURNAL_ADVICE}")
+    return StudyError(f"journal storage {path} is corrupt at line {number} ({why}); {_JOURNAL_ADVICE}")
+
+
+def _looks_like_a_record(tail: bytes) -> bool:
+    """Whether ``tail`` can be the start of a record Optuna wrote (``{"op_code":...``), cut anywhere."""
+    compact = re.sub(rb"\s+", b"", tail[:64])  # spaced as json.dumps writes by default, too
+    return compact != b"" and (compact.startswith(_RECORD_START) or _RECORD_START.startswith(compact))
+
+
+_RECORD_START = b'{"op_code":'
+_SQLITE_HEADER = b"SQLite format 3\x00"
 _JOURNAL_ADVICE = "it was left as it is: move it aside to start afresh, or name another --storage"
 
 

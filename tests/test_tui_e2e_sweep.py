@@ -72,4 +72,4 @@ def test_a_run_started_and_stopped_in_the_sweep_dashboard_leaves_the_sweeps_exit
     terminal.press("q")
     code, _ = terminal.wait_exit(30)
     assert code == 0, terminal.screen()  # the one trial completed
-    assert re.search(r"study smoke-S: 1 trials \(1 complete\)", terminal.screen())
+    assert re.search(r"study smoke-S: 1 trial \(1 complete\)", terminal.screen())

@@ -361,3 +361,13 @@ async def test_the_best_trials_parameters_show_whole_on_a_line_of_their_own(size
             assert line == whole or (line.endswith("…") and whole.startswith(line[:-1])), (line, whole)
         if size == (120, 40):
             assert [counts, title] == expected, "at 120 columns both show whole"
+
+
+def test_the_summary_line_counts_one_trial_in_the_singular_and_none_once() -> None:
+    """It read "1 trials: 1 running" and "0 trials: no trials yet" (QA)."""
+    from mnist_tui.tui.sweep_view import describe_sweep
+
+    assert describe_sweep(snapshot()) == "Study smoke-S · running on 2 worker(s) · no trials yet"
+    assert describe_sweep(snapshot(trial(0, "running", (), 0.001))) == (
+        "Study smoke-S · running on 2 worker(s) · 1 trial: 1 running"
+    )

@@ -42,8 +42,11 @@ def describe_sweep(snapshot: SweepSnapshot) -> str:
     counts: dict[str, int] = {}
     for row in snapshot.rows:
         counts[row.state] = counts.get(row.state, 0) + 1
-    tally = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no trials yet"
-    return f"Study {snapshot.study} · {snapshot.status} · {len(snapshot.rows)} trials: {tally}"
+    if not counts:
+        return f"Study {snapshot.study} · {snapshot.status} · no trials yet"
+    tally = ", ".join(f"{n} {state}" for state, n in counts.items())
+    total = len(snapshot.rows)
+    return f"Study {snapshot.study} · {snapshot.status} · {total} trial{'' if total == 1 else 's'}: {tally}"
 
 
 def describe_best(snapshot: SweepSnapshot) -> str:
