@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .engine.catalog import (
     DamagedRun,
@@ -16,12 +18,18 @@ from .engine.catalog import (
     format_epochs,
     format_percent,
     format_value,
+    holds_no_run,
+    is_interrupted,
+    not_a_run_folder,
     read_config,
     read_epochs,
     read_summary,
+    started_of,
 )
+from .engine.config import Config
 from .exit_codes import USAGE
-from .table import print_table
+from .runs import RUN_SHORTEST
+from .table import cell_len, on_terminal, print_table, shorten_middle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,56 +43,137 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Refused(Exception):
+    """What the runs named cannot be compared for, as the one line of the error."""
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One run as compare shows it."""
+
+    folder: Path
+    config: Config
+    summary: dict[str, Any]
+    epochs: dict[int, float]
+    """Each epoch's evaluation accuracy, by epoch number."""
+    state: str
+    """The summary's status, or "interrupted" where it says running but its writer is gone (as ``runs`` lists it)."""
+
+
 def main(argv: Sequence[str]) -> int:
     """Print the comparison; a missing or damaged run is a usage error that names it."""
     args = build_parser().parse_args(argv)
     if len(args.runs) < 2:
         print("mnist-tui compare: error: name at least two runs", file=sys.stderr)
         return USAGE
-    runs = []
-    for name in args.runs:
-        folder = find_run(name, Path(args.runs_dir))
-        if folder is None:
-            print(f"mnist-tui compare: error: no run folder {name!r} (nor in {args.runs_dir})", file=sys.stderr)
-            return USAGE
-        try:
-            runs.append((folder, read_config(folder), read_summary(folder), read_epochs(folder)))
-        except DamagedRun as error:
-            print(f"mnist-tui compare: error: {folder} is damaged: {error}", file=sys.stderr)
-            return USAGE
-    names = [folder.name for folder, *_ in runs]
-    differences = config_differences([config for _, config, _, _ in runs])
-    metrics = {label: [value(summary, epochs) for _, _, summary, epochs in runs] for label, value in METRICS.items()}
-    numbers = sorted({n for *_, epochs in runs for n in epochs})
-    by_epoch = {f"epoch {n}": [epochs.get(n) for *_, epochs in runs] for n in numbers}
+    try:
+        runs = read_runs(args.runs, Path(args.runs_dir))
+    except Refused as error:
+        print(f"mnist-tui compare: error: {error}", file=sys.stderr)
+        return USAGE
+    names = [run.folder.name for run in runs]
+    if len(set(names)) < len(names):  # copies of one run in two places: their paths tell them apart
+        names = [str(run.folder) for run in runs]
+    differences = config_differences([run.config for run in runs])
+    metrics = {label: [value(run) for run in runs] for label, value in METRICS.items()}
+    numbers = sorted({n for run in runs for n in run.epochs})
+    by_epoch = {f"epoch {n}": [run.epochs.get(n) for run in runs] for n in numbers}
     if args.json:
+        metrics["started"] = [run.summary.get("started") for run in runs]  # as written: a program parses it
         print(json.dumps({"runs": names, "differences": differences, "metrics": metrics, "accuracy_by_epoch": by_epoch}))
         return 0
+    config_rows = [(field, *(format_value(v) for v in values)) for field, values in differences.items()]
+    result_rows = [(label, *(show(label, v) for v in values)) for label, values in metrics.items()]
+    result_rows += [(label, *(format_percent(v) for v in values)) for label, values in by_epoch.items()]
+    if on_terminal():  # every run's column in the terminal's width, each still telling its run apart
+        names = fit_names(names, [*config_rows, *result_rows], shutil.get_terminal_size().columns)
     right = frozenset(range(1, len(names) + 1))
     if differences:
-        rows = [(field, *(format_value(v) for v in values)) for field, values in differences.items()]
-        print_table(("field", *names), rows, title="Configuration differences", right=right)
+        print_table(("field", *names), config_rows, title="Configuration differences", right=right)
     else:
         print("The configurations are the same.")
     print()
-    rows = [(label, *(show(label, v) for v in values)) for label, values in metrics.items()]
-    rows += [(label, *(format_percent(v) for v in values)) for label, values in by_epoch.items()]
-    print_table(("metric", *names), rows, title="Results (accuracy in %)", right=right)
+    print_table(("metric", *names), result_rows, title="Results (accuracy in %)", right=right)
     return 0
 
 
+def read_runs(names: Sequence[str], runs_dir: Path) -> list[Compared]:
+    """The run each name names, each once, in order; a Refused for the first name that is none or
+    is damaged. A file is left out with a note where two runs remain (``compare runs/*`` brings
+    in a sweep's ``sweeps.journal``), as is a run named twice."""
+    runs: list[Compared] = []
+    files: list[Path] = []
+    repeats: list[tuple[Path, Path]] = []
+    for name in names:
+        folder = find_run(name, runs_dir)
+        if folder is None:
+            file = next((path for path in (Path(name), runs_dir / name) if name.strip() and path.exists()), None)
+            if file is None:
+                raise Refused(f"no run folder {name!r} (nor in {runs_dir})")
+            files.append(file)
+            continue
+        same = next((run.folder for run in runs if run.folder.resolve() == folder.resolve()), None)
+        if same is not None:
+            repeats.append((folder, same))
+            continue
+        runs.append(read_run(folder))
+    if len(runs) < 2:  # two names or more were given: a file or a repeat took one's place
+        if files:
+            raise Refused(str(not_a_run_folder(files[0])))
+        if repeats:
+            raise Refused(f"{named_twice(*repeats[0])}; name at least two different runs")
+    for file in files:
+        print(f"mnist-tui compare: note: left out {file}: it is a file, not a run folder", file=sys.stderr)
+    for folder, same in repeats:
+        print(f"mnist-tui compare: note: {named_twice(folder, same)}; it is compared once", file=sys.stderr)
+    return runs
+
+
+def named_twice(folder: Path, same: Path) -> str:
+    return f"{same} is named twice" + ("" if folder == same else f" (also as {folder})")
+
+
+def read_run(folder: Path) -> Compared:
+    """``folder`` as compare shows it; a Refused that says it is no run folder or how it is damaged."""
+    if holds_no_run(folder):
+        raise Refused(
+            f"{folder} is not a run folder (it has no config.toml and no events.jsonl); "
+            "name run folders, as `mnist-tui runs --runs-dir DIR` lists them"
+        )
+    try:
+        config = read_config(folder)
+        summary = read_summary(folder)
+        state = "interrupted" if is_interrupted(folder, summary) else summary["status"]
+        return Compared(folder, config, summary, read_epochs(folder), state)
+    except DamagedRun as error:
+        raise Refused(f"{folder} is damaged: {error}") from None
+
+
+def fit_names(names: list[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """``names`` shortened in their middle, as ``mnist-tui runs`` shortens them, to share what ``width``
+    leaves beside the labels; where two would read the same, both keep more."""
+    labels = max(cell_len(row[0]) for row in rows)
+    room = (width - 1 - 3 * (len(names) + 1) - max(labels, len("metric"))) // len(names)
+    longest = max(cell_len(name) for name in names)
+    for each in range(max(room, RUN_SHORTEST), longest):
+        shown = [shorten_middle(name, each) for name in names]
+        if len(set(shown)) == len(shown):
+            return shown
+    return names
+
+
 # Each result of a run, None where its summary has none (blank in the table, null in --json).
-METRICS: dict[str, Any] = {
-    "status": lambda s, e: s.get("status"),
-    "epochs": lambda s, e: format_epochs(s.get("epochs_completed"), s.get("epochs")) or None,
-    "final accuracy": lambda s, e: s.get("final_test_accuracy"),
-    "best accuracy": lambda s, e: s.get("best_test_accuracy"),
-    "best epoch": lambda s, e: s.get("best_epoch"),
-    "training time": lambda s, e: s.get("train_seconds"),
-    "evaluation time": lambda s, e: s.get("eval_seconds"),
-    "evaluated on": lambda s, e: s.get("evaluated_on"),
-    "device": lambda s, e: s.get("device"),
-    "started": lambda s, e: s.get("started"),
+METRICS: dict[str, Callable[[Compared], Any]] = {
+    "status": lambda r: r.state,
+    "epochs": lambda r: format_epochs(r.summary.get("epochs_completed"), r.summary.get("epochs")) or None,
+    "final accuracy": lambda r: r.summary.get("final_test_accuracy"),
+    "best accuracy": lambda r: r.summary.get("best_test_accuracy"),
+    "best epoch": lambda r: r.summary.get("best_epoch"),
+    "training time": lambda r: r.summary.get("train_seconds"),
+    "evaluation time": lambda r: r.summary.get("eval_seconds"),
+    "evaluated on": lambda r: r.summary.get("evaluated_on"),
+    "device": lambda r: r.summary.get("device"),
+    "started": lambda r: started_of(r.summary),
 }
 
 

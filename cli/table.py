@@ -94,7 +94,11 @@ def rich_table(
     for index, header in enumerate(headers):
         widest = max((cell_len(row[index]) for row in rows), default=0) if index in whole else None
         table.add_column(
-            Text(header), justify="right" if index in right else "left", no_wrap=index in whole, min_width=widest
+            Text(header),
+            justify="right" if index in right else "left",
+            no_wrap=index in whole,
+            min_width=widest,
+            overflow="ellipsis" if index in whole else "fold",  # a word too wide goes on over lines, uncut
         )
     for row in rows:
         table.add_row(*(highlight(cell) for cell in row))  # a Text, not a str: "[bold]" in a name is no markup

@@ -1,8 +1,9 @@
 """The runs under a runs folder, as a listing shows them: read from each folder's ``summary.json`` alone.
 
 Listing never opens ``events.jsonl`` (a run's events are read when the run is opened), so a
-thousand folders list in a fraction of a second. A damaged folder (no or corrupt summary, no
-event log or config, unreadable) is listed with the reason instead of raising.
+thousand folders list in a fraction of a second. A damaged folder (no or corrupt summary, one
+whose fields no run writes together, no or no readable event log or config, unreadable) is
+listed with the reason instead of raising.
 """
 
 from __future__ import annotations
@@ -200,6 +201,10 @@ def read_entry(folder: Path) -> RunEntry:
     except OSError as error:
         return RunEntry(folder, damage=f"unreadable: {error.strerror or error}")
     problems = [f"no {name}" for name in REQUIRED_FILES if name not in names]
+    if "events.jsonl" in names:
+        problem = _unreadable_log(folder / "events.jsonl")
+        if problem:
+            problems.append(problem)
     if "config.toml" in names:
         problem = _unparsable_config(folder / "config.toml")
         if problem:
@@ -211,8 +216,30 @@ def read_entry(folder: Path) -> RunEntry:
         except DamagedRun as error:
             problems.insert(0, str(error))
     when = _timestamp(summary.get("started")) or modified
-    interrupted = summary.get("status") == "running" and writer_alive(folder) is False
-    return RunEntry(folder, summary, "; ".join(problems) or None, when, interrupted)
+    return RunEntry(folder, summary, "; ".join(problems) or None, when, is_interrupted(folder, summary))
+
+
+def is_interrupted(folder: Path, summary: dict[str, Any]) -> bool:
+    """Whether ``summary`` says running but the process that wrote it is gone (``RunEntry.interrupted``)."""
+    return summary.get("status") == "running" and writer_alive(folder) is False
+
+
+def holds_no_run(folder: Path) -> bool:
+    """Whether ``folder`` was never a run folder: it has neither a config nor an event log (a runs
+    folder, or any other), as a damaged run that lost one of them still has the other."""
+    return not any(os.path.lexists(folder / name) for name in ("config.toml", "events.jsonl"))
+
+
+def _unreadable_log(path: Path) -> str | None:
+    """Why ``events.jsonl`` cannot be read (a folder, a FIFO, no read permission), or None; the
+    listing does not open it (it may be large), so it asks only what opening it would answer."""
+    try:
+        regular_file(path)
+    except OSError as error:
+        return f"events.jsonl is unreadable: {error.strerror or error}"
+    if not os.access(path, os.R_OK):
+        return "events.jsonl is unreadable: Permission denied"
+    return None
 
 
 def read_summary(folder: Path) -> dict[str, Any]:
@@ -252,6 +279,22 @@ def _summary_problems(summary: dict[str, Any]) -> list[str]:
         for key, (valid, wanted) in _RULES.items()
         if key in summary and not valid(summary[key])
     ]
+    return problems or _inconsistencies(summary)
+
+
+def _inconsistencies(summary: dict[str, Any]) -> list[str]:
+    """Fields of a summary, each valid alone, that no run writes together: the engine never trains
+    past its configured epochs (a resume refuses fewer), and the best accuracy is the highest of
+    the epochs the final one is the last of."""
+    done, total, best_epoch = (summary.get(key) for key in ("epochs_completed", "epochs", "best_epoch"))
+    best, final = summary.get("best_test_accuracy"), summary.get("final_test_accuracy")
+    problems = []
+    if done is not None and total is not None and done > total:
+        problems.append(f"epochs_completed is {done}, more than its epochs ({total})")
+    if best_epoch is not None and done is not None and best_epoch > done:
+        problems.append(f"best_epoch is {best_epoch}, after its epochs_completed ({done})")
+    if best is not None and final is not None and best < final:
+        problems.append(f"best_test_accuracy is {best}, below its final_test_accuracy ({final})")
     return problems
 
 
@@ -443,9 +486,20 @@ def row_cells(entry: RunEntry) -> dict[str, str]:
         "best": format_percent(entry.get("best_test_accuracy")),
         "time": format_duration(entry.get("train_seconds")),
         "device": entry.get("device") or "",
-        "date": datetime.fromtimestamp(entry.when).strftime("%Y-%m-%d %H:%M") if entry.when else "",
+        "date": format_started(entry.when),
         "damage": entry.damage or "",
     }
+
+
+def format_started(when: float | None) -> str:
+    """A start time (a Unix timestamp) as listings show it, to the minute in local time: 2026-11-23 10:15."""
+    return datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else ""
+
+
+def started_of(summary: dict[str, Any]) -> str | None:
+    """A summary's start time as listings show it; its text as written where it is no ISO time."""
+    started = summary.get("started")
+    return format_started(_timestamp(started)) or started
 
 
 def format_epochs(done: int | None, total: int | None) -> str:

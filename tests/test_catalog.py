@@ -111,6 +111,24 @@ DAMAGE.update({
     "a null status": (summary_with(status=None), "summary.json: status is null, not a run state"),
     "a status no run has": (summary_with(status="banana"), "summary.json: status is 'banana', not a run state"),
     "a status that is a number": (summary_with(status=3), "summary.json: status is 3, not a run state"),
+    # Each was listed as a sound run: finished 5/1, best 50.00 beside final 78.00, an event log that is a folder.
+    "more epochs done than configured": (
+        summary_with(epochs=1, epochs_completed=5), "summary.json: epochs_completed is 5, more than its epochs (1)"
+    ),
+    "a best epoch not yet trained": (
+        summary_with(epochs=5, epochs_completed=2, best_epoch=4), "summary.json: best_epoch is 4, after its epochs_completed (2)"
+    ),
+    "a best accuracy below the final": (
+        summary_with(best_test_accuracy=50, final_test_accuracy=78),
+        "summary.json: best_test_accuracy is 50, below its final_test_accuracy (78)",
+    ),
+    "an event log that is a folder": (
+        lambda f: ((f / "events.jsonl").unlink(), (f / "events.jsonl").mkdir()), "events.jsonl is unreadable: Is a directory"
+    ),
+    "an event log that is a broken link": (
+        lambda f: ((f / "events.jsonl").unlink(), (f / "events.jsonl").symlink_to(f / "gone")),
+        "events.jsonl is unreadable: No such file or directory",
+    ),
     "a summary of nulls only": (
         summary_with(**dict.fromkeys(("status", "name", "preset", "started", "epochs", "epochs_completed"))),
         "summary.json: status is null, not a run state",
@@ -154,7 +172,7 @@ def test_every_bad_field_of_a_summary_is_named_in_one_reason(tmp_path: Path) -> 
 
 
 def test_summary_values_at_their_limits_are_sound(tmp_path: Path) -> None:
-    folder = make_run(tmp_path, "r", final_test_accuracy=100, best_test_accuracy=0.0, train_seconds=0,
+    folder = make_run(tmp_path, "r", final_test_accuracy=0.0, best_test_accuracy=100, train_seconds=0,
                       eval_seconds=366 * 24 * 3600, epochs=100_000, epochs_completed=0, best_epoch=None)
     entry = read_entry(folder)
     assert entry.damage is None and entry.state == "finished"
@@ -334,8 +352,9 @@ def test_compare_refuses_a_run_whose_log_was_cut_short(tmp_path: Path, capsys: p
 
     log = epoch_line(1, 80.0) + epoch_line(2, 85.0)
     sound = make_run(tmp_path, "sound", events=log, epochs=2, epochs_completed=2)
+    twin = make_run(tmp_path, "twin", events=log, epochs=2, epochs_completed=2)
     cut = make_run(tmp_path, "cut", events=log[:-30], epochs=2, epochs_completed=2)
-    assert main([str(sound), str(sound)]) == 0
+    assert main([str(sound), str(twin)]) == 0
     capsys.readouterr()
     assert main([str(sound), str(cut)]) == 2
     error = capsys.readouterr().err

@@ -77,14 +77,16 @@ def test_a_full_stdout_stops_the_headless_run_with_its_checkpoint_and_one_line(d
 @pytest.mark.skipif(not DEV_FULL.exists(), reason="needs /dev/full (Linux)")
 @pytest.mark.parametrize(
     "args",
-    [["runs"], ["runs", "--json"], ["compare", "RUN", "RUN"], ["predict", "RUN", "IMAGE"], ["--list-presets"]],
+    [["runs"], ["runs", "--json"], ["compare", "RUN", "COPY"], ["predict", "RUN", "IMAGE"], ["--list-presets"]],
     ids=["runs", "runs-json", "compare", "predict", "list-presets"],
 )
 def test_a_full_stdout_fails_every_command_with_one_line_and_exit_1(
     finished_run: Path, image: Path, tmp_path: Path, args: list[str]
 ) -> None:
     """Each of these printed ``OSError: [Errno 28] No space left on device`` under a traceback."""
-    argv = [{"RUN": str(finished_run), "IMAGE": str(image)}.get(arg, arg) for arg in args]
+    copy = tmp_path / "copy" / finished_run.name  # compare takes a run named twice once, and needs two
+    shutil.copytree(finished_run, copy)
+    argv = [{"RUN": str(finished_run), "COPY": str(copy), "IMAGE": str(image)}.get(arg, arg) for arg in args]
     if args[0] == "runs":
         argv += ["--runs-dir", str(finished_run.parent)]
     with DEV_FULL.open("w") as full:

@@ -128,7 +128,7 @@ def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_d
         (["compare", "a", "b"], "mnist-tui compare: error: no run folder 'a' (nor in runs)"),
         (["compare", "", "a"], "mnist-tui compare: error: no run folder '' (nor in "),
         (["compare", "no-log", "empty"], "is damaged: no events.jsonl"),
-        (["compare", "empty", "no-log"], "is damaged: config file"),
+        (["compare", "empty", "no-log"], "empty is not a run folder (it has no config.toml and no events.jsonl)"),
         (["runs", "--colour"], "unrecognized arguments: --colour"),
     ],
 )
