@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Static
 
+from mnist_tui.engine.events import ConfusionCounted, MistakesFound
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.engine.replay import read_events
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.class_bars import per_class
-from mnist_tui.tui.confusion_grid import ConfusionGrid
+from mnist_tui.tui.confusion_grid import ConfusionGrid, largest_mistake
 from mnist_tui.tui.digit_gallery import DigitGallery
 from mnist_tui.tui.inspect_view import InspectView
+from mnist_tui.tui.run_state import INSPECTED_EPOCHS
 from mnist_tui.tui.loss_chart import LossChart
 from mnist_tui.tui.mistake_cards import MistakeCards, cell_mistakes
 from mnist_tui.tui.view_bar import ViewBar
+from test_tui_runs import notices
 from tui_script import ScriptedSource, confusion, mistakes, press, run_async, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -149,6 +153,74 @@ async def test_brackets_choose_earlier_epochs_and_the_bars_show_the_change() -> 
         # Recall of class 0 rose from epoch 2 (96 of 100) to epoch 3 (97 of 100): +1.00 shown.
         assert per_class(confusion("", 3).matrix)[0][0] == 97.0
         assert "▲ 1.00" in _text(app.query_one("#class-bars", Static))
+
+
+def six_taken_for_nine(config, run_id):  # type: ignore[no-untyped-def]
+    """:func:`training_run` where no 0 is taken for 1 (the cell the grid used to open on) and 6 is
+    taken for 9 more often than any other mistake (5 more cases, their mistakes not kept)."""
+    for event in training_run()(config, run_id):
+        if isinstance(event, ConfusionCounted):
+            rows = [list(row) for row in event.matrix]
+            rows[0][0], rows[0][1] = rows[0][0] + rows[0][1], 0
+            rows[6][6], rows[6][9] = rows[6][6] - 5, rows[6][9] + 5
+            event = dataclasses.replace(event, matrix=tuple(map(tuple, rows)))
+        elif isinstance(event, MistakesFound):
+            keep = [i for i, pair in enumerate(zip(event.labels, event.predictions)) if pair != (0, 1)]
+            fields = ("indices", "labels", "predictions", "confidences", "images")
+            event = dataclasses.replace(event, **{name: tuple(getattr(event, name)[i] for i in keep) for name in fields})
+        yield event
+
+
+def test_the_largest_mistake_is_the_largest_off_diagonal_count() -> None:
+    assert largest_mistake(((90, 0, 3), (1, 50, 0), (7, 7, 80))) == (2, 0), "the first of two equal ones"
+    assert largest_mistake(((5, 0), (0, 5))) is None, "no mistakes"
+
+
+@run_async
+async def test_the_grid_opens_on_the_largest_mistake_until_a_cell_is_chosen() -> None:
+    """QA: on arrival the selected cell was an empty one, "No mistakes: no 0 was taken for 1."."""
+    app = make_app(ScriptedSource(six_taken_for_nine))
+    async with app.run_test(size=SIZE) as pilot:
+        await finished_run(pilot, app)
+        await pilot.press("2")
+        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
+        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+        assert grid.cursor == (6, 9)
+        assert "6 taken for 9: 1 most confident of 6" in _text(cards), _text(cards)
+        await pilot.press("left_square_bracket")  # epoch 2: 6 taken for 9 in 3 + 5 cases, still the largest
+        assert grid.cursor == (6, 9)
+        await pilot.press("up", "enter")  # chosen: the cursor stays on it at another epoch
+        await pilot.press("right_square_bracket")
+        assert grid.cursor == (5, 9) and "5 taken for 9" not in _text(cards) and "No mistakes" in _text(cards)
+
+        await finished_run(pilot, app)  # a new run opens on its largest mistake again
+        await pilot.press("2")
+        await wait_until(pilot, lambda: grid.cursor == (6, 9), what="the new run's largest mistake")
+
+
+@run_async
+async def test_the_title_says_which_kept_epoch_and_the_oldest_says_once_that_older_ones_are_not_kept() -> None:
+    """QA: ``Confusion · epoch 1526 (latest) · 20/20`` did not say what 20/20 counts, and [ stopped
+    at epoch 1507 with no word that older epochs are not kept."""
+    epochs = INSPECTED_EPOCHS + 2
+    app = MnistApp(CONFIG.replace(epochs=epochs), source=ScriptedSource(), preset="smoke")
+    notified: list[str] = []
+    async with app.run_test(size=SIZE, message_hook=notices(notified)) as pilot:
+        await finished_run(pilot, app)
+        await pilot.press("2")
+        await pilot.pause()
+        said = len(notified)  # the run's end
+        box = app.query_one("#confusion-box")
+        kept = f"kept epoch {INSPECTED_EPOCHS} of {INSPECTED_EPOCHS}"
+        assert str(box.border_title) == f"Confusion · epoch {epochs} (latest) · {kept}"
+        for _ in range(INSPECTED_EPOCHS - 1):
+            await pilot.press("left_square_bracket")
+        assert str(box.border_title) == f"Confusion · epoch 3 · kept epoch 1 of {INSPECTED_EPOCHS}"
+        assert notified[said:] == []
+        await pilot.press("left_square_bracket", "left_square_bracket")  # at the oldest kept: said once
+        await pilot.pause()
+        assert notified[said:] == [f"Epochs before 3 are not kept: Inspect keeps the latest {INSPECTED_EPOCHS} epochs."]
+        assert app.query_one(InspectView).epoch == 3
 
 
 @run_async

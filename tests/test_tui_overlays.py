@@ -100,45 +100,39 @@ async def inspect_after_a_run(pilot: Pilot, runs: Path) -> str:
 async def draw(pilot: Pilot, runs: Path) -> str:
     """The Draw view: at 80x24 the prepared digit is a scroll away, under the prediction."""
     await press(pilot, "3")
-    return "#draw-side"
+    return "#draw-panes"
 
 
 async def runs_table(pilot: Pilot, runs: Path) -> str:
-    """The Runs table: its columns past the best accuracy are a scroll to the right."""
-    for number, started in enumerate(("2026-11-20T10:00:00+00:00", "2026-11-21T10:00:00+00:00")):
-        write_run(runs, f"smoke-{number}", CONFIG, started=started)
+    """The Runs table: 24 runs, more than its rows at 120x40 (its columns fit or are left out:
+    it no longer scrolls sideways)."""
+    for number in range(24):
+        write_run(runs, f"smoke-{number:02d}", CONFIG, started=f"2026-11-20T10:{number:02d}:00+00:00")
     await press(pilot, "4")
-    await wait_until(pilot, lambda: pilot.app.query_one(RunsTable).row_count == 2, what="the runs listed")
+    await wait_until(pilot, lambda: pilot.app.query_one(RunsTable).row_count == 24, what="the runs listed")
     return "#runs-table"
 
 
 @pytest.mark.parametrize(
-    ("size", "show", "vertical"),
-    [((120, 40), inspect_after_a_run, True), ((80, 24), draw, True), ((120, 40), runs_table, False)],
+    ("size", "show"),
+    [((120, 40), inspect_after_a_run), ((80, 24), draw), ((120, 40), runs_table)],
     ids=["inspect-120x40", "draw-80x24", "runs-table-120x40"],
 )
 @run_async
 async def test_a_view_that_scrolls_shows_a_scrollbar_with_a_visible_track_and_thumb(
-    size: tuple[int, int], show: Callable[[Pilot, Path], Awaitable[str]], vertical: bool, tmp_path: Path
+    size: tuple[int, int], show: Callable[[Pilot, Path], Awaitable[str]], tmp_path: Path
 ) -> None:
-    """Beside a view a few rows taller than the terminal (under a table wider than its pane), only
-    stray ends of a dim thumb showed: the track was black beside the dashboard's near-black."""
+    """Beside a view a few rows taller than the terminal, only stray ends of a dim thumb showed:
+    the track was black beside the dashboard's near-black."""
     app = MnistApp(CONFIG, source=ScriptedSource(training_run()), preset="smoke", runs_dir=tmp_path)
     async with app.run_test(size=size) as pilot:
         view = app.query_one(await show(pilot, tmp_path))
-        shown = (lambda: view.show_vertical_scrollbar) if vertical else (lambda: view.show_horizontal_scrollbar)
-        await wait_until(pilot, shown, what="the scrollbar")
+        await wait_until(pilot, lambda: view.show_vertical_scrollbar, what="the scrollbar")
         await pilot.pause()  # painted
-        if vertical:
-            assert view.max_scroll_y > 0 and view.scroll_y == 0, "it scrolls, from the top"
-            bar = view.vertical_scrollbar.region
-            thumb, track = (bar.x, bar.y), (bar.x, bar.bottom - 1)
-            beside = (bar.x - 1, bar.bottom - 1)  # the pane's border left of the track
-        else:
-            assert view.max_scroll_x > 0 and view.scroll_x == 0, "it scrolls, from the left"
-            bar = view.horizontal_scrollbar.region
-            thumb, track = (bar.x, bar.y), (bar.right - 1, bar.y)
-            beside = (bar.right - 1, bar.y + 1)  # the pane's border under the track
+        assert view.max_scroll_y > 0 and view.scroll_y == 0, "it scrolls, from the top"
+        bar = view.vertical_scrollbar.region
+        thumb, track = (bar.x, bar.y), (bar.x, bar.bottom - 1)
+        beside = (bar.x - 1, bar.bottom - 1)  # left of the track: a border, or the table's last row
         thumb_colour, track_colour, beside_colour = (
             shown_colour(app.screen.get_style_at(*cell)) for cell in (thumb, track, beside)
         )
@@ -152,7 +146,7 @@ async def test_the_draw_and_the_idle_inspect_view_fit_120x40_without_a_scrollbar
     there once a run's mistakes and first-layer weights fill it, taller than the terminal)."""
     app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke")
     async with app.run_test(size=(120, 40)) as pilot:
-        for key, scroller in (("2", "#inspect-scroll"), ("3", "#draw-side")):
+        for key, scroller in (("2", "#inspect-scroll"), ("3", "#draw-panes")):
             await press(pilot, key)
             await pilot.pause(0.2)
             view = app.query_one(scroller)

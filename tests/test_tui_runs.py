@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.notifications import Notify
 from textual.widgets import Input
 
 from mnist_tui.engine.catalog import DESCENDING, row_cells
@@ -16,7 +17,7 @@ from mnist_tui.engine.presets import config_to_toml, load_preset
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.confusion_grid import ConfusionGrid
-from mnist_tui.tui.overlay_chart import OverlayChart
+from mnist_tui.tui.overlay_chart import PALETTE, OverlayChart
 from mnist_tui.tui.run_details import RunDetails
 from mnist_tui.tui.runs_table import SHOWN_COLUMNS, RunsTable
 from mnist_tui.tui import runs_view as runs_view_module
@@ -103,8 +104,11 @@ async def test_runs_are_listed_newest_first_with_the_damaged_one_and_its_reason(
         assert app.current_view == "RunsView" and app.focused is table
         assert shown(table)[1:] == ["smoke-halted", "sgd-b", "smoke-a"]
         assert shown(table)[0] == "broken"  # no start time: its folder's, made last
-        row = [str(cell) for cell in table.get_row("broken")]
-        assert "damaged" in row and any("summary.json is corrupt" in cell for cell in row)
+        assert "damaged" in [str(cell) for cell in table.get_row("broken")]
+        # Its reason is in the details (the damage column, last, shows only where it fits whole).
+        assert app.query_one(RunDetails).caption.startswith("damaged: summary.json is corrupt")
+        await pilot.resize_terminal(300, 45)  # every column in view
+        await wait_until(pilot, lambda: "preset" in [key.value for key in table.columns], what="every column")
         cells = dict(zip([key.value for key in table.columns], [str(cell) for cell in table.get_row("smoke-halted")]))
         assert [cells[key] for key in ("run", "preset", "state", "epochs")] == ["smoke-halted", "smoke", "stopped", "1/3"]
 
@@ -250,6 +254,61 @@ async def test_marking_two_runs_overlays_their_curves_with_two_legend_entries(ru
         await pilot.press("space")  # unmarked: its curves are dropped, the legend follows
         await wait_until(pilot, lambda: overlay.legend_entries == ["sgd-b"], what="one curve")
         assert set(view.curves) == {"sgd-b"}
+
+
+def notices(into: list[str]):  # type: ignore[no-untyped-def]
+    """A ``message_hook`` that keeps every notification's text (a shown one expires in seconds)."""
+    return lambda message: into.append(message.notification.message) if isinstance(message, Notify) else None
+
+
+@run_async
+async def test_a_damaged_run_is_refused_once_and_takes_none_of_the_overlay_slots(runs_dir: Path) -> None:
+    """QA: junkdir (no events.jsonl) got the mark, "Cannot overlay junkdir" came again at each
+    later mark, and it counted among the 8 runs the overlay takes."""
+    for n in range(len(PALETTE) - 3):  # with the fixture's three, as many good runs as the overlay takes
+        write_run(runs_dir, f"extra-{n}", SMOKE, started=f"2026-11-19T10:0{n}:00+00:00")
+    app, notified = make_app(runs_dir), []
+    async with app.run_test(size=SIZE, message_hook=notices(notified)) as pilot:
+        table = await runs_view(pilot, app)
+        await select(pilot, table, "broken")
+        await pilot.press("space")
+        await pilot.pause()
+        assert table.marked == []
+        assert notified == [f"Cannot overlay broken: it is damaged ({table.shown[0].damage})."]
+        good = [entry.run for entry in table.shown if not entry.damage]
+        assert len(good) == len(PALETTE)
+        for run in good:
+            await select(pilot, table, run)
+            await pilot.press("space")
+        overlay = app.query_one(OverlayChart)
+        await wait_until(pilot, lambda: len(overlay.legend_entries) == len(PALETTE), what="every curve")
+        assert table.marked == good
+        assert len(notified) == 1, notified
+
+
+@run_async
+async def test_a_run_whose_log_went_after_the_listing_is_unmarked_and_named_once(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runs_view_module, "REFRESH_SECONDS", 600.0)  # no listing sees the log gone
+    app, notified = make_app(runs_dir), []
+    async with app.run_test(size=SIZE, message_hook=notices(notified)) as pilot:
+        table = await runs_view(pilot, app)
+        (runs_dir / "sgd-b" / "events.jsonl").unlink()  # listed whole, its log gone before it is marked
+        view = app.query_one(RunsView)
+        await select(pilot, table, "sgd-b")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: notified, what="the message")
+        await wait_until(pilot, lambda: table.marked == [], what="sgd-b unmarked")
+        assert str(table.get_row("sgd-b")[0]) == ""
+        assert notified == ["Cannot overlay sgd-b: no events.jsonl; unmarked it."]
+        for run in ("smoke-a", "smoke-halted"):
+            await select(pilot, table, run)
+            await pilot.press("space")
+        overlay = app.query_one(OverlayChart)
+        await wait_until(pilot, lambda: overlay.legend_entries == ["smoke-a", "smoke-halted"], what="both curves")
+        assert len(notified) == 1, notified
+        assert set(view.curves) == {"smoke-a", "smoke-halted"}
 
 
 @run_async

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from mnist_tui.engine.catalog import row_cells
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.runs_table import RunsTable, shorten_run
+from mnist_tui.tui.runs_table import ORDER, RunsTable, fit_columns, shorten_run
 from mnist_tui.tui.runs_view import RunsView
 from test_tui_runs import write_run
 from tui_script import ScriptedSource, run_async, wait_until
@@ -85,3 +86,47 @@ async def test_widening_the_terminal_refits_the_columns_and_every_first_column_s
         await wait_until(pilot, lambda: shown_run(table, LONG) == LONG, what="the whole name at 200 columns")
         await pilot.pause(0.3)
         assert first_columns_fit(table) and run_column_fits_its_cells(table)
+
+
+def screen_lines(app: MnistApp) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@run_async
+async def test_every_column_shown_fits_whole_and_the_rest_are_left_out(runs_dir: Path, size: tuple[int, int]) -> None:
+    """At 120x40 the last columns ran past the table's edge (``trainin``, ``0.`` for a time) under
+    a horizontal scroll bar whose thumb showed as a stray ``▍`` in the empty table; a long damaged
+    folder's name cut best % to ``89.0``."""
+    (runs_dir / "a-very-long-damaged-folder-name-copied-from-elsewhere").mkdir()
+    app = MnistApp(SMOKE, source=ScriptedSource(), preset="smoke", runs_dir=runs_dir)
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(RunsView)
+        await pilot.press("4")
+        await wait_until(pilot, lambda: view.listed > 0, what="the listing")
+        table = app.query_one(RunsTable)
+        await wait_until(pilot, lambda: first_columns_fit(table), what="fitted")
+        await pilot.pause(0.3)
+        keys = [str(key.value) for key in table.columns]
+        assert keys[: len(FIRST)] == list(FIRST), keys
+        area = table.scrollable_content_region
+        assert sum(column.get_render_width(table) for column in table.columns.values()) <= area.width, keys
+        assert not table.show_horizontal_scrollbar
+        lines = screen_lines(app)
+        assert not any(glyph in line for line in lines[area.y : area.bottom + 1] for glyph in "▏▎▍▌▋▊▉")
+        for row, entry in enumerate(table.shown[: area.height - 1]):
+            line = lines[area.y + 1 + row][area.x : area.right]
+            cells = row_cells(entry)
+            for key in keys[2:]:  # past the mark and the (cut) run name: every value whole
+                assert cells[key] in line, (key, cells[key], line)
+
+
+def test_columns_are_kept_in_order_while_they_fit_whole() -> None:
+    cells = {"run": "smoke-20261202-173623-b49f", "state": "finished", "epochs": "30/30", "final": "88.10",
+             "best": "88.60", "time": "0.6s", "date": "2026-12-02 17:36", "preset": "smoke", "device": "cpu",
+             "damage": ""}
+    assert fit_columns([cells], 200) == (26, list(ORDER)), "all of them, the name whole"
+    run, keys = fit_columns([cells], 66)  # the table at 120x40
+    assert keys == ["run", "state", "epochs", "final", "best"] and run == 24, (run, keys)
+    run, keys = fit_columns([cells], 40)  # not even the first columns: the last ones go whole
+    assert keys == ["run", "state"] and run == 24, (run, keys)

@@ -37,6 +37,19 @@ def shade(count: int, row_total: int, diagonal: bool) -> Style:
     return Style(bgcolor=f"rgb({r},{g},{b})", color="white", bold=diagonal)
 
 
+def largest_mistake(matrix: tuple[tuple[int, ...], ...]) -> tuple[int, int] | None:
+    """The off-diagonal cell with the most cases (the first in reading order of equal ones), or
+    None where nothing was mistaken."""
+    mistakes = (
+        (count, (row, column))
+        for row, counts in enumerate(matrix)
+        for column, count in enumerate(counts)
+        if row != column
+    )
+    count, cell = max(mistakes, key=lambda pair: pair[0], default=(0, None))
+    return cell if count else None
+
+
 class ConfusionGrid(Widget, can_focus=True):
     """Rows are true classes, columns predictions; arrows or the mouse move the selection, enter chooses."""
 
@@ -65,6 +78,9 @@ class ConfusionGrid(Widget, can_focus=True):
         self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
         self.cursor = (0, 1)
         """The selected (true, predicted) cell."""
+        self.chosen = False
+        """Whether the cursor's cell was chosen (arrows, enter, a click); until then each matrix
+        shown selects its largest mistake (QA: the view opened on an empty cell, "No mistakes")."""
         self.cell = CELL
         """Columns of one cell."""
         self.lines = 1
@@ -72,6 +88,8 @@ class ConfusionGrid(Widget, can_focus=True):
 
     def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
         self.matrix, self.names = matrix, names
+        if matrix is not None and not self.chosen:
+            self.cursor = largest_mistake(matrix) or self.cursor
         self.refresh(layout=True)
 
     def set_cells(self, cell: int, lines: int) -> None:
@@ -119,9 +137,11 @@ class ConfusionGrid(Widget, can_focus=True):
     def action_move(self, rows: int, columns: int) -> None:
         size = len(self.names)
         self.cursor = ((self.cursor[0] + rows) % size, (self.cursor[1] + columns) % size)
+        self.chosen = True
         self.refresh()
 
     def action_choose(self) -> None:
+        self.chosen = True
         self.post_message(self.Chosen(*self.cursor))
 
     def on_click(self, event: events.Click) -> None:
@@ -131,5 +151,6 @@ class ConfusionGrid(Widget, can_focus=True):
         row, column = (offset.y - 1) // self.lines, (offset.x - LABEL) // self.cell
         if 0 <= row < len(self.names) and offset.x >= LABEL and 0 <= column < len(self.names):
             self.cursor = (row, column)
+            self.chosen = True
             self.refresh()
             self.post_message(self.Chosen(row, column))

@@ -20,7 +20,7 @@ from .class_bars import BAR, NUMBERS, ClassBars
 from .confusion_grid import CELL, LABEL, WIDEST_CELL, ConfusionGrid
 from .mistake_cards import CARD, MistakeCards
 from .pane import FitsRoom, Pane, View
-from .run_state import RunState
+from .run_state import INSPECTED_EPOCHS, RunState
 from .weight_tiles import WeightTiles
 
 
@@ -70,6 +70,7 @@ class InspectView(Pane, FitsRoom, View):
         self.epoch: int | None = None
         """The epoch shown; None follows the latest."""
         self.run = RunState()
+        self._told_kept: str | None = None  # the run told that its older epochs are not kept
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspect-scroll"):
@@ -122,6 +123,8 @@ class InspectView(Pane, FitsRoom, View):
         self.show_run(run)
 
     def show_run(self, run: RunState) -> None:
+        if run.run_id != self.run.run_id:  # a new run's grid opens on its largest mistake again
+            self.query_one(ConfusionGrid).chosen = False
         self.run = run
         if self.epoch is not None and run.inspection(self.epoch) is None:
             self.epoch = None  # a new run, or the epoch fell out of memory
@@ -135,6 +138,9 @@ class InspectView(Pane, FitsRoom, View):
         if not kept:
             return
         current = kept.index(self.epoch) if self.epoch in kept else len(kept) - 1
+        if current + step < 0 and kept[0] > 1 and self._told_kept != self.run.run_id:
+            self._told_kept = self.run.run_id  # once a run: each [ at the oldest would say it again
+            self.notify(f"Epochs before {kept[0]} are not kept: Inspect keeps the latest {INSPECTED_EPOCHS} epochs.")
         index = max(0, min(len(kept) - 1, current + step))
         self.epoch = None if index == len(kept) - 1 else kept[index]
         self._draw()
@@ -158,7 +164,8 @@ class InspectView(Pane, FitsRoom, View):
         else:
             kept = list(run.inspections)
             latest = " (latest)" if self.epoch is None else ""
-            box.border_title = f"Confusion · epoch {inspection.epoch}{latest} · {kept.index(inspection.epoch) + 1}/{len(kept)}"
+            place = f"kept epoch {kept.index(inspection.epoch) + 1} of {len(kept)}"
+            box.border_title = f"Confusion · epoch {inspection.epoch}{latest} · {place}"
         if confusion is not None:
             total = sum(map(sum, confusion.matrix))
             right = sum(confusion.matrix[k][k] for k in range(len(confusion.matrix)))

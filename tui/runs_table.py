@@ -14,8 +14,7 @@ STATE_STYLES = {
     "finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan", "damaged": "bold red",
 }
 FIRST = ("run", "state", "epochs", "final", "best")
-"""The columns a person reads a run by, first: the rest follow (ORDER), scrolled to with the
-arrows where the view is too narrow for them."""
+"""The columns a person reads a run by, first: the rest follow (ORDER) where they fit whole."""
 ORDER = (*FIRST, "time", "date", "preset", "device", "damage")
 SHOWN_COLUMNS = sorted(
     [(key, header, right) for key, header, right in COLUMNS if key != "name"],  # the folder's name starts with it
@@ -23,9 +22,35 @@ SHOWN_COLUMNS = sorted(
 )
 HEADERS = {key: header for key, header, _ in SHOWN_COLUMNS}
 """Each shown column's header label, by column key (the sort arrow follows it)."""
+RIGHT = {key: right for key, _, right in SHOWN_COLUMNS}
+"""Whether each column's cells are right-aligned (numbers)."""
 RUN_MIN_WIDTH = 24
 """The run column is cut in the middle to what leaves the first columns in view, down to this."""
 _PADDING = 2  # a DataTable cell's padding, both sides
+
+
+def fit_columns(rows: list[dict[str, str]], width: int) -> tuple[int, list[str]]:
+    """The run column's width and the keys of the columns shown, in ORDER, for these rows' cells
+    in ``width`` cells.
+
+    The run column is cut (down to RUN_MIN_WIDTH) to keep the other first columns in view; the
+    columns after it show while they fit whole, and the first that does not is left out with those
+    after it (at 120x40 the training column read ``0.`` for ``0.6s``, under a horizontal scroll bar)."""
+    natural = {
+        key: max([len(header) + 1, *(cell_len(cells[key]) for cells in rows)]) for key, header in HEADERS.items()
+    }
+    room = width - (1 + _PADDING)  # the mark
+    others = sum(natural[key] + _PADDING for key in FIRST[1:])
+    run = min(natural["run"], max(RUN_MIN_WIDTH, room - others - _PADDING), max(1, room - _PADDING))
+    # What the cut names take: less than ``run`` where a stamp's date was left out whole.
+    used = max([len(HEADERS["run"]) + 1, *(cell_len(shorten_run(cells["run"], run)) for cells in rows)]) + _PADDING
+    keys = ["run"]
+    for key in ORDER[1:]:
+        used += natural[key] + _PADDING
+        if used > room:
+            break
+        keys.append(key)
+    return run, keys
 
 
 def shorten_run(run: str, width: int) -> str:
@@ -73,11 +98,11 @@ class RunsTable(DataTable):
         """Marked runs' folder names, in the order they were marked."""
 
     def on_mount(self) -> None:
-        self._add_columns()
+        self._add_columns(list(HEADERS))
 
-    def _add_columns(self) -> None:
+    def _add_columns(self, keys: list[str]) -> None:
         self.add_column("", key="mark", width=1)
-        for key, _, _ in SHOWN_COLUMNS:
+        for key in keys:
             self.add_column(self._header(key), key=key)
 
     @property
@@ -130,6 +155,18 @@ class RunsTable(DataTable):
         self.update_cell(entry.run, "mark", self._mark(entry))
         self.post_message(self.MarksChanged(self.marked_entries()))
 
+    def unmark(self, runs: list[str]) -> None:
+        """Unmark these runs (their curves could not be read: they take no overlay slot)."""
+        gone = [run for run in runs if run in self.marked]
+        if not gone:
+            return
+        self.marked = [run for run in self.marked if run not in gone]
+        shown = {entry.run for entry in self.shown}
+        for run in gone:
+            if run in shown:
+                self.update_cell(run, "mark", Text(""))
+        self.post_message(self.MarksChanged(self.marked_entries()))
+
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         key = str(event.column_key.value)
@@ -139,37 +176,31 @@ class RunsTable(DataTable):
     def _refill(self) -> None:
         current = self.selected.run if self.selected else None
         self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
+        rows = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in self.shown]
+        run_width, keys = fit_columns(rows, self._width())
         # The columns too: a column's width only grows with its cells, and one kept from a wider
         # table left the run column 31 cells wide for names cut to 24, best % out of view.
         self.clear(columns=True)
-        self._add_columns()
-        rows = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in self.shown]
-        run_width = self._run_width(rows)
+        self._add_columns(keys)
         for entry, cells in zip(self.shown, rows):
             row = [self._mark(entry)]
-            for key, _, right in SHOWN_COLUMNS:
+            for key in keys:
                 style = STATE_STYLES.get(entry.state, "") if key in ("state", "damage") else ""
                 text = shorten_run(cells[key], run_width) if key == "run" else cells[key]
-                row.append(Text(text, style=style, justify="right" if right else "left"))
+                row.append(Text(text, style=style, justify="right" if RIGHT[key] else "left"))
             self.add_row(*row, key=entry.run)
         runs = [entry.run for entry in self.shown]
         if current in runs:
             self.move_cursor(row=runs.index(current))
 
-    def _run_width(self, rows: list[dict[str, str]]) -> int:
-        """The run column's width: what the table's width leaves beside the other first columns
-        (a 64-character name made it 88 wide, and state and accuracy were off screen)."""
-        others = 1 + _PADDING  # the mark
-        for key, header, _ in SHOWN_COLUMNS:
-            if key in FIRST and key != "run":
-                others += max([len(header) + 1, *(len(cells[key]) for cells in rows)]) + _PADDING
+    def _width(self) -> int:
+        """The cells the columns have: the table's width, less the vertical scroll bar's."""
         width = self.scrollable_content_region.width
         if not self.show_vertical_scrollbar:
             # Rows past the table's height bring the scrollbar after this fill: reserved now, or it
-            # covered the last first column's end (best % read 78.0 for 78.00 at 80x24).
+            # covered the last column's end (best % read 78.0 for 78.00 at 80x24).
             width -= self.styles.scrollbar_size_vertical
-        room = width - others - _PADDING
-        return max(RUN_MIN_WIDTH, room)
+        return width
 
     def on_resize(self) -> None:
         if self.entries:  # the run column follows the table's width, once the layout gave it

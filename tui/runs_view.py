@@ -84,6 +84,7 @@ class RunsView(View):
         self._listing = False  # a listing is in flight
         self._shown: tuple[str, ...] | None = None  # what the table shows, row by row
         self._next_listing = 0.0  # monotonic time before which the timer lists nothing
+        self._reading: set[str] = set()  # marked runs whose curves are being read
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -164,9 +165,16 @@ class RunsView(View):
 
     def action_mark(self) -> None:
         table = self.query_one(RunsTable)
-        if table.selected and table.selected.run not in table.marked and len(table.marked) >= len(PALETTE):
-            self.notify(f"At most {len(PALETTE)} runs overlay at once: unmark one first.", severity="warning")
+        entry = table.selected
+        if entry is None:
             return
+        if entry.run not in table.marked:
+            if entry.damage:  # no curves to draw: refused here, not warned about at every later mark
+                self.notify(f"Cannot overlay {entry.run}: it is damaged ({entry.damage}).", severity="error")
+                return
+            if len(table.marked) >= len(PALETTE):
+                self.notify(f"At most {len(PALETTE)} runs overlay at once: unmark one first.", severity="warning")
+                return
         table.toggle_mark()
 
     def action_open(self) -> None:
@@ -253,7 +261,8 @@ class RunsView(View):
     def _marks_changed(self, message: RunsTable.MarksChanged) -> None:
         marked = [entry.run for entry in message.marked]
         self.curves = {run: curves for run, curves in self.curves.items() if run in marked}
-        missing = [entry for entry in message.marked if entry.run not in self.curves]
+        missing = [entry for entry in message.marked if entry.run not in self.curves and entry.run not in self._reading]
+        self._reading.update(entry.run for entry in missing)
         if missing:
             self._read_curves(missing)
         else:
@@ -263,19 +272,23 @@ class RunsView(View):
     @work(thread=True, group="runs-curves")
     def _read_curves(self, entries: list[RunEntry]) -> None:
         read: dict[str, RunCurves] = {}
-        problems: list[str] = []
+        problems: dict[str, str] = {}
         for entry in entries:
             try:
                 read[entry.run] = read_curves(entry.path)
             except DamagedRun as error:
-                problems.append(f"{entry.run}: {error}")
+                problems[entry.run] = str(error)
         self.app.call_from_thread(self._curves_read, read, problems)
 
-    def _curves_read(self, read: dict[str, RunCurves], problems: list[str]) -> None:
-        marked = self.query_one(RunsTable).marked
-        self.curves.update({run: curves for run, curves in read.items() if run in marked})
-        for problem in problems:
-            self.notify(f"Cannot overlay {problem}", severity="error")
+    def _curves_read(self, read: dict[str, RunCurves], problems: dict[str, str]) -> None:
+        table = self.query_one(RunsTable)
+        self._reading.difference_update([*read, *problems])
+        self.curves.update({run: curves for run, curves in read.items() if run in table.marked})
+        failed = [run for run in problems if run in table.marked]
+        for run in failed:
+            self.notify(f"Cannot overlay {run}: {problems[run]}; unmarked it.", severity="error")
+        # Unmarked, a run without curves takes none of the overlay's slots and is not read again.
+        table.unmark(failed)
         self._overlay()
 
     def _overlay(self) -> None:
