@@ -274,9 +274,18 @@ def _check_range(
     below = value <= low if open_low else value < low
     above = value >= high if open_high else value > high
     if isinstance(value, float) and not math.isfinite(value) or below or above:
-        left = "(" if open_low else "["
-        right = ")" if open_high or high == math.inf else "]"
-        raise ConfigError(f"{name} must be in {left}{_bound(low)}, {_bound(high)}{right}, not {shown(value)}")
+        raise ConfigError(f"{name} must be {_range_words(low, high, open_low, open_high)}, not {shown(value)}")
+
+
+def _range_words(low: float, high: float, open_low: bool, open_high: bool) -> str:
+    """A range in words (QA: ``(0, inf)`` read as notation): ``greater than 0``, ``between 1 and 100``,
+    ``at least 0 and below 1``."""
+    lower = f"greater than {_bound(low)}" if open_low else f"at least {_bound(low)}"
+    if high == math.inf:
+        return lower
+    if not open_low and not open_high:
+        return f"between {_bound(low)} and {_bound(high)}"
+    return f"{lower} and {'below' if open_high else 'at most'} {_bound(high)}"
 
 
 def _bound(limit: float) -> str:

@@ -24,9 +24,9 @@ Cli = Callable[..., subprocess.CompletedProcess]
 CONFIG_FILES = {
     "a TOML syntax error": ("lr = 0.01\nepochs = = 3\n", "TOML syntax error"),
     "an unknown key": ("lr = 0.01\nepoch = 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
-    "a negative learning rate": ("lr = -0.01\n", "lr must be in (0, inf), not -0.01"),
+    "a negative learning rate": ("lr = -0.01\n", "lr must be greater than 0, not -0.01"),
     "a hidden size of 0": ("hidden = [512, 0]\n", "hidden sizes must be between 1 and 65536, not 0"),
-    "a batch size of 0": ("batch_size = 0\n", "batch_size must be in [1, 1000000], not 0"),
+    "a batch size of 0": ("batch_size = 0\n", "batch_size must be between 1 and 1000000, not 0"),
 }
 
 FLAGS = {
@@ -35,7 +35,7 @@ FLAGS = {
     "--set with a list of the wrong type": (["--set", "hidden=512,x"], "hidden must be a list of integers such as 512,256"),
     "--set of an unknown key": (["--set", "learning_rate=0.1"], "--set: unknown key 'learning_rate'"),
     "an unknown optimizer": (["--set", "optimizer=adamm"], "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'adamm' (did you mean 'adam'?)"),
-    "--epochs 0": (["--epochs", "0"], "epochs must be in [1, 100000], not 0"),
+    "--epochs 0": (["--epochs", "0"], "epochs must be between 1 and 100000, not 0"),
     # Empty was "not given": --preset '' trained the default preset at full size.
     "an empty --preset": (["--preset", ""], "--preset is empty; name a preset"),
     "an empty --data-dir": (["--data-dir", ""], "--data-dir is empty; name a folder"),

@@ -94,22 +94,22 @@ def test_wrong_type_in_a_file_names_the_field_and_the_type(tmp_path: Path, line:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"lr": -0.1}, "lr must be in (0, inf), not -0.1"),
-        ({"lr": 0.0}, "lr must be in (0, inf), not 0.0"),
-        ({"lr": float("nan")}, "lr must be in (0, inf), not nan"),
-        ({"lr": float("inf")}, "lr must be in (0, inf), not inf"),
+        ({"lr": -0.1}, "lr must be greater than 0, not -0.1"),
+        ({"lr": 0.0}, "lr must be greater than 0, not 0.0"),
+        ({"lr": float("nan")}, "lr must be greater than 0, not nan"),
+        ({"lr": float("inf")}, "lr must be greater than 0, not inf"),
         ({"hidden": [512, 0]}, "hidden sizes must be between 1 and 65536, not 0"),
         ({"hidden": []}, "hidden must list at least one layer size"),
-        ({"batch_size": 0}, "batch_size must be in [1, 1000000], not 0"),
-        ({"epochs": 0}, "epochs must be in [1, 100000], not 0"),
-        ({"dropout": 1.0}, "dropout must be in [0, 1), not 1.0"),
-        ({"momentum": -0.5}, "momentum must be in [0, 1), not -0.5"),
-        ({"holdout_fraction": 0.0}, "holdout_fraction must be in (0, 1), not 0.0"),
-        ({"gamma": 1.5}, "gamma must be in (0, 1], not 1.5"),
-        ({"gallery_size": 101}, "gallery_size must be in [0, 100], not 101"),
-        ({"mistakes_per_cell": -1}, "mistakes_per_cell must be in [0, 100], not -1"),
-        ({"weight_units": 65537}, "weight_units must be in [0, 65536], not 65537"),
-        ({"seed": -1}, "seed must be in [0, 9223372036854775807], not -1"),
+        ({"batch_size": 0}, "batch_size must be between 1 and 1000000, not 0"),
+        ({"epochs": 0}, "epochs must be between 1 and 100000, not 0"),
+        ({"dropout": 1.0}, "dropout must be at least 0 and below 1, not 1.0"),
+        ({"momentum": -0.5}, "momentum must be at least 0 and below 1, not -0.5"),
+        ({"holdout_fraction": 0.0}, "holdout_fraction must be greater than 0 and below 1, not 0.0"),
+        ({"gamma": 1.5}, "gamma must be greater than 0 and at most 1, not 1.5"),
+        ({"gallery_size": 101}, "gallery_size must be between 0 and 100, not 101"),
+        ({"mistakes_per_cell": -1}, "mistakes_per_cell must be between 0 and 100, not -1"),
+        ({"weight_units": 65537}, "weight_units must be between 0 and 65536, not 65537"),
+        ({"seed": -1}, "seed must be between 0 and 9223372036854775807, not -1"),
         ({"optimizer": "sgdd"}, "optimizer must be one of sgd, adagrad, rmsprop, adadelta, adam, adamw, radam, not 'sgdd' (did you mean 'sgd'?)"),
         ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ({"name": "my run"}, "name must be 1 to 64 letters, digits"),
@@ -186,7 +186,7 @@ def test_integers_are_accepted_where_numbers_are_expected() -> None:
 
 
 def test_replace_validates_like_any_other_input() -> None:
-    with pytest.raises(ConfigError, match="^flags: lr must be in"):
+    with pytest.raises(ConfigError, match="^flags: lr must be greater than"):
         Config().replace(source="flags", lr=-1.0)
     assert Config().replace(lr=0.5).lr == 0.5
 
@@ -333,6 +333,7 @@ def test_resume_rejects_flags_that_would_change_the_saved_config(flag: list[str]
 
 
 def test_resume_takes_epochs_as_the_new_total(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(config_to_toml(Config()))  # a run folder: its config is read up front
     options = resolve_flags("--resume", str(tmp_path), "--epochs", "4")
     assert (options.resume, options.resume_epochs) == (str(tmp_path), 4)
 
@@ -340,7 +341,7 @@ def test_resume_takes_epochs_as_the_new_total(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--epochs", "0"], "epochs must be in [1, 100000], not 0"),
+        (["--epochs", "0"], "epochs must be between 1 and 100000, not 0"),
         (["--resume", "runs/x", "--epochs", "0"], "--epochs must be at least 1, not 0"),
         (["--fail-under", "101"], "--fail-under must be a percentage between 0 and 100"),
     ],

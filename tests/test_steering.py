@@ -176,7 +176,7 @@ def test_cosine_goes_on_from_the_changed_rate(data_dir: Path, tiny: Config) -> N
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"lr": -1.0}, "set: lr must be in (0, inf), not -1.0"),
+        ({"lr": -1.0}, "set: lr must be greater than 0, not -1.0"),
         ({"momentum": 0.5}, "the adam optimizer has no momentum setting"),
         ({"weight_decay": True}, "set: weight_decay must be a number, not True"),
     ],

@@ -202,7 +202,7 @@ BAD_SPACES = {
     "unknown field": ("lrr = { low = 1e-4, high = 1e-1 }", "S.toml: unknown key 'lrr' (did you mean 'lr'?)"),
     "reversed range": ("lr = { low = 1e-1, high = 1e-4 }", "S.toml: lr: low (0.1) must be below high (0.0001)"),
     "empty choices": ("optimizer = { choices = [] }", "S.toml: optimizer: choices must be a non-empty list, not []"),
-    "forbidden value": ("lr = { low = 0, high = 1e-1 }", "S.toml: lr low: lr must be in (0, inf), not 0.0"),
+    "forbidden value": ("lr = { low = 0, high = 1e-1 }", "S.toml: lr low: lr must be greater than 0, not 0.0"),
     "float step not dividing": (
         "lr = { low = 0.01, high = 0.1, step = 0.04 }", "S.toml: lr: high - low (0.09000000000000001) must be a multiple of step (0.04)"
     ),

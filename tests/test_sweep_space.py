@@ -78,8 +78,8 @@ def test_an_unknown_field_names_the_file_and_the_closest_field(base: Config) -> 
     [
         ({"lr": {"low": 0.1, "high": 0.001}}, "S.toml: lr: low (0.1) must be below high (0.001)"),
         ({"lr": {"choices": []}}, "S.toml: lr: choices must be a non-empty list, not []"),
-        ({"lr": {"low": 0, "high": 0.1}}, "S.toml: lr low: lr must be in (0, inf), not 0.0"),
-        ({"dropout": {"low": 0.0, "high": 1.0}}, "S.toml: dropout high: dropout must be in [0, 1), not 1.0"),
+        ({"lr": {"low": 0, "high": 0.1}}, "S.toml: lr low: lr must be greater than 0, not 0.0"),
+        ({"dropout": {"low": 0.0, "high": 1.0}}, "S.toml: dropout high: dropout must be at least 0 and below 1, not 1.0"),
         ({"hidden": {"choices": [[0]]}}, "S.toml: hidden choice [0]: hidden sizes must be between 1 and 65536, not 0"),
         ({"weight_decay": {"low": 0, "high": 0.1, "log": True}}, "S.toml: weight_decay: a log range needs low > 0, not 0.0"),
         ({"batch_size": {"low": 32, "high": 256, "step": 30}}, "S.toml: batch_size: high - low (224) must be a multiple of step (30)"),
