@@ -154,12 +154,12 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
         gallery = app.query_one(DigitGallery)
         cards = list(gallery.query(DigitCard))
         assert len(cards) == 10
-        assert [card.has_class("wrong") for card in cards] == [label in (3, 8) for label in range(10)]
-        assert caption(cards[0]).plain.split() == ["0", "→", "0", "97%"]
-        assert caption(cards[3]).plain.split() == ["3", "→", "4", "55%"]
-        assert "red" in str(caption(cards[3]).spans[-1].style)
-        assert "green" in str(caption(cards[0]).spans[-1].style)
-        assert gallery.border_title == "Predictions after epoch 3: 8/10 right"
+        assert [card.has_class("wrong") for card in cards] == [True, True] + [False] * 8  # the wrong ones first
+        assert caption(cards[2]).plain.split() == ["0", "→", "0", "97%"]
+        assert caption(cards[0]).plain.split() == ["3", "→", "4", "55%"]
+        assert "red" in str(caption(cards[0]).spans[-1].style)
+        assert "green" in str(caption(cards[2]).spans[-1].style)
+        assert gallery.border_title == "Predictions after epoch 3: 8/10 right, wrong ones first"
 
         status = app.query_one(StatusBar)
         assert (status.state, status.device, status.run_dir) == ("finished", "cpu", RUN_DIR)
@@ -202,7 +202,7 @@ async def test_during_a_run_stale_events_and_a_second_start_change_nothing() -> 
         # The bars show the latest report at the next UI tick, with the chart.
         await wait_until(pilot, lambda: app.query_one("#run-bar", ProgressBar).progress == 200)
         assert chart.curves.batch.count == 40
-        assert gallery.border_title == "Predictions after epoch 2: 8/10 right"
+        assert gallery.border_title == "Predictions after epoch 2: 8/10 right, wrong ones first"
         assert (status.device, status.run_dir) == ("cpu", RUN_DIR)
 
         def panes() -> tuple[object, ...]:

@@ -317,7 +317,7 @@ async def test_a_short_terminal_draws_the_canvas_in_half_blocks_and_maps_the_mou
         assert at(canvas, 14, 2) == 0.0
         # Under the prepared digit the bars began below the screen: the prediction comes first.
         bars, prepared = app.query_one(ProbabilityBars), app.query_one("#prepared")
-        assert bars.region.bottom <= app.query_one("#draw-side").region.bottom and prepared.region.y > bars.region.y
+        assert bars.region.bottom <= app.query_one("#draw-panes").region.bottom and prepared.region.y > bars.region.y
 
         await pilot.resize_terminal(120, 40)  # room for both: the prepared digit first, as it is made
         await pilot.pause(0.2)

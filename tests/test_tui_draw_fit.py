@@ -38,7 +38,7 @@ async def test_a_resize_while_the_view_is_hidden_sizes_its_canvas_for_when_it_is
         assert canvas.size == (28, 14)
         box, bars = app.query_one("#canvas-box"), app.query_one(ProbabilityBars)
         assert box.region.bottom <= view.region.bottom, "the canvas's bottom border on screen"
-        assert bars.region.bottom <= app.query_one("#draw-side").region.bottom, "the prediction on screen"
+        assert bars.region.bottom <= app.query_one("#draw-panes").region.bottom, "the prediction on screen"
         assert app.query_one("#draw-side").size.width >= 40, "the side panes keep their room"
 
         await pilot.press("1")

@@ -59,8 +59,8 @@ async def test_invalid_fields_block_the_start_and_show_the_engines_messages_unti
     """batch_size abc, hidden 0, lr -1, then nesterov with adam: s starts nothing until each is fixed.
 
     A value that does not parse is flagged as it is typed; a value out of range, or a clash between
-    two fields, when s is pressed (the engine checks the whole config, one problem at a time). Once
-    all are fixed, the run gets the edited config.
+    two fields, when its field is left or s is pressed (every one at once: test_tui_qa_train.py).
+    Once all are fixed, the run gets the edited config.
     """
     source = ScriptedSource(training_run(end=False))
     app, running = make_app(source)

@@ -274,6 +274,11 @@ class MnistApp(PastRuns, Watching, App[int]):
         if not self.query_one(ConfigForm).submit():
             self.notify("Fix the fields marked in red to start.", severity="error")
 
+    def key_s(self) -> None:
+        """``s`` while Start is greyed out (:meth:`check_action` leaves the key to this): say why
+        nothing starts (QA: during a run it did nothing, without a word)."""
+        self.state_is_active("starting another run")
+
     @on(ConfigForm.Submitted)
     def _start_run(self, message: ConfigForm.Submitted) -> None:
         resume, self._resume = self._resume, None

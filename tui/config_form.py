@@ -22,6 +22,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
+from textual.widgets._select import SelectOverlay
 
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
 from ..engine.events import Event, RunStarted, SettingsChanged
@@ -83,6 +84,22 @@ def field_of_error(message: str) -> str | None:
     """The field a whole-config error is about (its message starts with the field's name)."""
     words = message.split(": ")[-1].split()
     return words[0] if words and words[0] in FIELDS else None
+
+
+class PresetSelect(Select[str]):
+    """The preset picker: says which preset was picked, also the one already shown (Select posts
+    Changed only for another value; QA picked smoke again to undo edits, and nothing happened)."""
+
+    class Picked(Message):
+        """A preset was picked from the list."""
+
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked(self, event: SelectOverlay.UpdateSelection) -> None:
+        self.post_message(self.Picked(str(self._options[event.option_index][1])))  # Select's own handler runs next
 
 
 class ConfigForm(Pane, Widget):
@@ -152,7 +169,7 @@ class ConfigForm(Pane, Widget):
     def compose(self) -> ComposeResult:
         presets = [(name, name) for name in list_presets()]
         yield Label("Preset", classes="group")
-        yield Select(
+        yield PresetSelect(
             [*presets, (CUSTOM, CUSTOM)], value=self.preset or CUSTOM, allow_blank=False,
             id="preset", compact=True,
         )
@@ -240,23 +257,38 @@ class ConfigForm(Pane, Widget):
 
     def read(self) -> Config | None:
         """The form as a Config, or None with every problem shown under its field."""
+        config, problems = self._check()
+        for name in FIELDS:
+            self._show_error(name, problems.get(name))
+        return config
+
+    def _check(self) -> tuple[Config | None, dict[str, str]]:
+        """The form as a Config, else every field's problem at once (QA: one per press of s).
+
+        The config's rules stop at the first broken one, so a field found wrong takes its default
+        and the rest are checked again, until they pass or a problem names no new field."""
         parsed: dict[str, Any] = {}
+        problems: dict[str, str] = {}
         for name, value in self.values().items():
             if isinstance(value, str) and FIELDS[name].type != "str" or name == "name":
                 try:
                     value = parse_value(name, value)
                 except ConfigError as error:
-                    self._show_error(name, str(error))
+                    problems[name] = str(error)
                     continue
-            self._show_error(name, None)
             parsed[name] = value
-        if self.errors:
-            return None
-        try:
-            return config_from_mapping(parsed, source="form")
-        except ConfigError as error:
-            self._show_error(field_of_error(str(error)) or "name", str(error).removeprefix("form: "))
-            return None
+        while True:
+            try:
+                config = config_from_mapping(parsed, source="form")
+            except ConfigError as error:
+                message = str(error).removeprefix("form: ")
+                name = field_of_error(message) or "name"
+                if name in problems:
+                    return None, problems
+                problems[name] = message
+                parsed.pop(name, None)
+                continue
+            return (None if problems else config), problems
 
     def submit(self) -> bool:
         """Post :class:`Submitted` if the form is valid; otherwise show why and scroll to the first problem.
@@ -272,6 +304,12 @@ class ConfigForm(Pane, Widget):
         return True
 
     # --- events -------------------------------------------------------------------------
+
+    @on(PresetSelect.Picked)
+    def _preset_picked_again(self, event: PresetSelect.Picked) -> None:
+        if event.value == self.preset:  # the fields back to the preset's values
+            self.load(load_preset(event.value), event.value)
+            self.post_message(self.Changed(self.summary))
 
     @on(Select.Changed, "#preset")
     def _preset_chosen(self, event: Select.Changed) -> None:
@@ -309,6 +347,15 @@ class ConfigForm(Pane, Widget):
             self._show_error(name, str(error).removeprefix("form: "))
         if event.input.has_focus:
             self._keep_in_view(event.input)
+
+    @on(Input.Blurred)
+    def _input_left(self, event: Input.Blurred) -> None:
+        """A field left with a value out of range is marked now, not at the next s: typing checks
+        the type only, as a half-typed 0.001 is 0 for a moment."""
+        name = (event.input.id or "").removeprefix("field-")
+        if self._filling or self.running is not None or name not in FIELDS:
+            return
+        self._show_error(name, self._check()[1].get(name))
 
     def _keep_in_view(self, widget: Widget) -> None:
         """The field being edited and its error in view once laid out again: the preset's

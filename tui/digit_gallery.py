@@ -30,6 +30,12 @@ def card_caption(label: str, prediction: str, confidence: float) -> Text:
     return text
 
 
+def wrong_first(samples: SamplesPredicted) -> list[int]:
+    """The samples' indices, the wrong predictions first, each group in the samples' order: a short
+    terminal shows one row of cards, and QA found the one mistake of ten below it."""
+    return sorted(range(len(samples.labels)), key=lambda index: samples.labels[index] == samples.predictions[index])
+
+
 class DigitCard(CachedStyles):
     """One digit: 28x28 pixels in 14 rows (14x14 in 7 rows when compact), and its caption.
 
@@ -149,15 +155,15 @@ class DigitGallery(Pane, VerticalScroll):
             cards = [DigitCard() for _ in samples.images]
             self.mount_all(cards)
         names = samples.class_names
-        for card, image, label, prediction, confidence in zip(
-            cards, samples.images, samples.labels, samples.predictions, samples.confidences
-        ):
-            caption = card_caption(names[label], names[prediction], confidence)
-            card.show(downsample(image, IMAGE_WIDTH, self.scale), IMAGE_WIDTH // self.scale, caption)
+        for card, index in zip(cards, wrong_first(samples)):
+            label, prediction = samples.labels[index], samples.predictions[index]
+            caption = card_caption(names[label], names[prediction], samples.confidences[index])
+            card.show(downsample(samples.images[index], IMAGE_WIDTH, self.scale), IMAGE_WIDTH // self.scale, caption)
             card.set_class(label != prediction, "wrong")
         right = sum(label == prediction for label, prediction in zip(samples.labels, samples.predictions))
         moment = "before training" if samples.epoch == 0 else f"after epoch {samples.epoch}"
-        self._set_title(f"Predictions {moment}: {right}/{len(samples.labels)} right")
+        order = ", wrong ones first" if 0 < right < len(samples.labels) else ""
+        self._set_title(f"Predictions {moment}: {right}/{len(samples.labels)} right{order}")
 
     def _set_title(self, title: str) -> None:
         """The border title, repainting the top border only: Textual repaints a widget whole when

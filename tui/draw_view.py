@@ -4,10 +4,11 @@ Beside the canvas: the drawing as the model sees it (prepared as MNIST's digits 
 fitted to 20x20, centre of mass at the centre of 28x28) and ten probability bars. The prediction
 follows the drawing, 150 ms after the last change. During a run the model is the one training
 now: the view asks the app to put a ``predict`` command into the engine's inbox, and the answer
-comes back as a DigitPredicted event. Otherwise it is a run folder's best.pt (else last.pt): one
-typed into the view, else the shown run's or the newest under the runs folder that has finished an
-epoch (an untrained model's guesses are noise); preparing and classifying run in a worker thread,
-never on the UI thread.
+comes back as a DigitPredicted event; while the view is shown, the drawing is classified again
+once a second as the model trains on, and at once when the view is shown again. Otherwise it is a
+run folder's best.pt (else last.pt): one typed into the view, else the shown run's or the newest
+under the runs folder that has finished an epoch (an untrained model's guesses are noise);
+preparing and classifying run in a worker thread, never on the UI thread.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
@@ -69,14 +70,15 @@ class DrawView(Pane, FitsRoom, View):
     DrawView #draw-body { height: 1fr; }
     DrawView #canvas-box { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; border-subtitle-color: $text-muted; padding: 0 1; }
     DrawView #canvas-box:focus-within { border: round $accent; }
-    DrawView #draw-side { width: 1fr; height: 1fr; scrollbar-size-vertical: 1; }
+    DrawView #draw-side { width: 1fr; height: 1fr; }
+    DrawView #draw-panes { height: 1fr; scrollbar-size-vertical: 1; }
     DrawView #prepared { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     DrawView #prediction { height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     DrawView #model { height: auto; color: $text-muted; margin-bottom: 1; }
-    DrawView #folder-row { height: 1; margin-top: 1; }
-    DrawView #folder-row Label { width: 12; color: $text-muted; }
+    DrawView #folder-box { height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    DrawView #folder-box:focus-within { border: round $accent; }
     DrawView #run-folder { width: 1fr; }
-    DrawView #folder-error { height: auto; color: $error; }
+    DrawView #folder-error { height: auto; color: $error; display: none; }
     """
 
     class PredictWanted(Message):
@@ -118,22 +120,28 @@ class DrawView(Pane, FitsRoom, View):
         """The latest request whose outcome is on screen (a prediction, or why there is none)."""
         self._source: tuple[str, str] | None = None
         """The model of the latest prediction: ("live", run id) or ("saved", folder)."""
+        self._live_step = 0
+        """The training step the training model's shown answer came from."""
         self._timer: Timer | None = None
+        self._queued = False
+        """A prediction is to start as soon as the app is free (``call_later``)."""
         self._cache = ModelCache()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-body"):
             with Vertical(id="canvas-box"):
                 yield DrawCanvas(id="canvas")
-            with VerticalScroll(id="draw-side"):
-                yield Static(PixelArt(bytes(SIDE * SIDE)), id="prepared")
-                with Vertical(id="prediction"):
-                    yield Static("", id="model")
-                    yield ProbabilityBars(id="probabilities")
-                with Horizontal(id="folder-row"):
-                    yield Label("run folder")
+            with Vertical(id="draw-side"):
+                with VerticalScroll(id="draw-panes"):
+                    yield Static(PixelArt(bytes(SIDE * SIDE)), id="prepared")
+                    with Vertical(id="prediction"):
+                        yield Static("", id="model")
+                        yield ProbabilityBars(id="probabilities")
+                # Under the panes, not after them: the bars grew and pushed it off screen (QA typed
+                # a path where it had been, and its letters ran the dashboard's keys).
+                with Vertical(id="folder-box"):
+                    yield Static("", id="folder-error")  # above the field, which stays where it was clicked
                     yield FieldInput(placeholder="the shown run's, else the newest trained", id="run-folder", compact=True)
-                yield Static("", id="folder-error")
 
     def on_mount(self) -> None:
         box = self.query_one("#canvas-box")
@@ -141,18 +149,22 @@ class DrawView(Pane, FitsRoom, View):
         box.border_subtitle = "left draws · right erases · arrows space · c clears"
         self.query_one("#prepared").border_title = "What the model sees"
         self.query_one("#prediction").border_title = "Prediction"
+        self.query_one("#folder-box").border_title = "Run folder (enter)"
         self._show_empty()
         self.follow_room()
 
     def on_show_view(self) -> None:
         self._fit()
         self.query_one(DrawCanvas).focus()
+        if self.awaiting is not None:  # its answer came while the view was hidden, and went unseen
+            self._schedule(None)
+        self.frame()  # the training model moved on while the view was hidden
 
     def _fit(self) -> None:
         """The canvas's size, and which side pane comes first, for the room the view has."""
         width, height = self._fitted = self._room()
         self.query_one(DrawCanvas).set_compact(width < FULL_SIZE[0] or height < FULL_SIZE[1])
-        side = self.query_one("#draw-side")
+        side = self.query_one("#draw-panes")
         first = self.query_one("#prediction" if height < BOTH_ROWS else "#prepared")
         if side.children[0] is not first:
             side.move_child(first, before=0)
@@ -167,6 +179,17 @@ class DrawView(Pane, FitsRoom, View):
         elif self.query_one(DrawCanvas).empty:
             self._show_model(source)
 
+    def frame(self) -> None:
+        """Once a second while shown: a drawing the training model classified is classified again
+        once the model has trained on (QA: it showed epoch 581's answer at epoch 1264)."""
+        latest = self.run.latest
+        if (
+            self._source is not None and self._source[0] == "live" and self._source == self._model_source()
+            and self.settled and latest is not None and latest.step > self._live_step
+            and not self.query_one(DrawCanvas).empty
+        ):
+            self._schedule(None)
+
     def expect_answer(self, command_id: str, request: int) -> None:
         """The app sent request ``request`` as the predict command ``command_id``: show its answer when it comes."""
         if request == self._request:
@@ -177,6 +200,7 @@ class DrawView(Pane, FitsRoom, View):
             if event.command_id == self.awaiting:
                 self.awaiting = None
                 self._answered = self._request
+                self._live_step = event.step
                 self._show_prediction(event.probabilities, run.class_names, f"{LIVE}, {live_step(event.step, run)}")
             return
         self.show_run(run)
@@ -200,6 +224,7 @@ class DrawView(Pane, FitsRoom, View):
             self._timer.stop()
             self._timer = None
         if delay is None:
+            self._queued = True
             self.call_later(self._predict)
         else:
             self._timer = self.set_timer(delay, self._predict)
@@ -239,15 +264,16 @@ class DrawView(Pane, FitsRoom, View):
     @property
     def settled(self) -> bool:
         """Whether the screen shows the outcome for the drawing as it is (no prediction waiting or running)."""
-        return self._timer is None and self._answered == self._request
+        return self._timer is None and not self._queued and self._answered == self._request
 
     def _predict(self) -> None:
-        self._timer = None
+        self._timer, self._queued = None, False
         canvas = self.query_one(DrawCanvas)
         if canvas.empty:
             self._show_empty()
             return
         self._request += 1
+        self.awaiting = None  # an earlier question's answer is for an earlier drawing or model
         source = self._model_source()
         self._source = source
         grid = [canvas.ink[row * SIDE : (row + 1) * SIDE] for row in range(SIDE)]
@@ -295,7 +321,7 @@ class DrawView(Pane, FitsRoom, View):
         elif message.note:  # no model, or it failed to load: say so instead of stale bars
             self.query_one(ProbabilityBars).show(None, (), message.note)
             self._show_model(self._source)
-        else:
+        elif not self.model_label.startswith(f"{LIVE},"):  # else it keeps saying when its last answer was made
             self._show_model(self._source)  # the training model's answer is on its way
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -346,6 +372,7 @@ class DrawView(Pane, FitsRoom, View):
             if error:
                 error += f"; predicting with {self.model_label} still" if self.model_label not in ("", NO_LABEL) else ""
         self.query_one("#folder-error", Static).update(error)
+        self.query_one("#folder-error").display = bool(error)
         if not error:
             self.query_one(DrawCanvas).focus()
             self.show_run(self.run)

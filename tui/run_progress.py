@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
+from collections import deque
+from typing import Callable
 
 from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console
@@ -31,6 +34,9 @@ from .run_state import RunState
 from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
+EPOCHS_TIMED = 10
+"""The time left counts the wall time of up to this many recent epochs, evaluation, probes and
+checkpoints included (QA: training throughput alone put a smoke run's last 16 s at 4)."""
 HOLD = "\u00a0"
 """A no-break space, between a number and its unit where the pane's text is built ("97.90 %",
 "epoch 3"): :func:`wrap_held` breaks lines at other spaces only, and shows it as a space."""
@@ -191,6 +197,9 @@ class RunProgress(Pane, Vertical):
         self._epoch = self._epoch_step = 0
         self._numbers_text = IDLE_TEXT
         """What the numbers under the bars say, before :func:`wrap_held` fits it to the width."""
+        self.clock: Callable[[], float] = time.monotonic
+        self._ends: deque[tuple[int, float]] = deque(maxlen=EPOCHS_TIMED + 1)
+        """(epoch, when its end was shown) of the latest epochs trained without a pause between."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -238,6 +247,10 @@ class RunProgress(Pane, Vertical):
             if run.state != "running":
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
         elif isinstance(event, (RunPaused, EpochEnded)):
+            if isinstance(event, EpochEnded):
+                self._ends.append((event.epoch, self.clock()))
+            else:
+                self._ends.clear()  # a pause is no epoch's time
             # An epoch's end shows at once in the accuracy table and the gallery: the bars reach it
             # with them (QA: fast epochs left the pane four epochs behind until the next frame).
             self.paint()
@@ -277,6 +290,7 @@ class RunProgress(Pane, Vertical):
         self.batch_size = int(event.config["batch_size"])
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
+        self._ends.clear()
         self._unpainted, self._painted_any = None, False
         self._outcome = None
         self.fit_captions()
@@ -306,18 +320,27 @@ class RunProgress(Pane, Vertical):
             return
         self._painted_any = True
         self._bars(event.epoch, event.epoch_step)
-        left = (self.epochs * self.steps_per_epoch - event.step) * self.batch_size / self.rate if self.rate else 0.0
-        # Each epoch still to end evaluates about as long as the last one did (a 2,000-digit run
-        # evaluating 1,000 digits spent a third of its time there).
-        ended = self._run.epochs[-1] if self._run.epochs else None
-        if ended is not None:
-            left += max(0, self.epochs - ended.epoch) * ended.eval_seconds
+        left = self._time_left(event)
         lr = self._run.lr if self._run.lr is not None else event.lr
         self._show_numbers(
             f"step{HOLD}{event.epoch_step:,}/{event.steps_per_epoch:,} · ≈{HOLD}{format_duration(left)}{HOLD}left\n"
             f"{self.rate:,.0f}{HOLD}samples/s · lr{HOLD}{lr:.3g}",
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
+
+    def _time_left(self, event: BatchReported) -> float:
+        """Seconds to the run's end: its epochs to go at the wall time recent epochs took, once two
+        ends were seen in a row (not across a pause, or the view hidden: a catch-up starts over);
+        until then training throughput plus the last epoch's evaluation."""
+        to_go = self.epochs * self.steps_per_epoch - event.step
+        (first, since), (last, until) = (self._ends[0], self._ends[-1]) if self._ends else ((0, 0.0), (0, 0.0))
+        if last > first:
+            return to_go / self.steps_per_epoch * (until - since) / (last - first)
+        left = to_go * self.batch_size / self.rate if self.rate else 0.0
+        ended = self._run.epochs[-1] if self._run.epochs else None
+        if ended is not None:
+            left += max(0, self.epochs - ended.epoch) * ended.eval_seconds
+        return left
 
     def finish(self, outcome: str, style: str) -> None:
         """The run ended: how, in ``style``, where the numbers were (the bars show its last report)."""

@@ -1,0 +1,109 @@
+"""QA on the Draw view: the run folder's box stays put, and the training model's answer stays fresh."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pytest
+from textual.widgets import Input, Static
+
+from mnist_tui.engine.config import Config
+from mnist_tui.engine.events import Event
+from mnist_tui.engine.presets import load_preset
+from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.draw_view import LIVE, DrawView
+from tui_script import ScriptedSource, batch, press, run_async, started, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+CONFIG = load_preset("smoke").replace(epochs=3)
+SIZE = (120, 40)
+
+
+class GatedReports:
+    """A run that reports for as long as its gate is open: closed, the engine answers nothing."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, config: Config, run_id: str) -> Iterator[Event]:
+        yield started(run_id, config)
+        step = 0
+        while True:
+            self.gate.wait()
+            step += 1
+            yield batch(run_id, step, loss=1.0)
+
+
+def label_step(view: DrawView) -> tuple[int, int]:
+    """Epoch and step of ``the model training now, epoch 2, step 41``."""
+    assert view.model_label.startswith(f"{LIVE}, epoch "), view.model_label
+    epoch, step = view.model_label.removeprefix(f"{LIVE}, epoch ").split(", step ")
+    return int(epoch), int(step.split()[0].replace(",", ""))
+
+
+@run_async
+async def test_the_training_models_answer_is_renewed_as_it_trains_and_on_coming_back() -> None:
+    """A drawing classified at epoch 581 still said epoch 581 at epoch 1264 (QA): while shown it is
+    classified again as training goes on, and at once when the view is shown again; hidden, never."""
+    script = GatedReports()
+    source = ScriptedSource(script, pace=0.01)
+    app = MnistApp(CONFIG, source=source, preset="smoke")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+        # The question of a drawing, answered only once the view is hidden: that answer goes unseen.
+        script.gate.clear()
+        await pilot.pause(0.3)  # the engine waits at the gate
+        await press(pilot, "3", "space")  # one change: one question
+        view = app.query_one(DrawView)
+        await wait_until(pilot, lambda: view.awaiting is not None, what="a question on its way")
+        await press(pilot, "1")
+        await wait_until(pilot, lambda: app.current_view == "TrainView" and not view.display, what="the view hidden")
+        assert source.taken("predict") == [] and view.predictions == 0
+        script.gate.set()
+        await wait_until(pilot, lambda: len(source.taken("predict")) == 1, what="the unseen answer")
+        await pilot.pause(2.5)
+        assert len(source.taken("predict")) == 1, "a hidden view asks nothing"
+        latest = app.run_state.latest
+
+        await press(pilot, "3")
+        await wait_until(pilot, lambda: view.predictions == 1, timeout=1.5, what="an answer on coming back")
+        first = label_step(view)
+        assert first >= (latest.epoch, latest.epoch_step)
+        await wait_until(pilot, lambda: view.predictions >= 2, what="an answer of the model trained on")
+        assert label_step(view) > first
+
+
+@run_async
+async def test_the_run_folder_box_stays_put_looks_like_a_field_and_keeps_the_keys_typed() -> None:
+    """The bars pushed the box from row 26 below the screen at 120x40, and it had no border; QA typed
+    a path where it had been, and its x stopped the run."""
+    source = ScriptedSource(GatedReports(), pace=0.01)
+    app = MnistApp(CONFIG, source=source, preset="smoke")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+        await press(pilot, "3")
+        await pilot.pause()
+        field = app.query_one("#run-folder", Input)
+        before = field.region
+
+        view = app.query_one(DrawView)
+        await press(pilot, "space", "down", "space")
+        await wait_until(pilot, lambda: view.predictions >= 1, what="the prediction and its bars")
+        await pilot.pause()
+        assert field.region == before and field.region.bottom <= app.screen.region.bottom - 2
+
+        await pilot.click("#run-folder")
+        assert app.focused is field
+        for key in "/nonexistent/xnpe":
+            await press(pilot, key)
+        await press(pilot, "enter")
+        await pilot.pause()
+        assert app.state == "running" and field.value == "/nonexistent/xnpe"
+        assert "/nonexistent/xnpe is not a run folder" in str(app.query_one("#folder-error", Static).content)
+        assert app.focused is field and field.region == before
+        assert app.query_one("#folder-box").styles.border_top[0] == "round"  # a field, not a stray sentence
