@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mnist_tui.command import build_parser, main, resolve
-from mnist_tui.engine.config import Config, ConfigError
+from mnist_tui.engine.config import Config
 from mnist_tui.engine.presets import config_to_toml, load_preset
 
 

@@ -45,22 +45,22 @@ async def test_the_time_left_counts_the_wall_time_of_whole_epochs() -> None:
         progress.clock = clock = Clock()
         app.run_state = RunState(run_id=RUN, state="starting")
         app.show_event(started(RUN, CONFIG))
-        for epoch in range(1, 6):
-            app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
-            clock.now += EPOCH_WALL
-            app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
-        app.show_event(batch(RUN, 5 * STEPS_PER_EPOCH + 1))
-        progress.paint()
+
+        def train(first: int, last: int) -> None:
+            """Epochs ``first`` to ``last``, EPOCH_WALL each, then the next epoch's first report."""
+            for epoch in range(first, last + 1):
+                app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
+                clock.now += EPOCH_WALL
+                app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
+            app.show_event(batch(RUN, last * STEPS_PER_EPOCH + 1))
+            progress.paint()
+
+        train(1, 5)
         await pilot.pause()
         assert time_left(progress) == "2:00", progress._numbers_text
 
         # A pause is no epoch's time: the minute paused does not lengthen the estimate.
         app.show_event(RunPaused(run_id=RUN, epoch=6, step=5 * STEPS_PER_EPOCH + 1))
         clock.now += 60
-        for epoch in range(6, 8):
-            app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
-            clock.now += EPOCH_WALL
-            app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
-        app.show_event(batch(RUN, 7 * STEPS_PER_EPOCH + 1))
-        progress.paint()
+        train(6, 7)
         assert time_left(progress) == "1:44", progress._numbers_text  # 13 epochs of 8 s

@@ -387,22 +387,8 @@ async def test_the_log_names_the_preset_a_missing_summary_cannot(tmp_path: Path)
 
 @run_async
 async def test_a_refusal_written_while_watching_pops_up_whoever_sent_it(tmp_path: Path) -> None:
-    script = list(training_run(end=False)(CONFIG, RUN))
-    folder = run_folder(tmp_path, script[:5])
-    app = watcher(folder)
-    notes: list[str] = []
-    app.notify = lambda message, **kwargs: notes.append(message)  # type: ignore[method-assign]
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.run_state.events == 5, what="the log")
-        refused = CommandAnswered(run_id=RUN, command_id="a-script", command="set", accepted=False, message="lr must be a number", source="file")
-        append(folder, refused.to_json() + "\n")
-        await wait_until(pilot, lambda: "Not changed: lr must be a number" in notes, what="the refusal told")
-
-
-@run_async
-async def test_commands_a_resume_does_not_replay_pop_nothing_up(tmp_path: Path) -> None:
-    """A run resumed after a kill answers the commands carried out before it "not replayed": the
-    log says they were carried out, and each popped up as "Not changed" (QA)."""
+    """A command a resume does not replay (carried out before a kill: the log says so) is answered
+    "not replayed" and pops nothing up; it showed as "Not changed" (QA)."""
     script = list(training_run(end=False)(CONFIG, RUN))
     folder = run_folder(tmp_path, script[:5])
     app = watcher(folder)
