@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from mnist_tui.engine.events import ConfusionCounted, MistakesFound
@@ -89,14 +90,20 @@ async def test_number_keys_type_into_a_field_instead_of_switching() -> None:
         assert app.current_view == "TrainView" and field.value.endswith("2")
 
 
+async def inspect_finished_run(pilot: Pilot, app: MnistApp) -> tuple[ConfusionGrid, MistakeCards]:
+    """The run trained to its end, then the Inspect view shown: its grid (focused) and mistake cards."""
+    await finished_run(pilot, app)
+    await pilot.press("2")
+    grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
+    await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+    return grid, cards
+
+
 @run_async
 async def test_arrows_enter_and_clicks_select_a_cell_and_show_its_mistakes() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await finished_run(pilot, app)
-        await pilot.press("2")
-        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
-        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+        grid, cards = await inspect_finished_run(pilot, app)
         assert grid.cursor == (0, 1)
         await pilot.press("enter")
         await wait_until(pilot, lambda: "0 taken for 1" in _text(cards), what="the cell's mistakes")
@@ -120,11 +127,8 @@ async def test_on_a_short_terminal_choosing_a_cell_scrolls_its_mistakes_into_vie
     """At 80x24 the mistakes start below the fold (under the grid and the class bars)."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await finished_run(pilot, app)
-        await pilot.press("2")
-        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
+        grid, cards = await inspect_finished_run(pilot, app)
         scroll = app.query_one("#inspect-scroll")
-        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
         assert cards.region.y >= scroll.region.bottom or not cards.region  # below the fold
         await pilot.press("enter")
         await wait_until(pilot, lambda: "0 taken for 1" in _text(cards), what="the cell's mistakes")
@@ -181,10 +185,7 @@ async def test_the_grid_opens_on_the_largest_mistake_until_a_cell_is_chosen() ->
     """QA: on arrival the selected cell was an empty one, "No mistakes: no 0 was taken for 1."."""
     app = make_app(ScriptedSource(six_taken_for_nine))
     async with app.run_test(size=SIZE) as pilot:
-        await finished_run(pilot, app)
-        await pilot.press("2")
-        grid, cards = app.query_one(ConfusionGrid), app.query_one(MistakeCards)
-        await wait_until(pilot, lambda: app.focused is grid, what="the grid to take the focus")
+        grid, cards = await inspect_finished_run(pilot, app)
         assert grid.cursor == (6, 9)
         assert "6 taken for 9: 1 most confident of 6" in _text(cards), _text(cards)
         await pilot.press("left_square_bracket")  # epoch 2: 6 taken for 9 in 3 + 5 cases, still the largest
