@@ -342,9 +342,12 @@ def events_for(options: Options, stop: threading.Event) -> Iterable[Event]:
     resume_training, run_training = train.resume_training, train.run_training
 
     if options.resume:
-        return resume_training(options.resume, data_dir=options.data_dir, stop=stop, epochs=options.resume_epochs)
+        return resume_training(
+            options.resume, data_dir=options.data_dir, stop=stop, epochs=options.resume_epochs, headless=True
+        )
     return run_training(
-        options.config, data_dir=options.data_dir, runs_dir=options.runs_dir, stop=stop, preset=options.preset
+        options.config, data_dir=options.data_dir, runs_dir=options.runs_dir, stop=stop, preset=options.preset,
+        headless=True,
     )
 
 

@@ -88,6 +88,9 @@ class RunStarted(Event):
     """When the run first started (local ISO 8601 time), kept across resumes; None in logs written before it."""
     data_dir: str | None = None
     """The data folder this session loaded from (absolute), where a resume looks by default; None in logs written before it."""
+    headless: bool | None = None
+    """Whether this session trained without the dashboard (``--no-ui``): a watcher's resume hint
+    keeps ``--no-ui`` then; None in logs written before it."""
 
     kind: ClassVar[str] = "run_started"
 

@@ -90,6 +90,7 @@ def run_training(
     run_id: str | None = None,
     inbox: Inbox | None = None,
     preset: str | None = None,
+    headless: bool = False,
 ) -> Iterator[Event]:
     """Train ``config`` from scratch, yielding events; ``runs_dir=None`` writes no run folder.
 
@@ -97,11 +98,13 @@ def run_training(
     ``inbox`` takes commands (pause, resume, step, stop, set, predict) from other threads; the run
     folder's ``commands.jsonl`` takes them from other processes (``commands.py``). ``preset`` names
     the preset the config started from (kept in the summary, to compare the run against).
+    ``headless``: trained without the dashboard (``--no-ui``), as its ``run_started`` records for a
+    watcher's resume hint.
     """
     run_id = run_id or new_run_id(config.name)
     yield from _run(
         config, run_id=run_id, data_dir=data_dir, runs_dir=runs_dir, stop=stop, resume=None, inbox=inbox,
-        preset=preset,
+        preset=preset, headless=headless,
     )
 
 
@@ -112,10 +115,11 @@ def resume_training(
     stop: StopFlag | None = None,
     epochs: int | None = None,
     inbox: Inbox | None = None,
+    headless: bool = False,
 ) -> Iterator[Event]:
     """Continue the run in ``run_dir`` from its last checkpoint, appending to its event log.
 
-    ``epochs`` raises the number of epochs to train to; ``inbox`` as for :func:`run_training`.
+    ``epochs`` raises the number of epochs to train to; ``inbox`` and ``headless`` as for :func:`run_training`.
     Without ``data_dir`` or ``$MNIST_TUI_DATA``, the data is read from the folder the run recorded
     (its latest ``run_started`` naming one) while it holds the data, else from the default folder.
     Settings changed during the run go on as changed (the checkpoint's optimizer holds them). The
@@ -153,7 +157,7 @@ def resume_training(
             data_dir = resume.data_dir
     yield from _run(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
-        preset=resume.summary.get("preset"),
+        preset=resume.summary.get("preset"), headless=headless,
     )
 
 
@@ -222,6 +226,7 @@ def _run(
     resume: _Resume | None,
     inbox: Inbox | None,
     preset: str | None,
+    headless: bool,
 ) -> Iterator[Event]:
     stop = stop or _Never()
     started = time.time()  # command-file lines written before this are stale
@@ -263,7 +268,7 @@ def _run(
     steering = Steering(run_id, trainer, config, stop=stop, inbox=inbox, command_file=command_file)
     session = _Session(
         config, run_id, trainer, folder, device, resume, steering, preset=preset, started=first_start,
-        data_dir=str(split.root), describe=describe,
+        data_dir=str(split.root), describe=describe, headless=headless,
     )
     fresh = resume is None or resume.state is None
     if not fresh:
@@ -300,6 +305,7 @@ class _Session:
         started: str,
         data_dir: str,
         describe: _Describe,
+        headless: bool,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -320,6 +326,7 @@ class _Session:
         """The data folder loaded, absolute: the run records it for a resume."""
         self.describe = describe
         """The run's summary from its committed epochs and how it ended (the rest is bound)."""
+        self.headless = headless
 
     def emit(self, event: Event) -> Event:
         """Record ``event`` in the run folder (and the summary, at changes and the end)."""
@@ -398,6 +405,7 @@ class _Session:
                 run_dir=str(self.folder.path) if self.folder else None,
                 parameters=trainer.parameters,
                 preset=self.preset,
+                headless=self.headless,
                 started=self.started,
                 data_dir=self.data_dir,
             )

@@ -40,7 +40,7 @@ EXAMPLES: list[Event] = [
     RunStarted(
         run_id=RUN, config=Config().to_dict(), device="cpu", train_size=2000, eval_size=1000,
         eval_name="test set", steps_per_epoch=32, start_epoch=0, start_step=0, run_dir=None, parameters=50890,
-        preset="smoke", started="2026-01-01T00:00:00+00:00", data_dir="/data/mnist",
+        preset="smoke", started="2026-01-01T00:00:00+00:00", data_dir="/data/mnist", headless=True,
     ),
     BatchReported(run_id=RUN, epoch=1, step=5, epoch_step=5, steps_per_epoch=32, loss=2.25, lr=0.003, samples_per_second=1e4),
     EpochEnded(
@@ -101,8 +101,8 @@ def test_events_round_trip_through_json(event: Event) -> None:
 
 def test_a_log_written_before_a_field_was_added_still_reads_and_a_required_field_may_not_be_missing() -> None:
     data = EXAMPLES[0].to_dict()
-    old = {key: value for key, value in data.items() if key not in ("preset", "started", "data_dir")}
-    assert event_from_dict(old) == dataclasses.replace(EXAMPLES[0], preset=None, started=None, data_dir=None)
+    old = {key: value for key, value in data.items() if key not in ("preset", "started", "data_dir", "headless")}
+    assert event_from_dict(old) == dataclasses.replace(EXAMPLES[0], preset=None, started=None, data_dir=None, headless=None)
     del old["parameters"]
     with pytest.raises(KeyError):
         event_from_dict(old)

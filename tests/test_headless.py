@@ -50,6 +50,7 @@ def test_plain_output_is_one_line_per_report_and_epoch(
     matrix = lines[-14:-2]
     assert len(lines) == 1 + 14 + 2 + len(matrix) + 2
     logged = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert logged[0]["event"] == "run_started" and logged[0]["headless"] is True, "a watcher's resume hint keeps --no-ui"
     last = [e for e in logged if e["event"] == "confusion"][-1]
     assert matrix[0].startswith("confusion at epoch 2: rows: true class, columns: predicted; 1,000 digits, ")
     assert matrix[1].split() == ["true", "\\", "predicted", *"0123456789", "accuracy"]

@@ -321,6 +321,17 @@ async def test_the_resume_hint_needs_no_data_folder_when_the_log_records_one(tmp
 
 
 @run_async
+async def test_a_headless_runs_resume_hint_keeps_it_headless(tmp_path: Path) -> None:
+    """Its own stop line says ``--resume … --no-ui``; the watcher's said ``--resume …``, which opens
+    the dashboard (QA): the log's ``run_started`` says whether it trained headless."""
+    data = data_folder(tmp_path / "my mnist")
+    script = list(training_run(end=False)(CONFIG, RUN))
+    started = dataclasses.replace(script[0], data_dir=str(data), headless=True)
+    folder = run_folder(tmp_path, [started, *script[1:8]])
+    assert await resume_hint_shown(folder) == ["mnist-tui", "--resume", str(folder), "--no-ui"]
+
+
+@run_async
 async def test_a_run_killed_before_its_first_event_names_its_data_folder_in_its_summary(tmp_path: Path) -> None:
     """Its folder is made with its summary, config and an empty log: the hint asked for --data-dir."""
     data = data_folder(tmp_path / "my mnist")

@@ -155,7 +155,7 @@ class Watching(_Base):
         dataset = started.config.get("dataset", "mnist") if started else "mnist"
         # A run killed before its first event names its data folder in its summary alone.
         recorded = (started.data_dir if started else None) or summary_data_dir(self.watching)
-        hint = resume_hint(self.watching, recorded, str(dataset))
+        hint = resume_hint(self.watching, recorded, str(dataset), headless=bool(started and started.headless))
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
             severity="error",
@@ -188,14 +188,17 @@ class Watching(_Base):
         return True
 
 
-def resume_hint(run_dir: Path, data_dir: str | None = None, dataset: str = "mnist") -> str:
-    """How to continue a followed run, quoted for a shell so that it can be pasted as shown.
+def resume_hint(
+    run_dir: Path, data_dir: str | None = None, dataset: str = "mnist", *, headless: bool = False
+) -> str:
+    """How to continue a followed run, quoted for a shell so that it can be pasted as shown; a run
+    that trained headless (its log says so) goes on headless, as its own stop line says.
 
     ``data_dir`` is the data folder its log's ``run_started`` records: while that folder holds the
     data, a plain ``--resume`` reads from it (the engine takes it by the same look, ``holds_files``).
     A log written before runs recorded it cannot say, nor can a folder whose files are gone: then
     the hint asks for ``--data-dir``."""
-    command = f"mnist-tui --resume {shlex.quote(str(run_dir))}"
+    command = f"mnist-tui --resume {shlex.quote(str(run_dir))}" + (" --no-ui" if headless else "")
     if data_dir is not None and Path(data_dir).is_absolute() and holds_files(data_dir, dataset):
         return f"Resume it with: {command}"
     return (
