@@ -101,7 +101,7 @@ async def test_a_live_table_of_trials_with_pruned_greyed_and_the_best_marked() -
         assert [str(c.label) for c in table.columns.values()] == [
             "", "trial", "state", "lr", "hidden", "accuracy by epoch", "accuracy", "time"
         ]
-        assert cells(table, 0) == ["", "0", "running", "0.001", "32", "-", "-", "12 s"]
+        assert cells(table, 0) == ["", "0", "running", "0.001", "32", "-", "-", "12.0s"]
 
         app.post_message(SweepUpdated(STEPS[1]))
         await wait_until(pilot, lambda: cells(table, 1)[5] == "90.0", what="the first epoch")
@@ -111,7 +111,7 @@ async def test_a_live_table_of_trials_with_pruned_greyed_and_the_best_marked() -
         app.post_message(SweepUpdated(STEPS[2]))
         await wait_until(pilot, lambda: table.row_count == 4, what="four trials")
         assert table.chosen_number() == 1
-        assert cells(table, 1) == ["★", "1", "complete", "0.01", "64,32", "90.0 93.0 94.2", "94.25", "12 s"]
+        assert cells(table, 1) == ["★", "1", "complete", "0.01", "64,32", "90.0 93.0 94.2", "94.25", "12.0s"]
         assert cells(table, 0)[0] == "" and cells(table, 0)[6] == "86.50"
         assert cells(table, 2)[2] == "pruned" and cells(table, 2)[6] == "40.00"
         assert cells(table, 3)[6] == "-"  # a running trial has no accuracy yet, only its epochs
@@ -371,3 +371,14 @@ def test_the_summary_line_counts_one_trial_in_the_singular_and_none_once() -> No
     assert describe_sweep(snapshot(trial(0, "running", (), 0.001))) == (
         "Study smoke-S · running on 2 worker(s) · 1 trial: 1 running"
     )
+
+
+def test_a_trial_under_a_second_shows_its_tenths_and_a_long_one_its_minutes() -> None:
+    """A 0.3 s smoke trial read "0 s" (QA); times read as the Runs view's do."""
+    import dataclasses
+
+    from mnist_tui.tui.trials_table import row_cells
+
+    for seconds, shown in ((0.3, "0.3s"), (185.0, "3m05s")):
+        row = dataclasses.replace(trial(0, "complete", (76.5,), 0.008), seconds=seconds)
+        assert str(row_cells(row, ("lr",), None)[-1]) == shown

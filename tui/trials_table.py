@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from ..engine.catalog import format_duration
 from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
 
 EPOCHS_SHOWN = 6
@@ -37,7 +38,7 @@ def row_cells(row: TrialRow, fields: tuple[str, ...], best: TrialRow | None, epo
         *(format_param(row.params[f]) if f in row.params else "-" for f in fields),
         accuracies or "-",
         f"{accuracy:.2f}" if accuracy is not None else "-",
-        f"{row.seconds:.0f} s" if row.seconds is not None else "-",
+        format_duration(row.seconds) if row.seconds is not None else "-",  # a 0.3 s trial read "0 s"
     ]
     return [Text(cell, style=style, justify="right" if index in (1, len(cells) - 2, len(cells) - 1) else "left")
             for index, cell in enumerate(cells)]
