@@ -44,7 +44,7 @@ def test_the_sweep_view_follows_the_workers_and_opens_a_trial(
     # on CI). Open the first complete trial, wherever it is.
     listed = [line for line in screen.splitlines() if re.match(r"^│\s*★?\s+\d\s+(complete|pruned)\s", line)]
     index, first = next((i, line) for i, line in enumerate(listed) if re.match(r"^│\s*★?\s+\d\s+complete\s", line))
-    accuracy = first.strip("│ ").split()[-3]
+    accuracy = first.strip("│ ").split()[-2]  # before the time ("2.0s")
     for _ in range(index):  # the cursor starts on the first row
         terminal.press("Down")
     terminal.press("Enter")

@@ -44,7 +44,7 @@ async def test_at_80_columns_the_trials_keep_their_accuracy_and_time_and_whole_v
         await pilot.pause(0.1)
         assert table.virtual_size.width <= table.scrollable_content_region.width, "no column off the table"
         line = next(line for line in screen_lines(app) if "★" in line)
-        assert "88.10" in line and "41 s" in line, line
+        assert "88.10" in line and "41.0s" in line, line
         shown = str(table.get_row("0")[-3])
         assert shown.startswith("… ") and shown.endswith("88.1"), shown
         assert all(value in {f"{a:.1f}" for a in ACCURACIES} for value in shown[2:].split()), shown
