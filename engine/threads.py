@@ -16,6 +16,7 @@ weight gradient changes with the thread count), so it keeps one fixed count.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from contextlib import contextmanager
@@ -31,6 +32,10 @@ PROBE_GAPS = (8, 64)
 """Intervals between tries: from 8, doubling while the current count keeps winning, up to 64."""
 SWITCH_GAIN = 0.9
 """A try must step this much faster (time ratio) than the current count's last intervals to switch."""
+CLEAR_LOSS = 1.25
+"""A try at least this much slower than the current count's last intervals lost: the wait for the
+next doubles. Between ``SWITCH_GAIN`` and this, it said nothing (one interval's noise is about as
+large), and the next try comes as soon as after a win."""
 SLOWDOWN = 1.25
 """Two intervals in a row this much slower than the current count's typical one try the other next."""
 KEPT = 5
@@ -58,9 +63,13 @@ class ThreadChoice:
     """The thread count of each report interval: ``next()`` before it, ``record()`` after it.
 
     With one count there is nothing to choose. With two (all cores, and one left free), the run
-    starts on all cores and tries the other on its third interval (the first one also pays for
-    warming up, so it is not counted). A try that wins switches; one that loses doubles the wait
-    for the next (8 intervals, then 16, up to 64), since each losing try costs its interval. Two
+    starts on the first given (:meth:`for_run`) and tries the other on its third interval (the
+    first one also pays for warming up, so it is not counted). A try that wins switches; one that
+    loses clearly (``CLEAR_LOSS``) doubles the wait for the next (8 intervals, then 16, up to 64),
+    since each losing try costs its interval. A try within one interval's noise of the current
+    count decided nothing and cost little, so the next comes after the shortest wait: one slow
+    interval on the faster count no longer kept the slower one for the rest of an epoch (one
+    thread for 61 of 75 intervals of a `sigmoid-sgd` epoch, each step 1.2 times as long). Two
     intervals in a row much slower than the current count's typical one (another process has
     started) bring the next try forward.
 
@@ -88,13 +97,16 @@ class ThreadChoice:
     def for_run(cls, adaptive: bool) -> ThreadChoice:
         """One core left free or all cores, chosen by speed when ``adaptive``; else the fixed count.
 
-        The run starts on the fewer: on a busy host the first intervals on all cores would cost
-        several times theirs, and on an idle one the first try (the third interval) moves it.
+        The run starts on all cores when the host is idle (its load average under one task less
+        than its cores: nothing else wants a whole core), else on the fewer: on a busy host the
+        first intervals on all cores would cost several times theirs. Either way the third
+        interval tries the other.
         """
         fixed = training_threads()
         if not adaptive:
             return cls((fixed,))
-        return cls((fixed, min(torch.get_num_threads(), cpu_cores())))
+        every = min(torch.get_num_threads(), cpu_cores())
+        return cls((every, fixed) if _host_load() < cpu_cores() - 1 else (fixed, every))
 
     def next(self) -> int:
         """The count to train the next interval on."""
@@ -133,11 +145,21 @@ class ThreadChoice:
                 self.current = count
                 self._gap = PROBE_GAPS[0]
                 self._next_probe = self._intervals + self._gap
+            elif recent and seconds_per_step < CLEAR_LOSS * statistics.fmean(recent):
+                self._next_probe = self._intervals + PROBE_GAPS[0]  # undecided: the wait stays as it was
             else:
                 self._next_probe = self._intervals + self._gap
                 self._gap = min(2 * self._gap, PROBE_GAPS[1])
         elif len(current) >= 3 and min(current[-2:]) > SLOWDOWN * statistics.median(current):
             self._next_probe = min(self._next_probe, self._intervals + 1)
+
+
+def _host_load() -> float:
+    """The host's load average over the last minute (infinite where there is none to read)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return math.inf
 
 
 @contextmanager
