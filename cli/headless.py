@@ -17,6 +17,7 @@ import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -69,10 +70,14 @@ class JsonlPrinter:
 
 def resume_flags(options: Options) -> tuple[str, ...]:
     """What a resume must repeat of this command line to work as printed: headless stays headless,
-    and the data is read from the same folder (not the default one, where it may be missing)."""
+    the data is read from the same folder (not the default one, where it may be missing), and a
+    runs folder other than the resumed run's own (where a resume looks by default) stays the one
+    whose runs the Runs view lists and where the next runs go."""
     flags: tuple[str, ...] = ("--no-ui",) if options.headless else ()
     if options.data_dir:
         flags += ("--data-dir", options.data_dir)
+    if options.resume is not None and Path(options.runs_dir).resolve() != Path(options.resume).resolve().parent:
+        flags += ("--runs-dir", options.runs_dir)
     return flags
 
 

@@ -226,6 +226,23 @@ def test_a_resume_repeats_headless_and_the_data_folder(monkeypatch: pytest.Monke
     assert resume_flags(options_for(*argv)) == flags
 
 
+def test_a_resume_repeats_a_runs_folder_other_than_the_runs_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnist_tui.engine.presets import config_to_toml, load_preset
+
+    """Resumed from runs/ with --runs-dir elsewhere, the printed command keeps it (its Runs view
+    and its next runs stay there); a resume in the run's own runs folder needs no flag."""
+    monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs" / "smoke-1"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(config_to_toml(load_preset("smoke")))
+    (tmp_path / "elsewhere").mkdir()
+    assert resume_flags(options_for("--resume", "runs/smoke-1", "--runs-dir", "elsewhere")) == ("--runs-dir", "elsewhere")
+    assert resume_flags(options_for("--resume", "runs/smoke-1", "--runs-dir", str(tmp_path / "runs"))) == ()
+    assert resume_flags(options_for("--resume", "runs/smoke-1")) == ()
+    assert resume_flags(options_for("--resume", "smoke-1", "--runs-dir", "runs", "--no-ui")) == ("--no-ui",)
+
+
 def test_the_resume_hint_is_quoted_for_the_shell() -> None:
     stopped = RunStopped(run_id="r", epoch=2, step=40, epochs_completed=1)
     flags = ("--no-ui", "--data-dir", "/data/my mnist")
