@@ -10,7 +10,7 @@ import pytest
 from mnist_tui.engine.catalog import row_cells
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.runs_table import ORDER, RunsTable, fit_columns, shorten_run
+from mnist_tui.tui.runs_table import COMPACT_HEADERS, ORDER, RUN_MIN_WIDTH, RunsTable, fit_columns, shorten_run
 from mnist_tui.tui.runs_view import RunsView
 from test_tui_runs import write_run
 from tui_script import ScriptedSource, run_async, wait_until
@@ -18,7 +18,7 @@ from tui_script import ScriptedSource, run_async, wait_until
 pytestmark = pytest.mark.timeout(60)
 
 SMOKE = load_preset("smoke").replace(epochs=3)
-FIRST = ("mark", "run", "state", "epochs", "final", "best")
+FIRST = ("mark", "run", "state", "epochs", "final", "best", "time")
 TRIALS = [f"live-t{n:04d}-20261202-123149-{suffix}" for n, suffix in enumerate(("fb9b", "f880", "0c1e"))]
 LONG = "sigmoid-sgd-long-name-x-20261202-123527-ff2d"
 
@@ -71,7 +71,10 @@ async def test_widening_the_terminal_refits_the_columns_and_every_first_column_s
         await wait_until(pilot, lambda: view.listed > 0, what="the listing")
         table = app.query_one(RunsTable)
         await wait_until(pilot, lambda: first_columns_fit(table) and run_column_fits_its_cells(table), what="fitted at 80x24")
-        assert shown_run(table, TRIALS[0]) == TRIALS[0], "whole at 80x24 (the details go under the table)"
+        # The details go under the table: the name keeps its trial and its time and unique end,
+        # with the training time in view (it was left out).
+        assert shown_run(table, TRIALS[0]) == "live-t0000…123149-fb9b"
+        assert "time" in [str(key.value) for key in table.columns]
 
         await pilot.resize_terminal(120, 40)  # the details go beside the table: it narrows
         await wait_until(pilot, lambda: app.size == (120, 40))
@@ -126,7 +129,13 @@ def test_columns_are_kept_in_order_while_they_fit_whole() -> None:
              "best": "88.60", "time": "0.6s", "date": "2026-12-02 17:36", "preset": "smoke", "device": "cpu",
              "damage": ""}
     assert fit_columns([cells], 200) == (26, list(ORDER)), "all of them, the name whole"
-    run, keys = fit_columns([cells], 66)  # the table at 120x40
-    assert keys == ["run", "state", "epochs", "final", "best"] and run == 24, (run, keys)
+    first = ["run", "state", "epochs", "final", "best", "time"]
+    assert fit_columns([cells], 80) == (26, first), "the name whole, then the training time"
+    assert fit_columns([cells], 76) == (22, first), "the name cut for the training time"
+    assert fit_columns([cells], 76, COMPACT_HEADERS) == (26, first), "unless its header is shortened"
+    run, keys = fit_columns([cells], 66)  # the table at 120x40, beside the details
+    assert keys == first and run == RUN_MIN_WIDTH, (run, keys)
+    assert fit_columns([cells], 60) == (RUN_MIN_WIDTH, first[:-1])
+    assert fit_columns([cells], 60, COMPACT_HEADERS) == (RUN_MIN_WIDTH, first), "in view under its short header"
     run, keys = fit_columns([cells], 40)  # not even the first columns: the last ones go whole
-    assert keys == ["run", "state"] and run == 24, (run, keys)
+    assert keys == ["run", "state", "epochs"] and run == RUN_MIN_WIDTH, (run, keys)

@@ -13,9 +13,9 @@ MARK = "●"
 STATE_STYLES = {
     "finished": "green", "stopped": "yellow", "interrupted": "yellow", "running": "cyan", "damaged": "bold red",
 }
-FIRST = ("run", "state", "epochs", "final", "best")
+FIRST = ("run", "state", "epochs", "final", "best", "time")
 """The columns a person reads a run by, first: the rest follow (ORDER) where they fit whole."""
-ORDER = (*FIRST, "time", "date", "preset", "device", "damage")
+ORDER = (*FIRST, "date", "preset", "device", "damage")
 SHOWN_COLUMNS = sorted(
     [(key, header, right) for key, header, right in COLUMNS if key != "name"],  # the folder's name starts with it
     key=lambda column: ORDER.index(column[0]),
@@ -24,20 +24,24 @@ HEADERS = {key: header for key, header, _ in SHOWN_COLUMNS}
 """Each shown column's header label, by column key (the sort arrow follows it)."""
 RIGHT = {key: right for key, _, right in SHOWN_COLUMNS}
 """Whether each column's cells are right-aligned (numbers)."""
-RUN_MIN_WIDTH = 24
-"""The run column is cut in the middle to what leaves the first columns in view, down to this."""
+COMPACT_HEADERS = {**HEADERS, "time": "time"}
+"""Where the first columns do not fit whole under their headers (the table beside the details at
+120x40), or the run names would be cut shorter, the training time's header is shortened."""
+RUN_MIN_WIDTH = 15
+"""The run column is cut to what leaves the first columns in view, down to this: a sweep trial's
+``live-t0000…fb9b`` (its name whole, then its unique end)."""
 _PADDING = 2  # a DataTable cell's padding, both sides
 
 
-def fit_columns(rows: list[dict[str, str]], width: int) -> tuple[int, list[str]]:
+def fit_columns(rows: list[dict[str, str]], width: int, headers: dict[str, str] = HEADERS) -> tuple[int, list[str]]:
     """The run column's width and the keys of the columns shown, in ORDER, for these rows' cells
-    in ``width`` cells.
+    in ``width`` cells under ``headers``.
 
     The run column is cut (down to RUN_MIN_WIDTH) to keep the other first columns in view; the
     columns after it show while they fit whole, and the first that does not is left out with those
     after it (at 120x40 the training column read ``0.`` for ``0.6s``, under a horizontal scroll bar)."""
     natural = {
-        key: max([len(header) + 1, *(cell_len(cells[key]) for cells in rows)]) for key, header in HEADERS.items()
+        key: max([len(header) + 1, *(cell_len(cells[key]) for cells in rows)]) for key, header in headers.items()
     }
     room = width - (1 + _PADDING)  # the mark
     others = sum(natural[key] + _PADDING for key in FIRST[1:])
@@ -96,6 +100,8 @@ class RunsTable(DataTable):
         self.filter_text = ""
         self.marked: list[str] = []
         """Marked runs' folder names, in the order they were marked."""
+        self.headers = HEADERS
+        """The column headers shown: HEADERS, or COMPACT_HEADERS where those leave a first column out."""
 
     def on_mount(self) -> None:
         self._add_columns(list(HEADERS))
@@ -177,7 +183,10 @@ class RunsTable(DataTable):
         current = self.selected.run if self.selected else None
         self.shown = sort_runs(filter_runs(self.entries, self.filter_text), self.sort_key, reverse=self.reverse)
         rows = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in self.shown]
-        run_width, keys = fit_columns(rows, self._width())
+        width = self._width()
+        # Every first column in view, then the names as whole as can be, then the longer headers.
+        fits = [(fit_columns(rows, width, headers), headers) for headers in (HEADERS, COMPACT_HEADERS)]
+        (run_width, keys), self.headers = max(fits, key=lambda fit: (len(fit[0][1]) >= len(FIRST), fit[0][0]))
         # The columns too: a column's width only grows with its cells, and one kept from a wider
         # table left the run column 31 cells wide for names cut to 24, best % out of view.
         self.clear(columns=True)
@@ -212,7 +221,7 @@ class RunsTable(DataTable):
         The blank keeps every header as wide with the arrow as without: a column is as wide as its
         header was when it was added (or its widest cell), and an arrow past that width was cut off."""
         arrow = ("▲" if self._ascending(key) else "▼") if key == self.sort_key else " "
-        return Text(HEADERS[key] + arrow)
+        return Text(self.headers[key] + arrow)
 
     def _ascending(self, key: str) -> bool:
         return (key in DESCENDING) == self.reverse
