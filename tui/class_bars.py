@@ -69,10 +69,13 @@ class ClassBars(FitsWidth, Static):
         matrix: tuple[tuple[int, ...], ...] | None,
         previous: tuple[tuple[int, ...], ...] | None,
         names: tuple[str, ...],
+        *,
+        note: str | None = None,
     ) -> None:
-        width = self.fit_to_width(lambda: self.show(matrix, previous, names))
+        """``note`` says why there is no ``matrix`` where none will come (by default, it comes after the first epoch)."""
+        width = self.fit_to_width(lambda: self.show(matrix, previous, names, note=note))
         if matrix is None:
-            self.update(Text("Per-class accuracy appears after the first epoch.", style="dim"))
+            self.update(Text(note or "Per-class accuracy appears after the first epoch.", style="dim"))
             return
         name_width = max(len("class"), *(len(name[:10]) for name in names))
         length = max(BAR, min(LONGEST_BAR, width - name_width - NUMBERS)) if width else BAR

@@ -1,7 +1,10 @@
 """The Inspect view: which digits the model confuses, its most confident mistakes, and what its first layer learned.
 
 One pane for the epoch's inspection events: it keeps which epoch is shown (the latest by default)
-and which confusion cell is selected, and sets its widgets from the run's state.
+and which confusion cell is selected, and sets its widgets from the run's state. An epoch chosen
+with [ and ] is held (:meth:`RunState.hold`): it stays shown while the run goes on, until another
+is chosen. Following the run, each pane keeps the newest product it has until the latest epoch's
+own arrives: an epoch's confusion, mistakes, weights and layers come one event at a time.
 
 Its panes grow with the terminal: wider and taller confusion cells (the class bars level with
 their rows), longer bars, and on a wide terminal the mistakes as wide as the grid above them, so
@@ -15,12 +18,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 
-from ..engine.events import ConfusionCounted, Event, LayersMeasured, MistakesFound, RunStarted, WeightsSampled
+from ..engine.events import (
+    ConfusionCounted,
+    Event,
+    LayersMeasured,
+    MistakesFound,
+    RunStarted,
+    Terminal,
+    WeightsSampled,
+)
 from .class_bars import BAR, NUMBERS, ClassBars
 from .confusion_grid import CELL, LABEL, WIDEST_CELL, ConfusionGrid
 from .mistake_cards import CARD, MistakeCards
 from .pane import FitsRoom, Pane, View
-from .run_state import INSPECTED_EPOCHS, RunState
+from .run_state import INSPECTED_EPOCHS, Inspection, RunState
 from .weight_tiles import WeightTiles
 
 
@@ -38,6 +49,8 @@ MISTAKES_ROWS = 17
 """Lines of the mistakes pane: a caption line and a row of cards, in a border."""
 CARDS = 3
 """Cards the mistakes pane holds in a row before it takes the grid's width (the default mistakes_per_cell)."""
+ENDED = {"diverged": "diverged", "failed": "failed", "stopped": "was stopped", "interrupted": "was interrupted"}
+"""How a run that ended before its first epoch did, in the panes' words."""
 
 
 class InspectView(Pane, FitsRoom, View):
@@ -45,7 +58,7 @@ class InspectView(Pane, FitsRoom, View):
 
     KEY = "2"
     TITLE = "Inspect"
-    EVENTS = (RunStarted, ConfusionCounted, MistakesFound, WeightsSampled, LayersMeasured)
+    EVENTS = (RunStarted, ConfusionCounted, MistakesFound, WeightsSampled, LayersMeasured, Terminal)
     WAITED = (MistakesFound, WeightsSampled)
     BINDINGS = [
         Binding("left_square_bracket", "epoch(-1)", "Earlier epoch", key_display="["),
@@ -53,7 +66,7 @@ class InspectView(Pane, FitsRoom, View):
     ]
     DEFAULT_CSS = """
     InspectView { layout: vertical; }
-    InspectView #inspect-scroll { height: 1fr; scrollbar-size-vertical: 1; }
+    InspectView #inspect-scroll { height: 1fr; scrollbar-size-vertical: 1; scrollbar-gutter: stable; }
     InspectView #inspect-top { height: auto; }
     InspectView #confusion-box { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; }
     InspectView #confusion-box:focus-within { border: round $accent; }
@@ -61,7 +74,9 @@ class InspectView(Pane, FitsRoom, View):
     InspectView #inspect-bottom { height: auto; }
     InspectView #mistakes { width: 1fr; height: auto; min-height: 17; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     InspectView.-narrow #inspect-top, InspectView.-narrow #inspect-bottom { layout: vertical; }
-    InspectView.-narrow #class-bars, InspectView.-narrow #mistakes, InspectView.-narrow #weights { width: 1fr; }
+    /* Stacked, the grid's box too reaches the scrollbar (QA: its thumb floated alone right of the grid). */
+    InspectView.-narrow #confusion-box, InspectView.-narrow #class-bars,
+    InspectView.-narrow #mistakes, InspectView.-narrow #weights { width: 1fr; }
     InspectView #weights { width: 49; height: auto; min-height: 17; overflow-y: auto; scrollbar-size-vertical: 1; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     """
 
@@ -98,7 +113,9 @@ class InspectView(Pane, FitsRoom, View):
         # Under this width the panes stack (the heatmap alone takes 73 cells): scrolled, not squeezed.
         narrow = width < NARROW
         self.set_class(narrow, "-narrow")
-        room = width - 1  # beside the scroll bar
+        # Beside the scroll bar, whose column stays when there is nothing to scroll: at 120x40 it came
+        # and went with the mistakes' rows, and every pane moved sideways by a column (QA).
+        room = width - 1
         classes = len(self.run.class_names)
         cell = CELL if narrow else max(CELL, min(WIDEST_CELL, (room - BARS_ROOM - BORDER - LABEL) // classes))
         # Two lines a row where the taller grid and the mistakes under it still fit on the screen.
@@ -127,13 +144,15 @@ class InspectView(Pane, FitsRoom, View):
             self.query_one(ConfusionGrid).chosen = False
         self.run = run
         if self.epoch is not None and run.inspection(self.epoch) is None:
-            self.epoch = None  # a new run, or the epoch fell out of memory
+            self.epoch = None  # a new run
+        if run.held != self.epoch:  # a resume's state, read again from its log
+            run.hold(self.epoch)
         self._draw()
 
     # --- choosing ---------------------------------------------------------------------------
 
     def action_epoch(self, step: int) -> None:
-        """Show an earlier (-1) or later (+1) epoch; past the newest, follow the latest again."""
+        """Show and hold an earlier (-1) or later (+1) epoch; past the newest, follow the latest again."""
         kept = list(self.run.inspections)
         if not kept:
             return
@@ -143,6 +162,9 @@ class InspectView(Pane, FitsRoom, View):
             self.notify(f"Epochs before {kept[0]} are not kept: Inspect keeps the latest {INSPECTED_EPOCHS} epochs.")
         index = max(0, min(len(kept) - 1, current + step))
         self.epoch = None if index == len(kept) - 1 else kept[index]
+        # Held, it stays while newer epochs roll on (QA: it was dropped 20 epochs later and the view
+        # jumped back to the latest by itself).
+        self.run.hold(self.epoch)
         self._draw()
 
     @on(ConfusionGrid.Chosen)
@@ -151,10 +173,26 @@ class InspectView(Pane, FitsRoom, View):
         # On a short terminal the mistakes are below the fold: choosing a cell brings them up.
         self.query_one(MistakeCards).scroll_visible(animate=False)
 
+    def _shown(self, product: str) -> Inspection | None:
+        """The inspection whose ``product`` is shown: the chosen epoch's, or following the run, the
+        newest there is (QA: the weights blinked to their empty text while an epoch's arrived)."""
+        return self.run.inspection(self.epoch) if self.epoch is not None else self.run.newest(product)
+
+    def _note(self) -> str | None:
+        """Why the panes stay empty where no epoch's inspection will come; None while one may."""
+        run = self.run
+        if run.config.get("inspect") is False:
+            return "Inspection is off for this run (inspect = false)."
+        if run.active or run.state == "idle" or run.epochs:
+            return None
+        # QA: a run that diverged at its second step kept saying its panes came after the first epoch.
+        return f"No epoch completed: the run {ENDED.get(run.state, 'ended')} before its first epoch ended."
+
     def _draw(self) -> None:
         run = self.run
         names = run.class_names
-        inspection = run.inspection(self.epoch)
+        note = self._note()
+        inspection = self._shown("confusion")
         confusion = inspection.confusion if inspection else None
         grid = self.query_one(ConfusionGrid)
         grid.show(confusion.matrix if confusion else None, names)
@@ -163,9 +201,12 @@ class InspectView(Pane, FitsRoom, View):
             box.border_title = "Confusion matrix"
         else:
             kept = list(run.inspections)
-            latest = " (latest)" if self.epoch is None else ""
-            place = f"kept epoch {kept.index(inspection.epoch) + 1} of {len(kept)}"
-            box.border_title = f"Confusion · epoch {inspection.epoch}{latest} · {place}"
+            shown = f"epoch {inspection.epoch}"
+            if self.epoch is None:
+                shown += " (latest)"
+            elif run.active:
+                shown += f", held (latest {kept[-1]})"
+            box.border_title = f"Confusion · {shown} · kept epoch {kept.index(inspection.epoch) + 1} of {len(kept)}"
         if confusion is not None:
             total = sum(map(sum, confusion.matrix))
             right = sum(confusion.matrix[k][k] for k in range(len(confusion.matrix)))
@@ -175,19 +216,21 @@ class InspectView(Pane, FitsRoom, View):
             confusion.matrix if confusion else None,
             previous.confusion.matrix if previous and previous.confusion else None,
             names,
+            note=note,
         )
+        weights, layers = self._shown("weights"), self._shown("layers")
         self.query_one(WeightTiles).show(
-            inspection.weights if inspection else None, inspection.layers if inspection else None
+            weights.weights if weights else None, layers.layers if layers else None, note=note
         )
         self._draw_mistakes()
 
     def _draw_mistakes(self) -> None:
         run = self.run
-        inspection = run.inspection(self.epoch)
+        inspection = self._shown("mistakes")
         grid = self.query_one(ConfusionGrid)
         row, column = grid.cursor
-        confusion = inspection.confusion if inspection else None
+        confusion = inspection.confusion if inspection else None  # the count of the mistakes' own epoch
         count = confusion.matrix[row][column] if confusion else None
         cards = self.query_one(MistakeCards)
         cards.border_title = "Mistakes"
-        cards.show(inspection.mistakes if inspection else None, grid.cursor, run.class_names, count)
+        cards.show(inspection.mistakes if inspection else None, grid.cursor, run.class_names, count, note=self._note())

@@ -27,10 +27,17 @@ class MistakeCards(FitsWidth, Static):
     """Digit, label → prediction, confidence and its index in the evaluation set."""
 
     def show(
-        self, mistakes: MistakesFound | None, cell: tuple[int, int], names: tuple[str, ...], count: int | None
+        self,
+        mistakes: MistakesFound | None,
+        cell: tuple[int, int],
+        names: tuple[str, ...],
+        count: int | None,
+        *,
+        note: str | None = None,
     ) -> None:
-        """The mistakes of ``cell`` (true, predicted); ``count`` is the cell's count in the confusion matrix."""
-        width = self.fit_to_width(lambda: self.show(mistakes, cell, names, count))
+        """The mistakes of ``cell`` (true, predicted); ``count`` is the cell's count in the confusion
+        matrix; ``note`` says why there are no ``mistakes`` where none will come."""
+        width = self.fit_to_width(lambda: self.show(mistakes, cell, names, count, note=note))
         true, predicted = cell
         title = f"{names[true]} taken for {names[predicted]}"
         if true == predicted:
@@ -39,7 +46,7 @@ class MistakeCards(FitsWidth, Static):
                 "Select an off-diagonal cell (arrows, then enter, or a click) to see its mistakes.", style="dim"))
             return
         if mistakes is None:
-            self.update(Text("Mistakes appear after the first epoch.", style="dim"))
+            self.update(Text(note or "Mistakes appear after the first epoch.", style="dim"))
             return
         chosen = cell_mistakes(mistakes, true, predicted)
         if not chosen:

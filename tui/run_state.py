@@ -3,7 +3,7 @@
 No Textual here: the live dashboard, a replayed ``events.jsonl``, ``watch`` and the runs browser
 all feed events through :meth:`RunState.apply`, and panes draw from the result. Memory is bounded
 however long the run: the loss curves are decimated series and only the latest epochs'
-inspections are kept.
+inspections are kept, with the one epoch a user holds (:meth:`RunState.hold`).
 """
 
 from __future__ import annotations
@@ -102,6 +102,9 @@ class RunState:
     epochs: list[EpochEnded] = field(default_factory=list)
     samples: SamplesPredicted | None = None
     inspections: OrderedDict[int, Inspection] = field(default_factory=OrderedDict)
+    held: int | None = None
+    """An epoch whose inspection stays, with the one before it, however many epochs come after
+    (the one Inspect shows, chosen with [ and ]); None keeps only the latest."""
     changes: list[SettingsChanged] = field(default_factory=list)
     answers: list[CommandAnswered] = field(default_factory=list)
     """The engine's latest answers to commands (bounded)."""
@@ -139,6 +142,19 @@ class RunState:
         """The kept inspection just before ``epoch``, for changes since the previous epoch."""
         earlier = [e for e in self.inspections if e < epoch]
         return self.inspections[earlier[-1]] if earlier else None
+
+    def newest(self, product: str) -> Inspection | None:
+        """The newest kept inspection that has ``product`` ("confusion", "mistakes", "weights" or
+        "layers"). An epoch's products arrive one event at a time: until the latest epoch's own
+        comes, the previous epoch's is the newest there is."""
+        return next((i for i in reversed(self.inspections.values()) if getattr(i, product) is not None), None)
+
+    def hold(self, epoch: int | None) -> None:
+        """Keep ``epoch``'s inspection (and the previous one's, its bars' change) while newer
+        epochs roll on, until another is held; None lets it go."""
+        self.held = None
+        self._forget_inspections()  # first let go of the one held before, and of its previous
+        self.held = epoch
 
     def takes(self, event: Event) -> bool:
         """Whether ``event`` of a log is this run's: its id, or a start (a resume of a copied folder
@@ -200,12 +216,20 @@ class RunState:
         inspection = self.inspections.get(event.epoch)
         if inspection is None:
             inspection = self.inspections[event.epoch] = Inspection(event.epoch)
-            while len(self.inspections) > INSPECTED_EPOCHS:
-                self.inspections.popitem(last=False)
+            self._forget_inspections()
         slot = {
             ConfusionCounted: "confusion", MistakesFound: "mistakes", WeightsSampled: "weights", LayersMeasured: "layers"
         }[type(event)]
         setattr(inspection, slot, event)
+
+    def _forget_inspections(self) -> None:
+        """Drop the inspections older than the latest :data:`INSPECTED_EPOCHS`, but the held one and its previous."""
+        kept = set(list(self.inspections)[-INSPECTED_EPOCHS:])
+        if self.held in self.inspections:
+            before = self.previous_inspection(self.held)
+            kept |= {self.held} | ({before.epoch} if before else set())
+        for epoch in [e for e in self.inspections if e not in kept]:
+            del self.inspections[epoch]
 
 
 def replay(events: list[Event], *, folder: str = "") -> RunState:

@@ -44,13 +44,14 @@ def layer_table(layers: LayersMeasured) -> Table:
 class WeightTiles(FitsWidth, Static):
     """One tile per sampled unit of the first hidden layer, with a legend and the layers' statistics."""
 
-    def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None) -> None:
-        width = self.fit_to_width(lambda: self.show(weights, layers))
+    def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None, *, note: str | None = None) -> None:
+        """``note`` says why there are no ``weights`` where none will come (by default, they come after the first epoch)."""
+        width = self.fit_to_width(lambda: self.show(weights, layers, note=note))
         parts: list[object] = []
         if layers is not None:
             parts += [layer_table(layers), Text("")]
         if weights is None:
-            parts.append(Text("The first layer's weights appear after the first epoch.", style="dim"))
+            parts.append(Text(note or "The first layer's weights appear after the first epoch.", style="dim"))
             self.update(Group(*parts))
             return
         parts.append(legend(weights.scale))
