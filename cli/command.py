@@ -8,6 +8,7 @@ terminal says how its last run ended and where it is (and how to continue it), a
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
 import os
@@ -25,6 +26,7 @@ from .heap import load_quietly
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
 from .engine.catalog import DamagedRun, find_run, not_a_run_folder, read_config, read_summary
 from .engine.config import Config, ConfigError, parse_assignment
+from .engine.events import RunFailed
 from .engine.presets import DEFAULT_PRESET, list_presets, load_config_file, load_preset, preset_description
 
 ENV_DATA_DIR = "MNIST_TUI_DATA"
@@ -72,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--preset", metavar="NAME", help="start from a shipped preset (see --list-presets)")
+    source.add_argument(
+        "--preset", metavar="NAME", help=f"start from a shipped preset (default: {DEFAULT_PRESET}; see --list-presets)"
+    )
     source.add_argument("--config", metavar="FILE", help="start from a TOML config file")
     source.add_argument(
         "--resume", metavar="RUN_DIR",
@@ -93,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs-dir", metavar="DIR",
         help=f"where run folders go (default: ./{RUNS_DIR}; with --resume, the folder that holds the run)",
     )
-    parser.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    parser.add_argument(
+        "--list-presets", action="store_true",
+        help="list the presets and exit (with --jsonl: one JSON object each, its settings included)",
+    )
     parser.add_argument(
         "--fail-under", type=float, metavar="PERCENT",
         help="exit 4 if the final evaluation accuracy is below PERCENT",
@@ -159,7 +166,8 @@ def resumable_folder(name: str, runs_dir: str | None) -> Path:
     folder = find_run(name, Path(runs_dir or RUNS_DIR)) or Path(name)
     problem = not_a_run_folder(folder)
     if problem is not None:
-        raise ConfigError(problem + ("" if folder.exists() else f" (nor in {runs_dir or RUNS_DIR})"))
+        looked_up = not (folder.exists() or Path(name).is_absolute())  # an absolute path is never looked for there
+        raise ConfigError(problem + (f" (nor in {runs_dir or RUNS_DIR})" if looked_up else ""))
     try:
         read_config(folder)
     except DamagedRun as error:
@@ -191,13 +199,35 @@ def print_presets(*, jsonl: bool) -> None:
             print(f"{name:<{width}}  {preset_description(name)}")
 
 
+def stray_word(word: str) -> str:
+    """What is wrong with ``word`` on the training command line, which takes options only: a command
+    after an option (``--runs-dir runs runs``), or a mistyped one (``predcit``, with a did-you-mean)."""
+    if word in SUBCOMMANDS:
+        return (
+            f"the command {word} must come first, its own options after it: "
+            f"mnist-tui {word} ... (see mnist-tui {word} --help)"
+        )
+    names = list(SUBCOMMANDS)
+    close = difflib.get_close_matches(word, [*names, "--help"], n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"unknown command {word!r}{guess}; the commands are {', '.join(names[:-1])} and {names[-1]}, "
+        "and training takes options only (see mnist-tui --help)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-tui`` and ``python -m mnist_tui``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(f".{SUBCOMMANDS[argv[0]]}", __package__).main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, stray = parser.parse_known_args(argv)
+    if stray and not stray[0].startswith("-"):  # training takes no word: a mistyped or misplaced command
+        print(f"mnist-tui: error: {stray_word(stray[0])}", file=sys.stderr)
+        return USAGE
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")  # as parse_args says it
     if args.list_presets:
         print_presets(jsonl=args.jsonl)
         return 0
@@ -217,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     run_dashboard = load_quietly("mnist_tui.tui.app").run_dashboard  # Textual; torch loads with the first run
 
-    trained: list[Path] = []
+    trained: list[Path | RunFailed] = []
     code = run_dashboard(
         options.config,
         preset=options.preset,
@@ -229,7 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         trained=trained,
     )
     if trained and code != HANGUP:  # a closed terminal: nobody is left to read what the run became
-        say_how_the_dashboard_ended(trained[-1], options)
+        last = trained[-1]
+        if isinstance(last, Path):
+            say_how_the_dashboard_ended(last, options)
+        else:  # failed before it had a folder to read: its error, as headless says it
+            from .headless import describe_end, resume_flags
+
+            print(f"mnist-tui: {describe_end(last, None, resume_flags(options))}", file=sys.stderr)
     return code
 
 

@@ -119,9 +119,10 @@ def describe_end(
 def describe_start(event: RunStarted) -> str:
     config = event.config
     hidden = "-".join(str(h) for h in config["hidden"])
+    epochs = f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}"
     return (
         f"run {event.run_id} on {event.device}: 784-{hidden}-10 {config['activation']}, "
-        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs; "
+        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, {epochs}; "
         f"{event.train_size:,} training digits, evaluated on {event.eval_size:,} ({event.eval_name}){_few(event.eval_size)}"
     )
 

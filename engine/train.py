@@ -125,7 +125,9 @@ def resume_training(
     Settings changed during the run go on as changed (the checkpoint's optimizer holds them). The
     folder is locked first (another writer: a failed event with reason ``busy``); events logged
     after the last checkpoint are dropped (the run continues from that checkpoint). A missing or
-    corrupt run is reported as a failed event with reason ``checkpoint``.
+    corrupt run is reported as a failed event with reason ``checkpoint``; a finished one with no
+    more epochs to train (``epochs`` raises them), once its data and checkpoint passed their
+    checks, with reason ``config``.
     """
     path = Path(run_dir)
     lock: RunLock | None = None
@@ -144,7 +146,7 @@ def resume_training(
                 f"{path / 'config.toml'} says epochs = {wanted}, fewer than the {done} epochs the run has done"
             )
         config = saved if epochs is None else saved.replace(epochs=epochs)
-        resume = _Resume(path, state, recovery, saved, lock)
+        resume = _Resume(path, state, recovery, saved, lock, wanted=config.epochs)
     except (CheckpointError, ConfigError) as error:
         if lock is not None:
             lock.release()
@@ -159,6 +161,12 @@ def resume_training(
         config, run_id=path.name, data_dir=data_dir, runs_dir=path.parent, stop=stop, resume=resume, inbox=inbox,
         preset=resume.summary.get("preset"), headless=headless,
     )
+
+
+def _already_finished(run_dir: Path, epochs: int) -> str:
+    """Why a resume of a finished run trains nothing, and how to train it further."""
+    trained = f"{epochs} epoch{'' if epochs == 1 else 's'}"
+    return f"run {run_dir} already finished its {trained}; pass --epochs N (more than {epochs}) to train it further"
 
 
 def _first_start(logged: list[dict[str, Any]]) -> dict[str, Any]:
@@ -189,8 +197,10 @@ class _Resume:
     """What a resume continues from: the locked folder, its checkpoint (None: none yet) and recovery plan."""
 
     def __init__(
-        self, path: Path, state: dict[str, Any] | None, recovery: Recovery, saved: Config, lock: RunLock | None
+        self, path: Path, state: dict[str, Any] | None, recovery: Recovery, saved: Config, lock: RunLock | None,
+        *, wanted: int,
     ) -> None:
+        """``wanted``: the epochs the resume trains up to."""
         self.path = path
         self.state = state
         self.recovery = recovery
@@ -210,6 +220,9 @@ class _Resume:
         self.answered = {e.get("command_id") for e in logged if e.get("event") == CommandAnswered.kind}
         self.data_dir = _recorded_data_dir(logged, self.summary)
         """The data folder the run recorded (None: not recorded)."""
+        # A run cut off between its last checkpoint and its end is not finished: its resume writes that end.
+        self.finished = reached == wanted and self.summary.get("status") == "finished"
+        """Whether the run finished the epochs the resume trains up to: nothing is left to train."""
 
     def release(self) -> None:
         if self.lock is not None:
@@ -237,6 +250,11 @@ def _run(
         trainer = Trainer(config, split, device)
         if resume is not None and resume.state is not None:
             trainer.load_state(resume.state)
+        if resume is not None and resume.finished:
+            # Refused once its data and checkpoint passed their checks: the session would only log a
+            # start and the same end again (QA: the dashboard showed "epoch 400/400 0%" and headless
+            # the old end, neither saying why, and both exited 0).
+            raise ConfigError(_already_finished(resume.path, config.epochs))
     except (ConfigError, DataError, CheckpointError) as error:
         if resume is not None:
             resume.release()

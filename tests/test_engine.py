@@ -368,7 +368,8 @@ def test_a_resume_keeps_a_sweep_trials_entry(
     run_dir = Path(done[0].run_dir)
     sweep = {"study": "s", "trial": 3, "state": "complete", "outcome": "complete", "params": {"lr": 0.01}}
     record_in_summary(run_dir, sweep)
-    assert isinstance(list(resume_training(run_dir, data_dir=data_dir, epochs=epochs))[-1], RunFinished)
+    ended = list(resume_training(run_dir, data_dir=data_dir, epochs=epochs))[-1]
+    assert isinstance(ended, RunFinished if epochs else RunFailed)  # a finished run is refused, and kept as it was
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["sweep"] == sweep
     assert summary["epochs_completed"] == (epochs or 1)

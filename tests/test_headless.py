@@ -155,7 +155,7 @@ def test_a_resume_without_data_dir_reads_the_folder_the_run_trained_on(
 
     monkeypatch.setattr(data_module, "_download", refuse)
     capsys.readouterr()
-    assert main(["--jsonl", "--resume", str(run_dir)]) == 0, capsys.readouterr().err
+    assert main(["--jsonl", "--resume", str(run_dir), "--epochs", "2"]) == 0, capsys.readouterr().err
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (events[0]["event"], events[0]["data_dir"]) == ("run_started", str(data_dir))
     assert events[-1]["event"] == "finished"

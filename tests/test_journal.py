@@ -92,7 +92,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid(data_dir: Path, tmp_pat
     assert isinstance(refused, RunFailed) and refused.reason == "busy"
     assert refused.error == f"run folder {run_dir} is being written by process {os.getpid()}; wait for it to end, or stop it first"
     assert isinstance(list(first)[-1], RunFinished)
-    again = list(resume_training(run_dir, data_dir=data_dir))  # released at the end
+    again = list(resume_training(run_dir, data_dir=data_dir, epochs=3))  # released at the end
     assert isinstance(again[-1], RunFinished)
 
 

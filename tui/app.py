@@ -608,10 +608,12 @@ class MnistApp(PastRuns, Watching, App[int]):
             own = event.command_id in self.sent_commands
             self.sent_commands.discard(event.command_id)
             # A refused setting is told, whoever sent it (a script's command file too); a refused
-            # pause or step is a key pressed twice, and says nothing.
+            # pause or step is a key pressed twice, and says nothing. A recorded run's answers are
+            # history (QA: opening a run popped up a refusal of long ago, each time).
+            news = self.answers_are_news and not self._replaying
             if event.message == NOT_REPLAYED:
                 pass  # carried out before a kill: the log shows it, and a resume does not replay it
-            elif event.command == "set" and not event.accepted and (own or self.answers_are_news):
+            elif event.command == "set" and not event.accepted and (own or news):
                 self.notify(f"Not changed: {event.message}", severity="error", timeout=8)
             elif event.command == "set" and own and self.watching is None:
                 # The form's field says what was typed; this says the engine took it (a watcher
@@ -677,10 +679,11 @@ def run_dashboard(
     runs_dir: str,
     resume: str | None = None,
     resume_epochs: int | None = None,
-    trained: list[Path] | None = None,
+    trained: list[Path | RunFailed] | None = None,
 ) -> int:
     """Run the dashboard until the user quits; returns the process exit code. Each run folder the
-    engine starts (or resumes) training in is appended to ``trained``, where given."""
+    engine starts (or resumes) training in is appended to ``trained``, where given, and the
+    failure of a run that ended before it had one (:func:`noting_runs`)."""
     source = engine_source(data_dir=data_dir, runs_dir=runs_dir, resume=resume, resume_epochs=resume_epochs)
     if trained is not None:
         source = noting_runs(source, trained)
@@ -692,15 +695,21 @@ def run_dashboard(
     return code
 
 
-def noting_runs(source: EventSource, trained: list[Path]) -> EventSource:
-    """``source``, appending to ``trained`` the folder of each run it starts training in."""
+def noting_runs(source: EventSource, trained: list[Path | RunFailed]) -> EventSource:
+    """``source``, appending to ``trained`` the folder of each run it starts training in, and the
+    failure of a run that ended before it had a folder (no data, a refused resume): once the screen
+    closes, the terminal says how the last one ended (QA: such a failure left it empty)."""
 
     def noting(*args, **kwargs) -> Iterator[Event]:
         events = iter(source(*args, **kwargs))
+        folder: Path | None = None
         try:
             for event in events:
                 if isinstance(event, RunStarted) and event.run_dir:
-                    trained.append(Path(event.run_dir))
+                    folder = Path(event.run_dir)
+                    trained.append(folder)
+                elif isinstance(event, RunFailed) and folder is None:
+                    trained.append(event)
                 yield event
         finally:  # closed early (the run stopped): the engine's generator closes its run folder now
             close = getattr(events, "close", None)

@@ -9,7 +9,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Static
 
-from ..engine.events import Event, SamplesPredicted
+from ..engine.events import Event, SamplesPredicted, Terminal
 from .pane import Pane
 from .pixels import downsample, half_block_rows
 from .run_state import RunState
@@ -17,6 +17,7 @@ from .strips import CachedStyles
 
 IMAGE_WIDTH = 28
 IDLE_TEXT = "The model's predictions on real evaluation digits appear here when a run starts."
+WAITING_TEXT = "Waiting for the model's first predictions…"
 
 
 def card_caption(label: str, prediction: str, confidence: float) -> Text:
@@ -100,7 +101,7 @@ class DigitCard(CachedStyles):
 class DigitGallery(Pane, VerticalScroll):
     """The same evaluation digits all run, redrawn after every epoch."""
 
-    EVENTS = (SamplesPredicted,)
+    EVENTS = (SamplesPredicted, Terminal)
     WAITED = (SamplesPredicted,)
 
     DEFAULT_CSS = """
@@ -130,12 +131,17 @@ class DigitGallery(Pane, VerticalScroll):
         yield Static(IDLE_TEXT, classes="empty")
 
     def show_event(self, event: Event, run: RunState) -> None:
-        assert isinstance(event, SamplesPredicted)
-        self.show(event)
+        if isinstance(event, SamplesPredicted):
+            self.show(event)
+        elif run.samples is None:  # it ended before the model's first predictions: none will come
+            self.show_run(run)
 
     def show_run(self, run: RunState) -> None:
         if run.samples is not None:
             self.show(run.samples)
+        elif run.terminal is not None:
+            # QA: a run that failed for want of data kept "Waiting for …" on screen.
+            self._say(f"The run {run.terminal.status} before the model's first predictions.")
         elif self.samples is not None or run.state != "idle":
             self.clear()
 
@@ -184,7 +190,11 @@ class DigitGallery(Pane, VerticalScroll):
 
     def clear(self) -> None:
         """Back to the empty gallery (a new run starts)."""
+        self._say(WAITING_TEXT)
+
+    def _say(self, text: str) -> None:
+        """No cards, ``text`` in their place."""
         self.samples = None
         self.remove_children()
-        self.mount(Static("Waiting for the model's first predictions…", classes="empty"))
+        self.mount(Static(text, classes="empty"))
         self.border_title = "Predictions"
