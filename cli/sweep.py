@@ -1,10 +1,11 @@
 """``mnist-tui sweep``: search hyperparameters with Optuna, in local worker processes and beyond.
 
 Everything the user gave is checked before any study is created: the base config, the search
-space, the storage URL, the data, the device and the memory the largest model needs. Then the
-study is created or joined, K worker processes run trials (``sweep_workers.py``), and this
-process prints a line per finished trial (any worker's, any machine's) and a final table;
-``--export-best`` writes the best trial's config as a preset file.
+space, the storage URL, the data, the device, the memory the largest model needs, and the number
+of workers against the cores and the memory (each worker loads torch). Then the study is created
+or joined, K worker processes run trials (``sweep_workers.py``), and this process prints a line
+per finished trial (any worker's, any machine's) and a final table; ``--export-best`` writes the
+best trial's config as a preset file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .engine.presets import DEFAULT_PRESET, load_config_file, load_preset
 from .engine.space import SearchSpace, load_space
 from .engine.trial_rows import trial_name
 from .exit_codes import USAGE
+from .sweep_workers import MAX_WORKERS_PER_CORE, WORKER_BYTES
 
 @dataclass(frozen=True)
 class SweepOptions:
@@ -53,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
             "worker processes share this machine's cores, and any number of machines can share one study."
         ),
         epilog=(
-            "exit codes: 0 done, 1 workers kept dying, no trial succeeded, the storage was lost mid-sweep "
-            "or the best config could not be exported, "
+            "exit codes: 0 done, 1 workers kept dying, no trial succeeded, --timeout passed before any trial started, "
+            "the storage was lost mid-sweep or the best config could not be exported, "
             "2 usage/config/data/storage error (or a dashboard whose stdin is no terminal), 130 / 143 / 129 Ctrl+C / SIGTERM / closed terminal"
         ),
     )
@@ -65,9 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fix a config field for every trial (repeatable)")
     parser.add_argument("--space", metavar="FILE", required=True,
                         help="TOML search space: one entry per field, such as lr = { low = 1e-4, high = 1e-1, log = true }")
-    parser.add_argument("--trials", type=int, metavar="N", help="trials this command runs (default: until --timeout or Ctrl+C)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="start no trial after SECONDS")
-    parser.add_argument("--workers", type=int, default=1, metavar="K", help="local worker processes (default: 1)")
+    parser.add_argument("--trials", type=int, metavar="N",
+                        help="trials this command runs (default: until --timeout or Ctrl+C); 0 runs none "
+                             "and only exports the study's best (with --export-best)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="start no trial after SECONDS, counted from this command's start (running ones finish); "
+                             "exit 1 if it passes before any worker was ready to start one (loading takes seconds)")
+    parser.add_argument("--workers", type=int, default=1, metavar="K",
+                        help=f"local worker processes (default: 1; at most {MAX_WORKERS_PER_CORE} per core, "
+                             f"and as many as the free memory holds: each takes about {WORKER_BYTES / 1e9:g} GB "
+                             "to load, and its trial's memory)")
     parser.add_argument("--storage", metavar="URL",
                         help="an SQLAlchemy URL (postgresql://..., mysql://...) or a journal file path "
                              "(default: RUNS_DIR/sweeps.journal)")
@@ -205,16 +214,21 @@ def _same_file(path: Path, other: Path) -> bool:
 
 
 def preflight(options: SweepOptions) -> None:
-    """Fail now, not in every trial, on an absent device, a model too large for memory or missing data
-    (and download data once)."""
+    """Fail now, not in every trial, on an absent device, a model too large for memory, more workers
+    than the cores or the memory can take, or missing data (and download data once)."""
     from .engine.data import DataError, ensure_files
-    from .engine.memory import check_memory
+    from .engine.memory import available_host_memory, check_memory, estimate
+    from .engine.threads import cpu_cores
     from .engine.train import resolve_device
+    from .sweep_workers import check_worker_count
 
     choices = {d.field: d.choices for d in options.space.dimensions}
     devices = {name: resolve_device(name) for name in choices.get("device") or (options.base.device,)}
+    largest = 0
     for config in options.space.corners(options.base):  # each is the base config with searched values
         check_memory(config, devices[config.device])
+        largest = max(largest, estimate(config).total)
+    check_worker_count(options.workers, cores=cpu_cores(), available=available_host_memory(), trial_bytes=largest)
     for dataset in choices.get("dataset") or (options.base.dataset,):
         try:
             ensure_files(options.data_dir, dataset)

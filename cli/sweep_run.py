@@ -158,9 +158,18 @@ class Sweep:
         if self.workers.gave_up:
             print(f"mnist-tui sweep: workers died {self.workers.deaths} times; giving up", file=sys.stderr)
             return FAILED
+        if not mine and self.options.timeout and self.options.trials != 0:
+            exported = f" and nothing was exported to {self.options.export_best}" if self.options.export_best else ""
+            print(
+                f"mnist-tui sweep: --timeout {self.options.timeout:g} s passed before any worker was ready to start a trial "
+                f"(a worker takes seconds to load, longer when workers outnumber the cores): no trial ran{exported}; "
+                "give a longer --timeout",
+                file=sys.stderr,
+            )
+            return FAILED
         code = export_best(self.options, self.study) if self.options.export_best else FINISHED
         if mine and all(row.state == "failed" for row in mine):
-            if all(row.outcome == "interrupted" for row in mine):
+            if all(row.outcome in ("interrupted", "stopped") for row in mine):
                 print("mnist-tui sweep: every trial was stopped before its end", file=sys.stderr)
             else:
                 print("mnist-tui sweep: every trial failed; see the errors above", file=sys.stderr)

@@ -10,6 +10,8 @@ K workers on C cores train on ``max(1, C // K)`` intra-op threads each: ``torch.
 caps the engine's thread choice (engine/threads.py never goes above ``torch.get_num_threads()``),
 and ``OMP_NUM_THREADS`` sizes the OpenMP pool before torch loads. Ctrl+C reaches every process
 of the terminal's group: workers ignore it and stop when the parent sets the shared stop flag.
+Each worker takes about half a gigabyte before its first trial, so the count is bounded by the
+memory that is free and by the cores (:func:`check_worker_count`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import wait
 from typing import Any, Iterator
 
-from .engine.config import Config
+from .engine.config import Config, ConfigError
 from .engine.space import SearchSpace
 
 STORAGE_LOST = 3
@@ -37,6 +39,10 @@ MAX_RESTARTS = 3
 """Workers started in place of dead ones, beyond one per worker, before the sweep gives up."""
 LOST_TEXT = 400
 """Bytes kept of why a worker lost the storage."""
+WORKER_BYTES = 500_000_000
+"""Memory a worker takes before its first trial: Python with torch and Optuna loaded (about 0.5 GB measured)."""
+MAX_WORKERS_PER_CORE = 4
+"""Workers a core may share: past it, more workers start no trial sooner, and a typo (50 for 5) costs gigabytes."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,30 @@ class Plan:
 def threads_per_worker(workers: int, cores: int) -> int:
     """Intra-op threads of each of ``workers`` processes sharing ``cores``: no core runs two."""
     return max(1, cores // workers)
+
+
+def check_worker_count(workers: int, *, cores: int, available: int | None, trial_bytes: int) -> None:
+    """Refuse more workers than ``MAX_WORKERS_PER_CORE`` per core, or than the memory ``available``
+    (None: unknown) holds, each taking ``WORKER_BYTES`` and ``trial_bytes`` (the largest trial's
+    estimate). One worker is left to the trial's own memory check."""
+    most = cores * MAX_WORKERS_PER_CORE
+    if workers > most:
+        raise ConfigError(
+            f"--workers {workers} is more than {MAX_WORKERS_PER_CORE} per core ({cores} core{'' if cores == 1 else 's'} here): use --workers {most} "
+            "at most (workers beyond the cores only share them, each trial slower)"
+        )
+    each = WORKER_BYTES + trial_bytes
+    fit = max(1, available // each) if available is not None else workers
+    if workers > fit:
+        raise ConfigError(
+            f"--workers {workers}: {workers} workers need about {_gigabytes(workers * each)} (each {_gigabytes(WORKER_BYTES)} "
+            f"to load torch and {_gigabytes(trial_bytes)} for the largest trial), but {_gigabytes(available or 0)} are "
+            f"available: use --workers {fit} at most"
+        )
+
+
+def _gigabytes(count: int) -> str:
+    return f"{count / 1e9:.1f} GB"
 
 
 class _Flag:

@@ -295,10 +295,20 @@ def _bound(limit: float) -> str:
     return f"{limit:g}" if isinstance(limit, float) else str(limit)
 
 
+class _ShortRepr(reprlib.Repr):
+    """reprlib's short repr, with booleans as a config file writes them (true, false), not as Python does."""
+
+    def repr_bool(self, value: bool, level: int) -> str:
+        return "true" if value else "false"
+
+
+_SHORT = _ShortRepr()
+
+
 def shown(value: object) -> str:
-    """A value as an error message quotes it: short, however long or deep the value is."""
+    """A value as an error message quotes it: short, however long or deep the value is (true, not True)."""
     try:
-        return reprlib.repr(value)
+        return _SHORT.repr(value)
     except ValueError:  # an integer past Python's limit on converting to text
         return f"an integer of {value.bit_length():,} bits"  # type: ignore[attr-defined]
 

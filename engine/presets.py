@@ -24,6 +24,8 @@ MAX_DEPTH = 4
 
 PRESET_PACKAGE = "mnist_tui.presets"
 DEFAULT_PRESET = "relu-adam-500"
+SPACE_KEYS = ("low", "high", "log", "step", "choices")
+"""The keys of a search space's entries (``engine/space.py``): a config file of them is a space given by mistake."""
 
 
 def _preset_files() -> dict[str, resources.abc.Traversable]:
@@ -136,6 +138,11 @@ def _parse(text: str, *, source: str, name: str) -> Config:
     data = parse_toml(text, source=source)
     for key, value in data.items():
         if isinstance(value, dict):
+            if value and all(entry in SPACE_KEYS for entry in value):
+                raise ConfigError(
+                    f"{source}: this looks like a search space ({key} has {', '.join(value)}): "
+                    "give it to mnist-tui sweep --space; a config file has plain key = value lines"
+                )
             raise ConfigError(f"{source}: tables such as [{key}] are not used; write plain key = value lines")
         check_nesting(key, value, source=source)
     data.setdefault("name", run_name(name))

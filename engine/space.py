@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-from .config import FIELDS, SPLIT_POOLS, Config, ConfigError, check_key, held_out_digits
-from .presets import check_nesting, parse_toml, read_small_file
+from .config import FIELDS, SPLIT_POOLS, Config, ConfigError, check_key, held_out_digits, shown
+from .presets import SPACE_KEYS, check_nesting, parse_toml, read_small_file
 
-RANGE_KEYS = ("low", "high", "log", "step")
+RANGE_KEYS = tuple(key for key in SPACE_KEYS if key != "choices")
 NOT_SEARCHED = ("name",)
 """Fields a sweep sets itself (each trial's name carries the study and the trial number)."""
 MAX_CORNERS = 4096
@@ -169,9 +169,9 @@ def _shape(field: str, entry: Any) -> Dimension:
         raise ConfigError(f"{field} cannot be searched: each trial's name is the study's name and its number")
     if not isinstance(entry, dict):
         raise ConfigError(
-            f"{field} must be a table such as {{ low = 1, high = 10 }} or {{ choices = [...] }}, not {entry!r}"
+            f"{field} must be a table such as {{ low = 1, high = 10 }} or {{ choices = [...] }}, not {shown(entry)}"
         )
-    unknown = [key for key in entry if key not in (*RANGE_KEYS, "choices")]
+    unknown = [key for key in entry if key not in SPACE_KEYS]
     if unknown:
         raise ConfigError(f"{field}: unknown key {unknown[0]!r}; a range has low, high, log, step; a list has choices")
     if "choices" in entry:
@@ -179,7 +179,7 @@ def _shape(field: str, entry: Any) -> Dimension:
             raise ConfigError(f"{field}: choices cannot be combined with {', '.join(k for k in entry if k != 'choices')}")
         choices = entry["choices"]
         if not isinstance(choices, list) or not choices:
-            raise ConfigError(f"{field}: choices must be a non-empty list, not {choices!r}")
+            raise ConfigError(f"{field}: choices must be a non-empty list, not {shown(choices)}")
         if len(choices) > MAX_CHOICES:
             raise ConfigError(f"{field}: {len(choices):,} choices; at most {MAX_CHOICES:,} (a range searches more values)")
         return Dimension(field, choices=tuple(choices))
@@ -191,7 +191,7 @@ def _shape(field: str, entry: Any) -> Dimension:
         raise ConfigError(f"{field}: a range needs low and high (missing {' and '.join(missing)})")
     log = entry.get("log", False)
     if not isinstance(log, bool):
-        raise ConfigError(f"{field}: log must be true or false, not {log!r}")
+        raise ConfigError(f"{field}: log must be true or false, not {shown(log)}")
     return Dimension(field, low=entry["low"], high=entry["high"], log=log, step=entry.get("step"))
 
 
@@ -216,7 +216,7 @@ def _checked_values(raw: list[Dimension], base: Config) -> dict[tuple[str, int],
     passed: set[tuple[str, int]] = set()
     failure: tuple[Any, ConfigError] | None = None
     for combination in _combinations(corners):
-        together = ", ".join(f"{field} = {value!r}" for field, _, value in combination)
+        together = ", ".join(f"{field} = {shown(value)}" for field, _, value in combination)
         try:
             config = base.replace(source=f"{together} together", **{field: value for field, _, value in combination})
         except ConfigError as error:
@@ -239,28 +239,28 @@ def _dimension(raw: Dimension, values: dict[tuple[str, int], Any]) -> Dimension:
         choices = tuple(values[field, index] for index in range(len(raw.choices)))
         for index, choice in enumerate(choices):
             if choice in choices[:index]:
-                raise ConfigError(f"{field}: {raw.choices[index]!r} is listed twice among the choices")
+                raise ConfigError(f"{field}: {shown(raw.choices[index])} is listed twice among the choices")
         return Dimension(field, choices=choices)
     low, high = values[field, 0], values[field, 1]
     if not low < high:
-        raise ConfigError(f"{field}: low ({low!r}) must be below high ({high!r})")
+        raise ConfigError(f"{field}: low ({shown(low)}) must be below high ({shown(high)})")
     if raw.log and low <= 0:
-        raise ConfigError(f"{field}: a log range needs low > 0, not {low!r}")
+        raise ConfigError(f"{field}: a log range needs low > 0, not {shown(low)}")
     step = raw.step
     if step is not None:
         kind = _kind(field)
         numeric = isinstance(step, (int, float)) and not isinstance(step, bool)
         if not numeric or kind is int and not isinstance(step, int) or not 0 < step < math.inf:
-            raise ConfigError(f"{field}: step must be a positive {'integer' if kind is int else 'number'}, not {step!r}")
+            raise ConfigError(f"{field}: step must be a positive {'integer' if kind is int else 'number'}, not {shown(step)}")
         if raw.log:
             raise ConfigError(f"{field}: a range takes log or step, not both")
         if kind is int and (high - low) % step:
             raise ConfigError(f"{field}: high - low ({high - low}) must be a multiple of step ({step})")
         if (high - low) / step > MAX_STEPS:
-            raise ConfigError(f"{field}: step {step!r} gives more than {MAX_STEPS:,} values; use a larger step, or none")
+            raise ConfigError(f"{field}: step {shown(step)} gives more than {MAX_STEPS:,} values; use a larger step, or none")
         if kind is float and (Decimal(str(high)) - Decimal(str(low))) % Decimal(str(step)):
             # Optuna would move high to the last multiple, and warn in every trial.
-            raise ConfigError(f"{field}: high - low ({high - low!r}) must be a multiple of step ({step!r})")
+            raise ConfigError(f"{field}: high - low ({shown(high - low)}) must be a multiple of step ({shown(step)})")
     return Dimension(field, low=low, high=high, log=raw.log, step=step)
 
 
@@ -283,7 +283,7 @@ def _check_reachable(space: SearchSpace, base: Config) -> None:
     ):
         reached = {**trains[train], "batch_size": size, "batch_norm": norm, "drop_last": drop}
         values = {**first, **{field: value for field, value in reached.items() if field in searched}}
-        named = [f"{field} = {values[field]!r}" for field in space.fields if field in reached]
+        named = [f"{field} = {shown(values[field])}" for field in space.fields if field in reached]
         where = f"{', '.join(named)} together" if len(named) > 1 else f"{named[0]} (inside its range)"
         base.replace(source=where, **values)
 
@@ -379,7 +379,7 @@ def _combinations(corners: list[list[Any]]) -> Iterable[tuple[Any, ...]]:
 
 def _role(raw: list[Dimension], field: str, index: int) -> str:
     dimension = next(d for d in raw if d.field == field)
-    return f"choice {dimension.choices[index]!r}" if dimension.choices else ("low", "high")[index]
+    return f"choice {shown(dimension.choices[index])}" if dimension.choices else ("low", "high")[index]
 
 
 def _kind(field: str) -> type:

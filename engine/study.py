@@ -116,6 +116,11 @@ _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 def check_storage(url: str | None, *, workers: int) -> None:
     """Refuse what Optuna cannot do safely, and a journal or SQLite file in no folder, before anything is opened."""
+    if url is not None and not url.strip():  # else read as the current folder: "--storage  is a folder"
+        raise StudyError(
+            "--storage is empty; name a journal file, such as sweeps.journal, or an SQLAlchemy URL "
+            "(or leave it out for RUNS_DIR/sweeps.journal)"
+        )
     if url is not None and url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url):
         raise StudyError(
             f"--storage {url} is an in-memory database: each worker process would have its own, empty one, "

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import optuna
 
 from .config import Config, ConfigError
-from .events import EpochEnded, RunDiverged, RunFailed, RunFinished, RunStarted, RunStopped, Terminal
+from .events import CommandAnswered, EpochEnded, RunDiverged, RunFailed, RunFinished, RunStarted, RunStopped, Terminal
 from .runs import RunFolder
 from .space import SearchSpace
 from .study import first_line, lost_storage, mark_process
@@ -28,7 +28,7 @@ from .trial_rows import trial_name
 
 
 class TrialFailed(Exception):
-    """The trial's run failed, or was interrupted: Optuna records the trial as failed."""
+    """The trial's run failed, or was stopped before its end: Optuna records the trial as failed."""
 
 
 class _Any:
@@ -83,8 +83,9 @@ def run_trial(
     """Optuna's objective: train the trial's config and return its final evaluation accuracy.
 
     Raises ``optuna.TrialPruned`` when pruned (or diverged: a hopeless point, as pruned ones are)
-    and :class:`TrialFailed` when the run failed or ``stop`` interrupted it. ``session`` names the
-    command that runs it; ``preset``, the preset ``base`` started from, goes in the run's summary.
+    and :class:`TrialFailed` when the run failed, ``stop`` interrupted it or a stop command (``watch``)
+    stopped it. ``session`` names the command that runs it; ``preset``, the preset ``base`` started
+    from, goes in the run's summary.
     When the storage (``storage``: as people read it, password hidden) stops answering mid-run, the
     run stops checkpointed, its summary says so, and the storage's error is raised.
     """
@@ -101,6 +102,7 @@ def run_trial(
     call = _StudyCalls()
     terminal: Terminal | None = None
     run_dir: str | None = None
+    commanded = False  # a stop command (watch's x, or the run's commands.jsonl) stopped it, not the sweep
     events = run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Any(stop, pruned, call.stop), preset=preset)
     for event in events:
         if isinstance(event, RunStarted):
@@ -110,9 +112,11 @@ def run_trial(
             call(trial.report, event.eval_accuracy, event.epoch)
             if event.epoch < event.epochs and call(trial.should_prune):
                 pruned.set()
+        elif isinstance(event, CommandAnswered):
+            commanded = commanded or (event.command == "stop" and event.accepted)
         elif isinstance(event, Terminal):
             terminal = event
-    outcome, error = _outcome(terminal, pruned.is_set())
+    outcome, error = _outcome(terminal, pruned=pruned.is_set(), commanded=commanded)
     call(trial.set_user_attr, "outcome", outcome)
     if error:
         call(trial.set_user_attr, "error", error)
@@ -148,11 +152,15 @@ def record_in_summary(run_dir: str | Path, sweep: dict[str, Any], *, error: str 
     folder.write_summary(summary)
 
 
-def _outcome(terminal: Terminal | None, pruned: bool) -> tuple[str, str | None]:
+def _outcome(terminal: Terminal | None, *, pruned: bool, commanded: bool) -> tuple[str, str | None]:
     if isinstance(terminal, RunFinished):
         return "complete", None
     if isinstance(terminal, RunStopped):
-        return ("pruned", None) if pruned else ("interrupted", "the sweep was stopped")
+        if pruned:
+            return "pruned", None
+        if commanded:  # the sweep goes on with its other trials
+            return "stopped", "stopped by a stop command from watch or the run's commands.jsonl"
+        return "interrupted", "the sweep was stopped"
     if isinstance(terminal, RunDiverged):
         return "diverged", f"the loss became {terminal.loss} at step {terminal.step}"
     if isinstance(terminal, RunFailed):

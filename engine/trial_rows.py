@@ -34,6 +34,9 @@ class TrialRow:
     error: str | None = None
     session: str | None = None
     """The command that ran it (each ``mnist-tui sweep`` has its own)."""
+    paused: bool = False
+    """A running trial whose run is paused (``p`` in a dashboard that follows it): the sweep waits
+    on it, and its ``seconds`` leave the paused time out."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class SweepSnapshot:
 
 
 def format_param(value: Any) -> str:
-    """A parameter as people read it (floats to 3 significant digits)."""
+    """A parameter as people read it (floats to 3 significant digits, flags as a config file writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

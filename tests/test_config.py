@@ -75,8 +75,8 @@ def test_tables_in_a_config_file_are_rejected(tmp_path: Path) -> None:
     [
         ('lr = "fast"', "lr must be a number, not 'fast'"),
         ("epochs = 2.5", "epochs must be an integer, not 2.5"),
-        ("epochs = true", "epochs must be an integer, not True"),
-        ("lr = true", "lr must be a number, not True"),
+        ("epochs = true", "epochs must be an integer, not true"),
+        ("lr = true", "lr must be a number, not true"),
         ("batch_norm = 1", "batch_norm must be true or false, not 1"),
         ("hidden = 512", "hidden must be a list of integers such as [512, 256], not 512"),
         ("hidden = [512, 2.5]", "hidden must be a list of integers"),

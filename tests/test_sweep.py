@@ -209,7 +209,7 @@ BAD_SPACES = {
     "tiny step": ("lr = { low = 0.001, high = 0.002, step = 1e-300 }", "S.toml: lr: step 1e-300 gives more than 1,000,000 values; use a larger step, or none"),
     "a combination inside the ranges": (
         "batch_norm = { choices = [true, false] }\ntrain_limit = { low = 100, high = 200 }",
-        "S.toml: batch_norm = True, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 training "
+        "S.toml: batch_norm = true, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 training "
         "digits), and batch norm cannot train on a batch of one digit; set drop_last = true or change batch_size",
     ),
     "too many choices": (

@@ -171,7 +171,7 @@ def test_the_trials_running_when_the_server_goes_down_end_checkpointed_and_resum
         stop()
         out, err = sweep.communicate(timeout=180)
     assert sweep.returncode == 1, err
-    assert "1 workers kept dying, no trial succeeded, the storage was lost mid-sweep" in " ".join(build_parser().format_help().split())
+    assert "the storage was lost mid-sweep" in " ".join(build_parser().format_help().split())
     assert "Traceback" not in out + err and "hunter2" not in out + err
     assert err.count("\n") == 1 and err.startswith("mnist-tui sweep: error: lost the storage postgresql://postgres:***@127.0.0.1:")
     assert "each running trial stopped with a checkpoint in its run folder" in err

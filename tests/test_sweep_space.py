@@ -108,7 +108,7 @@ def test_fields_tied_by_a_rule_are_checked_together(base: Config) -> None:
     assert space_from_mapping(ok, base, source="S.toml").fields == ("optimizer", "momentum", "nesterov")
     bad = {**ok, "momentum": {"low": 0.0, "high": 0.9}}
     assert check(bad, base) == (
-        "S.toml: optimizer = 'sgd', momentum = 0.0, nesterov = True together: "
+        "S.toml: optimizer = 'sgd', momentum = 0.0, nesterov = true together: "
         "nesterov needs optimizer = 'sgd' and momentum > 0"
     )
 
@@ -152,11 +152,11 @@ def test_the_corners_are_every_combination_of_the_ends_and_choices(tmp_path: Pat
          "S.toml: batch_size = 1999 (inside its range): batch_size 1999 leaves a last batch of 1 digit (2,000 training "
          "digits), and batch norm cannot train on a batch of one digit; set drop_last = true or change batch_size"),
         ({}, {"batch_norm": {"choices": [False, True]}, "train_limit": {"low": 100, "high": 200}},
-         "S.toml: batch_norm = True, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 "
+         "S.toml: batch_norm = true, train_limit = 129 together: batch_size 64 leaves a last batch of 1 digit (129 "
          "training digits)"),
         # train_limit = 0 trains on all 2,000... of the 60,000: the fewest are at the range's second value.
         ({"train_limit": 0}, {"train_limit": {"low": 0, "high": 1000}, "drop_last": {"choices": [False, True]}},
-         "S.toml: train_limit = 1, drop_last = True together: batch_size 64 with drop_last leaves no batch of the 1 "
+         "S.toml: train_limit = 1, drop_last = true together: batch_size 64 with drop_last leaves no batch of the 1 "
          "training digits"),
         ({"batch_norm": True, "train_limit": 0, "eval_split": "holdout"}, {"holdout_fraction": {"low": 0.1, "high": 0.3}},
          "S.toml: holdout_fraction = 0.29918333333333336 (inside its range): batch_size 64 leaves a last batch of 1 digit "
