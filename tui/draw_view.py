@@ -41,7 +41,11 @@ FULL_SIZE = (100, 31)
 """Below this width or height of the view the canvas draws 28x14 cells instead of 56x28."""
 BOTH_ROWS = 36
 """Below this height of the view the prediction comes first beside the canvas and the prepared
-digit under it (a scroll away): the verdict and the bars are what a drawing is for."""
+digit under it (a scroll away): the verdict and the bars are what a drawing is for. The run folder
+box then stands above them, so that the prepared digit is cut by the screen's edge, as scrolled
+panes are, not by a box under it (QA: at 80x24 it read as two panes overlapping), and the prepared
+digit's box is as wide as the prediction's, so that the scrollbar stands beside the panes (its
+thumb floated alone in the empty space right of the narrower box)."""
 EMPTY = "Draw a digit: hold the left button and drag (the right button erases), or move with the arrows and press space."
 LIVE = "the model training now"
 NO_MODEL = "No trained model yet: no run has finished an epoch. Train one, or type a run folder below."
@@ -73,6 +77,7 @@ class DrawView(Pane, FitsRoom, View):
     DrawView #draw-side { width: 1fr; height: 1fr; }
     DrawView #draw-panes { height: 1fr; scrollbar-size-vertical: 1; }
     DrawView #prepared { width: auto; height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
+    DrawView.-short #prepared { width: 1fr; content-align-horizontal: center; }
     DrawView #prediction { height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
     DrawView #model { height: auto; color: $text-muted; margin-bottom: 1; }
     DrawView #folder-box { height: auto; border: round $primary 60%; border-title-color: $accent; padding: 0 1; }
@@ -164,10 +169,17 @@ class DrawView(Pane, FitsRoom, View):
         """The canvas's size, and which side pane comes first, for the room the view has."""
         width, height = self._fitted = self._room()
         self.query_one(DrawCanvas).set_compact(width < FULL_SIZE[0] or height < FULL_SIZE[1])
-        side = self.query_one("#draw-panes")
-        first = self.query_one("#prediction" if height < BOTH_ROWS else "#prepared")
-        if side.children[0] is not first:
-            side.move_child(first, before=0)
+        short = height < BOTH_ROWS
+        self.set_class(short, "-short")
+        panes = self.query_one("#draw-panes")
+        first = self.query_one("#prediction" if short else "#prepared")
+        if panes.children[0] is not first:
+            panes.move_child(first, before=0)
+        side, folder = self.query_one("#draw-side"), self.query_one("#folder-box")
+        if short and side.children[0] is not folder:
+            side.move_child(folder, before=0)
+        elif not short and side.children[-1] is not folder:
+            side.move_child(folder, after=panes)
 
     # --- the pane ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ is rebuilt on a timer, only when something changed.
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 
 from rich.segment import Segment
@@ -16,7 +17,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from ..engine.events import BatchReported, EpochEnded, Event, RunStarted, SettingsChanged, Terminal
+from ..engine.events import BatchReported, EpochEnded, Event, RunDiverged, RunStarted, SettingsChanged, Terminal
+from ..engine.steering import describe_step
 from .pane import Pane, fit_border_title
 from .run_state import LossCurves, RunState
 
@@ -67,6 +69,8 @@ class LossChart(Pane, PlotextPlot):
         self._decoded = False  # a new figure was decoded during this render_lines
         self._build_cost = 0.0  # CPU seconds of the last frame() that built a figure
         self._changes_shown = False  # whether the legend names the setting changes' lines
+        self.note = ""
+        """What the chart says where it has no loss to draw and a bare frame would say nothing."""
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -81,6 +85,7 @@ class LossChart(Pane, PlotextPlot):
 
     def show_event(self, event: Event, run: RunState) -> None:
         self.curves = run.loss
+        self.note = empty_note(run)
         self._dirty = True  # drawn at the next frame: reports come many times a second
         if isinstance(event, SettingsChanged) and not self._changes_shown:
             self._changes_shown = True
@@ -90,6 +95,7 @@ class LossChart(Pane, PlotextPlot):
 
     def show_run(self, run: RunState) -> None:
         self.curves = run.loss
+        self.note = empty_note(run)
         self._dirty = True
         self._changes_shown = bool(run.loss.changes)
         self._show_legend()
@@ -124,6 +130,8 @@ class LossChart(Pane, PlotextPlot):
         if not len(curves.batch):
             plt.xlim(0, 1)
             plt.ylim(0, 1)
+            if self.note:
+                self._write(self.note)
             self.refresh()
             return
         # Losses fall over decades: plotted as log10 on a linear axis whose ticks name the losses
@@ -143,12 +151,30 @@ class LossChart(Pane, PlotextPlot):
             plt.vline(at, CHANGE_COLOR)
         # The plot's rows: the chart's height less plotext's frame, x axis and its labels.
         ticks = fit_ticks(loss_ticks(low, high), rows=self.content_size.height - 3)
-        plt.yticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
+        plt.yticks([math.log10(t) for t in ticks], tick_labels(ticks))
         xs = curves.batch.points()[0] + curves.evaluation.points()[0]
-        ticks = round_ticks(min(xs), max(xs))
-        plt.xticks(ticks, [f"{t:g}" for t in ticks])
+        if min(xs) == max(xs):  # one report: the epoch it lies in, not a tick of its fraction (0.15625)
+            first = math.floor(xs[0])
+            plt.xlim(first, first + 1)
+            ticks = [first, first + 1]
+        else:
+            ticks = round_ticks(min(xs), max(xs))
+        plt.xticks(ticks, tick_labels(ticks))
         self._build_cost = time.thread_time() - started
         self.refresh()
+
+    def _write(self, note: str) -> None:
+        """``note`` in the middle of the empty plot, wrapped to its width, with no ticks to read."""
+        plt = self.plt
+        plt.xticks([], [])
+        plt.yticks([], [])
+        width, height = self.content_size
+        rows = max(1, height - 2)  # inside plotext's frame
+        plt.ylim(0, rows - 1)  # one unit a row: the lines on rows next to each other
+        lines = textwrap.wrap(note, max(10, width - 4))
+        top = (rows - 1 + len(lines) - 1) // 2
+        for row, line in enumerate(lines):
+            plt.text(line, 0.5, top - row, alignment="center", color="red")
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the figure (Textual's line API: the border and title are Textual's)."""
@@ -190,6 +216,28 @@ class LossChart(Pane, PlotextPlot):
             cost = self._build_cost + time.thread_time() - started
             self._next_redraw = time.monotonic() + min(max(REDRAW_SECONDS, cost / SHARE), LONGEST_WAIT)
         return lines
+
+
+def empty_note(run: RunState) -> str:
+    """What the chart of ``run`` says instead of a bare frame: a run that diverged before it reported
+    a finite loss has none to draw (QA: it waited, empty, for epochs that would never come)."""
+    terminal = run.terminal
+    if not isinstance(terminal, RunDiverged) or len(run.loss.batch):
+        return ""
+    where = describe_step(terminal.epoch, terminal.step, run.started.steps_per_epoch if run.started else None)
+    return f"Diverged at {where}, before it reported any loss to draw: try a smaller learning rate"
+
+
+def tick_labels(ticks: list[float]) -> list[str]:
+    """The ticks' labels, exponents short (``1e-5``): round ticks as they are, a lone one (a flat
+    line's value, one report's) to three significant digits (QA: a one-report chart of a diverging
+    run read ``7.50001e+14``; it reads ``7.5e14``)."""
+    digits = 3 if len(ticks) == 1 else 6
+    labels = []
+    for tick in ticks:
+        mantissa, exponent_mark, exponent = f"{tick:.{digits}g}".partition("e")
+        labels.append(f"{mantissa}e{int(exponent)}" if exponent_mark else mantissa)
+    return labels
 
 
 def thin(xs: list[float], ys: list[float], most: int) -> tuple[list[float], list[float]]:

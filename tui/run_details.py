@@ -1,4 +1,5 @@
-"""The selected run's configuration, and where it differs from a second run or from its preset."""
+"""The selected run's configuration, where it differs from a second run or from its preset, and the
+settings changed while it trained (its configuration is what it started with)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..engine.catalog import RunEntry, config_differences, format_value
-from ..table import printable
 from ..engine.config import Config
+from ..engine.settings import describe_changes
+from ..table import printable
 
 
 NONE_SELECTED = "Select a run to see its configuration."
+CHANGES_HEADING = "changed while it trained (the table has the values it started with):"
+UNREADABLE_CHANGES = "summary.json's setting changes cannot be read: enter opens the run, whose chart marks them"
 
 
 class RunDetails(VerticalScroll):
@@ -58,6 +62,7 @@ class RunDetails(VerticalScroll):
         if entry.damage or problem:
             self.caption = f"damaged: {printable(entry.damage or problem)}"
             parts.append(Text(self.caption, style="bold red"))
+        table = None
         if config is not None:
             if other is None:
                 self.caption = "no preset or second run to compare with (mark one with space)"
@@ -69,8 +74,48 @@ class RunDetails(VerticalScroll):
                 self.caption = f"differs from {label} in: {', '.join(self.differences) or 'nothing'}"
                 parts.append(Text(self.caption))
                 table = _table(config, other, self.differences)
+        parts.extend(_changes(entry))  # before the table, which has the values the run started with
+        if table is not None:
             parts.append(table)
         self.query_one("#details", Static).update(Group(*parts))
+
+
+def _changes(entry: RunEntry) -> list[Text]:
+    """The settings changed while ``entry`` trained, under its heading (magenta, as the loss chart marks them)."""
+    changes = setting_changes(entry.get("changes"))
+    if changes is None:
+        return [Text(UNREADABLE_CHANGES, style="bold red")]
+    return [Text("\n".join([CHANGES_HEADING, *changes]), style="magenta")] if changes else []
+
+
+def setting_changes(changes: object) -> list[str] | None:
+    """The setting changes a summary lists, a line each (``epoch 149: lr 0.003 -> 0.0001``), in
+    the order they were made; None where they are not as the engine writes them (older summaries
+    have none)."""
+    if changes is None:
+        return []
+    if not isinstance(changes, list):
+        return None
+    lines = []
+    for change in changes:
+        if not isinstance(change, dict) or not _is_count(change.get("epoch")):
+            return None
+        values = change.get("changes")
+        if not isinstance(values, dict) or not all(map(_is_pair, values.values())):
+            return None
+        lines.append(printable(f"epoch {change['epoch']}: {describe_changes(values)}"))
+    return lines
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_pair(value: object) -> bool:
+    """An old and a new value, both numbers."""
+    return isinstance(value, list) and len(value) == 2 and all(
+        isinstance(number, (int, float)) and not isinstance(number, bool) for number in value
+    )
 
 
 def _table(config: Config, other: tuple[str, Config] | None, differences: dict[str, list[Any]]) -> Table:

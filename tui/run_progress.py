@@ -22,6 +22,7 @@ from ..engine.events import (
     RunFailed,
     RunFinished,
     RunPaused,
+    RunResumed,
     RunStarted,
     RunStopped,
     SettingsChanged,
@@ -35,8 +36,11 @@ from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
 EPOCHS_TIMED = 10
-"""The time left counts the wall time of up to this many recent epochs, evaluation, probes and
-checkpoints included (QA: training throughput alone put a smoke run's last 16 s at 4)."""
+"""The time left counts the wall time of recent epochs, evaluation, probes and checkpoints included
+(QA: training throughput alone put a smoke run's last 16 s at 4): at least this many of them..."""
+SECONDS_TIMED = 30.0
+"""...and at least as many as took this long: ten epochs of a fast run are a second, and a
+one-second stall moved its time left fivefold from one second to the next (QA)."""
 HOLD = "\u00a0"
 """A no-break space, between a number and its unit where the pane's text is built ("97.90 %",
 "epoch 3"): :func:`wrap_held` breaks lines at other spaces only, and shows it as a space."""
@@ -168,7 +172,7 @@ def format_duration(seconds: float) -> str:
 class RunProgress(Pane, Vertical):
     """Two bars (epoch, run), then step, time left, samples/s and learning rate; at the end, how it ended."""
 
-    EVENTS = (RunStarted, BatchReported, EpochEnded, RunPaused, SettingsChanged, Terminal)
+    EVENTS = (RunStarted, BatchReported, EpochEnded, RunPaused, RunResumed, SettingsChanged, Terminal)
     WAITED = (RunStarted,)  # sizing the captions relays out the pane
 
     DEFAULT_CSS = """
@@ -198,8 +202,12 @@ class RunProgress(Pane, Vertical):
         self._numbers_text = IDLE_TEXT
         """What the numbers under the bars say, before :func:`wrap_held` fits it to the width."""
         self.clock: Callable[[], float] = time.monotonic
-        self._ends: deque[tuple[int, float]] = deque(maxlen=EPOCHS_TIMED + 1)
-        """(epoch, when its end was shown) of the latest epochs trained without a pause between."""
+        self._ends: deque[tuple[int, float]] = deque()
+        """(epoch, when its end was shown, on the clock less the time paused) of the latest epochs
+        that span :data:`EPOCHS_TIMED` epochs and :data:`SECONDS_TIMED` seconds."""
+        self._paused_since: float | None = None
+        self._paused = 0.0
+        """Seconds the run was paused (since its start was shown): no epoch's time."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -242,15 +250,17 @@ class RunProgress(Pane, Vertical):
 
     def show_event(self, event: Event, run: RunState) -> None:
         self._run = run
+        if isinstance(event, (BatchReported, EpochEnded, RunResumed)):
+            self._unpaused()  # a report trains again: a step while paused (n) has no resume
         if isinstance(event, BatchReported):
             self.advance(event)
             if run.state != "running":
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
         elif isinstance(event, (RunPaused, EpochEnded)):
             if isinstance(event, EpochEnded):
-                self._ends.append((event.epoch, self.clock()))
-            else:
-                self._ends.clear()  # a pause is no epoch's time
+                self._epoch_timed(event.epoch)
+            elif self._paused_since is None:
+                self._paused_since = self.clock()  # a pause is no epoch's time
             # An epoch's end shows at once in the accuracy table and the gallery: the bars reach it
             # with them (QA: fast epochs left the pane four epochs behind until the next frame).
             self.paint()
@@ -291,6 +301,7 @@ class RunProgress(Pane, Vertical):
         self.step = event.start_epoch * event.steps_per_epoch + event.start_step
         self.rate = None
         self._ends.clear()
+        self._paused_since, self._paused = None, 0.0
         self._unpainted, self._painted_any = None, False
         self._outcome = None
         self.fit_captions()
@@ -328,10 +339,22 @@ class RunProgress(Pane, Vertical):
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
 
+    def _epoch_timed(self, epoch: int) -> None:
+        """Note when ``epoch`` ended, and forget the ends the time left no longer needs."""
+        ends = self._ends
+        ends.append((epoch, self.clock() - self._paused))
+        while len(ends) > EPOCHS_TIMED + 1 and ends[-1][1] - ends[1][1] >= SECONDS_TIMED:
+            ends.popleft()
+
+    def _unpaused(self) -> None:
+        if self._paused_since is not None:
+            self._paused += self.clock() - self._paused_since
+            self._paused_since = None
+
     def _time_left(self, event: BatchReported) -> float:
-        """Seconds to the run's end: its epochs to go at the wall time recent epochs took, once two
-        ends were seen in a row (not across a pause, or the view hidden: a catch-up starts over);
-        until then training throughput plus the last epoch's evaluation."""
+        """Seconds to the run's end: its epochs to go at the wall time recent epochs took, paused
+        time left out, once two ends were seen (not across the view hidden: a catch-up starts
+        over); until then training throughput plus the last epoch's evaluation."""
         to_go = self.epochs * self.steps_per_epoch - event.step
         (first, since), (last, until) = (self._ends[0], self._ends[-1]) if self._ends else ((0, 0.0), (0, 0.0))
         if last > first:

@@ -12,6 +12,7 @@ from typing import Any
 from textual_plotext import PlotextPlot
 
 from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
+from .loss_chart import round_ticks
 
 FAINT, BEST, COMPLETE, PRUNED = "gray", "green", "cyan", "gray"
 UNITS = "accuracy %"
@@ -40,16 +41,23 @@ class TrialCurves(PlotextPlot):
         if best is not None and best.accuracies:
             curves.append((best.number, list(best.accuracies), BEST))  # drawn last: on top
         self.curves = curves
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self.rows or self.curves:
+            self._draw()  # the ticks that fit depend on the size
+
+    def _draw(self) -> None:
+        curves = self.curves
         plt = self.plt
         plt.clear_figure()
         plt.xlabel("epoch")
         if not curves:
             plt.xlim(0, 1)
-            plt.ylim(0, 100)
+        y_labels = _accuracy_axis(plt, {y for _, accuracies, _ in curves for y in accuracies}, self.size.height - 4)
         longest = max((len(accuracies) for _, accuracies, _ in curves), default=1)
-        ticks = list(range(1, longest + 1, max(1, longest // 8)))
+        ticks = epoch_ticks(longest, self.size.width - y_labels - 2)  # less the frame's two columns
         plt.xticks(ticks, [str(t) for t in ticks])  # whole epochs
-        _span_one_accuracy(plt, {y for _, accuracies, _ in curves for y in accuracies})
         for _, accuracies, color in curves:
             epochs = list(range(1, len(accuracies) + 1))
             marker = "braille" if color == FAINT else "hd"
@@ -103,19 +111,23 @@ class FieldPlot(PlotextPlot):
             kind = "best" if row is best else row.state
             points[kind].append((x, y))
         self.points = points
+        self._draw()
+
+    def _draw(self) -> None:
+        points = self.points
         plt = self.plt
         plt.clear_figure()
         for kind, color, marker in (("pruned", PRUNED, "•"), ("complete", COMPLETE, "●"), ("best", BEST, "★")):
             if points[kind]:
                 xs, ys = zip(*points[kind])
                 plt.scatter(list(xs), list(ys), color=color, marker=marker)
-        _span_one_accuracy(plt, {y for kind in points.values() for _, y in kind})
+        _accuracy_axis(plt, {y for kind in points.values() for _, y in kind}, self.size.height - 3)
         self._axis()
         self.refresh()
 
     def on_resize(self) -> None:
-        if "choices" in self.dimension:
-            self._axis()  # whether the choices' labels fit depends on the width
+        if self.points:
+            self._draw()  # the accuracies' ticks that fit depend on the height, the choices' labels on the width
 
     def _axis(self) -> None:
         plt = self.plt
@@ -137,11 +149,62 @@ class FieldPlot(PlotextPlot):
             plt.xlim(low, high)
 
 
-def _span_one_accuracy(plt: Any, accuracies: set[float]) -> None:
-    """A y range for a chart of one accuracy: plotext spans one value by half of it either side (45 to 135 %)."""
+def _accuracy_axis(plt: Any, accuracies: set[float], rows: int) -> int:
+    """The y axis of accuracies on a plot ``rows`` rows high: round ticks, every one labelled; returns
+    the labels' width. plotext's own ticks were no round numbers, and it left out a label that would
+    share a row with its neighbour (at 80x24 88.20 was missing between 88.60 and 87.80).
+
+    A chart of one accuracy spans 5 % either side (plotext spanned it by half of it, 45 to 135 %);
+    one of none 0 to 100 %."""
     if len(accuracies) == 1:
         (y,) = accuracies
-        plt.ylim(max(0.0, y - 5), min(100.0, y + 5))
+        low, high = max(0.0, y - 5), min(100.0, y + 5)
+        plt.ylim(low, high)
+    elif accuracies:
+        low, high = min(accuracies), max(accuracies)
+    else:
+        low, high = 0.0, 100.0
+        plt.ylim(low, high)
+    ticks = accuracy_ticks(low, high, rows)
+    labels = accuracy_labels(ticks)
+    plt.yticks(ticks, labels)
+    return max(map(len, labels))
+
+
+def accuracy_ticks(low: float, high: float, rows: int) -> list[float]:
+    """Round accuracies from ``low`` to ``high``, at most one per two of the plot's ``rows``: as
+    many as fit, each on a row of its own."""
+    room = max(1, (rows + 1) // 2)
+    # round_ticks gives about ``most``, at most one more: the finest step that fits is among these.
+    fitting = (ticks for most in range(room + 1, 0, -1) if len(ticks := round_ticks(low, high, most)) <= room)
+    return next(fitting, [float(f"{(low + high) / 2:.3g}")])
+
+
+def accuracy_labels(ticks: list[float]) -> list[str]:
+    """The ticks with as many decimals as the finest of them needs (``87.5 88.0 88.5``)."""
+    decimals = max((len(f"{t:.10g}".partition(".")[2]) for t in ticks), default=0)
+    return [f"{t:.{decimals}f}" for t in ticks]
+
+
+EPOCH_STEPS = tuple(
+    step for power in range(7) for multiple in (1, 2, 2.5, 5) if (step := multiple * 10**power) == int(step)
+)
+"""Whole round steps between epoch ticks: 1, 2, 5, 10, 20, 25, 50, 100, ..."""
+
+
+def epoch_ticks(longest: int, width: int) -> list[int]:
+    """Whole epochs from 1 to ``longest`` under a canvas ``width`` cells wide: 1 and the multiples of
+    the smallest round step whose labels stand a space apart (plotext left out a label that would
+    touch its neighbour: ``109`` stood next to ``145``, 127 missing)."""
+    if longest < 2:
+        return [1]
+    cells = max(1, width - 1) / (longest - 1)  # per epoch
+    room = len(str(longest)) + 2  # a label, a space, and a cell for plotext's rounding of where it goes
+    step = next((int(step) for step in EPOCH_STEPS if step * cells >= room), longest)
+    ticks = list(range(step, longest + 1, step))
+    if step > 1 and (not ticks or (ticks[0] - 1) * cells >= room):
+        ticks.insert(0, 1)
+    return ticks
 
 
 Y_AXIS_CELLS = 7

@@ -38,10 +38,12 @@ class SweepUpdated(Message):
 
 
 def describe_sweep(snapshot: SweepSnapshot) -> str:
-    """The view's summary line: the study and its counts by state (cut with an ellipsis where too long)."""
+    """The view's summary line: the study and its counts by state, paused trials apart from running
+    ones (cut with an ellipsis where too long)."""
     counts: dict[str, int] = {}
     for row in snapshot.rows:
-        counts[row.state] = counts.get(row.state, 0) + 1
+        state = "paused" if row.paused else row.state
+        counts[state] = counts.get(state, 0) + 1
     if not counts:
         return f"Study {snapshot.study} · {snapshot.status} · no trials yet"
     tally = ", ".join(f"{n} {state}" for state, n in counts.items())

@@ -1,6 +1,6 @@
 """The sweep's trials table: number, state, parameters, accuracy by epoch, final accuracy and time.
 
-Pruned trials are greyed, failed ones dim red, running ones yellow; ★ marks the best so far.
+Pruned trials are greyed, failed ones dim red, running ones yellow (paused ones dim); ★ marks the best so far.
 """
 
 from __future__ import annotations
@@ -18,23 +18,23 @@ EPOCH_HEADERS, TAIL_HEADERS = ("accuracy by epoch", "by epoch"), ("accuracy", "t
 """The epoch column's header: the first that fits."""
 PADDING = 2
 """Cells a column adds to its widest value (DataTable's cell padding, one each side)."""
-STATE_STYLES = {"running": "yellow", "pruned": "dim", "failed": "dim red", "waiting": "dim"}
+STATE_STYLES = {"running": "yellow", "paused": "dim yellow", "pruned": "dim", "failed": "dim red", "waiting": "dim"}
 BEST_STYLE = "bold green"
 
 
 def row_cells(row: TrialRow, fields: tuple[str, ...], best: TrialRow | None, epochs: int = EPOCHS_SHOWN) -> list[Text]:
     """The cells of one trial, its latest ``epochs`` accuracies, styled by its state (the best one bold green)."""
     is_best = best is not None and best.number == row.number
-    style = BEST_STYLE if is_best else STATE_STYLES.get(row.state, "")
+    kind = "paused" if row.paused else row.state  # to a person a paused trial is not running
+    style = BEST_STYLE if is_best else STATE_STYLES.get(kind, "")
     accuracies = " ".join(f"{a:.1f}" for a in row.accuracies[-epochs:]) if epochs else ""
     if len(row.accuracies) > epochs:
         accuracies = ("… " + accuracies).strip()
     accuracy = accuracy_of(row) if row.state != "running" else None
-    state = row.outcome if row.outcome and row.outcome != row.state else row.state
     cells = [
         "★" if is_best else "",
         str(row.number),
-        state,
+        "paused" if row.paused else row.outcome or row.state,
         *(format_param(row.params[f]) if f in row.params else "-" for f in fields),
         accuracies or "-",
         f"{accuracy:.2f}" if accuracy is not None else "-",
