@@ -82,8 +82,12 @@ def main() -> int:
 
 
 def _cannot_write(reason: str) -> int:
-    """The one line a write error gets, as Unix tools say it, and their exit code."""
-    print(f"mnist-tui: cannot write the output: {reason}", file=sys.stderr)
+    """The one line a write error gets, as Unix tools say it (naming the subcommand, as its other
+    errors do), and their exit code."""
+    from .command import SUBCOMMANDS
+
+    name = "mnist-tui" + (f" {sys.argv[1]}" if sys.argv[1:2] and sys.argv[1] in SUBCOMMANDS else "")
+    print(f"{name}: cannot write the output: {reason}", file=sys.stderr)
     return FAILED
 
 

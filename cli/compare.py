@@ -20,6 +20,7 @@ from .engine.catalog import (
     format_value,
     holds_no_run,
     is_interrupted,
+    missing_run,
     not_a_run_folder,
     read_config,
     read_epochs,
@@ -29,13 +30,18 @@ from .engine.catalog import (
 from .engine.config import Config
 from .exit_codes import USAGE
 from .runs import RUN_SHORTEST
-from .table import cell_len, on_terminal, print_table, shorten_middle
+from .table import cell_len, on_terminal, print_table, printable, shorten_middle
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mnist-tui compare",
         description="Show where the runs' configurations differ and their results side by side.",
+        epilog=(
+            "exit codes: 0 compared, 1 the output could not be written (a full disk, a closed stdout), "
+            "2 fewer than two runs, or a run that is missing, no run folder or damaged, "
+            "141 output pipe closed"
+        ),
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="a run folder, or a run's name under --runs-dir")
     parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="where run names are looked up (default: ./runs)")
@@ -68,8 +74,8 @@ def main(argv: Sequence[str]) -> int:
         return USAGE
     try:
         runs = read_runs(args.runs, Path(args.runs_dir))
-    except Refused as error:
-        print(f"mnist-tui compare: error: {error}", file=sys.stderr)
+    except Refused as error:  # a name as typed, escaped: a newline in it must not split the line
+        print(f"mnist-tui compare: error: {printable(str(error))}", file=sys.stderr)
         return USAGE
     names = [run.folder.name for run in runs]
     if len(set(names)) < len(names):  # copies of one run in two places: their paths tell them apart
@@ -109,7 +115,7 @@ def read_runs(names: Sequence[str], runs_dir: Path) -> list[Compared]:
         if folder is None:
             file = next((path for path in (Path(name), runs_dir / name) if name.strip() and path.exists()), None)
             if file is None:
-                raise Refused(f"no run folder {name!r} (nor in {runs_dir})")
+                raise Refused(missing_run(name, runs_dir))
             files.append(file)
             continue
         same = next((run.folder for run in runs if run.folder.resolve() == folder.resolve()), None)

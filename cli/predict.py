@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit codes: 0 classified, 1 the output could not be written (a full disk, a closed stdout), "
-            "2 a missing run, a missing, unreadable or too large image, or a corrupt checkpoint"
+            "2 a missing run, a missing, unreadable, too large, blank or too faint image, or a corrupt checkpoint"
         ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/NAME-...), or a run's name under --runs-dir")
@@ -40,26 +40,29 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of ``mnist-tui predict``; returns the exit code."""
     args = build_parser().parse_args(argv)
     # torch loads here, not for the other subcommands' --help.
-    from .engine.catalog import find_run
+    from .engine.catalog import look_up_run
     from .engine.predictor import load_predictor
     from .engine.prepare import ImageError, NoDigit, load_image, prepare_digit
     from .engine.runs import CheckpointError
 
-    found = find_run(args.run_dir, Path(args.runs_dir))
-    run_dir = str(found or args.run_dir)
+    folder, problem = look_up_run(args.run_dir, Path(args.runs_dir))
+    run_dir = str(folder)
+    if problem is not None:
+        return _fail(problem, run_dir)
     try:
         predictor = load_predictor(run_dir)
     except CheckpointError as error:
-        where = "" if found or Path(run_dir).exists() else f" (nor in {args.runs_dir})"
-        return _fail(f"{error}{where}", run_dir)
+        return _fail(str(error), run_dir)
     digits: list[bytes] = []
     for path in args.images:
         try:
-            digits.append(prepare_digit(load_image(path)))
-        except ImageError as error:
+            ink = load_image(path)
+        except (ImageError, NoDigit) as error:  # both name the file: unreadable, or too faint
             return _fail(str(error), path)
+        try:
+            digits.append(prepare_digit(ink))
         except NoDigit:
-            return _fail(f"{printable(path)}: nothing to classify: the image is blank")
+            return _fail(f"{path}: nothing to classify: the image is blank", path)
     if predictor.epoch == 0:  # stopped or diverged before its first epoch ended: barely trained, if at all
         print(
             f"mnist-tui predict: note: {predictor.checkpoint} was saved before the run's first epoch ended; "

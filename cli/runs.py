@@ -8,6 +8,7 @@ import shutil
 import sys
 from typing import Sequence
 
+from .command import RUNS_DIR
 from .engine.catalog import COLUMNS, list_runs, row_cells
 from .exit_codes import USAGE
 from .table import cell_len, on_terminal, print_table, printable, shorten_middle
@@ -17,32 +18,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mnist-tui runs",
         description="List the run folders under --runs-dir, newest first (read from each summary.json).",
+        epilog=(
+            f"exit codes: 0 listed (none too: an empty runs folder, or no ./{RUNS_DIR} yet), "
+            "1 the output could not be written (a full disk, a closed stdout), "
+            "2 a --runs-dir that does not exist, is a file or cannot be read, 141 output pipe closed"
+        ),
     )
-    parser.add_argument("--runs-dir", metavar="DIR", default="runs", help="the runs folder (default: ./runs)")
+    parser.add_argument("--runs-dir", metavar="DIR", help=f"the runs folder (default: ./{RUNS_DIR})")
     parser.add_argument("--json", action="store_true", help="one JSON object per run and line")
     return parser
 
 
 def main(argv: Sequence[str]) -> int:
-    """Print the runs; a runs folder that does not exist is a usage error."""
+    """Print the runs; a --runs-dir that does not exist is a usage error (a mistyped name, most
+    likely), while no ./runs yet is no runs yet (nothing was trained here)."""
     args = build_parser().parse_args(argv)
+    runs_dir = RUNS_DIR if args.runs_dir is None else args.runs_dir
+    if not runs_dir.strip():  # "" would list the current folder
+        print("mnist-tui runs: error: --runs-dir is empty; name a folder", file=sys.stderr)
+        return USAGE
     try:
-        entries = list_runs(args.runs_dir)
+        entries = list_runs(runs_dir)
     except FileNotFoundError:
-        print(f"mnist-tui runs: error: runs folder {args.runs_dir} does not exist", file=sys.stderr)
+        if args.runs_dir is None:
+            print(f"no runs yet in {runs_dir}: the first run makes it (train one with mnist-tui)", file=sys.stderr)
+            return 0
+        print(f"mnist-tui runs: error: runs folder {runs_dir} does not exist", file=sys.stderr)
         return USAGE
     except NotADirectoryError:
-        print(f"mnist-tui runs: error: {args.runs_dir} is not a folder", file=sys.stderr)
+        print(f"mnist-tui runs: error: {runs_dir} is not a folder", file=sys.stderr)
         return USAGE
     except OSError as error:
-        print(f"mnist-tui runs: error: cannot read {args.runs_dir}: {error.strerror or error}", file=sys.stderr)
+        print(f"mnist-tui runs: error: cannot read {runs_dir}: {error.strerror or error}", file=sys.stderr)
         return USAGE
     if args.json:
         for entry in entries:
             print(json.dumps(entry.to_dict()))
         return 0
     if not entries:
-        print(f"no runs in {args.runs_dir}", file=sys.stderr)
+        print(f"no runs in {runs_dir}", file=sys.stderr)
         return 0
     columns = [(key, header, right) for key, header, right in COLUMNS if key != "damage" or any(e.damage for e in entries)]
     cells = [{key: printable(value) for key, value in row_cells(entry).items()} for entry in entries]

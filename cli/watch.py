@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .engine.catalog import DamagedRun, find_run, not_a_run_folder, read_config
+from .engine.catalog import DamagedRun, look_up_run, read_config
 from .exit_codes import FAILED, USAGE
+from .table import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Follow a run that another process trains (its views as the dashboard shows them) and steer it: "
             "p pause/resume, n step, x stop, e new lr/momentum/weight_decay. Steering needs write access to the run folder."
+        ),
+        epilog=(
+            "exit codes: 0 quit (q; the run followed goes on), 1 the dashboard failed, "
+            "2 a missing or unusable run folder, or standard input that is no terminal, "
+            "130 / 143 / 129 Ctrl+C / SIGTERM / closed terminal"
         ),
     )
     parser.add_argument("run", metavar="RUN", help="the run folder to follow, or a run's name under --runs-dir")
@@ -31,11 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     """Run the watcher until the user quits; a missing or unusable run folder is a usage error."""
     args = build_parser().parse_args(argv)
-    folder = find_run(args.run, Path(args.runs_dir)) or Path(args.run)
-    problem = not_a_run_folder(folder)
+    folder, problem = look_up_run(args.run, Path(args.runs_dir))
     if problem is not None:
-        where = "" if folder.exists() else f" (nor in {args.runs_dir})"
-        print(f"mnist-tui watch: error: {problem}{where}", file=sys.stderr)
+        print(f"mnist-tui watch: error: {printable(problem)}", file=sys.stderr)
         return USAGE
     try:
         config = read_config(folder)

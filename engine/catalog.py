@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -200,15 +201,7 @@ def read_entry(folder: Path) -> RunEntry:
         modified = folder.stat().st_mtime
     except OSError as error:
         return RunEntry(folder, damage=f"unreadable: {error.strerror or error}")
-    problems = [f"no {name}" for name in REQUIRED_FILES if name not in names]
-    if "events.jsonl" in names:
-        problem = _unreadable_log(folder / "events.jsonl")
-        if problem:
-            problems.append(problem)
-    if "config.toml" in names:
-        problem = _unparsable_config(folder / "config.toml")
-        if problem:
-            problems.append(problem)
+    problems = ([] if "summary.json" in names else ["no summary.json"]) + _file_problems(folder, names)
     summary: dict[str, Any] = {}
     if "summary.json" in names:
         try:
@@ -217,6 +210,44 @@ def read_entry(folder: Path) -> RunEntry:
             problems.insert(0, str(error))
     when = _timestamp(summary.get("started")) or modified
     return RunEntry(folder, summary, "; ".join(problems) or None, when, is_interrupted(folder, summary))
+
+
+def _file_problems(folder: Path, names: set[str]) -> list[str]:
+    """What is wrong with a run folder's event log and config, as a listing tells it (``names``:
+    the folder's files)."""
+    problems = [f"no {name}" for name in REQUIRED_FILES[1:] if name not in names]
+    if "events.jsonl" in names:
+        problem = _unreadable_log(folder / "events.jsonl")
+        if problem:
+            problems.append(problem)
+    if "config.toml" in names:
+        problem = _unparsable_config(folder / "config.toml")
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def unresumable_damage(folder: Path) -> str | None:
+    """The damage, as ``runs`` and ``compare`` name it, that a ``--resume`` of ``folder`` refuses
+    too: no or no readable config or event log, or a log cut short of the epochs its summary counts.
+    None where its files show none; a missing or damaged summary alone is none (a resume writes it
+    anew, so ``--resume`` takes such a run). Reads the whole log: call it off the UI thread."""
+    try:
+        names = {entry.name for entry in os.scandir(folder)}
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"
+    problems = _file_problems(folder, names)
+    if problems:
+        return "; ".join(problems)
+    try:
+        read_summary(folder)
+    except DamagedRun:
+        return None
+    try:
+        read_epochs(folder)
+    except DamagedRun as error:
+        return str(error)
+    return None
 
 
 def is_interrupted(folder: Path, summary: dict[str, Any]) -> bool:
@@ -228,6 +259,40 @@ def holds_no_run(folder: Path) -> bool:
     """Whether ``folder`` was never a run folder: it has neither a config nor an event log (a runs
     folder, or any other), as a damaged run that lost one of them still has the other."""
     return not any(os.path.lexists(folder / name) for name in ("config.toml", "events.jsonl"))
+
+
+def runs_folder_hint(folder: Path) -> str | None:
+    """What to name instead of ``folder`` where it is a runs folder, named in place of one of the
+    runs it holds (``predict runs IMAGE``); None for any other folder."""
+    if not folder.is_dir() or not holds_no_run(folder):
+        return None
+    try:
+        runs = [entry.path for entry in list_runs(folder) if not holds_no_run(entry.path)]
+    except OSError:  # unreadable: it cannot be told to hold runs
+        return None
+    if not runs:
+        return None
+    return (
+        f"{folder} is a runs folder, not a run: name one of its {len(runs):,} runs, such as {runs[0]} "
+        f"(the newest), as `mnist-tui runs --runs-dir {shlex.quote(str(folder))}` lists them"
+    )
+
+
+def look_up_run(name: str, runs_dir: Path) -> tuple[Path, str | None]:
+    """The folder ``name`` names (a path, else a run's name under ``runs_dir``) and why it is no
+    run folder (found nowhere, a file, a runs folder), or None: a folder, perhaps a damaged run's."""
+    found = find_run(name, runs_dir)
+    folder = found or Path(name)
+    if found is None and not (name.strip() and folder.exists()):  # Path("") is the current folder
+        return folder, missing_run(name, runs_dir)
+    return folder, not_a_run_folder(folder) or runs_folder_hint(folder)
+
+
+def missing_run(name: str, runs_dir: Path | str) -> str:
+    """The one line for a run found nowhere, as ``--resume`` says it: ``run folder NAME does not
+    exist (nor in RUNS_DIR)``; an absolute path is never looked for under the runs folder."""
+    looked_up = "" if Path(name).is_absolute() else f" (nor in {runs_dir})"
+    return f"run folder {name if name.strip() else repr(name)} does not exist{looked_up}"
 
 
 def _unreadable_log(path: Path) -> str | None:

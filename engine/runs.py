@@ -118,13 +118,17 @@ class RunFolder:
 
         The folder is made whole under a hidden name (listings skip it) and renamed into place:
         however early its run is killed, a run folder lists as a run, resumes from its config and
-        names its data folder in its summary.
+        names its data folder in its summary. The OSError's text is the reason alone (``Read-only
+        file system``): the hidden name is no folder the user knows, and nothing is left behind.
         """
         path = Path(runs_dir) / run_id
         if path.exists():  # the rename would replace an empty folder of that name
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
         staging = path.with_name(f".{run_id}{STAGING_SUFFIX}")
-        staging.mkdir(parents=True, exist_ok=False)
+        try:
+            staging.mkdir(parents=True, exist_ok=False)
+        except OSError as error:
+            raise OSError(error.strerror or str(error)) from None
         remove_abandoned_staging(path.parent, keep=staging)
         try:
             lock = RunLock.acquire(staging)
@@ -139,7 +143,7 @@ class RunFolder:
                 raise
         except (OSError, CheckpointError) as error:
             shutil.rmtree(staging, ignore_errors=True)  # only what this call made: nothing was trained
-            raise OSError(str(error)) from None
+            raise OSError(getattr(error, "strerror", None) or str(error)) from None
         fsync_dir(path.parent)
         lock.folder = path  # the same open lock file, under the folder's name now
         folder = cls(path, lock)

@@ -91,7 +91,8 @@ def test_a_full_stdout_fails_every_command_with_one_line_and_exit_1(
         argv += ["--runs-dir", str(finished_run.parent)]
     with DEV_FULL.open("w") as full:
         result = subprocess.run(command(*argv), stdout=full, stderr=subprocess.PIPE, text=True, env=cli_env(), timeout=120)
-    assert (result.returncode, result.stderr) == (1, "mnist-tui: cannot write the output: No space left on device\n")
+    name = "mnist-tui" + ("" if args[0].startswith("-") else f" {args[0]}")
+    assert (result.returncode, result.stderr) == (1, f"{name}: cannot write the output: No space left on device\n")
 
 
 @pytest.mark.parametrize(
@@ -109,7 +110,8 @@ def test_a_closed_stdout_is_one_line_and_exit_1_with_nothing_trained(
     result = subprocess.run(
         ["sh", "-c", 'exec "$@" >&-', "sh", *argv], stderr=subprocess.PIPE, text=True, env=cli_env(), timeout=120
     )
-    assert (result.returncode, result.stderr) == (1, "mnist-tui: cannot write the output: stdout is closed\n")
+    name = "mnist-tui" + ("" if args[0].startswith("-") else f" {args[0]}")
+    assert (result.returncode, result.stderr) == (1, f"{name}: cannot write the output: stdout is closed\n")
     assert not (tmp_path / "runs").exists(), "nothing was started"
 
 

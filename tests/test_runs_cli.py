@@ -125,8 +125,8 @@ def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_d
     [
         (["runs", "--runs-dir", "nowhere"], "mnist-tui runs: error: runs folder nowhere does not exist"),
         (["compare", "one-run"], "mnist-tui compare: error: name at least two runs"),
-        (["compare", "a", "b"], "mnist-tui compare: error: no run folder 'a' (nor in runs)"),
-        (["compare", "", "a"], "mnist-tui compare: error: no run folder '' (nor in "),
+        (["compare", "a", "b"], "mnist-tui compare: error: run folder a does not exist (nor in runs)"),
+        (["compare", "", "a"], "mnist-tui compare: error: run folder '' does not exist (nor in "),
         (["compare", "no-log", "empty"], "is damaged: no events.jsonl"),
         (["compare", "empty", "no-log"], "empty is not a run folder (it has no config.toml and no events.jsonl)"),
         (["runs", "--colour"], "unrecognized arguments: --colour"),
@@ -184,7 +184,7 @@ def test_the_training_flags_still_work_beside_the_commands(cli: Cli) -> None:
 def test_watch_refuses_what_is_no_run_folder(cli: Cli, runs_dir: Path) -> None:
     missing = cli("watch", str(runs_dir / "nowhere"))
     assert missing.returncode == 2 and missing.stderr.startswith("mnist-tui watch: error: run folder ")
-    assert missing.stderr.rstrip().endswith("nowhere does not exist (nor in runs)")
+    assert missing.stderr.rstrip().endswith("nowhere does not exist")  # an absolute path: not looked for in runs
     (runs_dir / "a-file").write_text("")
     file = cli("watch", str(runs_dir / "a-file"))
     assert file.returncode == 2 and file.stderr.rstrip().endswith("a-file is a file, not a run folder")

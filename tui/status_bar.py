@@ -13,7 +13,7 @@ from ..table import printable
 from .pane import Pane
 from .run_state import RunState
 
-STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed", "interrupted")
+STATES = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "diverged", "failed", "interrupted", "damaged")
 STATE_STYLES = {
     "idle": "bold",
     "starting": "bold cyan",
@@ -25,6 +25,7 @@ STATE_STYLES = {
     "diverged": "bold red",
     "failed": "bold red",
     "interrupted": "bold red",  # watch: the process training the run died
+    "damaged": "bold red",  # watch: a run folder whose files cannot be read back
 }
 
 

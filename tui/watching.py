@@ -18,7 +18,7 @@ from textual import work
 from textual.css.query import NoMatches
 from textual.worker import Worker, get_current_worker
 
-from ..engine.catalog import summary_data_dir
+from ..engine.catalog import summary_data_dir, unresumable_damage
 from ..engine.commands import send_command
 from ..engine.raw_files import holds_files
 from ..engine.events import Event, RunStarted
@@ -29,6 +29,7 @@ from .follow import follow_log
 from .past_runs import as_own_run
 from .run_progress import RunProgress
 from .run_state import ACTIVE, RunState
+from .status_bar import StatusBar
 
 if TYPE_CHECKING:
     from .app import MnistApp
@@ -47,7 +48,12 @@ class Watching(_Base):
         config = self.load_config_of(run_dir)
         if config is not None:  # its live settings (lr, ...) stay editable: enter sends them to the run
             self.query_one(ConfigForm).lock_for_run(config)
-        if not (run_dir / LOG).exists():  # a run that has not written its first event, or no run at all
+            # The run's name, as its log's first event will show it: a log yet to come (or lost)
+            # left the name of the app's blank form, "custom".
+            self.query_one(StatusBar).name_shown = config.name
+        if not (run_dir / LOG).exists() and writer_alive(run_dir) is not False:
+            # A run that has not written its first event, or no run at all (its writer dead, it
+            # is damaged: said once the watcher sees no writer, see _writer_gone).
             self.notify(
                 f"{run_dir.name} has no {LOG} yet: waiting for its run to write it.",
                 severity="warning",
@@ -111,8 +117,18 @@ class Watching(_Base):
             cancelled=lambda: worker.is_cancelled,
             # A deleted folder takes its lock file along, so its writer's death cannot be told by it.
             writer_gone=lambda: not run_dir.is_dir() or writer_alive(run_dir) is False,
-            gone=lambda: on_ui(self._writer_gone),
+            gone=lambda: on_ui(self._writer_gone, self._damage(run_dir)),
         )
+
+    def _damage(self, run_dir: Path) -> str | None:
+        """(On the follow thread, which may read the whole log.) Why the followed run, whose writer
+        is gone, cannot be resumed; None where nothing says so, or where it is not shown as
+        going on (an ended run is offered no resume)."""
+        # The state is read from this thread: every event shown before went through call_from_thread,
+        # which waits for the UI, so it is the state those events left.
+        if self.state not in ACTIVE or not run_dir.is_dir():
+            return None
+        return unresumable_damage(run_dir)
 
     @staticmethod
     def _while_open(worker: Worker[None], callback: Callable[..., object], *args: object, **kwargs: object) -> None:
@@ -141,13 +157,18 @@ class Watching(_Base):
         if preset is not None and preset != form.preset and form.running is not None:
             form.load(form.running, preset)  # the settings it shows, changes included, stay
 
-    def _writer_gone(self) -> None:
-        """The process training the followed run died without ending it (killed, or its machine went down)."""
+    def _writer_gone(self, damage: str | None) -> None:
+        """The process training the followed run died without ending it (killed, or its machine
+        went down); ``damage``: why its folder cannot be resumed (its log cut short or gone, say),
+        where it cannot."""
         assert self.watching is not None
         if not self.watching.is_dir():
             self._folder_gone()
             return
         if self.state not in ACTIVE:
+            return
+        if damage is not None:
+            self._damaged(damage)
             return
         self._set_state("interrupted")
         self.show_interrupted()
@@ -158,6 +179,19 @@ class Watching(_Base):
         hint = resume_hint(self.watching, recorded, str(dataset), headless=bool(started and started.headless))
         self.notify(
             f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
+            severity="error",
+            timeout=15,
+        )
+
+    def _damaged(self, damage: str) -> None:
+        """The followed run's writer is gone and its folder is damaged, as ``runs`` and ``compare``
+        tell it: a resume would be refused, so none is offered."""
+        assert self.watching is not None
+        self._set_state("damaged")
+        self.query_one(RunProgress).finish(f"Damaged: nothing can resume it\n{damage}", "bold red")
+        self.notify(
+            f"The process training {self.watching.name} is gone, and its run folder is damaged ({damage}): "
+            "it cannot be resumed.",
             severity="error",
             timeout=15,
         )
