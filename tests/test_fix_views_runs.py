@@ -32,21 +32,26 @@ def details_text(details: RunDetails) -> str:
     return "\n".join(part.plain for part in group.renderables if hasattr(part, "plain"))  # type: ignore[union-attr]
 
 
-@run_async
-async def test_a_run_steered_mid_run_lists_its_setting_changes_before_its_starting_values(tmp_path: Path) -> None:
-    changed_run(tmp_path, CHANGES)
+async def shown_details(tmp_path: Path, changes: object) -> tuple[str, str]:
+    """The details pane's text and caption for a run whose summary lists ``changes``, selected in the Runs view."""
+    changed_run(tmp_path, changes)
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         table = await runs_view(pilot, app)
         await select(pilot, table, "smoke-steered")
         details = app.query_one(RunDetails)
-        text = details_text(details)
-        assert details.caption == "differs from preset smoke in: epochs"  # the comparison is of its start
-        assert (
-            "changed while it trained (the table has the values it started with):\n"
-            "epoch 2: lr 0.003 -> 0.0001\n"
-            "epoch 3: lr 0.0001 -> 0.002, momentum 0 -> 0.9"
-        ) in text, text
+        return details_text(details), details.caption
+
+
+@run_async
+async def test_a_run_steered_mid_run_lists_its_setting_changes_before_its_starting_values(tmp_path: Path) -> None:
+    text, caption = await shown_details(tmp_path, CHANGES)
+    assert caption == "differs from preset smoke in: epochs"  # the comparison is of its start
+    assert (
+        "changed while it trained (the table has the values it started with):\n"
+        "epoch 2: lr 0.003 -> 0.0001\n"
+        "epoch 3: lr 0.0001 -> 0.002, momentum 0 -> 0.9"
+    ) in text, text
 
 
 @pytest.mark.parametrize("changes", ["lr 0.001", [{"epoch": 2, "changes": {"lr": "fast"}}], [{"changes": {}}], 7])
@@ -54,22 +59,12 @@ async def test_a_run_steered_mid_run_lists_its_setting_changes_before_its_starti
 async def test_changes_not_as_the_engine_writes_them_are_named_and_the_rest_still_shows(
     tmp_path: Path, changes: object
 ) -> None:
-    changed_run(tmp_path, changes)
-    app = make_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "smoke-steered")
-        details = app.query_one(RunDetails)
-        text = details_text(details)
-        assert "summary.json's setting changes cannot be read" in text, text
-        assert details.caption == "differs from preset smoke in: epochs"
+    text, caption = await shown_details(tmp_path, changes)
+    assert "summary.json's setting changes cannot be read" in text, text
+    assert caption == "differs from preset smoke in: epochs"
 
 
 @run_async
 async def test_a_run_never_steered_says_nothing_of_changes(tmp_path: Path) -> None:
-    changed_run(tmp_path, [])
-    app = make_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        table = await runs_view(pilot, app)
-        await select(pilot, table, "smoke-steered")
-        assert "changed" not in details_text(app.query_one(RunDetails))
+    text, _ = await shown_details(tmp_path, [])
+    assert "changed" not in text
