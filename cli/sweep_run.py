@@ -61,6 +61,9 @@ class Sweep:
         self.plan = plan_for(options, log)
         self.workers = Workers(self.plan, options.workers)
         self.earlier = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        self.shown: Callable[[list[TrialRow]], list[TrialRow]] = lambda rows: rows
+        """The rows as the final table shows them: the dashboard's leave out the time its trials were
+        paused, as its Sweep view did (Optuna counts a trial's wall time)."""
 
     def rows(self) -> list[TrialRow]:
         """Every trial of the study (any command's, any machine's), by number."""
@@ -147,7 +150,7 @@ class Sweep:
         """Print the study's table, export the best trial; returns the exit code."""
         self.workers.close()
         self.fail_orphans()
-        rows = self.rows()
+        rows = self.shown(self.rows())
         mine = self.mine(rows)
         print("\n" + study_summary(self.options.study, rows, mine))
         if rows:

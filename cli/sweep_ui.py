@@ -185,6 +185,7 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     sweep = Sweep(options, study, log=str(log))
     sweep.fail_orphans()  # left running by an earlier command on this machine that died
     feed = SweepFeed(sweep)
+    sweep.shown = feed.paused.apply  # the table printed at the end, as the view showed the trials' times
     app = sweep_app(options, feed.start)
     try:
         with short_switch_interval():

@@ -141,3 +141,41 @@ async def test_the_plots_label_every_tick_they_mark_at_round_even_steps(size: tu
         steps = {b - a for a, b in zip(epochs[1:], epochs[2:])}
         assert len(epochs) >= 3 and len(steps) == 1 and epochs[-1] >= 150 - steps.pop(), lines  # 127 was missing
         assert epochs[1] % (epochs[2] - epochs[1]) == 0, epochs  # round: 25, 50, 75, not 19, 37, 55
+
+
+def test_the_table_printed_at_the_end_leaves_out_the_time_a_trial_was_paused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Sweep view showed a trial paused for 30 s as 70.0s, the table printed after q as 100.0s."""
+    from datetime import datetime, timedelta
+
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    from test_sweep_qa import sweep_of
+
+    sweep = sweep_of(tmp_path, "--trials", "0")
+    folder = trial_folder(tmp_path / RUN, [started(RUN, CONFIG), batch(RUN, 50), RunPaused(run_id=RUN, epoch=1, step=50)])
+    paused = SweepFeed(sweep).paused
+    paused.clock = clock = Clock()
+    running = TrialRow(number=0, state="running", params={"lr": 0.001}, seconds=10.0, run_dir=str(folder), outcome="running")
+    assert paused.apply([running])[0].paused  # the feed saw it paused...
+    with (folder / "events.jsonl").open("a") as log:
+        log.write(RunResumed(run_id=RUN, epoch=1, step=50).to_json() + "\n")
+    clock.now += 30
+    assert not paused.apply([dataclasses.replace(running, seconds=40.0)])[0].paused  # ...for 30 s
+
+    start = datetime(2026, 12, 3, 3, 0, 0)
+    sweep.study.add_trial(optuna.trial.FrozenTrial(
+        number=0, trial_id=0, state=optuna.trial.TrialState.COMPLETE, value=91.5, values=None,
+        datetime_start=start, datetime_complete=start + timedelta(seconds=100), params={"lr": 0.001},
+        distributions={"lr": FloatDistribution(1e-4, 1e-1, log=True)}, user_attrs={"run_dir": str(folder)},
+        system_attrs={}, intermediate_values={1: 91.5},
+    ))
+    capsys.readouterr()
+    sweep.finish(None)
+    assert " 100.0 " in capsys.readouterr().out  # the seconds column as Optuna counts them, where nothing saw a pause
+    sweep.shown = paused.apply  # as the sweep's dashboard sets it
+    sweep.finish(None)
+    table = capsys.readouterr().out
+    assert " 70.0 " in table and " 100.0 " not in table, table
