@@ -11,7 +11,8 @@ from textual.widgets import Input, Label, Select, Static
 from mnist_tui.engine.config import FIELDS, Config, ConfigError, parse_value
 from mnist_tui.engine.presets import list_presets, load_preset, preset_description
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm, exact_float, format_value
+from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm
+from mnist_tui.tui.field_values import exact_float, format_value
 from mnist_tui.tui.status_bar import StatusBar
 from tui_script import ScriptedSource, press, run_async, training_run, wait_until
 

@@ -8,7 +8,8 @@ from mnist_tui.engine.presets import load_preset
 from textual.widgets import Input, Select, Static
 
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.config_form import ConfigForm, format_value
+from mnist_tui.tui.config_form import ConfigForm
+from mnist_tui.tui.field_values import format_value
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from tui_script import ScriptedSource, press, run_async, samples, training_run, wait_until
 

@@ -15,7 +15,8 @@ from mnist_tui.engine.presets import load_preset
 from mnist_tui.engine.steering import describe_step
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.config_form import LIVE_SETTINGS, ConfigForm
+from mnist_tui.tui.config_form import ConfigForm
+from mnist_tui.tui.live_settings import LIVE_SETTINGS
 from mnist_tui.tui.key_bar import KeyBar
 from mnist_tui.tui.loss_chart import CHANGE_COLOR, LossChart
 from mnist_tui.tui.run_progress import RunProgress

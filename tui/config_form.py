@@ -7,10 +7,8 @@ only when every field is valid.
 
 During a run the form is locked (:meth:`ConfigForm.lock_for_run`) but for the settings the running
 optimizer can change (``lr``, ``momentum``, ``weight_decay``, where it has them): ``enter`` in one
-of those checks it by the same rules and posts :class:`ConfigForm.SettingSubmitted`. Such a field
-shows what is running: left any other way (escape, tab, a click elsewhere) it gets the running value
-back and a note says the typed one was not sent. As a pane it follows the run's setting changes,
-whoever made them (the form, or a command file).
+of those posts :class:`ConfigForm.SettingSubmitted`. That part of the form, and how it follows the
+run's setting changes, is in ``live_settings.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -27,11 +25,12 @@ from textual.widgets import Input, Label, Select, Static
 from textual.widgets._select import SelectOverlay
 
 from ..engine.config import CHOICES, FIELDS, Config, ConfigError, config_from_mapping, field_docs, parse_value
-from ..engine.events import CommandAnswered, Event, RunStarted, SettingsChanged
+from ..engine.events import CommandAnswered, RunStarted, SettingsChanged
 from ..engine.presets import list_presets, load_preset, preset_description
 from .field_input import FieldInput
+from .field_values import exact_float, format_value
+from .live_settings import LiveSettings
 from .pane import Pane
-from .run_state import RunState
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "Model": ("hidden", "activation", "batch_norm", "dropout", "init"),
@@ -43,43 +42,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CUSTOM = "custom"
-LIVE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "sgd": ("lr", "momentum", "weight_decay"),
-    "rmsprop": ("lr", "momentum", "weight_decay"),
-    "adagrad": ("lr", "weight_decay"),
-    "adadelta": ("lr", "weight_decay"),
-    "adam": ("lr", "weight_decay"),
-    "adamw": ("lr", "weight_decay"),
-    "radam": ("lr", "weight_decay"),
-}
-"""The settings a running engine can change, by optimizer: those its parameter groups hold
-(tests/test_tui_steer_engine.py checks this against the engine's optimizers)."""
 
 
-FLOAT_CHARS = 10
-"""The longest number a field shows as it is: a cut-off ``2.97962336`` (for 2.97962336307e-06)
-reads as another number. Longer ones show to four digits, their exact value kept behind the field."""
-
-
-def exact_float(value: float) -> str:
-    """The shortest text that parses back to ``value`` exactly: ``0.001``, ``1e-05``, ``2.9796233630685e-06``."""
-    text = repr(value)  # Python's shortest round trip, positional from 1e-4 to 1e16
-    return text.removesuffix(".0") if text.endswith(".0") else text
-
-
-def format_value(value: Any) -> str:
-    """A field's value as the form shows it: ``512,256``, ``0.001``, ``2.98e-06``, ``true``.
-
-    A float whose exact text is longer than :data:`FLOAT_CHARS` shows to four significant digits:
-    :class:`ConfigForm` keeps its exact value while the field shows that text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (tuple, list)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float):
-        text = exact_float(value)
-        return text if len(text) <= FLOAT_CHARS else f"{value:.4g}"
-    return str(value)
 
 
 def field_of_error(message: str) -> str | None:
@@ -104,7 +68,7 @@ class PresetSelect(Select[str]):
         self.post_message(self.Picked(str(self._options[event.option_index][1])))  # Select's own handler runs next
 
 
-class ConfigForm(Pane, Widget):
+class ConfigForm(LiveSettings, Pane, Widget):
     """Preset picker and one widget per field: choices and flags as selects, the rest as text."""
 
     EVENTS = (RunStarted, SettingsChanged, CommandAnswered)
@@ -356,29 +320,15 @@ class ConfigForm(Pane, Widget):
     def _input_left(self, event: Input.Blurred) -> None:
         """A field left with a value out of range is marked now, not at the next s: typing checks
         the type only, as a half-typed 0.001 is 0 for a moment. During a run, a live field left
-        without ``enter`` shows the running value again (QA: a typed lr left with tab stayed in the
-        field, "edited", while the run trained on with the old one)."""
+        without ``enter`` shows the running value again (:meth:`live_field_left`)."""
         name = (event.input.id or "").removeprefix("field-")
         if self._filling or name not in FIELDS:
             return
         if self.running is None:
             self._show_error(name, self._check()[1].get(name))
-        elif name in self.live and self._sent.get(name) != self.field_text(name):  # one sent stays until answered
-            # Not when the terminal lost focus: Textual gives the field its focus back on its return.
-            if self.app.app_focus and not event.input.has_focus:
-                self._put_back(name, say=True)
+        else:
+            self.live_field_left(name, event.input)
 
-    def on_key(self, event: events.Key) -> None:
-        """During a run, tab out of an edited live field leaves the form as escape does, rather than
-        entering the next live field: QA's ``2`` for Inspect, pressed next, typed a weight_decay of 2."""
-        field = self.screen.focused
-        if event.key not in ("tab", "shift+tab") or not isinstance(field, Input) or self.running is None:
-            return
-        name = (field.id or "").removeprefix("field-")
-        if name in self.live and not self._shows_running(name):
-            event.stop()
-            event.prevent_default()
-            self.screen.set_focus(None)  # its Blurred puts the running value back
 
     def _keep_in_view(self, widget: Widget) -> None:
         """The field being edited and its error in view once laid out again: the preset's
@@ -399,113 +349,8 @@ class ConfigForm(Pane, Widget):
         if self.running is None:
             self.submit()
             return
-        name = (event.input.id or "").removeprefix("field-")
-        if name in self.live:
-            value = self.read_setting(name)
-            if value is not None:
-                self._sent[name] = self.field_text(name)
-                self.post_message(self.SettingSubmitted(name, value))
-                self.screen.set_focus(None)  # the run's keys (p, n, x) work again at once
+        self.send_setting((event.input.id or "").removeprefix("field-"))
 
-    # --- during a run -------------------------------------------------------------------
-
-    def lock_for_run(self, running: Config) -> None:
-        """Lock every field but the settings ``running``'s optimizer can change while it trains."""
-        self.running, self._sent = running, {}
-        self.live = LIVE_SETTINGS.get(running.optimizer, ())
-        self.query_one("#preset").disabled = True
-        for name in FIELDS:
-            self.query_one(f"#field-{name}").disabled = name not in self.live
-
-    def unlock_after_run(self) -> None:
-        """Every field editable again (the run ended)."""
-        self.running, self.live, self._sent = None, (), {}
-        self.query_one("#preset").disabled = False
-        for name in FIELDS:
-            self.query_one(f"#field-{name}").disabled = False
-
-    def read_setting(self, name: str) -> float | None:
-        """A live setting's field, checked against the running config; None with the error under the field."""
-        value = self._setting(name)
-        if isinstance(value, str):
-            self._show_error(name, value)
-            # The field may be the last row in view: its error, under it, would be out of sight.
-            self.call_after_refresh(self.query_one(f"#error-{name}").scroll_visible, animate=False)
-            return None
-        self._show_error(name, None)
-        return value
-
-    def _setting(self, name: str) -> float | str:
-        """A live setting's field checked against the running config: its value, or what is wrong with it."""
-        assert self.running is not None
-        try:
-            parsed = parse_value(name, self.field_text(name))
-            config_from_mapping({name: parsed}, source="form", base=self.running)
-        except ConfigError as error:
-            return str(error).removeprefix("form: ")
-        return float(parsed)
-
-    def _shows_running(self, name: str) -> bool:
-        """Whether live field ``name`` holds the running value (as typed, ``0.0030`` for 0.003 too)."""
-        assert self.running is not None
-        return self._setting(name) == getattr(self.running, name)
-
-    def _put_back(self, name: str, *, say: bool) -> None:
-        """Live field ``name`` shows the running value again; with ``say``, a note that what it
-        held was not sent (it was left without ``enter``)."""
-        assert self.running is not None
-        running = getattr(self.running, name)
-        held = self._setting(name)
-        if say and held != running:
-            # "lr 0.0005 (enter ...)", or what makes it no value to send: "lr must be greater than 0, not -1.0".
-            what = f"{name} {format_value(held)} (enter in the field sends it)" if isinstance(held, float) else held
-            self.notify(f"Not sent: {what}. The run keeps {name} {format_value(running)}.", timeout=5)
-        self._filling = True
-        try:
-            self._show_value(name, running)
-            self._show_error(name, None)
-        finally:
-            self._filling = False
-
-    def show_event(self, event: Event, run: RunState) -> None:
-        if self.running is None:
-            return  # a replayed run's changes are not the form's settings
-        if isinstance(event, RunStarted):
-            self.show_run(run)  # a resumed run goes on with the settings changed before its stop
-        elif isinstance(event, SettingsChanged):
-            self._show_settings({name: new for name, (_, new) in event.changes.items()})
-        elif isinstance(event, CommandAnswered) and event.command == "set":
-            # A value sent and refused shows the running one again (the app says why it was refused).
-            sent, self._sent = self._sent, {}
-            for name in sent:
-                if not self.query_one(f"#field-{name}").has_focus:
-                    self._put_back(name, say=False)
-
-    def show_run(self, run: RunState) -> None:
-        if self.running is None:
-            return
-        latest = {name: float(run.config[name]) for name in self.live if name in run.config}
-        for change in run.changes:
-            latest.update({name: new for name, (_, new) in change.changes.items()})
-        self._show_settings(latest)
-
-    def _show_settings(self, values: dict[str, float]) -> None:
-        """The running settings as changed (by this form, or by a command file)."""
-        if self.running is None:
-            return
-        values = {name: value for name, value in values.items() if value != getattr(self.running, name)}
-        if not values:
-            return
-        self._filling = True
-        try:
-            for name, value in values.items():
-                if name in FIELDS:
-                    self._show_value(name, value)
-                    self._show_error(name, None)
-                    self._sent.pop(name, None)
-        finally:
-            self._filling = False
-        self.running = self.running.replace(source="engine", **values)
 
     def on_descendant_focus(self, event: Any) -> None:
         name = (getattr(event.widget, "id", "") or "").removeprefix("field-")
