@@ -73,6 +73,8 @@ class ClassBars(FitsWidth, Static):
         note: str | None = None,
     ) -> None:
         """``note`` says why there is no ``matrix`` where none will come (by default, it comes after the first epoch)."""
+        if self.same_as_shown(matrix, previous, names, note):
+            return
         width = self.fit_to_width(lambda: self.show(matrix, previous, names, note=note))
         if matrix is None:
             self.update(Text(note or "Per-class accuracy appears after the first epoch.", style="dim"))

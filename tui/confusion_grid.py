@@ -87,6 +87,8 @@ class ConfusionGrid(Widget, can_focus=True):
         """Lines of one row (2 draws each cell as a block under its count)."""
 
     def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
+        if matrix is self.matrix and names == self.names:
+            return  # the same epoch's matrix: another of its events arrived (a relayout costs the UI thread)
         self.matrix, self.names = matrix, names
         if matrix is not None and not self.chosen:
             self.cursor = largest_mistake(matrix) or self.cursor

@@ -37,6 +37,8 @@ class MistakeCards(FitsWidth, Static):
     ) -> None:
         """The mistakes of ``cell`` (true, predicted); ``count`` is the cell's count in the confusion
         matrix; ``note`` says why there are no ``mistakes`` where none will come."""
+        if self.same_as_shown(mistakes, cell, names, count, note):
+            return
         width = self.fit_to_width(lambda: self.show(mistakes, cell, names, count, note=note))
         true, predicted = cell
         title = f"{names[true]} taken for {names[predicted]}"

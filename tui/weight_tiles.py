@@ -46,6 +46,8 @@ class WeightTiles(FitsWidth, Static):
 
     def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None, *, note: str | None = None) -> None:
         """``note`` says why there are no ``weights`` where none will come (by default, they come after the first epoch)."""
+        if self.same_as_shown(weights, layers, note):
+            return
         width = self.fit_to_width(lambda: self.show(weights, layers, note=note))
         parts: list[object] = []
         if layers is not None:
