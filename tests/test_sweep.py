@@ -110,13 +110,20 @@ def test_eight_trials_on_two_workers_are_runs_the_study_records(data_dir: Path, 
     )
 
 
-def running_trial(runs: Path, study: str, deadline: float) -> dict[str, Any]:
+LONG_TRIALS = ("--set", "train_limit=60000")
+"""Trials of seconds, not a fraction of one: a poll of the journal sees them training however fast the machine."""
+
+
+def running_trial(runs: Path, study: str, deadline: float, process: subprocess.Popen[str]) -> dict[str, Any]:
     """Wait for a trial that is training (its run folder exists) and return it (read in this process)."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path = runs / "sweeps.journal"
     while time.time() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the sweep ended (exit {process.returncode}) before a trial was seen training:\n{out}\n{err}")
         if path.exists():
             try:
                 trials = optuna.load_study(study_name=study, storage=JournalStorage(JournalFileBackend(str(path)))).trials
@@ -134,12 +141,12 @@ def test_a_worker_killed_mid_trial_fails_its_trial_and_the_sweep_runs_its_count(
     data_dir: Path, tmp_path: Path, space: Path
 ) -> None:
     runs = tmp_path / "runs"
-    # Long enough trials (8 epochs of 300 digits) that the kill lands mid-run.
-    options = ("--workers", "1", "--pruner", "none", "--set", "epochs=8")
+    # Long enough trials (8 epochs of 60,000 digits) that the kill lands mid-run.
+    options = ("--workers", "1", "--pruner", "none", "--set", "epochs=8", *LONG_TRIALS)
     command = sweep_command(data_dir, runs, space, "--trials", "2", *options)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path)
     try:
-        victim = running_trial(runs, "smoke-S", time.time() + 120)
+        victim = running_trial(runs, "smoke-S", time.time() + 120, process)
         os.kill(victim["attrs"]["pid"], signal.SIGKILL)
         out, err = process.communicate(timeout=300)
     finally:
@@ -161,12 +168,12 @@ def test_ctrl_c_stops_every_worker_and_exits_130_and_the_same_command_resumes(
 ) -> None:
     runs = tmp_path / "runs"
     command = sweep_command(data_dir, runs, space, "--trials", "20", "--workers", "2", "--pruner", "none",
-                            "--set", "epochs=10")
+                            "--set", "epochs=10", *LONG_TRIALS)
     # Its own process group, as a terminal's foreground job: Ctrl+C reaches the parent and every worker.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
                                cwd=tmp_path, start_new_session=True)
     try:
-        running_trial(runs, "smoke-S", time.time() + 120)
+        running_trial(runs, "smoke-S", time.time() + 120, process)
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=120)
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env
-from test_sweep import journal, load_trials, running_trial, sweep_command
+from test_sweep import LONG_TRIALS, journal, load_trials, running_trial, sweep_command
 
 pytest.importorskip("optuna")
 
@@ -45,11 +45,12 @@ def test_a_killed_resource_tracker_leaves_the_sweep_quiet_and_whole(data_dir: Pa
         pytest.skip("finds the tracker through /proc")
     runs, space = tmp_path / "runs", tmp_path / "S.toml"
     space.write_text("lr = { low = 1e-4, high = 1e-1, log = true }\n")
-    command = sweep_command(data_dir, runs, space, "--trials", "3", "--workers", "2", "--pruner", "none", "--set", "epochs=8")
+    command = sweep_command(data_dir, runs, space, "--trials", "3", "--workers", "2", "--pruner", "none", "--set", "epochs=8",
+                            *LONG_TRIALS)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path)
     try:
         tracker = resource_tracker_of(process, time.time() + 120)
-        victim = running_trial(runs, "smoke-S", time.time() + 120)
+        victim = running_trial(runs, "smoke-S", time.time() + 120, process)
         os.kill(tracker, signal.SIGKILL)
         os.kill(victim["attrs"]["pid"], signal.SIGKILL)  # its replacement starts with the tracker gone
         out, err = process.communicate(timeout=300)  # and the tracker's output, which outlives the command
