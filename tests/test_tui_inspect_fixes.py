@@ -19,6 +19,7 @@ from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.class_bars import ClassBars
 from mnist_tui.tui.confusion_grid import ConfusionGrid
 from mnist_tui.tui.inspect_view import InspectView
+from mnist_tui.tui.laid_lines import LaidLines
 from mnist_tui.tui.mistake_cards import MistakeCards
 from mnist_tui.tui.run_state import INSPECTED_EPOCHS, RunState
 from mnist_tui.tui.weight_tiles import WeightTiles
@@ -248,20 +249,71 @@ async def test_each_pane_draws_an_epoch_once_however_many_of_its_events_arrive()
         await live_inspect(pilot, app, 2)
         grid, bars, cards, tiles = (app.query_one(kind) for kind in (ConfusionGrid, ClassBars, MistakeCards, WeightTiles))
         drawn: list[str] = []
-        for pane in (bars, cards, tiles):
+        for pane in (bars, cards):
             original = pane.update
-            pane.update = lambda content="", _pane=pane, _original=original: (  # type: ignore[method-assign]
-                drawn.append(type(_pane).__name__), _original(content)
+            pane.update = lambda content="", _pane=pane, _original=original, **options: (  # type: ignore[method-assign]
+                drawn.append(type(_pane).__name__), _original(content, **options)
             )
-        refreshed = grid.refresh
-        grid.refresh = lambda *a, **k: (drawn.append("ConfusionGrid"), refreshed(*a, **k))[1]  # type: ignore[method-assign]
+        for pane in (grid, tiles.query_one(LaidLines)):  # line-API panes: a repaint is a refresh
+            original = pane.refresh
+            pane.refresh = lambda *a, _pane=pane, _original=original, **k: (  # type: ignore[method-assign]
+                drawn.append(type(_pane).__name__), _original(*a, **k)
+            )[1]
         for event in epoch_events(3):
             app.show_event(event)
             await pilot.pause()
-        # Once each; the weights pane twice, as its tiles and its layers' table come in two events.
-        assert sorted(drawn) == ["ClassBars", "ConfusionGrid", "MistakeCards", "WeightTiles", "WeightTiles"], drawn
+        # Once each; the weights pane too, its tiles with their layers' table, which comes right after them.
+        assert sorted(drawn) == ["ClassBars", "ConfusionGrid", "LaidLines", "MistakeCards"], drawn
         assert "6.5" in _text(tiles) and title(app).startswith("Confusion · epoch 3 (latest)")
 
         drawn.clear()  # the same epoch, laid out anew (two lines a row): drawn again
         bars.set_lines(2 if bars.lines == 1 else 1)
         assert drawn == ["ClassBars"]
+
+
+@run_async
+async def test_an_epochs_tiles_are_laid_out_once_and_new_tiles_and_cards_paint_without_a_relayout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA: with the Inspect view shown, a run of one-second epochs took 15 % of a core: a Rich
+    table laid the epoch's 32 tiles out for its weights and again for its layers (60 ms a render,
+    two renders an update), and each pane's update laid the whole screen out again."""
+    import mnist_tui.tui.weight_tiles as weight_tiles
+
+    app = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await live_inspect(pilot, app, 5)  # from epoch 5 on, the cell shown has one mistake an epoch
+        panes = [app.query_one(kind) for kind in (WeightTiles, MistakeCards, ClassBars, ConfusionGrid)]
+        tiles, cards, bars = panes[:3]
+        panes[0] = tiles.query_one(LaidLines)  # the tiles' lines, within the pane that scrolls them
+        built: list[int] = []
+        grid = weight_tiles.weight_grid
+        monkeypatch.setattr(weight_tiles, "weight_grid", lambda w, columns: (built.append(w.epoch), grid(w, columns))[1])
+        updates: list[tuple[str, bool]] = []  # each repaint: the pane, and whether the screen is laid out again
+        for pane in panes:
+            original = pane.refresh
+            pane.refresh = lambda *a, _pane=pane, _original=original, layout=False, **k: (  # type: ignore[method-assign]
+                updates.append((type(_pane).__name__, layout)), _original(*a, layout=layout, **k)
+            )[1]
+        height = tiles.outer_size.height, cards.outer_size.height
+        for event in epoch_events(6):
+            app.show_event(event)
+            await pilot.pause()
+        assert built == [6]  # the tiles of epoch 6, once, shown with its layers' table
+        # Each pane repainted once (the bars are as epoch 5's), none laid out: the cards' border
+        # title, set again on each event, repainted them each time.
+        assert sorted(updates) == [("ConfusionGrid", False), ("LaidLines", False), ("MistakeCards", False)], updates
+        assert "9.5" in _text(tiles) and "unit 7" in _text(tiles) and "of 1" in _text(cards)
+        assert (tiles.outer_size.height, cards.outer_size.height) == height
+        updates.clear()  # other bars, as many lines
+        bars.show(confusion(RUN, 2).matrix, confusion(RUN, 1).matrix, app.run_state.class_names)
+        assert updates == [("ClassBars", False)]
+
+        updates.clear()  # the diagonal's cell: a line of text, laid out again
+        await pilot.press("left", "enter")
+        assert ("MistakeCards", True) in updates and ("MistakeCards", False) not in updates, updates
+        assert "diagonal" in _text(cards)
+        updates.clear()
+        await pilot.press("right", "enter")  # and back: cards again, as high as they were
+        assert ("MistakeCards", True) in updates and ("MistakeCards", False) not in updates, updates
+        assert cards.outer_size.height == height[1]

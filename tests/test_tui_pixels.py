@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 
-from mnist_tui.tui.pixels import UPPER_HALF, PixelArt, half_block_rows
+from mnist_tui.tui.pixels import UPPER_HALF, PixelArt, caption, downsample, half_block_rows, tile_grid
 from tui_script import digit_image
 
 
@@ -84,3 +88,84 @@ def test_the_renderable_draws_14_lines_28_cells_wide() -> None:
     lines = console.export_text().splitlines()
     assert lines == [UPPER_HALF * 28] * 14
     assert console.measure(PixelArt(digit_image(7))).maximum == 28
+
+
+def block_mean(pixels: bytes, width: int, factor: int) -> bytes:
+    """The mean of each ``factor`` x ``factor`` block, pixel by pixel: what ``downsample`` means."""
+    height = len(pixels) // width
+    return bytes(
+        round(sum(pixels[(y + dy) * width + x + dx] for dy in range(factor) for dx in range(factor)) / factor**2)
+        for y in range(0, height, factor)
+        for x in range(0, width, factor)
+    )
+
+
+@pytest.mark.parametrize(("width", "height", "factor"), [(28, 28, 2), (28, 28, 4), (28, 28, 7), (6, 4, 2), (9, 6, 3)])
+def test_downsample_is_the_mean_of_each_block(width: int, height: int, factor: int) -> None:
+    generator = random.Random(width * height * factor)
+    for _ in range(20):
+        pixels = bytes(generator.randrange(256) for _ in range(width * height))
+        assert downsample(pixels, width, factor) == block_mean(pixels, width, factor)
+    assert downsample(bytes([1, 2, 3, 3]), 2, 2) == bytes([2])  # 2.25 rounds down
+    assert downsample(bytes([1, 2, 2, 5]), 2, 2) == bytes([2])  # 2.5 rounds to even, as round() does
+
+
+def plain(segments: list[Segment]) -> str:
+    return "".join(segment.text for segment in segments)
+
+
+def test_a_caption_is_centred_as_rich_centres_text() -> None:
+    console = Console(width=20, record=True, color_system="truecolor", force_terminal=True)
+    for text, width in [("unit 3", 14), ("unit 12", 14), ("7 → 1 99% #12", 28), ("x", 2)]:
+        segments = caption([(text, "")], width)
+        assert plain(segments) == console.render_str(text, justify="center").plain.center(width) == text.center(width)
+        lines = console.render_lines(Text(text, justify="center"), console.options.update_width(width))
+        assert plain(segments) == plain(lines[0])
+
+
+def test_a_long_caption_ends_in_an_ellipsis_in_the_style_of_the_piece_it_cuts() -> None:
+    segments = caption([("seven", "bold"), (" → ", ""), ("one", "red"), (" 100%", "dim")], 10)
+    assert plain(segments) == "seven → o…"
+    assert [(s.text, s.style) for s in segments][-2:] == [("o", Style.parse("red")), ("…", Style.parse("red"))]
+    rich = Text(no_wrap=True, overflow="ellipsis")
+    for piece, style in (("seven", "bold"), (" → ", ""), ("one", "red"), (" 100%", "dim")):
+        rich.append(piece, style=style)
+    console = Console(width=10)
+    assert plain(console.render_lines(rich, console.options.update_width(10))[0]) == plain(segments)
+    # Cut at a piece's end: the ellipsis is the next piece's first cell, in its style, as Rich does.
+    assert [(s.text, s.style) for s in caption([("abc", "bold"), ("de", "red")], 4)][-2:] == [
+        ("abc", Style.parse("bold")), ("…", Style.parse("red"))
+    ]
+
+
+def test_a_captions_style_covers_its_padding_and_its_pieces() -> None:
+    dim = Style.parse("dim")
+    segments = caption([("unit 0", "")], 14, "dim")
+    assert [(s.text, s.style) for s in segments] == [("    ", dim), ("unit 0", dim), ("    ", dim)]
+    bold = caption([("a", "bold")], 3, "dim")
+    assert bold[1].style == dim + Style.parse("bold") and bold[0].style == dim
+
+
+def test_tiles_stand_in_columns_one_cell_apart_with_each_caption_under_its_art() -> None:
+    art = [half_block_rows(bytes([value]) * 16, 4) for value in (0, 100, 200)]  # 4x4 pixels: 2 rows of 4 cells
+    short = half_block_rows(bytes([50]) * 8, 4)  # 1 row
+    tiles = [(rows, caption([(f"t{i}", "")], 4)) for i, rows in enumerate([*art, short])]
+    grid = tile_grid(tiles, 4, columns=2)
+    assert grid.columns == 2 and grid.width == 2 * 4 + 1
+    texts = [plain(line) for line in grid.lines]
+    block = UPPER_HALF * 4
+    # The shorter tile beside a taller one is blank below its art; the captions share a line.
+    assert texts == [f"{block} {block}"] * 2 + [" t0   t1 "] + [f"{block} {block}", f"{block}     ", " t2   t3 "]
+    assert grid.lines[0][2].style == art[1][0][0].style  # the second tile's art, after the gap
+    console = Console(width=30, record=True, color_system="truecolor", force_terminal=True)
+    console.print(grid)
+    assert console.export_text().splitlines() == texts
+    assert console.measure(grid).maximum == 9
+    three = tile_grid(tiles, 4, columns=3)
+    assert (three.columns, three.width, len(three.lines)) == (3, 14, 3 + 2)  # the last row: one line and its caption
+    assert tile_grid(tiles[:2], 4, columns=3).columns == 2
+
+
+def test_an_image_s_rows_are_made_once() -> None:
+    image = digit_image(3)
+    assert half_block_rows(image) is half_block_rows(bytes(image))

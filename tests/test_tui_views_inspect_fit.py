@@ -11,7 +11,9 @@ from rich.table import Table
 from mnist_tui.tui.class_bars import BAR, ClassBars
 from mnist_tui.tui.confusion_grid import CELL, LABEL, ConfusionGrid
 from mnist_tui.tui.inspect_view import InspectView
+from mnist_tui.tui.laid_lines import LaidLines
 from mnist_tui.tui.mistake_cards import CARD, MistakeCards
+from mnist_tui.tui.pixels import TileGrid
 from mnist_tui.tui.weight_tiles import TILE, WeightTiles
 from test_tui_inspect import finished_run, make_app
 from tui_script import run_async, wait_until
@@ -20,9 +22,12 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def grid_columns(widget: MistakeCards | WeightTiles) -> int:
-    """Columns of the cards or tiles the widget shows now (its last table: the weights have the layers' first)."""
-    *_, table = (part for part in widget.content.renderables if isinstance(part, Table))  # type: ignore[union-attr]
-    return len(table.columns)
+    """Columns of the cards or tiles the widget shows now."""
+    if isinstance(widget, WeightTiles):
+        assert widget.grid is not None
+        return widget.grid.columns
+    (grid,) = (part for part in widget.content.renderables if isinstance(part, TileGrid))  # type: ignore[union-attr]
+    return grid.columns
 
 
 def bar_length(bars: ClassBars) -> int:
@@ -62,7 +67,7 @@ async def test_at_160x50_the_grid_bars_and_weights_take_the_room() -> None:
         # QA: the weights' tiles ran past the screen's bottom; they scroll within their pane.
         assert weights.outer_size.height == mistakes.outer_size.height
         assert weights.region.bottom <= app.query_one("#inspect-scroll").region.bottom
-        assert weights.virtual_size.height > weights.size.height, "more tiles than fit: scrolled, not cut"
+        assert weights.virtual_size.height <= weights.size.height, "its 8 tiles in view"
         room = app.query_one("#inspect-scroll").scrollable_content_region
         for pane in (box, bars, mistakes, weights):
             assert pane.region.right <= room.right, f"{pane.id} within the screen"
@@ -116,3 +121,33 @@ async def test_a_resize_while_the_view_is_hidden_sizes_its_panes_for_when_it_is_
         grid = app.query_one(ConfusionGrid)
         assert (grid.cell, grid.lines) == (8, 2)
         assert app.query_one(MistakeCards).outer_size.width == app.query_one("#confusion-box").outer_size.width
+
+
+@run_async
+async def test_tiles_past_the_pane_s_height_scroll_into_view() -> None:
+    """The pane's lines are drawn from the top, and past its height they scroll (as a Static of a
+    Rich group, the tiles beyond its height were cut off)."""
+    from tui_script import layers, weights
+
+    app = make_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await inspect_cell(pilot, app)
+        tiles = app.query_one(WeightTiles)
+        lines = tiles.query_one(LaidLines)
+        tiles.show(weights("many", 1, units=32), layers("many", 1))
+        await pilot.pause()
+        assert tiles.grid is not None and tiles.grid.columns == 4
+        # The table, a gap and the legend, then 8 rows of tiles with their captions.
+        assert lines.size.height == tiles.virtual_size.height == 4 + 8 * (7 + 1) > tiles.scrollable_content_region.height
+
+        def shown() -> list[str]:
+            """The lines in view, as the screen shows them."""
+            top, height = round(tiles.scroll_y), tiles.scrollable_content_region.height
+            return ["".join(segment.text for segment in lines.render_line(y)) for y in range(top, top + height)]
+
+        assert "layer" in shown()[0] and not any("unit 31" in line for line in shown())
+        tiles.scroll_end(animate=False)
+        await pilot.pause()
+        assert tiles.scroll_y == tiles.max_scroll_y > 0
+        assert "unit 28" in shown()[-1] and "unit 31" in shown()[-1]
+        assert all(len(line) == lines.size.width for line in shown())

@@ -77,7 +77,7 @@ class ClassBars(FitsWidth, Static):
             return
         width = self.fit_to_width(lambda: self.show(matrix, previous, names, note=note))
         if matrix is None:
-            self.update(Text(note or "Per-class accuracy appears after the first epoch.", style="dim"))
+            self.update_content(Text(note or "Per-class accuracy appears after the first epoch.", style="dim"))
             return
         name_width = max(len("class"), *(len(name[:10]) for name in names))
         length = max(BAR, min(LONGEST_BAR, width - name_width - NUMBERS)) if width else BAR
@@ -99,4 +99,4 @@ class ClassBars(FitsWidth, Static):
                 change(recall, old_recall),
                 f"{precision:6.2f}" if precision is not None else "     –",
             )
-        self.update(table)
+        self.update_content(table, lines=(len(names), self.lines))  # an epoch's bars: the same lines, no relayout

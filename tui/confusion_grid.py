@@ -89,10 +89,11 @@ class ConfusionGrid(Widget, can_focus=True):
     def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
         if matrix is self.matrix and names == self.names:
             return  # the same epoch's matrix: another of its events arrived (a relayout costs the UI thread)
+        resized = len(names) != len(self.names)
         self.matrix, self.names = matrix, names
         if matrix is not None and not self.chosen:
             self.cursor = largest_mistake(matrix) or self.cursor
-        self.refresh(layout=True)
+        self.refresh(layout=resized)  # an epoch's counts fit the cells they had: repainted, not laid out
 
     def set_cells(self, cell: int, lines: int) -> None:
         """Draw each cell ``cell`` columns wide and each row ``lines`` lines high."""

@@ -30,7 +30,7 @@ from ..engine.events import (
 from .class_bars import BAR, NUMBERS, ClassBars
 from .confusion_grid import CELL, LABEL, WIDEST_CELL, ConfusionGrid
 from .mistake_cards import CARD, MistakeCards
-from .pane import FitsRoom, Pane, View
+from .pane import FitsRoom, Pane, View, set_border_subtitle, set_border_title
 from .run_state import INSPECTED_EPOCHS, Inspection, RunState
 from .weight_tiles import WeightTiles
 
@@ -99,6 +99,7 @@ class InspectView(Pane, FitsRoom, View):
 
     def on_mount(self) -> None:
         self.query_one("#class-bars").border_title = "Accuracy per class"
+        self.query_one("#mistakes").border_title = "Mistakes"
         self.query_one("#weights").border_title = "First layer's weights"
         self.show_run(self.run)
         self.follow_room()
@@ -173,10 +174,10 @@ class InspectView(Pane, FitsRoom, View):
         # On a short terminal the mistakes are below the fold: choosing a cell brings them up.
         self.query_one(MistakeCards).scroll_visible(animate=False)
 
-    def _shown(self, product: str) -> Inspection | None:
-        """The inspection whose ``product`` is shown: the chosen epoch's, or following the run, the
-        newest there is (QA: the weights blinked to their empty text while an epoch's arrived)."""
-        return self.run.inspection(self.epoch) if self.epoch is not None else self.run.newest(product)
+    def _shown(self, *products: str) -> Inspection | None:
+        """The inspection whose ``products`` are shown: the chosen epoch's, or following the run, the
+        newest that has them all (QA: the weights blinked to their empty text while an epoch's arrived)."""
+        return self.run.inspection(self.epoch) if self.epoch is not None else self.run.newest(*products)
 
     def _note(self) -> str | None:
         """Why the panes stay empty where no epoch's inspection will come; None while one may."""
@@ -198,7 +199,7 @@ class InspectView(Pane, FitsRoom, View):
         grid.show(confusion.matrix if confusion else None, names)
         box = self.query_one("#confusion-box")
         if inspection is None:
-            box.border_title = "Confusion matrix"
+            set_border_title(box, "Confusion matrix")
         else:
             kept = list(run.inspections)
             shown = f"epoch {inspection.epoch}"
@@ -206,11 +207,11 @@ class InspectView(Pane, FitsRoom, View):
                 shown += " (latest)"
             elif run.active:
                 shown += f", held (latest {kept[-1]})"
-            box.border_title = f"Confusion · {shown} · kept epoch {kept.index(inspection.epoch) + 1} of {len(kept)}"
+            set_border_title(box, f"Confusion · {shown} · kept epoch {kept.index(inspection.epoch) + 1} of {len(kept)}")
         if confusion is not None:
             total = sum(map(sum, confusion.matrix))
             right = sum(confusion.matrix[k][k] for k in range(len(confusion.matrix)))
-            box.border_subtitle = f"{right:,}/{total:,} right · [ ] epoch"
+            set_border_subtitle(box, f"{right:,}/{total:,} right · [ ] epoch")
         previous = run.previous_inspection(inspection.epoch) if inspection else None
         self.query_one(ClassBars).show(
             confusion.matrix if confusion else None,
@@ -218,7 +219,11 @@ class InspectView(Pane, FitsRoom, View):
             names,
             note=note,
         )
-        weights, layers = self._shown("weights"), self._shown("layers")
+        # Together, the epoch's weights and the layers' table that comes right after them: the
+        # tiles are drawn once an epoch (32 tiles of pixel art, 20 ms of the UI thread).
+        weights = layers = self._shown("weights", "layers")
+        if weights is None:  # the first epoch's weights, before its layers
+            weights, layers = self._shown("weights"), self._shown("layers")
         self.query_one(WeightTiles).show(
             weights.weights if weights else None, layers.layers if layers else None, note=note
         )
@@ -232,5 +237,4 @@ class InspectView(Pane, FitsRoom, View):
         confusion = inspection.confusion if inspection else None  # the count of the mistakes' own epoch
         count = confusion.matrix[row][column] if confusion else None
         cards = self.query_one(MistakeCards)
-        cards.border_title = "Mistakes"
         cards.show(inspection.mistakes if inspection else None, grid.cursor, run.class_names, count, note=self._note())

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from ..engine.events import MistakesFound
 from .pane import FitsWidth
-from .pixels import PixelArt
+from .pixels import caption, half_block_rows, tile_grid
 
 CARD = 28
 
@@ -43,31 +43,32 @@ class MistakeCards(FitsWidth, Static):
         true, predicted = cell
         title = f"{names[true]} taken for {names[predicted]}"
         if true == predicted:
-            self.update(Text(
+            self.update_content(Text(
                 f"{names[true]} → {names[predicted]} is the diagonal: the digits it got right.\n"
                 "Select an off-diagonal cell (arrows, then enter, or a click) to see its mistakes.", style="dim"))
             return
         if mistakes is None:
-            self.update(Text(note or "Mistakes appear after the first epoch.", style="dim"))
+            self.update_content(Text(note or "Mistakes appear after the first epoch.", style="dim"))
             return
         chosen = cell_mistakes(mistakes, true, predicted)
         if not chosen:
-            self.update(Text(f"No mistakes: no {names[true]} was taken for {names[predicted]}.", style="dim"))
+            self.update_content(Text(f"No mistakes: no {names[true]} was taken for {names[predicted]}.", style="dim"))
             return
         columns = max(1, (width + 1) // (CARD + 1)) if width else 3
-        grid = Table.grid(padding=(0, 1))
-        for _ in range(min(columns, len(chosen))):
-            grid.add_column(width=CARD)
         cards = []
         for i in chosen:
-            caption = Text(justify="center", no_wrap=True, overflow="ellipsis")
-            caption.append(names[mistakes.labels[i]], style="bold")
-            caption.append(" → ")
-            caption.append(names[mistakes.predictions[i]], style="bold red")
-            caption.append(f" {mistakes.confidences[i]:.0%}", style="red")
-            caption.append(f" #{mistakes.indices[i]}", style="dim")
-            cards.append(Group(PixelArt(mistakes.images[i]), caption))
-        for start in range(0, len(cards), columns):
-            grid.add_row(*cards[start : start + columns])
+            under = caption([
+                (names[mistakes.labels[i]], "bold"),
+                (" → ", ""),
+                (names[mistakes.predictions[i]], "bold red"),
+                (f" {mistakes.confidences[i]:.0%}", "red"),
+                (f" #{mistakes.indices[i]}", "dim"),
+            ], CARD)
+            cards.append((half_block_rows(mistakes.images[i]), under))
+        grid = tile_grid(cards, CARD, columns)
         shown = f"{len(chosen)} most confident of {count:,}" if count is not None else f"{len(chosen)}"
-        self.update(Group(Text(f"{title}: {shown}", style="bold"), grid))
+        heading = f"{title}: {shown}"
+        # As many lines as the cell shown before (an epoch's new cards, another cell's): no relayout.
+        # A heading that fits one line stays one; a longer one wraps however its words fall.
+        fits = cell_len(heading) <= self.content_size.width
+        self.update_content(Group(Text(heading, style="bold"), grid), lines=(len(grid.lines), fits or heading))

@@ -21,11 +21,25 @@ from ..engine.events import EVENT_TYPES, Event
 from .run_state import RunState
 
 
+def set_border_title(widget: Widget, title: str | None) -> None:
+    """``widget.border_title = title`` where it says something else: each setting repaints the
+    widget's whole content (Textual's own), which for a pane of pixel art is milliseconds of the
+    UI thread, and panes set their titles on every event they show."""
+    if widget.border_title != title:
+        widget.border_title = title
+
+
+def set_border_subtitle(widget: Widget, subtitle: str | None) -> None:
+    """``widget.border_subtitle = subtitle`` where it says something else (see :func:`set_border_title`)."""
+    if widget.border_subtitle != subtitle:
+        widget.border_subtitle = subtitle
+
+
 def fit_border_title(widget: Widget, titles: Sequence[str]) -> None:
     """Give ``widget`` the first of ``titles`` (Rich markup, longest first) that its top border
     holds whole, between ``╭─ `` and `` ─╮``, else the last: Textual cuts a longer one mid-word."""
     room = widget.outer_size.width - 6
-    widget.border_title = next((title for title in titles if Text.from_markup(title).cell_len <= room), titles[-1])
+    set_border_title(widget, next((title for title in titles if Text.from_markup(title).cell_len <= room), titles[-1]))
 
 
 class Pane:
@@ -59,6 +73,7 @@ class FitsWidth(Widget):
     _redraw: Callable[[], None] | None = None
     _fitted_width = 0
     _shown: tuple[object, ...] | None = None
+    _lines: tuple[object, ...] | None = None
 
     def same_as_shown(self, *inputs: object) -> bool:
         """Whether ``show`` was last given these ``inputs`` at this width, so that it would draw the
@@ -68,6 +83,16 @@ class FitsWidth(Widget):
         last, self._shown = self._shown, shown
         return last is not None and len(last) == len(shown) and all(a is b or a == b for a, b in zip(last, shown))
 
+    def update_content(self, content: object, *, lines: tuple[object, ...] | None = None) -> None:
+        """``Static.update(content)``, laid out again only where ``lines`` (what decides the height
+        of ``content`` at this width; None: not known) differ from the last content's: a layout
+        costs the UI thread a pass over the whole screen, and an epoch's tiles or cards keep the
+        height they had."""
+        shape = None if lines is None else (self.size.width, *lines)
+        same = shape is not None and shape == self._lines
+        self._lines = shape
+        self.update(content, layout=not same)  # type: ignore[attr-defined]
+
     def fit_to_width(self, redraw: Callable[[], None]) -> int:
         """Keep ``redraw`` (the ``show`` being made) for :meth:`show_again`; returns the content width to lay it out for."""
         self._redraw, self._fitted_width = redraw, self.size.width
@@ -76,6 +101,7 @@ class FitsWidth(Widget):
     def show_again(self) -> None:
         """Show what was last shown, laid out for the width (or the lines) now."""
         self._shown = None  # drawn again, whatever :meth:`same_as_shown` would say
+        self._lines = None  # and laid out
         if self._redraw is not None:
             self._redraw()
 

@@ -2,13 +2,20 @@
 
 A pure function from pixels to rich segments (as ``rich-pixels`` renders images), with a tiny
 renderable on top. The foreground colour paints the upper pixel, the background the lower one.
+
+Grids of such images (the Inspect view's weight tiles and mistake cards) are laid out here too,
+straight into lines of segments (:func:`tile_grid`): a Rich ``Table`` of pixel-art cells took
+30 ms to lay out 32 tiles, and Textual renders a widget's content twice for each change (once to
+measure its height, once to paint it), so an epoch's new tiles cost the UI thread over 100 ms.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Iterable
+import itertools
+from typing import Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.color import Color
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -36,39 +43,41 @@ def _diverging(value: int) -> tuple[int, int, int]:
 PALETTES = {"grey": _grey, "diverging": _diverging}
 """Byte to colour: greyscale digits (0 black, 255 white), or weights around zero (128)."""
 
+_COLOURS = {name: [colour(value) for value in range(256)] for name, colour in PALETTES.items()}
+"""Each palette's colour of every byte, looked up per cell."""
+
 
 @functools.lru_cache(maxsize=65536)
-def _pair_style(top: int, bottom: int, palette: str = "grey") -> Style:
-    colour = PALETTES[palette]
-    return Style(color=Color.from_rgb(*colour(top)), bgcolor=Color.from_rgb(*colour(bottom)))
+def _pair_style(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Style:
+    """The one style of a cell's (upper, lower) colours: cells of equal colours share it, so that
+    neighbours merge by identity (a Rich ``Style`` compares equal at 3 us a call)."""
+    return Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
 
 
+@functools.lru_cache(maxsize=256)
 def half_block_rows(pixels: bytes, width: int = 28, palette: str = "grey") -> list[list[Segment]]:
     """One list of segments per terminal row: ``width`` cells each covering two pixel rows.
 
     ``pixels`` are row-major bytes coloured by ``palette`` (grey: 0 black, 255 white). An odd
-    last pixel row is paired with byte 0.
+    last pixel row is paired with byte 0. Neighbouring cells of one style are one segment. The
+    rows are cached per image (a card shown again, on another cell's choice or a resize, costs
+    nothing): treat them as read-only.
     """
     if width <= 0 or len(pixels) % width:
         raise ValueError(f"{len(pixels)} pixels do not make rows of {width}")
+    colours = _COLOURS[palette]
     height = len(pixels) // width
     rows: list[list[Segment]] = []
     for y in range(0, height, 2):
         top = pixels[y * width : (y + 1) * width]
         bottom = pixels[(y + 1) * width : (y + 2) * width] if y + 1 < height else bytes(width)
-        rows.append(_merge(Segment(UPPER_HALF, _pair_style(t, b, palette)) for t, b in zip(top, bottom)))
+        styles = [_pair_style(colours[t], colours[b]) for t, b in zip(top, bottom)]
+        row: list[Segment] = []
+        for _, run in itertools.groupby(styles, key=id):
+            cells = list(run)
+            row.append(Segment(UPPER_HALF * len(cells), cells[0]))
+        rows.append(row)
     return rows
-
-
-def _merge(segments: Iterable[Segment]) -> list[Segment]:
-    """Join neighbouring cells of the same style into one segment (fewer segments to draw)."""
-    merged: list[Segment] = []
-    for segment in segments:
-        if merged and merged[-1].style == segment.style:
-            merged[-1] = Segment(merged[-1].text + segment.text, segment.style)
-        else:
-            merged.append(segment)
-    return merged
 
 
 def downsample(pixels: bytes, width: int, factor: int) -> bytes:
@@ -78,11 +87,13 @@ def downsample(pixels: bytes, width: int, factor: int) -> bytes:
     height = len(pixels) // width
     if width % factor or height % factor:
         raise ValueError(f"{width}x{height} pixels do not split into {factor}x{factor} blocks")
+    area = factor * factor
     out = bytearray()
     for y in range(0, height, factor):
-        for x in range(0, width, factor):
-            block = [pixels[(y + dy) * width + x + dx] for dy in range(factor) for dx in range(factor)]
-            out.append(round(sum(block) / len(block)))
+        # Each column's sum over the block's rows, then every factor-th column's added up.
+        columns = list(map(sum, zip(*(pixels[row * width : (row + 1) * width] for row in range(y, y + factor)))))
+        blocks = map(sum, zip(*(columns[dx::factor] for dx in range(factor))))
+        out.extend(round(block / area) for block in blocks)
     return bytes(out)
 
 
@@ -100,3 +111,70 @@ class PixelArt:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.width, self.width)
+
+
+class Block:
+    """A rich renderable of ready lines of segments, ``width`` cells wide: nothing left to lay out."""
+
+    def __init__(self, lines: list[list[Segment]], width: int) -> None:
+        self.lines = lines
+        self.width = width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
+
+
+def caption(pieces: Sequence[tuple[str, str]], width: int, style: str = "") -> list[Segment]:
+    """``pieces`` of (text, style) centred in ``width`` cells, cut with an ellipsis where longer,
+    as a centred, ``no_wrap`` Rich ``Text`` of ``style`` with ``overflow="ellipsis"`` shows."""
+    size = sum(cell_len(piece) for piece, _ in pieces)
+    if size > width:
+        kept: list[tuple[str, str]] = []
+        start = 0
+        for piece, own in pieces:
+            if start + cell_len(piece) >= width:  # the piece the ellipsis ends, in its style
+                kept += [(set_cell_size(piece, width - 1 - start), own), ("…", own)]
+                break
+            kept.append((piece, own))
+            start += cell_len(piece)
+        pieces, size = kept, width
+    base = Style.parse(style) if style else None
+    left = (width - size) // 2
+    segments = [Segment(" " * left, base)] if left else []
+    segments += [Segment(piece, (base or Style()) + Style.parse(own) if own else base) for piece, own in pieces if piece]
+    if width - left - size:
+        segments.append(Segment(" " * (width - left - size), base))
+    return segments
+
+
+class TileGrid(Block):
+    """Tiles laid out in ``columns``, as :func:`tile_grid` makes them."""
+
+    def __init__(self, lines: list[list[Segment]], width: int, columns: int) -> None:
+        super().__init__(lines, width)
+        self.columns = columns
+
+
+def tile_grid(tiles: Sequence[tuple[list[list[Segment]], list[Segment]]], tile_width: int, columns: int) -> TileGrid:
+    """Tiles of (rows of pixel art, caption line), ``columns`` to a row one cell apart, each caption under its art."""
+    gap = Segment(" ")
+    blank = [Segment(" " * tile_width)]
+    lines: list[list[Segment]] = []
+    for start in range(0, len(tiles), columns):
+        row = tiles[start : start + columns]
+        height = max(len(rows) for rows, _ in row)
+        for y in [*range(height), -1]:  # -1: the captions
+            line: list[Segment] = []
+            for index, (rows, under) in enumerate(row):
+                if index:
+                    line.append(gap)
+                line += under if y < 0 else rows[y] if y < len(rows) else blank
+            lines.append(line)
+    shown = min(columns, len(tiles))
+    return TileGrid(lines, shown * tile_width + max(0, shown - 1), shown)

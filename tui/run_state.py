@@ -143,11 +143,13 @@ class RunState:
         earlier = [e for e in self.inspections if e < epoch]
         return self.inspections[earlier[-1]] if earlier else None
 
-    def newest(self, product: str) -> Inspection | None:
-        """The newest kept inspection that has ``product`` ("confusion", "mistakes", "weights" or
-        "layers"). An epoch's products arrive one event at a time: until the latest epoch's own
-        comes, the previous epoch's is the newest there is."""
-        return next((i for i in reversed(self.inspections.values()) if getattr(i, product) is not None), None)
+    def newest(self, *products: str) -> Inspection | None:
+        """The newest kept inspection that has every one of ``products`` ("confusion", "mistakes",
+        "weights" or "layers"). An epoch's products arrive one event at a time: until the latest
+        epoch's own comes, the previous epoch's is the newest there is."""
+        return next(
+            (i for i in reversed(self.inspections.values()) if all(getattr(i, p) is not None for p in products)), None
+        )
 
     def hold(self, epoch: int | None) -> None:
         """Keep ``epoch``'s inspection (and the previous one's, its bars' change) while newer

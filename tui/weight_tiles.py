@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 
 from ..engine.events import LayersMeasured, WeightsSampled
-from .pane import FitsWidth
-from .pixels import NEGATIVE, POSITIVE, PixelArt, downsample
+from .laid_lines import LaidLines
+from .pixels import NEGATIVE, POSITIVE, Block, TileGrid, caption, downsample, half_block_rows, tile_grid
 
 TILE = 14
 """Each unit's 28x28 weights are drawn as 14x14 means (7 rows), so many units fit."""
@@ -41,31 +43,69 @@ def layer_table(layers: LayersMeasured) -> Table:
     return table
 
 
-class WeightTiles(FitsWidth, Static):
-    """One tile per sampled unit of the first hidden layer, with a legend and the layers' statistics."""
+def weight_grid(weights: WeightsSampled, columns: int) -> TileGrid:
+    """The sampled units' weights as tiles, ``columns`` to a row, each named under its tile."""
+    tiles = [
+        (half_block_rows(downsample(image, 28, 2), TILE, "diverging"), caption([(f"unit {unit}", "")], TILE, "dim"))
+        for unit, image in zip(weights.units, weights.images)
+    ]
+    return tile_grid(tiles, TILE, columns)
+
+
+class WeightTiles(VerticalScroll, can_focus=False):
+    """One tile per sampled unit of the first hidden layer, with a legend and the layers'
+    statistics, scrolled where they are taller than the pane.
+
+    Its lines are laid out once an epoch, and repaints draw the lines in view from strips
+    (:class:`~.laid_lines.LaidLines`): as a ``Static`` of a Rich group, each repaint (the epoch's
+    tiles, then its layers' table, the view shown) rendered all 32 tiles through Rich, 20 to 60 ms
+    of the UI thread, and the tiles past the pane's height were cut off instead of scrolled.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines = LaidLines()
+        self._shown: tuple[object, ...] | None = None
+        self._grid: tuple[WeightsSampled, int, TileGrid] | None = None
+        """The tiles last laid out, for the weights and the number of columns they were laid out for."""
+
+    def compose(self) -> ComposeResult:
+        yield self._lines
+
+    @property
+    def grid(self) -> TileGrid | None:
+        """The tiles shown, as laid out for the pane's width (None: a note instead)."""
+        if self._shown is None or self._shown[0] is None:
+            return None
+        self._lines.lines(self._lines.size.width)  # laid out for the width it has now
+        return self._grid[2] if self._grid is not None else None
+
+    @property
+    def content(self) -> Block:
+        """What the pane shows at its width, as a Rich renderable."""
+        width = self._lines.size.width
+        return Block(self._lines.lines(width), width)
 
     def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None, *, note: str | None = None) -> None:
         """``note`` says why there are no ``weights`` where none will come (by default, they come after the first epoch)."""
-        if self.same_as_shown(weights, layers, note):
-            return
-        width = self.fit_to_width(lambda: self.show(weights, layers, note=note))
-        parts: list[object] = []
+        shown = (weights, layers, note)
+        if self._shown is not None and all(a is b or a == b for a, b in zip(self._shown, shown)):
+            return  # the same again: another of the epoch's events arrived
+        self._shown = shown
+        self._lines.show(lambda width: self._lay_out(width, weights, layers, note))
+
+    def _lay_out(self, width: int, weights: WeightsSampled | None, layers: LayersMeasured | None, note: str | None) -> list[list[Segment]]:
+        parts: list[RenderableType] = []
         if layers is not None:
             parts += [layer_table(layers), Text("")]
+        grid: list[list[Segment]] = []
         if weights is None:
             parts.append(Text(note or "The first layer's weights appear after the first epoch.", style="dim"))
-            self.update(Group(*parts))
-            return
-        parts.append(legend(weights.scale))
-        columns = max(1, (width + 1) // (TILE + 1)) if width else 3
-        grid = Table.grid(padding=(0, 1))
-        for _ in range(min(columns, len(weights.images))):
-            grid.add_column(width=TILE)
-        tiles = [
-            Group(PixelArt(downsample(image, 28, 2), TILE, palette="diverging"), Text(f"unit {unit}", style="dim", justify="center"))
-            for unit, image in zip(weights.units, weights.images)
-        ]
-        for start in range(0, len(tiles), columns):
-            grid.add_row(*tiles[start : start + columns])
-        parts.append(grid)
-        self.update(Group(*parts))
+        else:
+            parts.append(legend(weights.scale))
+            columns = max(1, (width + 1) // (TILE + 1))
+            if self._grid is None or self._grid[:2] != (weights, columns):
+                self._grid = (weights, columns, weight_grid(weights, columns))
+            grid = self._grid[2].lines
+        app = self.app
+        return app.console.render_lines(Group(*parts), app.console_options.update_width(width), pad=False) + grid

@@ -1,0 +1,64 @@
+"""A line-API widget whose lines are laid out for the width it is given, and drawn from strips.
+
+For panes of pixel art: a ``Static`` of a Rich renderable renders all of it through Rich twice per
+change (once to measure its height, once to paint it) and again on every repaint, which for 32
+tiles of weights was 20 to 60 ms of the UI thread each time. Here the lines are laid out once per
+content and width (:meth:`LaidLines.lines`), and a repaint draws the lines in view from their
+strips; a scrolling container around it keeps the rest out of view.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+Layout = Callable[[int], list[list[Segment]]]
+"""The content, laid out for a width: its lines of segments."""
+
+
+class LaidLines(Widget):
+    """Lines from a :data:`Layout`, as tall as the layout makes them at the widget's width."""
+
+    DEFAULT_CSS = "LaidLines { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._layout: Layout = lambda width: []
+        self._laid: tuple[int, list[list[Segment]], list[Strip]] | None = None  # for one width
+
+    def show(self, layout: Layout) -> None:
+        """Show the content ``layout`` lays out; the screen is laid out again only where its
+        height at the present width differs from the last content's."""
+        before = len(self._laid[1]) if self._laid is not None else None
+        self._layout, self._laid = layout, None
+        width = self.size.width
+        self.refresh(layout=not width or len(self.lines(width)) != before)
+
+    def lines(self, width: int) -> list[list[Segment]]:
+        """The content's lines at ``width``."""
+        return self._lay_out(width)[1]
+
+    def _lay_out(self, width: int) -> tuple[int, list[list[Segment]], list[Strip]]:
+        if self._laid is None or self._laid[0] != width:
+            lines = self._layout(max(1, width))
+            self._laid = (width, lines, [Strip(line) for line in lines])
+        return self._laid
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strips = self._lay_out(width)[2]
+        style = self.visual_style.rich_style
+        if y >= len(strips):
+            return Strip.blank(width, style)
+        # A strip keeps each style applied to it: repainting unchanged lines builds nothing.
+        return strips[y].apply_style(style).crop_extend(0, width, style)
