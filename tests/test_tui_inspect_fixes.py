@@ -157,6 +157,21 @@ def test_the_newest_of_each_product_is_the_previous_epochs_until_its_own_comes()
     assert state.newest("weights") is state.newest("layers") is state.inspection(2)
 
 
+def test_the_newest_with_several_products_is_the_newest_epoch_that_has_them_all() -> None:
+    """The weights pane shows an epoch's tiles with its layers' table: epoch 1's both until epoch 2 has both."""
+    state = RunState()
+    state.apply(started(RUN, CONFIG))
+    assert state.newest("weights", "layers") is None
+    state.apply(weights(RUN, 1))
+    assert state.newest("weights", "layers") is None and state.newest("weights") is state.inspection(1)
+    state.apply(layers(RUN, 1))
+    for event in (confusion(RUN, 2), mistakes(RUN, 2), weights(RUN, 2)):
+        state.apply(event)
+        assert state.newest("weights", "layers") is state.inspection(1)
+    state.apply(layers(RUN, 2))
+    assert state.newest("weights", "layers") is state.inspection(2)
+
+
 def diverged_at_step_2(config, run_id):  # type: ignore[no-untyped-def]
     yield started(run_id, config)
     yield batch(run_id, 1)
