@@ -30,7 +30,7 @@ from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
-from mnist_tui.tui import app as app_module, loss_chart
+from mnist_tui.tui import app as app_module, engine_feed, loss_chart
 from mnist_tui.tui.loss_chart import LONGEST_WAIT, REDRAW_SECONDS, LossChart
 from mnist_tui.tui.priority import ENGINE_NICE, lower_this_thread
 from mnist_tui.tui.run_progress import RunProgress
@@ -890,7 +890,7 @@ async def test_training_waits_until_the_start_and_each_gallery_are_on_screen(mon
     """The engine thread resumes after a run's start and after predictions only once the screen
     shows them: their relayout and pixel art are painted before training competes for the cores.
     (The wait's bound is lifted here: on a loaded machine the first frame took over its 1 s.)"""
-    monkeypatch.setattr(app_module, "PAINT_WAIT", 60.0)
+    monkeypatch.setattr(engine_feed, "PAINT_WAIT", 60.0)
     app: MnistApp
     seen: list[tuple[str, object]] = []
 
