@@ -12,19 +12,21 @@ from typing import Any, Callable, Sequence
 
 from .engine.catalog import (
     DamagedRun,
-    config_differences,
     find_run,
-    format_duration,
-    format_epochs,
-    format_percent,
-    format_value,
     holds_no_run,
     is_interrupted,
     missing_run,
     not_a_run_folder,
     read_config,
-    read_epochs,
     read_summary,
+)
+from .engine.epoch_log import read_epochs
+from .engine.run_rows import (
+    config_differences,
+    format_duration,
+    format_epochs,
+    format_percent,
+    format_value,
     started_of,
 )
 from .engine.config import Config

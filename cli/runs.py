@@ -9,7 +9,8 @@ import sys
 from typing import Sequence
 
 from .command import RUNS_DIR
-from .engine.catalog import COLUMNS, list_runs, row_cells
+from .engine.catalog import list_runs
+from .engine.run_rows import COLUMNS, row_cells
 from .exit_codes import USAGE
 from .table import cell_len, on_terminal, print_table, printable, shorten_middle
 

@@ -16,17 +16,17 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
-from .config import FIELDS, MAX_EPOCHS, MAX_NAME, Config, ConfigError
+from .config import MAX_EPOCHS, MAX_NAME, Config, ConfigError
 from .events import EVENT_TYPES, Terminal
 from .lock import writer_alive
-from .presets import list_presets, load_config_file, load_preset, regular_file
+from .presets import load_config_file, regular_file
 
 REQUIRED_FILES = ("summary.json", "events.jsonl", "config.toml")
 SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best", "time", "device", "damage")
@@ -124,11 +124,11 @@ def _is_state(value: Any) -> bool:
     return value in RUN_STATES
 
 
-def _is_count(value: Any) -> bool:
+def is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MOST_EPOCHS
 
 
-def _is_percent(value: Any) -> bool:
+def is_percent(value: Any) -> bool:
     # NaN fails both comparisons; JSON's Infinity fails the second.
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100
 
@@ -154,11 +154,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (_or_null(_is_name), f"a run name (1 to {MAX_NAME} characters)"),
     "preset": (_or_null(_is_label), _LABEL),
     "started": (_or_null(_is_label), _LABEL),
-    "epochs_completed": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
-    "epochs": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
-    "final_test_accuracy": (_or_null(_is_percent), "a percentage from 0 to 100"),
-    "best_test_accuracy": (_or_null(_is_percent), "a percentage from 0 to 100"),
-    "best_epoch": (_or_null(_is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "epochs_completed": (_or_null(is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "epochs": (_or_null(is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
+    "final_test_accuracy": (_or_null(is_percent), "a percentage from 0 to 100"),
+    "best_test_accuracy": (_or_null(is_percent), "a percentage from 0 to 100"),
+    "best_epoch": (_or_null(is_count), f"a count of epochs from 0 to {MOST_EPOCHS:,}"),
     "train_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
     "eval_seconds": (_or_null(_is_seconds), "seconds from 0 to a year"),
     "evaluated_on": (_or_null(_is_label), _LABEL),
@@ -191,7 +191,8 @@ def list_runs(runs_dir: Path | str) -> list[RunEntry]:
     root = Path(runs_dir)
     with os.scandir(root) as entries:
         folders = [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
-    return sort_runs([read_entry(folder) for folder in folders], "date")
+    entries = sorted((read_entry(folder) for folder in folders), key=lambda entry: entry.run)
+    return sorted(entries, key=lambda entry: entry.when, reverse=True)  # as run_rows.sort_runs(..., "date")
 
 
 def read_entry(folder: Path) -> RunEntry:
@@ -201,18 +202,18 @@ def read_entry(folder: Path) -> RunEntry:
         modified = folder.stat().st_mtime
     except OSError as error:
         return RunEntry(folder, damage=f"unreadable: {error.strerror or error}")
-    problems = ([] if "summary.json" in names else ["no summary.json"]) + _file_problems(folder, names)
+    problems = ([] if "summary.json" in names else ["no summary.json"]) + file_problems(folder, names)
     summary: dict[str, Any] = {}
     if "summary.json" in names:
         try:
             summary = read_summary(folder)
         except DamagedRun as error:
             problems.insert(0, str(error))
-    when = _timestamp(summary.get("started")) or modified
+    when = parse_timestamp(summary.get("started")) or modified
     return RunEntry(folder, summary, "; ".join(problems) or None, when, is_interrupted(folder, summary))
 
 
-def _file_problems(folder: Path, names: set[str]) -> list[str]:
+def file_problems(folder: Path, names: set[str]) -> list[str]:
     """What is wrong with a run folder's event log and config, as a listing tells it (``names``:
     the folder's files)."""
     problems = [f"no {name}" for name in REQUIRED_FILES[1:] if name not in names]
@@ -225,29 +226,6 @@ def _file_problems(folder: Path, names: set[str]) -> list[str]:
         if problem:
             problems.append(problem)
     return problems
-
-
-def unresumable_damage(folder: Path) -> str | None:
-    """The damage, as ``runs`` and ``compare`` name it, that a ``--resume`` of ``folder`` refuses
-    too: no or no readable config or event log, or a log cut short of the epochs its summary counts.
-    None where its files show none; a missing or damaged summary alone is none (a resume writes it
-    anew, so ``--resume`` takes such a run). Reads the whole log: call it off the UI thread."""
-    try:
-        names = {entry.name for entry in os.scandir(folder)}
-    except OSError as error:
-        return f"unreadable: {error.strerror or error}"
-    problems = _file_problems(folder, names)
-    if problems:
-        return "; ".join(problems)
-    try:
-        read_summary(folder)
-    except DamagedRun:
-        return None
-    try:
-        read_epochs(folder)
-    except DamagedRun as error:
-        return str(error)
-    return None
 
 
 def is_interrupted(folder: Path, summary: dict[str, Any]) -> bool:
@@ -449,235 +427,10 @@ def summary_data_dir(folder: Path) -> str | None:
     return recorded if isinstance(recorded, str) else None
 
 
-def _timestamp(text: Any) -> float | None:
+def parse_timestamp(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
-
-
-# --- sorting and filtering -----------------------------------------------------------------------
-
-_SORT_VALUES: dict[str, Callable[[RunEntry], Any]] = {
-    "date": lambda e: e.when,
-    "run": lambda e: e.run,
-    "name": lambda e: e.get("name"),
-    "preset": lambda e: e.get("preset"),
-    "state": lambda e: e.state,
-    "epochs": lambda e: e.get("epochs_completed"),
-    "final": lambda e: e.get("final_test_accuracy"),
-    "best": lambda e: e.get("best_test_accuracy"),
-    "time": lambda e: e.get("train_seconds"),
-    "device": lambda e: e.get("device"),
-    "damage": lambda e: e.damage,
-}
-# Columns whose natural order is largest first: the newest run, the best accuracy, the longest run.
-DESCENDING = frozenset({"date", "epochs", "final", "best", "time"})
-
-
-def sort_runs(entries: Iterable[RunEntry], key: str, *, reverse: bool = False) -> list[RunEntry]:
-    """Entries sorted by a column of SORT_KEYS in its natural order (``reverse`` flips it); blanks go last."""
-    if key not in _SORT_VALUES:
-        raise ValueError(f"cannot sort by {key!r}; columns: {', '.join(SORT_KEYS)}")
-    value = _SORT_VALUES[key]
-    descending = (key in DESCENDING) != reverse
-    # Ties keep newest first (then the run's name), whatever the column: each sort is stable.
-    ordered = sorted(sorted(entries, key=lambda e: e.run), key=lambda e: e.when, reverse=True)
-    present = [e for e in ordered if value(e) is not None]
-    blank = [e for e in ordered if value(e) is None]
-    present.sort(key=value, reverse=descending)
-    return present + blank
-
-
-def filter_runs(entries: Iterable[RunEntry], text: str) -> list[RunEntry]:
-    """Entries whose run, name, preset, state, device or damage contain every word of ``text`` (any case)."""
-    words = text.lower().split()
-    return [e for e in entries if all(word in _searchable(e) for word in words)]
-
-
-def _searchable(entry: RunEntry) -> str:
-    parts = (entry.run, entry.get("name"), entry.get("preset"), entry.state, entry.get("device"), entry.damage)
-    return " ".join(str(part) for part in parts if part).lower()
-
-
-# --- configuration differences -------------------------------------------------------------------
-
-
-def config_differences(configs: list[Config]) -> dict[str, list[Any]]:
-    """The fields whose values differ between ``configs``, in field order, with each config's value."""
-    rows = [config.to_dict() for config in configs]
-    return {
-        name: [row[name] for row in rows]
-        for name in FIELDS
-        if any(row[name] != rows[0][name] for row in rows[1:])
-    }
-
-
-def preset_of(entry: RunEntry) -> Config | None:
-    """The shipped preset a run started from, or None (no preset, or one this version does not ship)."""
-    preset = entry.get("preset")
-    if preset not in list_presets():
-        return None
-    return load_preset(preset)
-
-
-# The listing's columns: key (also the sort key), header, right-aligned.
-COLUMNS = (
-    ("run", "run", False),
-    ("name", "name", False),
-    ("preset", "preset", False),
-    ("state", "state", False),
-    ("epochs", "epochs", True),
-    ("final", "final %", True),
-    ("best", "best %", True),
-    ("time", "training", True),
-    ("device", "device", False),
-    ("date", "started", False),
-    ("damage", "damage", False),
-)
-
-
-def row_cells(entry: RunEntry) -> dict[str, str]:
-    """The listing's cells for one run, by column key, as ``mnist-tui runs`` and the Runs view show them."""
-    return {
-        "run": entry.run,
-        "name": entry.get("name") or "",
-        "preset": entry.get("preset") or "",
-        "state": entry.state,
-        "epochs": format_epochs(entry.get("epochs_completed"), entry.get("epochs")),
-        "final": format_percent(entry.get("final_test_accuracy")),
-        "best": format_percent(entry.get("best_test_accuracy")),
-        "time": format_duration(entry.get("train_seconds")),
-        "device": entry.get("device") or "",
-        "date": format_started(entry.when),
-        "damage": entry.damage or "",
-    }
-
-
-def format_started(when: float | None) -> str:
-    """A start time (a Unix timestamp) as listings show it, to the minute in local time: 2026-11-23 10:15."""
-    return datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else ""
-
-
-def started_of(summary: dict[str, Any]) -> str | None:
-    """A summary's start time as listings show it; its text as written where it is no ISO time."""
-    started = summary.get("started")
-    return format_started(_timestamp(started)) or started
-
-
-def format_epochs(done: int | None, total: int | None) -> str:
-    """Epochs done of the configured total (3/5), or done alone where the summary lacks the total."""
-    if done is None:
-        return ""
-    return str(done) if total is None else f"{done}/{total}"
-
-
-def format_percent(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def format_duration(seconds: float | None) -> str:
-    """Seconds as 42.0s, 3m05s or 2h04m."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def format_value(value: Any) -> str:
-    """A config value as the form and ``--set`` write it (hidden as 512,256)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def read_epochs(folder: Path) -> dict[int, float]:
-    """Each epoch's evaluation accuracy by epoch number from ``events.jsonl`` (for an opened run, never for a listing).
-
-    A resumed run's repeated epochs count once, the latest; an unfinished last line is skipped, as it
-    may be being written (or its writer was killed mid-line). Damage is a DamagedRun that says what
-    is wrong: another line that is not an event (a cut line written over, bytes changed), or a log
-    without an epoch that ``summary.json`` counts as completed (cut short: the summary is written
-    only once its epochs' lines are in the log).
-    """
-    completed = read_summary(folder).get("epochs_completed") or 0
-    path = folder / "events.jsonl"
-    accuracies: dict[int, float] = {}
-    try:
-        with open(regular_file(path), "rb") as log:
-            for number, line in enumerate(log, 1):
-                if not line.endswith(b"\n"):
-                    break  # the last line, still being written
-                if not line.strip():
-                    continue
-                event, problem = _event_of(line)
-                if event is not None and event["event"] == "epoch":
-                    problem = _epoch_problem(event)
-                    if problem is None:
-                        accuracies[event["epoch"]] = float(event["eval_accuracy"])
-                if problem:
-                    raise DamagedRun(f"events.jsonl line {number} {problem}")
-    except FileNotFoundError:
-        raise DamagedRun("no events.jsonl") from None
-    except OSError as error:
-        raise DamagedRun(f"events.jsonl is unreadable: {error.strerror or error}") from None
-    missing = [n for n in range(1, completed + 1) if n not in accuracies]
-    if missing:
-        raise DamagedRun(
-            f"events.jsonl has no line for {_epochs_named(missing)} of the {completed} that summary.json "
-            "counts as completed (the log was cut short or edited)"
-        )
-    return dict(sorted(accuracies.items()))
-
-
-def _event_of(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """A complete line of an event log as its event, or None and why it is no event (as
-    ``--resume`` words it)."""
-    try:
-        event = json.loads(line)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None, "is not JSON"
-    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        return None, "is not an event"
-    return event, None
-
-
-def _epoch_problem(event: dict[str, Any]) -> str | None:
-    """Why an epoch event's number or accuracy cannot be shown, or None: ``float()`` would take
-    ``"96.5"`` or ``true`` as accuracies, and another JSON writer's spacing hides no field."""
-    epoch, accuracy = event.get("epoch"), event.get("eval_accuracy")
-    if not _is_count(epoch) or epoch < 1:
-        return f"is an epoch line whose epoch is {_logged(epoch)}, not an epoch number"
-    if "eval_accuracy" not in event:
-        return "is an epoch line without eval_accuracy"
-    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or accuracy != accuracy:
-        return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a number"
-    if not _is_percent(accuracy):
-        return f"is an epoch line whose eval_accuracy is {_logged(accuracy)}, not a percentage from 0 to 100"
-    return None
-
-
-def _logged(value: Any) -> str:
-    """A value as the log holds it (``null``, ``"high"``), cut short when long."""
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _epochs_named(numbers: list[int]) -> str:
-    """``epoch 3``, ``epochs 2 to 5`` (a run of them), or ``3 epochs (the first: epoch 2)``."""
-    if len(numbers) == 1:
-        return f"epoch {numbers[0]}"
-    if numbers[-1] - numbers[0] == len(numbers) - 1:
-        return f"epochs {numbers[0]} to {numbers[-1]}"
-    return f"{len(numbers):,} epochs (the first: epoch {numbers[0]})"

@@ -14,16 +14,9 @@ from typing import Any, Callable
 
 import pytest
 
-from mnist_tui.engine.catalog import (
-    DamagedRun,
-    config_differences,
-    filter_runs,
-    list_runs,
-    preset_of,
-    read_epochs,
-    read_entry,
-    sort_runs,
-)
+from mnist_tui.engine.catalog import DamagedRun, list_runs, read_entry
+from mnist_tui.engine.epoch_log import read_epochs
+from mnist_tui.engine.run_rows import config_differences, filter_runs, preset_of, sort_runs
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.lock import RunBusy, RunLock, writer_alive
 from mnist_tui.engine.presets import config_to_toml, load_preset

@@ -476,7 +476,7 @@ def test_a_name_is_shortened_in_its_middle_keeping_its_unique_end(text: str, wid
 
 def test_the_order_columns_are_left_out_in() -> None:
     """The README's five first, then the damage reasons; best and epochs only when a name would be unreadable."""
-    from mnist_tui.engine.catalog import COLUMNS
+    from mnist_tui.engine.run_rows import COLUMNS
     from mnist_tui.runs import fit_columns
 
     cells = [{

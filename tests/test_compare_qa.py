@@ -54,7 +54,8 @@ def test_at_80_columns_each_run_keeps_a_name_of_its_own_and_its_start_as_runs_sh
 ) -> None:
     """Three sweep trials all read ``smoke-s2-t00…`` in the headers and the name row; started ``2026-12-02T1…``."""
     from mnist_tui import compare
-    from mnist_tui.engine.catalog import list_runs, row_cells
+    from mnist_tui.engine.catalog import list_runs
+    from mnist_tui.engine.run_rows import row_cells
 
     folders = sweep_runs(tmp_path)
     on_a_terminal(monkeypatch, 80)

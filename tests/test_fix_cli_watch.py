@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_tui.engine.catalog import unresumable_damage
+from mnist_tui.engine.epoch_log import unresumable_damage
 from mnist_tui.engine.events import EpochEnded
 from mnist_tui.tui.status_bar import StatusBar
 from test_tui_watch import CONFIG, RUN, SIZE, progress_text, run_folder, watcher_of_killed_run

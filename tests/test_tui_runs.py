@@ -10,7 +10,7 @@ import pytest
 from textual.notifications import Notify
 from textual.widgets import Input
 
-from mnist_tui.engine.catalog import DESCENDING, row_cells
+from mnist_tui.engine.run_rows import DESCENDING, row_cells
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import Event, RunStopped
 from mnist_tui.engine.presets import config_to_toml, load_preset

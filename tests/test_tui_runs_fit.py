@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_tui.engine.catalog import row_cells
+from mnist_tui.engine.run_rows import row_cells
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.runs_table import COMPACT_HEADERS, ORDER, RUN_MIN_WIDTH, RunsTable, fit_columns, shorten_run

@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..engine.catalog import RunEntry, config_differences, format_value
+from ..engine.catalog import RunEntry
+from ..engine.run_rows import config_differences, format_value
 from ..engine.config import Config
 from ..engine.settings import describe_changes
 from ..table import printable

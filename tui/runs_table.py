@@ -6,7 +6,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..engine.catalog import COLUMNS, DESCENDING, RunEntry, filter_runs, row_cells, sort_runs
+from ..engine.catalog import RunEntry
+from ..engine.run_rows import COLUMNS, DESCENDING, filter_runs, row_cells, sort_runs
 from ..table import RUN_STAMP, cell_len, printable, shorten_middle
 
 MARK = "●"

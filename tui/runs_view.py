@@ -18,7 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from ..engine.catalog import DamagedRun, RunEntry, list_runs, preset_of, read_config
+from ..engine.catalog import DamagedRun, RunEntry, list_runs, read_config
+from ..engine.run_rows import preset_of
 from ..engine.config import Config
 from .overlay_chart import PALETTE, OverlayChart
 from .pane import View

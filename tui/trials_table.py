@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ..engine.catalog import format_duration
+from ..engine.run_rows import format_duration
 from ..engine.trial_rows import TrialRow, accuracy_of, best_of, format_param
 
 EPOCHS_SHOWN = 6

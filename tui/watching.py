@@ -18,7 +18,8 @@ from textual import work
 from textual.css.query import NoMatches
 from textual.worker import Worker, get_current_worker
 
-from ..engine.catalog import summary_data_dir, unresumable_damage
+from ..engine.catalog import summary_data_dir
+from ..engine.epoch_log import unresumable_damage
 from ..engine.commands import send_command
 from ..engine.raw_files import holds_files
 from ..engine.events import Event, RunStarted
