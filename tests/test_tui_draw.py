@@ -194,6 +194,30 @@ async def test_arrows_move_the_cursor_space_paints_backspace_erases_and_c_clears
         assert canvas.empty
 
 
+@run_async
+async def test_the_cursor_is_drawn_once_where_it_is_after_moving_over_the_same_ink() -> None:
+    """The canvas's rows come from a cache per image: marking the cursor in them marked the
+    cached rows, and the next drawing of the same ink showed the old cursor too."""
+    from mnist_tui.tui.draw_canvas import CURSOR_DARK
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        canvas = app.query_one(DrawCanvas)
+        canvas.focus()
+        await pilot.pause()
+
+        def marked() -> int:
+            rows = [canvas.render_line(y) for y in range(canvas.size.height)]
+            return sum(len(s.text) for row in rows for s in row if s.style and CURSOR_DARK in (s.style.color, s.style.bgcolor))
+
+        first = marked()
+        assert first > 0
+        for key in ("left", "left", "up", "right", "right", "down"):  # back where it started, over blank ink
+            await pilot.press(key)
+            assert marked() == first, key
+
+
 # --- the prepared digit and the prediction ------------------------------------------------------
 
 
