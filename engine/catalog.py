@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -191,8 +191,12 @@ def list_runs(runs_dir: Path | str) -> list[RunEntry]:
     root = Path(runs_dir)
     with os.scandir(root) as entries:
         folders = [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
-    entries = sorted((read_entry(folder) for folder in folders), key=lambda entry: entry.run)
-    return sorted(entries, key=lambda entry: entry.when, reverse=True)  # as run_rows.sort_runs(..., "date")
+    return newest_first(read_entry(folder) for folder in folders)
+
+
+def newest_first(entries: Iterable[RunEntry]) -> list[RunEntry]:
+    """Entries newest first, those started at the same moment by their run's name."""
+    return sorted(sorted(entries, key=lambda entry: entry.run), key=lambda entry: entry.when, reverse=True)
 
 
 def read_entry(folder: Path) -> RunEntry:

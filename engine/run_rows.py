@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from .catalog import SORT_KEYS, RunEntry, parse_timestamp
+from .catalog import SORT_KEYS, RunEntry, newest_first, parse_timestamp
 from .config import FIELDS, Config
 from .presets import list_presets, load_preset
 
@@ -40,7 +40,7 @@ def sort_runs(entries: Iterable[RunEntry], key: str, *, reverse: bool = False) -
     value = _SORT_VALUES[key]
     descending = (key in DESCENDING) != reverse
     # Ties keep newest first (then the run's name), whatever the column: each sort is stable.
-    ordered = sorted(sorted(entries, key=lambda e: e.run), key=lambda e: e.when, reverse=True)
+    ordered = newest_first(entries)
     present = [e for e in ordered if value(e) is not None]
     blank = [e for e in ordered if value(e) is None]
     present.sort(key=value, reverse=descending)

@@ -170,4 +170,3 @@ class EngineFeed(_Base):
         self.let_trial_go()  # a trial followed to its end: the dashboard is its own again
         if self._quitting:
             self.exit(self.exit_code)
-

@@ -35,6 +35,12 @@ def set_border_subtitle(widget: Widget, subtitle: str | None) -> None:
         widget.border_subtitle = subtitle
 
 
+def same_inputs(last: tuple[object, ...] | None, now: tuple[object, ...]) -> bool:
+    """Whether a pane's ``show`` was last given the inputs it is given ``now`` (each the same
+    object, or equal): the same epoch's products again, as another of its events arrives."""
+    return last is not None and len(last) == len(now) and all(a is b or a == b for a, b in zip(last, now))
+
+
 def fit_border_title(widget: Widget, titles: Sequence[str]) -> None:
     """Give ``widget`` the first of ``titles`` (Rich markup, longest first) that its top border
     holds whole, between ``╭─ `` and `` ─╮``, else the last: Textual cuts a longer one mid-word."""
@@ -81,7 +87,7 @@ class FitsWidth(Widget):
         pane changes with one of them (QA: 14 % of a core with the view shown during a fast run)."""
         shown = (self.size.width, *inputs)
         last, self._shown = self._shown, shown
-        return last is not None and len(last) == len(shown) and all(a is b or a == b for a, b in zip(last, shown))
+        return same_inputs(last, shown)
 
     def update_content(self, content: object, *, lines: tuple[object, ...] | None = None) -> None:
         """``Static.update(content)``, laid out again only where ``lines`` (what decides the height

@@ -97,22 +97,6 @@ def downsample(pixels: bytes, width: int, factor: int) -> bytes:
     return bytes(out)
 
 
-class PixelArt:
-    """A rich renderable of greyscale pixels, ``width`` cells wide and half as many rows high."""
-
-    def __init__(self, pixels: bytes, width: int = 28, palette: str = "grey") -> None:
-        self.width = width
-        self._rows = half_block_rows(pixels, width, palette)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for row in self._rows:
-            yield from row
-            yield Segment.line()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width, self.width)
-
-
 class Block:
     """A rich renderable of ready lines of segments, ``width`` cells wide: nothing left to lay out."""
 
@@ -128,6 +112,13 @@ class Block:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.width, self.width)
+
+
+class PixelArt(Block):
+    """A rich renderable of greyscale pixels, ``width`` cells wide and half as many rows high."""
+
+    def __init__(self, pixels: bytes, width: int = 28, palette: str = "grey") -> None:
+        super().__init__(half_block_rows(pixels, width, palette), width)
 
 
 def caption(pieces: Sequence[tuple[str, str]], width: int, style: str = "") -> list[Segment]:

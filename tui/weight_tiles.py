@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 
 from ..engine.events import LayersMeasured, WeightsSampled
 from .laid_lines import LaidLines
+from .pane import same_inputs
 from .pixels import NEGATIVE, POSITIVE, Block, TileGrid, caption, downsample, half_block_rows, tile_grid
 
 TILE = 14
@@ -89,8 +90,8 @@ class WeightTiles(VerticalScroll, can_focus=False):
     def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None, *, note: str | None = None) -> None:
         """``note`` says why there are no ``weights`` where none will come (by default, they come after the first epoch)."""
         shown = (weights, layers, note)
-        if self._shown is not None and all(a is b or a == b for a, b in zip(self._shown, shown)):
-            return  # the same again: another of the epoch's events arrived
+        if same_inputs(self._shown, shown):
+            return
         self._shown = shown
         self._lines.show(lambda width: self._lay_out(width, weights, layers, note))
 
