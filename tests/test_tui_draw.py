@@ -196,8 +196,8 @@ async def test_arrows_move_the_cursor_space_paints_backspace_erases_and_c_clears
 
 @run_async
 async def test_the_cursor_is_drawn_once_where_it_is_after_moving_over_the_same_ink() -> None:
-    """The canvas's rows come from a cache per image: marking the cursor in them marked the
-    cached rows, and the next drawing of the same ink showed the old cursor too."""
+    """Moving the cursor over blank ink draws it in its new cell only (a cache of each image's rows,
+    marked in place, once kept the old cursor drawn too)."""
     from mnist_tui.tui.draw_canvas import CURSOR_DARK
 
     app = make_app()

@@ -164,8 +164,3 @@ def test_tiles_stand_in_columns_one_cell_apart_with_each_caption_under_its_art()
     three = tile_grid(tiles, 4, columns=3)
     assert (three.columns, three.width, len(three.lines)) == (3, 14, 3 + 2)  # the last row: one line and its caption
     assert tile_grid(tiles[:2], 4, columns=3).columns == 2
-
-
-def test_an_image_s_rows_are_made_once() -> None:
-    image = digit_image(3)
-    assert half_block_rows(image) is half_block_rows(bytes(image))

@@ -230,11 +230,10 @@ class DrawCanvas(Widget, can_focus=True):
 
     def _draw(self) -> list[list[Segment]]:
         pixels = to_bytes(self.ink)
-        # A copy: the cursor's row is replaced in it, and half_block_rows keeps its rows per image.
         if self.compact:
-            rows = list(half_block_rows(pixels, SIDE))
+            rows = half_block_rows(pixels, SIDE)
         else:
-            rows = list(half_block_rows(enlarge(pixels, SIDE, 2), 2 * SIDE))
+            rows = half_block_rows(enlarge(pixels, SIDE, 2), 2 * SIDE)
         if self.has_focus:
             self._mark_cursor(rows)
         return rows

@@ -54,14 +54,11 @@ def _pair_style(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Styl
     return Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
 
 
-@functools.lru_cache(maxsize=256)
 def half_block_rows(pixels: bytes, width: int = 28, palette: str = "grey") -> list[list[Segment]]:
     """One list of segments per terminal row: ``width`` cells each covering two pixel rows.
 
     ``pixels`` are row-major bytes coloured by ``palette`` (grey: 0 black, 255 white). An odd
-    last pixel row is paired with byte 0. Neighbouring cells of one style are one segment. The
-    rows are cached per image (a card shown again, on another cell's choice or a resize, costs
-    nothing): treat them as read-only.
+    last pixel row is paired with byte 0. Neighbouring cells of one style are one segment.
     """
     if width <= 0 or len(pixels) % width:
         raise ValueError(f"{len(pixels)} pixels do not make rows of {width}")
