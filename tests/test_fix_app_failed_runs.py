@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from textual.widgets import Static
 
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import Event, RunFailed
@@ -17,7 +16,7 @@ from mnist_tui.exit_codes import FINISHED, USAGE
 from mnist_tui.tui import app
 from mnist_tui.tui.digit_gallery import DigitGallery
 from test_tui_views_closing import leave_run, run_main
-from tui_script import ScriptedSource, batch, run_async, started, wait_until
+from tui_script import ScriptedSource, batch, laid_text, run_async, started, wait_until
 
 NO_DATA = "mnist files missing in /nowhere/MNIST/raw: put them there by hand, or point --data-dir at a folder that has them"
 
@@ -70,7 +69,6 @@ async def test_the_gallery_says_the_run_failed_before_any_predictions() -> None:
         await wait_until(pilot, lambda: dashboard.state == "failed", what="the failure")
         await pilot.pause()
         gallery = dashboard.query_one(DigitGallery)
-        assert [str(note.render()) for note in gallery.query(Static)] == [
-            "The run failed before the model's first predictions."
-        ]
+        assert gallery.note == "The run failed before the model's first predictions." and not gallery.cards
+        assert " ".join(" ".join(laid_text(gallery)).split()) == gallery.note  # as shown
         assert dashboard.exit_code == USAGE

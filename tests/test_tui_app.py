@@ -28,7 +28,7 @@ from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.accuracy_table import BEST, AccuracyTable
 from mnist_tui.tui.app import ACTIVE, VIEWS, MnistApp
 from mnist_tui.tui.config_form import ConfigForm
-from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
+from mnist_tui.tui.digit_gallery import Card, DigitGallery
 from mnist_tui.tui.help_screen import HelpScreen
 from mnist_tui.tui import app as app_module, engine_feed, loss_chart
 from mnist_tui.tui.loss_chart import LONGEST_WAIT, REDRAW_SECONDS, LossChart
@@ -88,7 +88,7 @@ def form_locked(app: MnistApp) -> bool:
     return form.query_one("#preset").disabled and locked == set(FIELDS) - set(form.live) and bool(form.live)
 
 
-def caption(card: DigitCard) -> Text:
+def caption(card: Card) -> Text:
     """The caption under a card's pixel art."""
     return card.caption
 
@@ -152,9 +152,9 @@ async def test_a_run_fills_the_chart_progress_table_gallery_and_status() -> None
         assert accuracies == ["95.50", f"97.25 {BEST}", "96.75"]  # the star moved from epoch 1 to the best, epoch 2
 
         gallery = app.query_one(DigitGallery)
-        cards = list(gallery.query(DigitCard))
+        cards = gallery.cards
         assert len(cards) == 10
-        assert [card.has_class("wrong") for card in cards] == [True, True] + [False] * 8  # the wrong ones first
+        assert [card.wrong for card in cards] == [True, True] + [False] * 8  # the wrong ones first
         assert caption(cards[2]).plain.split() == ["0", "→", "0", "97%"]
         assert caption(cards[0]).plain.split() == ["3", "→", "4", "55%"]
         assert "red" in str(caption(cards[0]).spans[-1].style)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mnist_tui.engine.presets import load_preset
@@ -10,8 +12,8 @@ from textual.widgets import Input, Select, Static
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.field_values import format_value
-from mnist_tui.tui.digit_gallery import DigitCard, DigitGallery
-from tui_script import ScriptedSource, press, run_async, samples, training_run, wait_until
+from mnist_tui.tui.digit_gallery import DigitGallery
+from tui_script import ScriptedSource, laid_text, press, run_async, samples, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,12 +21,8 @@ CONFIG = load_preset("smoke").replace(epochs=2)
 
 
 def visible_captions(gallery: DigitGallery) -> list[str]:
-    """The captions of the cards wholly inside the gallery's visible box, as on screen."""
-    box = gallery.content_region
-    return [
-        card.caption.plain for card in gallery.query(DigitCard)
-        if box.contains_region(card.region)
-    ]
+    """The captions on the lines the gallery's box shows, as on screen (a card's caption is its last line)."""
+    return [caption for line in laid_text(gallery, in_view=True) if "→" in line for caption in re.split(r"\s{2,}", line.strip())]
 
 
 @run_async

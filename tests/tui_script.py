@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from mnist_tui.engine.commands import Command, Inbox
 from mnist_tui.engine.config import Config
@@ -46,6 +47,7 @@ from mnist_tui.engine.events import (
 )
 from mnist_tui.engine.settings import describe_changes
 from mnist_tui.engine.steering import describe_step
+from mnist_tui.tui.laid_lines import LaidLines
 from mnist_tui.tui.source import StopFlag
 
 Script = Callable[[Config, str], Iterable[Event]]
@@ -464,6 +466,17 @@ class ScriptedSource:
 
 
 # --- running and waiting on the app -------------------------------------------------------------------------
+
+
+def laid_text(pane: Widget, *, in_view: bool = False) -> list[str]:
+    """The lines of a pane drawn by a :class:`LaidLines` (the gallery, the weight tiles), as plain
+    text; ``in_view``: only those its scrolling box shows."""
+    laid = pane.query_one(LaidLines)
+    lines = ["".join(segment.text for segment in line) for line in laid.lines(laid.size.width)]
+    if in_view:
+        top = round(pane.scroll_y)
+        lines = lines[top : top + pane.scrollable_content_region.height]
+    return lines
 
 
 async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.segment import Segment
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Region
-from textual.strip import Strip
-from textual.widgets import Static
 
 from ..engine.events import Event, SamplesPredicted, Terminal
+from .laid_lines import LaidLines
 from .pane import Pane
-from .pixels import downsample, half_block_rows
+from .pixels import caption, downsample, half_block_rows, tile_grid
 from .run_state import RunState
-from .strips import CachedStyles
 
 IMAGE_WIDTH = 28
 IDLE_TEXT = "The model's predictions on real evaluation digits appear here when a run starts."
 WAITING_TEXT = "Waiting for the model's first predictions…"
 
 
-def card_caption(label: str, prediction: str, confidence: float) -> Text:
-    """``7 → 7 99%`` in green when right, ``7 → 1 62%`` in red when wrong."""
+def caption_pieces(label: str, prediction: str, confidence: float) -> list[tuple[str, str]]:
+    """``7 → 7 99%`` in green when right, ``7 → 1 62%`` in red when wrong, as (text, style) pieces."""
     right = label == prediction
-    text = Text(justify="center", no_wrap=True, overflow="ellipsis")
-    text.append(label, style="bold")
-    text.append(" → ")
-    text.append(prediction, style="bold green" if right else "bold red")
-    text.append(f" {confidence:.0%}", style="green" if right else "red")
-    return text
+    return [
+        (label, "bold"),
+        (" → ", ""),
+        (prediction, "bold green" if right else "bold red"),
+        (f" {confidence:.0%}", "green" if right else "red"),
+    ]
+
+
+def card_caption(label: str, prediction: str, confidence: float) -> Text:
+    """The caption as a Rich ``Text`` (what :func:`caption_pieces` draws under a card)."""
+    return Text.assemble(*caption_pieces(label, prediction, confidence), justify="center", no_wrap=True, overflow="ellipsis")
 
 
 def wrong_first(samples: SamplesPredicted) -> list[int]:
@@ -37,84 +43,55 @@ def wrong_first(samples: SamplesPredicted) -> list[int]:
     return sorted(range(len(samples.labels)), key=lambda index: samples.labels[index] == samples.predictions[index])
 
 
-class DigitCard(CachedStyles):
-    """One digit: 28x28 pixels in 14 rows (14x14 in 7 rows when compact), and its caption.
+class Card(NamedTuple):
+    """One digit as the gallery draws it: its pixels (``width`` to a row), caption and whether the
+    model got it wrong."""
 
-    Drawn as strips (Textual's line API): the gallery shows the same digits all run, so after an
-    epoch only the caption changes, and only its line is repainted. Through ``Static`` every card
-    went through Textual's content pipeline again, 30-50 ms of the UI thread an epoch.
-    """
+    pixels: bytes
+    width: int
+    pieces: tuple[tuple[str, str], ...]
+    wrong: bool
 
-    DEFAULT_CSS = """
-    DigitCard { width: 28; height: 15; }
-    DigitGallery.-compact DigitCard { width: 14; height: 8; }
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pixels = b""
-        self.pixel_width = IMAGE_WIDTH
-        self.caption = Text()
-        self._rows: list[Strip] = []
-        self._fitted: tuple[int, list[Strip]] | None = None  # the rows cut or padded to the width
-        self._caption_strip: tuple[tuple[object, ...], Strip] | None = None
-
-    def show(self, pixels: bytes, width: int, caption: Text) -> None:
-        """Draw ``pixels`` (``width`` per row) over ``caption``; repaints only what changed."""
-        if (pixels, width) != (self.pixels, self.pixel_width):
-            self.pixels, self.pixel_width = pixels, width
-            self._rows = [Strip(row, width) for row in half_block_rows(pixels, width)]
-            self._fitted = None
-            self.caption = caption
-            self.refresh()
-        elif caption != self.caption:
-            self.caption = caption
-            self.refresh(Region(0, len(self._rows), self.size.width, 1))
-
-    def forget_strips(self) -> None:
-        self._caption_strip = None
-        self._fitted = None
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y < len(self._rows):
-            if self._fitted is None or self._fitted[0] != width:
-                # The same strips every time (Textual caches each strip's terminal codes).
-                self._fitted = (width, [row.crop_extend(0, width, self.style_of()) for row in self._rows])
-            return self._fitted[1][y]
-        if y == len(self._rows):
-            return self._caption_line(width)
-        return Strip.blank(width, self.style_of())
-
-    def _caption_line(self, width: int) -> Strip:
-        key = (width, self.caption)
-        if self._caption_strip is None or self._caption_strip[0] != key:
-            caption = self.caption.copy()
-            caption.truncate(width, overflow="ellipsis")
-            caption.align("center", width)
-            base = self.style_of()
-            segments = Segment.apply_style(caption.render(self.app.console), base)
-            self._caption_strip = (key, Strip(segments).crop_extend(0, width, base))
-        return self._caption_strip[1]
+    @property
+    def caption(self) -> Text:
+        return Text.assemble(*self.pieces, justify="center", no_wrap=True, overflow="ellipsis")
 
 
 class DigitGallery(Pane, VerticalScroll):
-    """The same evaluation digits all run, redrawn after every epoch."""
+    """The same evaluation digits all run, redrawn after every epoch.
+
+    The cards are laid out straight into lines (:func:`~.pixels.tile_grid`) of one line-API widget
+    (:class:`~.laid_lines.LaidLines`), which repaints only the lines that changed: after an epoch,
+    the captions. As one widget per card, the cards scrolled out of view made Textual arrange the
+    whole screen again at every epoch (a repaint of a widget out of view does), 5 ms each time.
+    """
 
     EVENTS = (SamplesPredicted, Terminal)
     WAITED = (SamplesPredicted,)
+    COMPONENT_CLASSES = {"digit-gallery--note"}
 
     DEFAULT_CSS = """
-    DigitGallery { layout: grid; grid-size: 4; grid-gutter: 0 1; grid-rows: 15; }
-    DigitGallery.-compact { grid-rows: 8; }
-    DigitGallery > .empty { column-span: 4; width: 1fr; height: 3; color: $text-muted; }
+    DigitGallery > .digit-gallery--note { color: $text-muted; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._lines = LaidLines()
         self.samples: SamplesPredicted | None = None
+        self.cards: tuple[Card, ...] = ()
+        """The cards shown, in their order on screen (the wrong ones first)."""
+        self.note = IDLE_TEXT
+        """What the gallery says in place of cards ("" while it shows cards)."""
         self.scale = 1
         """1 draws every pixel; 2 draws 2x2 means (for short terminals)."""
+        self._rows: dict[tuple[bytes, int], list[list[Segment]]] = {}
+        """Each drawn digit's rows of pixel art: the gallery shows the same digits all run."""
+
+    def compose(self) -> ComposeResult:
+        yield self._lines
+
+    def on_mount(self) -> None:
+        self._draw()
 
     def set_compact(self, compact: bool) -> None:
         """Half-size digits (14x14 means of 2x2 pixels) where the terminal is too short for 28x28."""
@@ -123,12 +100,8 @@ class DigitGallery(Pane, VerticalScroll):
             return
         self.scale = scale
         self.set_class(compact, "-compact")
-        self._fit_columns()
         if self.samples is not None:
             self.show(self.samples)
-
-    def compose(self):  # type: ignore[override]
-        yield Static(IDLE_TEXT, classes="empty")
 
     def show_event(self, event: Event, run: RunState) -> None:
         if isinstance(event, SamplesPredicted):
@@ -145,31 +118,22 @@ class DigitGallery(Pane, VerticalScroll):
         elif self.samples is not None or run.state != "idle":
             self.clear()
 
-    def on_resize(self) -> None:
-        self._fit_columns()
-
-    def _fit_columns(self) -> None:
-        card = IMAGE_WIDTH // self.scale
-        self.styles.grid_size_columns = max(1, (self.scrollable_content_region.width + 1) // (card + 1))
-
     def show(self, samples: SamplesPredicted) -> None:
-        """Draw ``samples``: new cards the first time, new pictures and captions after that."""
+        """Draw ``samples``: the wrong predictions first, each digit under its caption."""
         self.samples = samples
-        cards = list(self.query(DigitCard))
-        if len(cards) != len(samples.images):
-            self.remove_children()
-            cards = [DigitCard() for _ in samples.images]
-            self.mount_all(cards)
         names = samples.class_names
-        for card, index in zip(cards, wrong_first(samples)):
+        width = IMAGE_WIDTH // self.scale
+        cards = []
+        for index in wrong_first(samples):
             label, prediction = samples.labels[index], samples.predictions[index]
-            caption = card_caption(names[label], names[prediction], samples.confidences[index])
-            card.show(downsample(samples.images[index], IMAGE_WIDTH, self.scale), IMAGE_WIDTH // self.scale, caption)
-            card.set_class(label != prediction, "wrong")
+            pieces = caption_pieces(names[label], names[prediction], samples.confidences[index])
+            cards.append(Card(downsample(samples.images[index], IMAGE_WIDTH, self.scale), width, tuple(pieces), label != prediction))
+        self.cards, self.note = tuple(cards), ""
         right = sum(label == prediction for label, prediction in zip(samples.labels, samples.predictions))
         moment = "before training" if samples.epoch == 0 else f"after epoch {samples.epoch}"
         order = ", wrong ones first" if 0 < right < len(samples.labels) else ""
         self._set_title(f"Predictions {moment}: {right}/{len(samples.labels)} right{order}")
+        self._draw()
 
     def _set_title(self, title: str) -> None:
         """The border title, repainting the top border only: Textual repaints a widget whole when
@@ -194,7 +158,27 @@ class DigitGallery(Pane, VerticalScroll):
 
     def _say(self, text: str) -> None:
         """No cards, ``text`` in their place."""
-        self.samples = None
-        self.remove_children()
-        self.mount(Static(text, classes="empty"))
+        self.samples, self.cards, self.note = None, (), text
         self.border_title = "Predictions"
+        self._draw()
+
+    def _draw(self) -> None:
+        cards, note = self.cards, self.note
+        self._lines.show(lambda width: self._lay_out(width, cards, note))
+
+    def _lay_out(self, width: int, cards: tuple[Card, ...], note: str) -> list[list[Segment]]:
+        if not cards:
+            app = self.app
+            text = Text(note, style=self.get_component_rich_style("digit-gallery--note"))
+            return app.console.render_lines(text, app.console_options.update_width(width), pad=False)
+        card_width = cards[0].width
+        if len(self._rows) > 4 * len(cards):  # other digits (a new run's): forget the old ones
+            self._rows.clear()
+        tiles = []
+        for card in cards:
+            key = (card.pixels, card.width)
+            rows = self._rows.get(key)
+            if rows is None:
+                rows = self._rows[key] = half_block_rows(card.pixels, card.width)
+            tiles.append((rows, caption(card.pieces, card_width)))
+        return tile_grid(tiles, card_width, max(1, (width + 1) // (card_width + 1))).lines

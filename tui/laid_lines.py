@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.segment import Segment
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -31,12 +31,32 @@ class LaidLines(Widget):
         self._laid: tuple[int, list[list[Segment]], list[Strip]] | None = None  # for one width
 
     def show(self, layout: Layout) -> None:
-        """Show the content ``layout`` lays out; the screen is laid out again only where its
-        height at the present width differs from the last content's."""
-        before = len(self._laid[1]) if self._laid is not None else None
+        """Show the content ``layout`` lays out. The screen is laid out again only where the
+        content's height at the present width differs from the last content's, and where it does
+        not, only the lines that changed are repainted (each unchanged one keeps its strip)."""
+        before = self._laid
         self._layout, self._laid = layout, None
         width = self.size.width
-        self.refresh(layout=not width or len(self.lines(width)) != before)
+        if not width or before is None or before[0] != width:
+            self.refresh(layout=True)
+            return
+        _, old_lines, old_strips = before
+        lines = self._layout(width)
+        if len(lines) != len(old_lines):
+            self._laid = (width, lines, [Strip(line) for line in lines])
+            self.refresh(layout=True)
+            return
+        strips = []
+        changed = []
+        for y, (line, old_line, old_strip) in enumerate(zip(lines, old_lines, old_strips)):
+            if line == old_line:
+                strips.append(old_strip)
+            else:
+                strips.append(Strip(line))
+                changed.append(y)
+        self._laid = (width, lines, strips)
+        if changed:
+            self.refresh(*(Region(0, start, width, end - start) for start, end in _spans(changed)))
 
     def lines(self, width: int) -> list[list[Segment]]:
         """The content's lines at ``width``."""
@@ -62,3 +82,14 @@ class LaidLines(Widget):
             return Strip.blank(width, style)
         # A strip keeps each style applied to it: repainting unchanged lines builds nothing.
         return strips[y].apply_style(style).crop_extend(0, width, style)
+
+
+def _spans(rows: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive ``rows`` (ascending), as (first, one past the last)."""
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        if spans and spans[-1][1] == row:
+            spans[-1] = (spans[-1][0], row + 1)
+        else:
+            spans.append((row, row + 1))
+    return spans
