@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import Reactive
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from ..engine.events import EpochEnded, Event, RunStarted, few_eval_digits
@@ -19,6 +22,8 @@ WIDTHS = {"train_acc": len("100.00"), "eval_acc": len(f"100.00 {BEST}"), "eval_l
 LEFT_OUT = ("eval_loss", "train_acc")
 """What a pane too narrow for every column leaves out, first to last: the epoch and its accuracy stay."""
 _PADDING = 2  # a DataTable cell's padding, both sides
+_DRAWN_ROWS = 256
+"""Rows whose strips the table keeps (a pane shows a few dozen at most; a long run's rows scroll by)."""
 
 
 class AccuracyTable(Pane, DataTable):
@@ -54,6 +59,8 @@ class AccuracyTable(Pane, DataTable):
         self._starred: EpochEnded | None = None
         self._eval_name = ""
         self._few: tuple[str, str] | None = None  # few_eval_digits of the run's evaluation set, long and short
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(_DRAWN_ROWS)
+        self._base_style: Style | None = None
 
     def on_mount(self) -> None:
         self.fit_columns()
@@ -107,6 +114,7 @@ class AccuracyTable(Pane, DataTable):
         if tuple(shown) == self.shown and not refill:
             return
         self.shown = tuple(shown)
+        self._drawn.clear()
         self.clear(columns=True)
         for key in self.shown:
             # The last column sizes itself: an eval loss past 9,999 grows it rather than being cut.
@@ -114,6 +122,32 @@ class AccuracyTable(Pane, DataTable):
         for event in self.epochs:
             self._add_row(event)
         self.scroll_end(animate=False)
+
+    def render_line(self, y: int) -> Strip:
+        """The header (the first line) or a row, drawn once for as long as it stays the same.
+
+        DataTable draws every row in view again after any change (its caches are keyed by a count
+        of changes): at an epoch's end, twice (the new row, then the scroll to it), about 1 ms a
+        row here. An epoch changes at most three rows: the new one, and the star's old and new.
+        """
+        scroll_x, scroll_y = self.scroll_offset
+        row = y + scroll_y - 1 if y else -1  # the header stays on the first line
+        if row >= self.row_count:  # under the last row: blank, until a row comes
+            return super().render_line(y)
+        starred = row >= 0 and self.epochs[row] is self._starred
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        widths = tuple(column.content_width for column in self.columns.values())  # the eval loss's grows
+        key = (row, starred, widths, self.size.width, scroll_x, self._pseudo_class_state, self._base_style)
+        strip = self._drawn.get(key)
+        if strip is None:
+            strip = self._drawn[key] = super().render_line(y)
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+        self._drawn.clear()
 
     def fit_title(self) -> None:
         """The longest title the top border holds whole (Textual cut it: "· official tes…")."""
