@@ -12,7 +12,7 @@ measure its height, once to paint it), so an epoch's new tiles cost the UI threa
 from __future__ import annotations
 
 import functools
-import itertools
+import operator
 from typing import Sequence
 
 from rich.cells import cell_len, set_cell_size
@@ -54,6 +54,12 @@ def _pair_style(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Styl
     return Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
 
 
+_PAIRS: dict[str, dict[int, Style]] = {name: {} for name in PALETTES}
+"""Each palette's style of a cell by its two bytes (upper << 8 | lower): one dict lookup a cell,
+where the colours' cache hashed two colour tuples (32 tiles of weights took 8 ms a row of them).
+At most 65,536 entries a palette."""
+
+
 def half_block_rows(pixels: bytes, width: int = 28, palette: str = "grey") -> list[list[Segment]]:
     """One list of segments per terminal row: ``width`` cells each covering two pixel rows.
 
@@ -63,18 +69,42 @@ def half_block_rows(pixels: bytes, width: int = 28, palette: str = "grey") -> li
     if width <= 0 or len(pixels) % width:
         raise ValueError(f"{len(pixels)} pixels do not make rows of {width}")
     colours = _COLOURS[palette]
+    pairs = _PAIRS[palette]
     height = len(pixels) // width
     rows: list[list[Segment]] = []
     for y in range(0, height, 2):
         top = pixels[y * width : (y + 1) * width]
         bottom = pixels[(y + 1) * width : (y + 2) * width] if y + 1 < height else bytes(width)
-        styles = [_pair_style(colours[t], colours[b]) for t, b in zip(top, bottom)]
         row: list[Segment] = []
-        for _, run in itertools.groupby(styles, key=id):
-            cells = list(run)
-            row.append(Segment(UPPER_HALF * len(cells), cells[0]))
+        last: Style | None = None
+        cells = 0
+        for upper, lower in zip(top, bottom):
+            style = pairs.get(upper << 8 | lower)
+            if style is None:
+                style = pairs[upper << 8 | lower] = _pair_style(colours[upper], colours[lower])
+            if style is last:
+                cells += 1
+                continue
+            if cells:
+                row.append(Segment(UPPER_HALF * cells, last))
+            last, cells = style, 1
+        row.append(Segment(UPPER_HALF * cells, last))
         rows.append(row)
     return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _means(area: int) -> bytes:
+    """The rounded mean of every sum of ``area`` bytes, by the sum (``round``, half to even)."""
+    return bytes(round(total / area) for total in range(255 * area + 1))
+
+
+def _added(parts: list[Sequence[int]]) -> list[int]:
+    """The element-wise sum of equally long ``parts``."""
+    total = list(parts[0])
+    for part in parts[1:]:
+        total = list(map(operator.add, total, part))
+    return total
 
 
 def downsample(pixels: bytes, width: int, factor: int) -> bytes:
@@ -84,13 +114,12 @@ def downsample(pixels: bytes, width: int, factor: int) -> bytes:
     height = len(pixels) // width
     if width % factor or height % factor:
         raise ValueError(f"{width}x{height} pixels do not split into {factor}x{factor} blocks")
-    area = factor * factor
+    means = _means(factor * factor)
     out = bytearray()
     for y in range(0, height, factor):
         # Each column's sum over the block's rows, then every factor-th column's added up.
-        columns = list(map(sum, zip(*(pixels[row * width : (row + 1) * width] for row in range(y, y + factor)))))
-        blocks = map(sum, zip(*(columns[dx::factor] for dx in range(factor))))
-        out.extend(round(block / area) for block in blocks)
+        columns = _added([pixels[row * width : (row + 1) * width] for row in range(y, y + factor)])
+        out.extend(map(means.__getitem__, _added([columns[dx::factor] for dx in range(factor)])))
     return bytes(out)
 
 
