@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Callable
 
 from test_tui_e2e import RUN_WITHIN, Terminal, terminal, the_run  # noqa: F401  (terminal: the fixture)
 
@@ -39,21 +40,27 @@ def test_after_a_run_2_shows_the_confusion_matrix_and_a_cells_mistakes(
     for k in range(10):
         assert rows[k][k] == str(matrix[k][k])  # every diagonal count, in its place
 
-    # The largest mistake: move the selection there from (0, 1), then enter.
-    true, predicted = max(
-        ((r, c) for r in range(10) for c in range(10) if r != c), key=lambda cell: matrix[cell[0]][cell[1]]
+    # The view opens on the largest mistake (the first in reading order of equal ones) and its cards.
+    cells = sorted(
+        ((r, c) for r in range(10) for c in range(10) if r != c and matrix[r][c] > 0),
+        key=lambda cell: -matrix[cell[0]][cell[1]],  # a stable sort: equal counts stay in reading order
     )
-    assert matrix[true][predicted] > 0
-    for _ in range(true):
+    assert len(cells) >= 2, matrix
+    (true, predicted), (other_true, other_predicted) = cells[:2]
+
+    def shows_cards(true: int, predicted: int) -> Callable[[str], bool]:
+        heading = f"{true} taken for {predicted}:"
+        return lambda s: heading in s and bool(PIXELS.search(s.split(heading)[1])) and f"{true} → {predicted}" in s
+
+    terminal.wait_for(shows_cards(true, predicted), 10, "the largest mistake's cards")
+
+    # The arrows move the selection (wrapping round the grid) to the next largest; enter shows its cards.
+    for _ in range((other_true - true) % 10):
         terminal.press("Down")
-    for _ in range((predicted - 1) % 10):
+    for _ in range((other_predicted - predicted) % 10):
         terminal.press("Right")
     terminal.press("Enter")
-    screen, _, _ = terminal.wait_for(
-        lambda s: f"{true} taken for {predicted}:" in s and PIXELS.search(s.split(f"{true} taken for {predicted}:")[1]),
-        10, "the cell's mistakes as pixel art",
-    )
-    assert f"{true} → {predicted}" in screen
+    terminal.wait_for(shows_cards(other_true, other_predicted), 10, "the chosen cell's mistakes as pixel art")
 
     terminal.press("1")
     terminal.wait_for(lambda s: "Loss against epochs" in s and "Hyperparameters" in s, 10, "the Train view")
