@@ -36,7 +36,7 @@ async def test_laid_lines_repaint_only_the_lines_that_changed() -> None:
     app = Lines()
     async with app.run_test(size=(40, 12)) as pilot:
         lines = app.query_one(LaidLines)
-        lines.show(lambda width: numbered(6))
+        lines.show_lines(lambda width: numbered(6))
         await pilot.pause()
         strips = list(lines._lay_out(lines.size.width)[2])
         calls: list[tuple[tuple[Region, ...], bool]] = []
@@ -45,7 +45,7 @@ async def test_laid_lines_repaint_only_the_lines_that_changed() -> None:
             calls.append((regions, layout)), original(*regions, layout=layout, **k)
         )[1]
 
-        lines.show(lambda width: numbered(6, {1: "one", 2: "two", 4: "four"}))
+        lines.show_lines(lambda width: numbered(6, {1: "one", 2: "two", 4: "four"}))
         assert calls == [((Region(0, 1, 40, 2), Region(0, 4, 40, 1)), False)]
         kept = lines._lay_out(40)[2]
         assert [kept[y] is strips[y] for y in range(6)] == [True, False, False, True, False, True]
@@ -55,10 +55,10 @@ async def test_laid_lines_repaint_only_the_lines_that_changed() -> None:
         ]
 
         calls.clear()  # the same lines again: nothing to repaint
-        lines.show(lambda width: numbered(6, {1: "one", 2: "two", 4: "four"}))
+        lines.show_lines(lambda width: numbered(6, {1: "one", 2: "two", 4: "four"}))
         assert calls == []
 
-        lines.show(lambda width: numbered(7))  # another height: the screen is laid out again
+        lines.show_lines(lambda width: numbered(7))  # another height: the screen is laid out again
         assert calls == [((), True)]
         await pilot.pause()
         assert lines.size.height == 7

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input
 
 from mnist_tui.engine.events import ConfusionCounted, MistakesFound
 from mnist_tui.engine.presets import load_preset
@@ -15,7 +16,7 @@ from mnist_tui.engine.replay import read_events
 from mnist_tui.tui.quick_text import QuickText
 from mnist_tui.tui.accuracy_table import AccuracyTable
 from mnist_tui.tui.app import MnistApp
-from mnist_tui.tui.class_bars import per_class
+from mnist_tui.tui.class_bars import ClassBars, per_class
 from mnist_tui.tui.confusion_grid import ConfusionGrid, largest_mistake
 from mnist_tui.tui.digit_gallery import DigitGallery
 from mnist_tui.tui.inspect_view import InspectView
@@ -156,7 +157,7 @@ async def test_brackets_choose_earlier_epochs_and_the_bars_show_the_change() -> 
         assert view.epoch is None and "(latest)" in str(app.query_one("#confusion-box").border_title)
         # Recall of class 0 rose from epoch 2 (96 of 100) to epoch 3 (97 of 100): +1.00 shown.
         assert per_class(confusion("", 3).matrix)[0][0] == 97.0
-        assert "▲ 1.00" in _text(app.query_one("#class-bars", Static))
+        assert "▲ 1.00" in _text(app.query_one(ClassBars))
 
 
 def six_taken_for_nine(config, run_id):  # type: ignore[no-untyped-def]
@@ -256,13 +257,13 @@ def _panes(app: MnistApp) -> dict:
         "numbers": str(app.query_one("#numbers", QuickText).content),
         "status": (app.state, app.run_state.device),
         "confusion": app.query_one(ConfusionGrid).matrix,
-        "bars": _text(app.query_one("#class-bars", Static)),
+        "bars": _text(app.query_one(ClassBars)),
         "mistakes": _text(app.query_one(MistakeCards)),
     }
 
 
-def _text(widget: Static) -> str:
-    """What a static widget shows, as plain text."""
+def _text(widget: Widget) -> str:
+    """What a pane shows (its ``content``, a Rich renderable), as plain text."""
     from rich.console import Console
 
     console = Console(width=200, record=True, color_system=None)

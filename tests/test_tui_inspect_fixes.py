@@ -4,6 +4,8 @@ come, and no sideways shift from the view's scrollbar."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mnist_tui.engine.events import (
@@ -264,10 +266,10 @@ async def test_each_pane_draws_an_epoch_once_however_many_of_its_events_arrive()
         await live_inspect(pilot, app, 2)
         grid, bars, cards, tiles = (app.query_one(kind) for kind in (ConfusionGrid, ClassBars, MistakeCards, WeightTiles))
         drawn: list[str] = []
-        for pane in (bars, cards):
-            original = pane.update
-            pane.update = lambda content="", _pane=pane, _original=original, **options: (  # type: ignore[method-assign]
-                drawn.append(type(_pane).__name__), _original(content, **options)
+        for pane in (bars, cards):  # each drawing of their content (a new height then lays them out again)
+            original = pane.update_content
+            pane.update_content = lambda content, _pane=pane, _original=original: (  # type: ignore[method-assign]
+                drawn.append(type(_pane).__name__), _original(content)
             )
         for pane in (grid, tiles.query_one(LaidLines)):  # line-API panes: a repaint is a refresh
             original = pane.refresh
@@ -315,14 +317,23 @@ async def test_an_epochs_tiles_are_laid_out_once_and_new_tiles_and_cards_paint_w
             app.show_event(event)
             await pilot.pause()
         assert built == [6]  # the tiles of epoch 6, once, shown with its layers' table
-        # Each pane repainted once (the bars are as epoch 5's), none laid out: the cards' border
-        # title, set again on each event, repainted them each time.
-        assert sorted(updates) == [("ConfusionGrid", False), ("LaidLines", False), ("MistakeCards", False)], updates
+        # Each pane that changed repainted once, none laid out: the bars and the cell's one card are
+        # epoch 5's, so they repaint nothing. (The cards' border title, set again on each event,
+        # repainted them each time.)
+        assert sorted(updates) == [("ConfusionGrid", False), ("LaidLines", False)], updates
         assert "9.5" in _text(tiles) and "unit 7" in _text(tiles) and "of 1" in _text(cards)
         assert (tiles.outer_size.height, cards.outer_size.height) == height
         updates.clear()  # other bars, as many lines
         bars.show(confusion(RUN, 2).matrix, confusion(RUN, 1).matrix, app.run_state.class_names)
         assert updates == [("ClassBars", False)]
+        updates.clear()  # the cell's card, less sure: its caption's line repainted, no relayout
+        cell = app.query_one(ConfusionGrid).cursor
+        found = mistakes(RUN, 6)
+        cards.show(
+            dataclasses.replace(found, confidences=tuple(c - 0.25 for c in found.confidences)),
+            cell, app.run_state.class_names, confusion(RUN, 6).matrix[cell[0]][cell[1]],
+        )
+        assert updates == [("MistakeCards", False)] and "65%" in _text(cards)
 
         updates.clear()  # the diagonal's cell: a line of text, laid out again
         await pilot.press("left", "enter")

@@ -472,7 +472,7 @@ def laid_text(pane: Widget, *, in_view: bool = False) -> list[str]:
     """The lines of a pane drawn by a :class:`LaidLines` (the gallery, the weight tiles), as plain
     text; ``in_view``: only those its scrolling box shows."""
     laid = pane.query_one(LaidLines)
-    lines = ["".join(segment.text for segment in line) for line in laid.lines(laid.size.width)]
+    lines = ["".join(segment.text for segment in line) for line in laid.lines_at(laid.size.width)]
     if in_view:
         top = round(pane.scroll_y)
         lines = lines[top : top + pane.scrollable_content_region.height]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from .pane import FitsWidth
 
@@ -50,7 +49,7 @@ def change(now: float | None, before: float | None) -> Text:
     return Text(f"{'▲' if delta > 0 else '▼'}{abs(delta):5.2f}", style="green" if delta > 0 else "red")
 
 
-class ClassBars(FitsWidth, Static):
+class ClassBars(FitsWidth):
     """Recall per class as a bar, its change since the previous epoch, and precision."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -99,4 +98,4 @@ class ClassBars(FitsWidth, Static):
                 change(recall, old_recall),
                 f"{precision:6.2f}" if precision is not None else "     –",
             )
-        self.update_content(table, lines=(len(names), self.lines))  # an epoch's bars: the same lines, no relayout
+        self.update_content(table)

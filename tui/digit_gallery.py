@@ -164,7 +164,7 @@ class DigitGallery(Pane, VerticalScroll):
 
     def _draw(self) -> None:
         cards, note = self.cards, self.note
-        self._lines.show(lambda width: self._lay_out(width, cards, note))
+        self._lines.show_lines(lambda width: self._lay_out(width, cards, note))
 
     def _lay_out(self, width: int, cards: tuple[Card, ...], note: str) -> list[list[Segment]]:
         if not cards:

@@ -3,7 +3,7 @@
 For panes of pixel art: a ``Static`` of a Rich renderable renders all of it through Rich twice per
 change (once to measure its height, once to paint it) and again on every repaint, which for 32
 tiles of weights was 20 to 60 ms of the UI thread each time. Here the lines are laid out once per
-content and width (:meth:`LaidLines.lines`), and a repaint draws the lines in view from their
+content and width (:meth:`LaidLines.lines_at`), and a repaint draws the lines in view from their
 strips; a scrolling container around it keeps the rest out of view.
 """
 
@@ -30,7 +30,7 @@ class LaidLines(Widget):
         self._layout: Layout = lambda width: []
         self._laid: tuple[int, list[list[Segment]], list[Strip]] | None = None  # for one width
 
-    def show(self, layout: Layout) -> None:
+    def show_lines(self, layout: Layout) -> None:
         """Show the content ``layout`` lays out. The screen is laid out again only where the
         content's height at the present width differs from the last content's, and where it does
         not, only the lines that changed are repainted (each unchanged one keeps its strip)."""
@@ -58,7 +58,7 @@ class LaidLines(Widget):
         if changed:
             self.refresh(*(Region(0, start, width, end - start) for start, end in _spans(changed)))
 
-    def lines(self, width: int) -> list[list[Segment]]:
+    def lines_at(self, width: int) -> list[list[Segment]]:
         """The content's lines at ``width``."""
         return self._lay_out(width)[1]
 
@@ -72,7 +72,7 @@ class LaidLines(Widget):
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.lines(width))
+        return len(self.lines_at(width))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
-from textual.widgets import Static
 
 from ..engine.events import MistakesFound
 from .pane import FitsWidth
@@ -23,7 +21,7 @@ def cell_mistakes(mistakes: MistakesFound, true: int, predicted: int) -> list[in
     return sorted(found, key=lambda i: -mistakes.confidences[i])
 
 
-class MistakeCards(FitsWidth, Static):
+class MistakeCards(FitsWidth):
     """Digit, label → prediction, confidence and its index in the evaluation set."""
 
     def show(
@@ -67,8 +65,4 @@ class MistakeCards(FitsWidth, Static):
             cards.append((half_block_rows(mistakes.images[i]), under))
         grid = tile_grid(cards, CARD, columns)
         shown = f"{len(chosen)} most confident of {count:,}" if count is not None else f"{len(chosen)}"
-        heading = f"{title}: {shown}"
-        # As many lines as the cell shown before (an epoch's new cards, another cell's): no relayout.
-        # A heading that fits one line stays one; a longer one wraps however its words fall.
-        fits = cell_len(heading) <= self.content_size.width
-        self.update_content(Group(Text(heading, style="bold"), grid), lines=(len(grid.lines), fits or heading))
+        self.update_content(Group(Text(f"{title}: {shown}", style="bold"), grid))

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, ClassVar, Iterable, Sequence
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import Container
 from textual.geometry import Size
 from textual.widget import Widget
 
 from ..engine.events import EVENT_TYPES, Event
+from .laid_lines import LaidLines
 from .run_state import RunState
 
 
@@ -72,14 +74,21 @@ class Pane:
         """
 
 
-class FitsWidth(Widget):
-    """Base of a widget whose ``show`` lays its content out for its width (bars, columns of cards):
-    when its width changes (a resize, a view shown after one) it shows again what it last showed."""
+class FitsWidth(LaidLines):
+    """Base of a pane whose ``show`` lays its content out for its width (bars, columns of cards):
+    when its width changes (a resize, a view shown after one) it shows again what it last showed.
 
+    The content, a Rich renderable, is rendered once per update into lines (a
+    :class:`~.laid_lines.LaidLines`), and only the lines that changed are repainted: as a
+    ``Static``, Textual rendered it again through its content pipeline at every repaint, and laid
+    the screen out whenever it could not tell the height was the same.
+    """
+
+    content: RenderableType = ""
+    """What the pane shows, as given to :meth:`update_content`."""
     _redraw: Callable[[], None] | None = None
     _fitted_width = 0
     _shown: tuple[object, ...] | None = None
-    _lines: tuple[object, ...] | None = None
 
     def same_as_shown(self, *inputs: object) -> bool:
         """Whether ``show`` was last given these ``inputs`` at this width, so that it would draw the
@@ -89,15 +98,10 @@ class FitsWidth(Widget):
         last, self._shown = self._shown, shown
         return same_inputs(last, shown)
 
-    def update_content(self, content: object, *, lines: tuple[object, ...] | None = None) -> None:
-        """``Static.update(content)``, laid out again only where ``lines`` (what decides the height
-        of ``content`` at this width; None: not known) differ from the last content's: a layout
-        costs the UI thread a pass over the whole screen, and an epoch's tiles or cards keep the
-        height they had."""
-        shape = None if lines is None else (self.size.width, *lines)
-        same = shape is not None and shape == self._lines
-        self._lines = shape
-        self.update(content, layout=not same)  # type: ignore[attr-defined]
+    def update_content(self, content: RenderableType) -> None:
+        """Show ``content``; the screen is laid out again only where it takes another number of lines."""
+        self.content = content
+        self.show_lines(lambda width: self.app.console.render_lines(content, self.app.console_options.update_width(width), pad=False))
 
     def fit_to_width(self, redraw: Callable[[], None]) -> int:
         """Keep ``redraw`` (the ``show`` being made) for :meth:`show_again`; returns the content width to lay it out for."""
@@ -107,7 +111,6 @@ class FitsWidth(Widget):
     def show_again(self) -> None:
         """Show what was last shown, laid out for the width (or the lines) now."""
         self._shown = None  # drawn again, whatever :meth:`same_as_shown` would say
-        self._lines = None  # and laid out
         if self._redraw is not None:
             self._redraw()
 

@@ -78,14 +78,14 @@ class WeightTiles(VerticalScroll, can_focus=False):
         """The tiles shown, as laid out for the pane's width (None: a note instead)."""
         if self._shown is None or self._shown[0] is None:
             return None
-        self._lines.lines(self._lines.size.width)  # laid out for the width it has now
+        self._lines.lines_at(self._lines.size.width)  # laid out for the width it has now
         return self._grid[2] if self._grid is not None else None
 
     @property
     def content(self) -> Block:
         """What the pane shows at its width, as a Rich renderable."""
         width = self._lines.size.width
-        return Block(self._lines.lines(width), width)
+        return Block(self._lines.lines_at(width), width)
 
     def show(self, weights: WeightsSampled | None, layers: LayersMeasured | None, *, note: str | None = None) -> None:
         """``note`` says why there are no ``weights`` where none will come (by default, they come after the first epoch)."""
@@ -93,7 +93,7 @@ class WeightTiles(VerticalScroll, can_focus=False):
         if same_inputs(self._shown, shown):
             return
         self._shown = shown
-        self._lines.show(lambda width: self._lay_out(width, weights, layers, note))
+        self._lines.show_lines(lambda width: self._lay_out(width, weights, layers, note))
 
     def _lay_out(self, width: int, weights: WeightsSampled | None, layers: LayersMeasured | None, note: str | None) -> list[list[Segment]]:
         parts: list[RenderableType] = []
