@@ -47,11 +47,17 @@ _COLOURS = {name: [colour(value) for value in range(256)] for name, colour in PA
 """Each palette's colour of every byte, looked up per cell."""
 
 
+@functools.lru_cache(maxsize=1024)
+def _colour(rgb: tuple[int, int, int]) -> Color:
+    """One Rich ``Color`` per colour (``Color.from_rgb`` took most of a new cell style's 5 us)."""
+    return Color.from_rgb(*rgb)
+
+
 @functools.lru_cache(maxsize=65536)
 def _pair_style(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Style:
     """The one style of a cell's (upper, lower) colours: cells of equal colours share it, so that
     neighbours merge by identity (a Rich ``Style`` compares equal at 3 us a call)."""
-    return Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
+    return Style(color=_colour(top), bgcolor=_colour(bottom))
 
 
 _PAIRS: dict[str, dict[int, Style]] = {name: {} for name in PALETTES}
