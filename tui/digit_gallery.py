@@ -32,11 +32,6 @@ def caption_pieces(label: str, prediction: str, confidence: float) -> list[tuple
     ]
 
 
-def card_caption(label: str, prediction: str, confidence: float) -> Text:
-    """The caption as a Rich ``Text`` (what :func:`caption_pieces` draws under a card)."""
-    return Text.assemble(*caption_pieces(label, prediction, confidence), justify="center", no_wrap=True, overflow="ellipsis")
-
-
 def wrong_first(samples: SamplesPredicted) -> list[int]:
     """The samples' indices, the wrong predictions first, each group in the samples' order: a short
     terminal shows one row of cards, and QA found the one mistake of ten below it."""
