@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 
 from ..engine.events import Event, SamplesPredicted, Terminal
-from .laid_lines import LaidLines
+from .laid_lines import LaidLines, rich_lines
 from .pane import Pane
 from .pixels import caption, downsample, half_block_rows, tile_grid
 from .run_state import RunState
@@ -163,9 +163,7 @@ class DigitGallery(Pane, VerticalScroll):
 
     def _lay_out(self, width: int, cards: tuple[Card, ...], note: str) -> list[list[Segment]]:
         if not cards:
-            app = self.app
-            text = Text(note, style=self.get_component_rich_style("digit-gallery--note"))
-            return app.console.render_lines(text, app.console_options.update_width(width), pad=False)
+            return rich_lines(self.app, Text(note, style=self.get_component_rich_style("digit-gallery--note")), width)
         card_width = cards[0].width
         if len(self._rows) > 4 * len(cards):  # other digits (a new run's): forget the old ones
             self._rows.clear()

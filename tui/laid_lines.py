@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.console import RenderableType
 from rich.segment import Segment
+from textual.app import App
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 Layout = Callable[[int], list[list[Segment]]]
 """The content, laid out for a width: its lines of segments."""
+
+
+def rich_lines(app: App[object], renderable: RenderableType, width: int) -> list[list[Segment]]:
+    """``renderable`` as Rich renders it ``width`` cells wide on the app's console, line by line (unpadded)."""
+    return app.console.render_lines(renderable, app.console_options.update_width(width), pad=False)
 
 
 class LaidLines(Widget):

@@ -19,7 +19,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from ..engine.events import EVENT_TYPES, Event
-from .laid_lines import LaidLines
+from .laid_lines import LaidLines, rich_lines
 from .run_state import RunState
 
 
@@ -101,7 +101,7 @@ class FitsWidth(LaidLines):
     def update_content(self, content: RenderableType) -> None:
         """Show ``content``; the screen is laid out again only where it takes another number of lines."""
         self.content = content
-        self.show_lines(lambda width: self.app.console.render_lines(content, self.app.console_options.update_width(width), pad=False))
+        self.show_lines(lambda width: rich_lines(self.app, content, width))
 
     def fit_to_width(self, redraw: Callable[[], None]) -> int:
         """Keep ``redraw`` (the ``show`` being made) for :meth:`show_again`; returns the content width to lay it out for."""

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
 from ..engine.events import LayersMeasured, WeightsSampled
-from .laid_lines import LaidLines
+from .laid_lines import LaidLines, rich_lines
 from .pane import same_inputs
 from .pixels import NEGATIVE, POSITIVE, Block, TileGrid, caption, downsample, half_block_rows, tile_grid
 
@@ -108,5 +108,4 @@ class WeightTiles(VerticalScroll, can_focus=False):
             if self._grid is None or self._grid[:2] != (weights, columns):
                 self._grid = (weights, columns, weight_grid(weights, columns))
             grid = self._grid[2].lines
-        app = self.app
-        return app.console.render_lines(Group(*parts), app.console_options.update_width(width), pad=False) + grid
+        return rich_lines(self.app, Group(*parts), width) + grid
