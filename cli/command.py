@@ -24,6 +24,7 @@ from .exit_codes import ENGINE_GRACE_SECONDS, ENGINE_THREAD, HANGUP, USAGE
 from .heap import load_quietly
 
 # Light imports only: the engine package pulls in torch lazily (train.py is imported on demand).
+from .engine import paths
 from .engine.catalog import DamagedRun, find_run, not_a_run_folder, read_config, read_summary
 from .engine.config import Config, ConfigError, parse_assignment
 from .engine.events import RunFailed
@@ -166,7 +167,7 @@ def resumable_folder(name: str, runs_dir: str | None) -> Path:
     folder = find_run(name, Path(runs_dir or RUNS_DIR)) or Path(name)
     problem = not_a_run_folder(folder)
     if problem is not None:
-        looked_up = not (folder.exists() or Path(name).is_absolute())  # an absolute path is never looked for there
+        looked_up = not (paths.exists(folder) or Path(name).is_absolute())  # an absolute path is never looked for there
         raise ConfigError(problem + (f" (nor in {runs_dir or RUNS_DIR})" if looked_up else ""))
     try:
         read_config(folder)
@@ -179,9 +180,9 @@ def check_runs_dir(runs_dir: str) -> None:
     """A ConfigError if ``runs_dir`` cannot hold run folders because it, or a folder above it, is a file."""
     path = Path(runs_dir)
     for above in (path, *path.parents):
-        if above.is_dir():
+        if paths.is_dir(above):
             return
-        if above.exists():
+        if paths.exists(above):
             raise ConfigError(
                 f"--runs-dir {runs_dir} is a file, not a folder" if above == path
                 else f"--runs-dir {runs_dir} cannot be made: {above} is a file, not a folder"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .engine import paths
 from .engine.catalog import (
     DamagedRun,
     find_run,
@@ -115,7 +116,7 @@ def read_runs(names: Sequence[str], runs_dir: Path) -> list[Compared]:
     for name in names:
         folder = find_run(name, runs_dir)
         if folder is None:
-            file = next((path for path in (Path(name), runs_dir / name) if name.strip() and path.exists()), None)
+            file = next((path for path in (Path(name), runs_dir / name) if name.strip() and paths.exists(path)), None)
             if file is None:
                 raise Refused(missing_run(name, runs_dir))
             files.append(file)

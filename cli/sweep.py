@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .command import ENV_DATA_DIR, check_runs_dir
+from .engine import paths
 from .engine.config import MAX_NAME, NAME_PATTERN, Config, ConfigError, parse_assignment
 from .engine.presets import DEFAULT_PRESET, load_config_file, load_preset
 from .engine.space import SearchSpace, load_space
@@ -173,6 +174,8 @@ def check_export_path(path: Path, inputs: dict[str, Path] | None = None) -> None
     """Refuse a path the best config could not be written to, or should not be: one of the sweep's
     ``inputs`` (storage, space, config) or an existing file that is no config (a previous export is
     replaced; a checkpoint or a journal is not). Checked before any trial, and again before the write."""
+    if paths.unreachable(path) is not None:
+        raise ConfigError(f"--export-best {path} {paths.unreachable(path)}")
     if path.is_symlink() and not path.exists():
         raise ConfigError(f"--export-best {path} is a broken link (to {os.readlink(path)}); name another file, or remove the link")
     folder = path.resolve().parent

@@ -23,6 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
+from . import paths
 from .config import MAX_EPOCHS, MAX_NAME, Config, ConfigError
 from .events import EVENT_TYPES, Terminal
 from .lock import writer_alive
@@ -171,9 +172,9 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def not_a_run_folder(path: Path) -> str | None:
     """Why ``path`` cannot be a run folder ("run folder X does not exist"), or None if it is a folder."""
-    if path.is_dir():
+    if paths.is_dir(path):
         return None
-    return f"run folder {path} {'is a file, not a run folder' if path.exists() else 'does not exist'}"
+    return f"run folder {path} {'is a file, not a run folder' if paths.exists(path) else paths.absent(path)}"
 
 
 def find_run(name: str, runs_dir: Path) -> Path | None:
@@ -181,7 +182,7 @@ def find_run(name: str, runs_dir: Path) -> Path | None:
     if not name.strip():
         return None  # Path("") is the current folder
     for folder in (Path(name), runs_dir / name):
-        if folder.is_dir():
+        if paths.is_dir(folder):
             return folder
     return None
 
@@ -246,7 +247,7 @@ def holds_no_run(folder: Path) -> bool:
 def runs_folder_hint(folder: Path) -> str | None:
     """What to name instead of ``folder`` where it is a runs folder, named in place of one of the
     runs it holds (``predict runs IMAGE``); None for any other folder."""
-    if not folder.is_dir() or not holds_no_run(folder):
+    if not paths.is_dir(folder) or not holds_no_run(folder):
         return None
     try:
         runs = [entry.path for entry in list_runs(folder) if not holds_no_run(entry.path)]
@@ -265,7 +266,7 @@ def look_up_run(name: str, runs_dir: Path) -> tuple[Path, str | None]:
     run folder (found nowhere, a file, a runs folder), or None: a folder, perhaps a damaged run's."""
     found = find_run(name, runs_dir)
     folder = found or Path(name)
-    if found is None and not (name.strip() and folder.exists()):  # Path("") is the current folder
+    if found is None and not (name.strip() and paths.exists(folder)):  # Path("") is the current folder
         return folder, missing_run(name, runs_dir)
     return folder, not_a_run_folder(folder) or runs_folder_hint(folder)
 
@@ -273,8 +274,9 @@ def look_up_run(name: str, runs_dir: Path) -> tuple[Path, str | None]:
 def missing_run(name: str, runs_dir: Path | str) -> str:
     """The one line for a run found nowhere, as ``--resume`` says it: ``run folder NAME does not
     exist (nor in RUNS_DIR)``; an absolute path is never looked for under the runs folder."""
-    looked_up = "" if Path(name).is_absolute() else f" (nor in {runs_dir})"
-    return f"run folder {name if name.strip() else repr(name)} does not exist{looked_up}"
+    why = paths.absent(Path(name)) if name.strip() else "does not exist"
+    looked_up = "" if Path(name).is_absolute() or why != "does not exist" else f" (nor in {runs_dir})"
+    return f"run folder {name if name.strip() else repr(name)} {why}{looked_up}"
 
 
 def _unreadable_log(path: Path) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from . import paths
 from .checksums import ChecksumMismatch, verify
 from .config import Config, ConfigError, held_out_digits
 from .raw_files import FILE_SIZES, TORCHVISION_DATASETS as _DATASETS, raw_folder
@@ -65,10 +66,10 @@ def ensure_files(data_dir: Path | str | None, dataset: str, *, download: bool | 
     """
     explicit = data_dir is not None
     root = Path(data_dir).expanduser() if explicit else default_data_dir()
-    if explicit and not root.is_dir():
-        if root.exists():
+    if explicit and not paths.is_dir(root):
+        if paths.exists(root):
             raise DataError(f"data folder {root} is a file, not a folder")
-        raise DataError(f"data folder {root} does not exist (check --data-dir or ${ENV_DATA_DIR})")
+        raise DataError(f"data folder {root} {paths.absent(root)} (check --data-dir or ${ENV_DATA_DIR})")
     raw = raw_folder(root, dataset)
     _refuse_non_files(raw)
     _gunzip_missing(raw)

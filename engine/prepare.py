@@ -20,6 +20,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import paths
+
 FIELD = 28
 BOX = 20
 CENTRE = 14
@@ -124,8 +126,11 @@ def load_image(path: str | Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     source = Path(path)
-    if not source.is_file():
-        why = "no such file" if not source.exists() else "a folder" if source.is_dir() else "not a regular file"
+    if not paths.is_file(source):
+        why = (
+            ("no such file" if paths.absent(source) == "does not exist" else paths.absent(source))
+            if not paths.exists(source) else "a folder" if paths.is_dir(source) else "not a regular file"
+        )
         raise ImageError(f"{source}: {why}")
     try:
         with _size_limit_of_ours(), Image.open(source) as image:  # opening reads the header only

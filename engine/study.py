@@ -31,6 +31,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import FrozenTrial, TrialState
 
+from . import paths
 from .config import Config
 from .presets import NotRegularFile, regular_file
 from .space import SearchSpace
@@ -133,6 +134,9 @@ def check_storage(url: str | None, *, workers: int) -> None:
             "or a PostgreSQL or MySQL URL"
         )
     database = _sqlite_file(url)
+    local = database if database is not None else Path(url) if url is not None and "://" not in url else None
+    if local is not None and paths.unreachable(local) is not None:
+        raise StudyError(f"--storage {url}: {local} {paths.unreachable(local)}")
     if database is not None and not database.parent.is_dir():
         # SQLite's own word for it is "unable to open database file".
         raise StudyError(f"--storage {url}: its folder {database.parent} does not exist")

@@ -17,6 +17,7 @@ from typing import Any, Iterator, Protocol, Sequence
 
 import torch
 
+from . import paths
 from .commands import CommandFile, Inbox
 from .config import Config, ConfigError
 from .data import ENV_DATA_DIR, DataError, load_split
@@ -121,7 +122,7 @@ def resume_training(
     path = Path(run_dir)
     lock: RunLock | None = None
     try:
-        if path.is_dir():
+        if paths.is_dir(path):
             lock = RunLock.acquire(path)
         saved, state, recovery = open_run(path)
         done = state.get("epoch") if state else 0

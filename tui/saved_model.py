@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..engine import paths
 from ..engine.catalog import DamagedRun, read_summary
 
 CHECKPOINTS = ("best.pt", "last.pt")
@@ -67,7 +68,7 @@ def trained(folder: Path) -> bool:
 
 def newest_trained_run(runs_dir: Path | None) -> Path | None:
     """The run folder under ``runs_dir`` with a :func:`trained` model whose checkpoint was written last, if any."""
-    if runs_dir is None or not runs_dir.is_dir():
+    if runs_dir is None or not paths.is_dir(runs_dir):
         return None
     found = [path for name in CHECKPOINTS for path in runs_dir.glob(f"*/{name}") if trained(path.parent)]
     # lstat: a broken link in a checkpoint's place is still the run's (loading it says what is wrong).
