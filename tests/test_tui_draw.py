@@ -156,7 +156,9 @@ async def test_the_left_button_draws_a_soft_stroke_and_the_right_one_erases() ->
 
 
 @run_async
-async def test_a_drag_whose_press_landed_elsewhere_draws_with_its_button() -> None:
+async def test_a_drag_pressed_elsewhere_paints_nothing_and_one_pressed_on_the_margin_paints_once_inside() -> None:
+    """QA: a press on the Prediction pane dragged into the canvas painted a stroke; the press was not
+    the canvas's. A press on the canvas's own margin (its box's padding or border) starts a stroke."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
@@ -166,7 +168,26 @@ async def test_a_drag_whose_press_landed_elsewhere_draws_with_its_button() -> No
         for y in (6, 7, 8):  # MouseMove with the left button held, as a terminal reports a drag
             canvas.post_message(events.MouseMove(canvas, 20, y, 0, 1, 1, False, False, False))
         await pilot.pause()
-        assert all(at(canvas, 10, y) == 1.0 for y in (6, 7, 8))
+        assert canvas.empty
+
+        await pilot.mouse_down("#prediction", offset=(4, 2))
+        await pilot.hover(DrawCanvas, offset=(20, 6))
+        await pilot.hover(DrawCanvas, offset=(20, 9))
+        await pilot.mouse_up(DrawCanvas, offset=(20, 9))
+        assert canvas.empty and app.mouse_captured is None
+
+        box = app.query_one("#canvas-box")
+        left = canvas.content_region.x - box.region.x  # the box's border and padding, left of the canvas
+        assert left >= 1
+        await pilot.mouse_down("#canvas-box", offset=(0, 8))  # on the box's border, beside row 7
+        assert app.mouse_captured is canvas and canvas.empty
+        await pilot.hover(DrawCanvas, offset=(-1, 8))  # still beside the canvas: nothing yet
+        assert canvas.empty
+        for x in (2, 6, 10):
+            await pilot.hover(DrawCanvas, offset=(x, 8))
+        await pilot.mouse_up(DrawCanvas, offset=(10, 8))
+        assert app.mouse_captured is None
+        assert all(at(canvas, x, 8) == 1.0 for x in (1, 3, 5)), "the stroke from where it entered"
 
 
 # --- the keyboard -----------------------------------------------------------------------------

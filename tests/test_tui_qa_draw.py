@@ -107,3 +107,122 @@ async def test_the_run_folder_box_stays_put_looks_like_a_field_and_keeps_the_key
         assert "/nonexistent/xnpe is not a run folder" in str(app.query_one("#folder-error", Static).content)
         assert app.focused is field and field.region == before
         assert app.query_one("#folder-box").styles.border_top[0] == "round"  # a field, not a stray sentence
+
+
+# --- QA of 2026-12-03 -------------------------------------------------------------------------
+
+
+def _shown(widget: Static) -> str:
+    return " ".join(str(widget.content).split())
+
+
+@run_async
+async def test_escape_in_the_run_folder_field_gives_the_canvas_its_keys_back() -> None:
+    """QA: after escape in the field, space and the arrows did nothing until the canvas was clicked."""
+    from mnist_tui.tui.draw_canvas import SIDE, DrawCanvas
+
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        canvas = app.query_one(DrawCanvas)
+        await wait_until(pilot, lambda: app.focused is canvas, what="the Draw view")
+        await pilot.click("#run-folder")
+        await wait_until(pilot, lambda: app.focused is app.query_one("#run-folder", Input), what="the field focused")
+        await press(pilot, "escape")
+        await wait_until(pilot, lambda: app.focused is canvas, what="the canvas focused")
+        await press(pilot, "up", "space")
+        await pilot.pause(0.05)
+        x, y = canvas.cursor
+        assert (x, y) == (SIDE // 2, SIDE // 2 - 1) and canvas.ink[y * SIDE + x] == 1.0
+
+
+@run_async
+async def test_while_the_run_starts_the_bars_say_the_training_model_is_asked_not_that_there_is_none(tmp_path) -> None:
+    """QA: for the seconds a run took to start, "Model: the model training now" stood above "No
+    trained model yet: no run has finished an epoch." (the drawing's note from before the start)."""
+    from mnist_tui.tui.draw_view import ASKING, NO_MODEL
+    from mnist_tui.tui.probability_bars import ProbabilityBars
+
+    script = GatedReports()
+    script.gate.clear()  # started, never training: the inbox is not read, so no answer comes
+    app = MnistApp(CONFIG, source=ScriptedSource(script, pace=0.01), preset="smoke", runs_dir=tmp_path / "none")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        await wait_until(pilot, lambda: app.current_view == "DrawView", what="the Draw view")
+        await press(pilot, "space")
+        view, bars = app.query_one(DrawView), app.query_one(ProbabilityBars)
+        await wait_until(pilot, lambda: NO_MODEL in _shown(bars), what="the note that no model is trained")
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: view.model_label == LIVE, what="the training model named")
+        try:
+            await wait_until(pilot, lambda: ASKING in _shown(bars), timeout=10, what="the bars saying it is asked")
+            assert NO_MODEL not in _shown(bars) and bars.probabilities is None
+        finally:
+            script.gate.set()  # the script's run may end, and the app with it
+
+
+@run_async
+async def test_a_run_folder_typed_during_a_run_says_when_it_takes_over(tmp_path) -> None:
+    """QA: a folder typed during a run was taken without a word, and the training model went on answering."""
+    folder = tmp_path / "runs" / "older-run"
+    folder.mkdir(parents=True)
+    (folder / "best.pt").write_bytes(b"")
+    app = MnistApp(CONFIG, source=ScriptedSource(GatedReports(), pace=0.01), preset="smoke", runs_dir=tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "running", what="the run")
+        await press(pilot, "3")
+        view, field, note = app.query_one(DrawView), app.query_one("#run-folder", Input), app.query_one("#folder-error", Static)
+        field.focus()
+        field.value = "older-run"
+        await press(pilot, "enter")
+        await pilot.pause(0.05)
+        assert view.chosen == folder
+        assert note.display and "older-run predicts once this run ends" in _shown(note)
+        assert note.has_class("-note")  # said in the muted colour, not as an error
+
+
+@run_async
+async def test_a_name_too_long_in_the_run_folder_field_is_refused_and_the_dashboard_stays(tmp_path) -> None:
+    """QA: 300 letters and enter closed the dashboard with OSError: File name too long."""
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        field = app.query_one("#run-folder", Input)
+        field.focus()
+        field.value = "a" * 300
+        await press(pilot, "enter")
+        await pilot.pause(0.05)
+        note = app.query_one("#folder-error", Static)
+        assert app.is_running and note.display and not note.has_class("-note")
+        assert "cannot be looked up: File name too long" in _shown(note)
+        assert app.query_one(DrawView).chosen is None
+
+
+@run_async
+async def test_a_refusal_says_which_model_predicts_still_only_when_that_model_can(tmp_path) -> None:
+    """QA: with a broken folder chosen, a mistyped one said "predicting with noconfig: best.pt
+    (else last.pt) still", naming a model that had just failed to load."""
+    broken = tmp_path / "noconfig"
+    broken.mkdir()
+    (broken / "best.pt").write_bytes(b"not a checkpoint")
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke", runs_dir=tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        await wait_until(pilot, lambda: app.current_view == "DrawView", what="the Draw view")
+        await press(pilot, "space")
+        view = app.query_one(DrawView)
+        await wait_until(pilot, lambda: view.prepared is not None, what="the drawing prepared")
+        field, note = app.query_one("#run-folder", Input), app.query_one("#folder-error", Static)
+        field.focus()
+        field.value = str(broken)
+        await press(pilot, "enter")
+        await pilot.pause(0.05)
+        assert view.chosen == broken
+        await wait_until(pilot, lambda: view.settled and view.model_label.startswith("noconfig"), what="the failed load")
+        field.focus()
+        field.value = str(tmp_path / "typo")
+        await press(pilot, "enter")
+        await pilot.pause(0.05)
+        assert "typo is not a run folder" in _shown(note)
+        assert "still" not in _shown(note)

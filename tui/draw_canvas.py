@@ -167,13 +167,20 @@ class DrawCanvas(Widget, can_focus=True):
             self._changed()
         event.stop()
 
+    def press_outside(self, button: int) -> None:
+        """A press beside the canvas (on its margin): the stroke begins where the drag enters it."""
+        if button in (1, 3):
+            self._erasing, self._last = button == 3, None
+            self.capture_mouse()
+
     def on_mouse_move(self, event: events.MouseMove) -> None:
         erasing = self._erasing
-        if erasing is None and event.button in (1, 3):
-            erasing = event.button == 3  # a drag whose press landed elsewhere
-        if erasing is None:
+        if erasing is None:  # no press on the canvas or its margin: a drag from elsewhere paints nothing
             return
-        point = self.pixel_at(*event.get_content_offset_capture(self))
+        offset = event.get_content_offset_capture(self)
+        if self._last is None and not self.content_region.contains(*event.screen_offset):
+            return  # pressed on the margin, not yet over the canvas
+        point = self.pixel_at(*offset)
         changed = stroke(self.ink, self._last or point, point, erase=erasing)
         self._last = point
         if changed:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ..engine import paths
 from ..engine.events import DigitPredicted, Event, RunStarted, Terminal
 from ..engine.steering import describe_step
 from .draw_canvas import SIDE, DrawCanvas
@@ -50,6 +51,8 @@ EMPTY = "Draw a digit: hold the left button and drag (the right button erases), 
 LIVE = "the model training now"
 NO_MODEL = "No trained model yet: no run has finished an epoch. Train one, or type a run folder below."
 NO_LABEL = "none yet (no run has finished an epoch)"
+ASKING = "Asking the model training now: it answers once the run is training."
+"""The bars' note while the training model's first answer to a drawing is on its way."""
 """The model line while there is no model to classify with."""
 
 
@@ -68,7 +71,11 @@ class DrawView(Pane, FitsRoom, View):
     KEY = "3"
     TITLE = "Draw"
     EVENTS = (RunStarted, DigitPredicted, Terminal)
-    BINDINGS = [Binding("c", "clear", "Clear")]
+    BINDINGS = [
+        Binding("c", "clear", "Clear"),
+        # Ahead of the app's escape, which leaves focus nowhere: the canvas's keys went deaf (QA).
+        Binding("escape", "focus_canvas", "Back to the canvas", show=False),
+    ]
     DEFAULT_CSS = """
     DrawView { layout: vertical; }
     DrawView #draw-body { height: 1fr; }
@@ -84,6 +91,7 @@ class DrawView(Pane, FitsRoom, View):
     DrawView #folder-box:focus-within { border: round $accent; }
     DrawView #run-folder { width: 1fr; }
     DrawView #folder-error { height: auto; color: $error; display: none; }
+    DrawView #folder-error.-note { color: $text-muted; }
     """
 
     class PredictWanted(Message):
@@ -131,6 +139,8 @@ class DrawView(Pane, FitsRoom, View):
         self._queued = False
         """A prediction is to start as soon as the app is free (``call_later``)."""
         self._cache = ModelCache()
+        self._model_failed = False
+        """The shown model could not classify (its folder's error is in the bars)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-body"):
@@ -218,6 +228,16 @@ class DrawView(Pane, FitsRoom, View):
         self.show_run(run)
 
     # --- drawing ----------------------------------------------------------------------------
+
+    def action_focus_canvas(self) -> None:
+        """Escape: leave the run folder's field for the canvas, whose keys act again."""
+        self.query_one(DrawCanvas).focus()
+
+    @on(events.MouseDown, "#canvas-box")
+    def _pressed_beside_the_canvas(self, event: events.MouseDown) -> None:
+        """A press on the canvas's margin or border starts a stroke that paints once it enters the
+        canvas (the canvas takes presses on itself); a drag from anywhere else paints nothing."""
+        self.query_one(DrawCanvas).press_outside(event.button)
 
     def action_clear(self) -> None:
         """Clear the canvas."""
@@ -331,10 +351,14 @@ class DrawView(Pane, FitsRoom, View):
         if message.probabilities is not None:
             self._show_prediction(message.probabilities, message.names, message.note)
         elif message.note:  # no model, or it failed to load: say so instead of stale bars
+            self._model_failed = self._source is not None and self._source[0] == "saved"
             self.query_one(ProbabilityBars).show(None, (), message.note)
             self._show_model(self._source)
         elif not self.model_label.startswith(f"{LIVE},"):  # else it keeps saying when its last answer was made
             self._show_model(self._source)  # the training model's answer is on its way
+            bars = self.query_one(ProbabilityBars)
+            if bars.probabilities is None:  # an earlier note ("no trained model yet") would contradict the line above
+                bars.show(None, (), ASKING)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "draw" and event.state == WorkerState.ERROR:
@@ -351,6 +375,7 @@ class DrawView(Pane, FitsRoom, View):
 
     def _show_prediction(self, probabilities: tuple[float, ...], names: tuple[str, ...], label: str) -> None:
         self.predictions += 1
+        self._model_failed = False
         label += self._passed_over(self._source)
         self.model_label = label
         self.query_one("#model", Static).update(Text(f"Model: {label}"))
@@ -361,30 +386,36 @@ class DrawView(Pane, FitsRoom, View):
     def _typed_folder(self, text: str) -> Path:
         """The folder ``text`` names: as a path, else (a run's name, as ``runs`` lists it) in the runs folder."""
         folder = Path(text).expanduser()
-        if folder.is_dir() or folder.is_absolute() or self.runs_dir is None:
+        if paths.is_dir(folder) or folder.is_absolute() or self.runs_dir is None:
             return folder
         listed = self.runs_dir / folder
-        return listed if listed.is_dir() else folder
+        return listed if paths.is_dir(listed) else folder
 
     @on(Input.Submitted, "#run-folder")
     def _folder_typed(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        error = ""
+        error = note = ""
         if not text:
             self.chosen = None
         else:
             folder = self._typed_folder(text)
-            if not folder.is_dir():
+            if paths.unreachable(folder) is not None:
+                error = f"{text} {paths.unreachable(folder)}"
+            elif not paths.is_dir(folder):
                 where = f" (here or in {self.runs_dir})" if self.runs_dir is not None and not folder.is_absolute() else ""
                 error = f"{text} is not a run folder{where}"
             elif not has_checkpoint(folder):
                 error = f"{folder} has no best.pt or last.pt"
             else:
                 self.chosen = folder
-            if error:
-                error += f"; predicting with {self.model_label} still" if self.model_label not in ("", NO_LABEL) else ""
-        self.query_one("#folder-error", Static).update(error)
-        self.query_one("#folder-error").display = bool(error)
+            if error and self.model_label not in ("", NO_LABEL) and not self._model_failed:
+                error += f"; predicting with {self.model_label} still"
+        if not error and self.chosen is not None and self.run.state in ACTIVE:
+            note = f"{self.chosen.name} predicts once this run ends; until then the model training now does"
+        shown = self.query_one("#folder-error", Static)
+        shown.update(error or note)
+        shown.display = bool(error or note)
+        shown.set_class(bool(note), "-note")
         if not error:
             self.query_one(DrawCanvas).focus()
             self.show_run(self.run)

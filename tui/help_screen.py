@@ -35,6 +35,7 @@ KEYS: dict[str, str] = {
     "Draw move, painting": "paint as the cursor moves",
     "paint": "paint under the cursor",
     "paint(True)": "erase under the cursor",
+    "focus_canvas": "back to the canvas from the run folder's field",
     # Runs.
     "select_cursor": "open the run: replay it into Train and Inspect, its settings into the form",
     "mark": "mark or unmark the run: marked runs' curves overlay below (up to 8)",
