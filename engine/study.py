@@ -19,6 +19,7 @@ import os
 import random
 import re
 import socket
+import tempfile
 import time
 import warnings
 from datetime import datetime
@@ -205,6 +206,23 @@ def _check_regular(path: Path, name: str) -> None:
         raise StudyError(f"{name} is not a regular file") from None
     except OSError as error:
         raise StudyError(f"{name} cannot be read ({error.strerror or error})") from None
+    # Optuna appends to it, and locks it with a link made beside it: both must be allowed (QA: a
+    # read-only journal or folder ended in a PermissionError's traceback). A real write, not
+    # os.access, which root passes for files it cannot change.
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise StudyError(f"{name} cannot be written ({error.strerror or error})") from None
+    try:
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=".mnist-tui-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise StudyError(
+            f"{name}: its folder {path.parent} cannot be written ({error.strerror or error}); "
+            "Optuna locks the journal with a file beside it"
+        ) from None
 
 
 def check_journal(path: Path) -> None:

@@ -258,3 +258,39 @@ def test_an_export_path_that_changed_during_the_sweep_is_refused_and_the_best_st
         assert not (tmp_path / "out").exists()
     else:
         assert best.is_dir() and not list(best.iterdir())
+
+
+def _unwritable(path: Path) -> Callable[[], None]:
+    """Make ``path`` refuse writes, as a read-only journal or folder does; returns the undo. Root
+    writes through permission bits, so as root the file is made immutable (skipped where it cannot be)."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        return lambda: path.chmod(mode)
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot make {path} read-only as root here: {done.stderr.decode().strip() or 'no chattr'}")
+    return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("what", ["journal", "folder"])
+def test_a_journal_that_cannot_be_written_is_refused_in_one_line(
+    what: str, files: dict[str, bytes], cli: Callable[..., Any], tmp_path: Path, data_dir: Path
+) -> None:
+    """QA: an existing journal in a read-only file or folder ended in a PermissionError's traceback, exit 1."""
+    journal = tmp_path / "runs" / "sweeps.journal"
+    undo = _unwritable(journal if what == "journal" else journal.parent)
+    try:
+        result = cli(*SWEEP, "--preset", "smoke", "--data-dir", str(data_dir))
+    finally:
+        undo()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    expected = (
+        "runs/sweeps.journal cannot be written (" if what == "journal"
+        else f"runs/sweeps.journal: its folder {Path('runs')} cannot be written ("
+    )
+    assert result.stderr.startswith("mnist-tui sweep: error: ") and expected in result.stderr, result.stderr
+    assert journal.read_bytes() == files["runs/sweeps.journal"]
