@@ -139,3 +139,26 @@ def test_columns_are_kept_in_order_while_they_fit_whole() -> None:
     assert fit_columns([cells], 60, COMPACT_HEADERS) == (RUN_MIN_WIDTH, first), "in view under its short header"
     run, keys = fit_columns([cells], 40)  # not even the first columns: the last ones go whole
     assert keys == ["run", "state", "epochs"] and run == RUN_MIN_WIDTH, (run, keys)
+
+
+@run_async
+async def test_after_the_terminal_was_too_small_the_table_has_its_keys_back(runs_dir: Path) -> None:
+    """QA: shrunk below 80x24 and enlarged again, the Runs table lost focus: the arrows scrolled the
+    details, and after tab, view keys were typed into the filter ("14")."""
+    app = MnistApp(SMOKE, source=ScriptedSource(), preset="smoke", runs_dir=runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(RunsView)
+        await pilot.press("4")
+        await wait_until(pilot, lambda: view.listed > 0, what="the listing")
+        table = app.query_one(RunsTable)
+        await wait_until(pilot, lambda: app.focused is table, what="the table focused")
+        await pilot.press("down")
+        row = table.cursor_row
+        await pilot.resize_terminal(60, 20)
+        await wait_until(pilot, lambda: app.screen.has_class("-too-small"), what="the too-small message")
+        await pilot.pause(0.2)
+        await pilot.resize_terminal(120, 40)
+        await wait_until(pilot, lambda: not app.screen.has_class("-too-small"), what="the dashboard again")
+        await wait_until(pilot, lambda: app.focused is table, what="the table focused again")
+        await pilot.press("down")
+        assert table.cursor_row == row + 1

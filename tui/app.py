@@ -115,6 +115,8 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         ``watch``: a run folder another process trains, to follow and steer instead of training here."""
         super().__init__()
         self._config = config
+        self._focus_before_small: Widget | None = None
+        """What had focus when the terminal became too small (given back when it is large enough)."""
         self._preset = preset
         self._source = source
         self._autostart = autostart
@@ -245,7 +247,14 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
     def _fit_to_size(self, width: int, height: int) -> None:
         """Too small, narrow and short layouts follow the terminal's size (at start and on resize)."""
         screen = self.main_screen
-        screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        too_small, was = width < MIN_WIDTH or height < MIN_HEIGHT, screen.has_class("-too-small")
+        if too_small and not was:
+            # Hiding the views moves focus off them, and showing them again did not bring it back
+            # (QA: the Runs table's keys went deaf, and view keys typed into its filter).
+            self._focus_before_small = screen.focused
+        elif was and not too_small:
+            self.call_after_refresh(self._refocus_after_small)
+        screen.set_class(too_small, "-too-small")
         screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
         self._narrow = width < SIDEBAR_WIDTH
         self._terminal = (width, height)
@@ -256,6 +265,12 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
             f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
             "Enlarge it to see the dashboard (a run goes on training meanwhile), or press q to quit."
         )
+
+    def _refocus_after_small(self) -> None:
+        """Give focus back to the widget that had it before the terminal was too small, if it can take it."""
+        widget, self._focus_before_small = self._focus_before_small, None
+        if widget is not None and widget.is_attached and widget.focusable and widget.screen is self.main_screen:
+            self.main_screen.set_focus(widget)
 
     @property
     def main_screen(self) -> Screen:
