@@ -680,3 +680,42 @@ async def test_the_help_lists_every_key_of_every_view_from_its_bindings(runs_dir
         assert app.screen.region.contains_region(box.region), "the help's box is on screen"
         if size == (80, 24):
             assert box.max_scroll_y > 0, "the help scrolls at 80x24"
+
+
+@run_async
+async def test_a_run_followed_live_whose_trainer_dies_is_let_go_and_r_resumes_it(runs_dir: Path) -> None:
+    """QA: opened while another process trained it, then that process was killed: the dashboard
+    showed "interrupted" but kept following it, and r said it "follows the trial" until another
+    run was opened."""
+    import socket
+    import subprocess
+    import sys
+
+    folder = runs_dir / "elsewhere"
+    folder.mkdir()
+    (folder / "config.toml").write_text(config_to_toml(SMOKE))
+    events = [started("elsewhere", SMOKE), batch("elsewhere", 50), epoch_ended("elsewhere", 1, 3, ACCURACIES), batch("elsewhere", 150)]
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    (folder / "last.pt").write_bytes(b"")
+    summary = {"name": "smoke", "preset": "smoke", "started": "2026-11-23T10:00:00+00:00", "status": "running",
+               "epochs": 3, "epochs_completed": 1, "device": "cpu"}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    holds_the_lock = "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print(flush=True); time.sleep(60)"
+    trainer = subprocess.Popen([sys.executable, "-c", holds_the_lock, str(folder / ".lock")], stdout=subprocess.PIPE)
+    (folder / ".lock").write_text(f"{trainer.pid} {socket.gethostname()}\n")
+    assert trainer.stdout is not None and trainer.stdout.readline() == b"\n"  # the lock is held
+    source = ScriptedSource(training_run(end=False))
+    app = make_app(runs_dir, source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await press_on(pilot, app, "elsewhere", "enter")
+            await wait_until(pilot, lambda: app.watching == folder and app.state == "running", what="the run followed live")
+            trainer.kill()
+            trainer.wait()
+            await wait_until(pilot, lambda: app.state == "interrupted", what="the trainer's death noticed")
+            await wait_until(pilot, lambda: app.watching is None and not app.trial_followed, what="the run let go")
+            await press_on(pilot, app, "elsewhere", "r")
+            await wait_until(pilot, lambda: source.calls, what="the resume")
+            assert source.last.resume == folder
+    finally:
+        trainer.kill()

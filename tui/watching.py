@@ -183,6 +183,7 @@ class Watching(_Base):
             severity="error",
             timeout=15,
         )
+        self.let_trial_go()  # it has ended here: the dashboard is its own again, and may resume it (QA)
 
     def _damaged(self, damage: str) -> None:
         """The followed run's writer is gone and its folder is damaged, as ``runs`` and ``compare``
@@ -196,6 +197,7 @@ class Watching(_Base):
             severity="error",
             timeout=15,
         )
+        self.let_trial_go()
 
     def _folder_gone(self) -> None:
         """The followed run's folder was deleted or moved: its run cannot go on, nor be resumed from it."""
@@ -208,6 +210,7 @@ class Watching(_Base):
             severity="error",
             timeout=15,
         )
+        self.let_trial_go()
 
     def steer(self, command: str | None, values: dict[str, float] | None = None) -> bool:
         """Write a command to the followed run's command file; the engine answers in its log."""
