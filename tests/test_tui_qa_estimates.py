@@ -64,3 +64,32 @@ async def test_the_time_left_counts_the_wall_time_of_whole_epochs() -> None:
         clock.now += 60
         train(6, 7)
         assert time_left(progress) == "1:44", progress._numbers_text  # 13 epochs of 8 s
+
+
+@run_async
+async def test_a_past_read_in_one_burst_is_timed_by_the_seconds_its_epochs_say() -> None:
+    """QA: ``watch`` of a run in progress read its log's past at once, five epochs' ends a moment
+    apart on the clock, and said "≈ 0:03 left" for half a minute to go. Each scripted epoch says
+    3.75 s (3.5 training, 0.25 evaluating): after epoch 5 of 20, 15 epochs are at least 0:56."""
+    app = MnistApp(CONFIG, source=ScriptedSource(training_run()), preset="smoke")
+    async with app.run_test(size=(120, 40)) as pilot:
+        progress = app.query_one(RunProgress)
+        progress.clock = clock = Clock()
+        app.run_state = RunState(run_id=RUN, state="starting")
+        app.show_event(started(RUN, CONFIG))
+        for epoch in range(1, 6):  # the past: no time passes on the clock
+            app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
+            app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
+        app.show_event(batch(RUN, 5 * STEPS_PER_EPOCH + 1))
+        progress.paint()
+        await pilot.pause()
+        assert time_left(progress) == "0:56", progress._numbers_text
+
+        # Live epochs that take longer on the clock than their events say are timed by the clock.
+        for epoch in range(6, 16):
+            app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
+            clock.now += EPOCH_WALL
+            app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
+        app.show_event(batch(RUN, 15 * STEPS_PER_EPOCH + 1))
+        progress.paint()
+        assert time_left(progress) == "0:40", progress._numbers_text  # 5 epochs of 8 s

@@ -202,9 +202,10 @@ class RunProgress(Pane, Vertical):
         self._numbers_text = IDLE_TEXT
         """What the numbers under the bars say, before :func:`wrap_held` fits it to the width."""
         self.clock: Callable[[], float] = time.monotonic
-        self._ends: deque[tuple[int, float]] = deque()
-        """(epoch, when its end was shown, on the clock less the time paused) of the latest epochs
-        that span :data:`EPOCHS_TIMED` epochs and :data:`SECONDS_TIMED` seconds."""
+        self._ends: deque[tuple[int, float, float]] = deque()
+        """(epoch, when its end was shown, on the clock less the time paused, and the seconds its
+        event says it trained and evaluated) of the latest epochs that span :data:`EPOCHS_TIMED`
+        epochs and :data:`SECONDS_TIMED` seconds."""
         self._paused_since: float | None = None
         self._paused = 0.0
         """Seconds the run was paused (since its start was shown): no epoch's time."""
@@ -258,7 +259,7 @@ class RunProgress(Pane, Vertical):
                 self.paint()  # a report that arrives as the run pauses or stops is shown at once
         elif isinstance(event, (RunPaused, EpochEnded)):
             if isinstance(event, EpochEnded):
-                self._epoch_timed(event.epoch)
+                self._epoch_timed(event)
             elif self._paused_since is None:
                 self._paused_since = self.clock()  # a pause is no epoch's time
             # An epoch's end shows at once in the accuracy table and the gallery: the bars reach it
@@ -339,10 +340,10 @@ class RunProgress(Pane, Vertical):
             layout=False,  # a fixed-size box: no relayout of the whole screen at every report
         )
 
-    def _epoch_timed(self, epoch: int) -> None:
-        """Note when ``epoch`` ended, and forget the ends the time left no longer needs."""
+    def _epoch_timed(self, ended: EpochEnded) -> None:
+        """Note when the epoch ``ended``, and forget the ends the time left no longer needs."""
         ends = self._ends
-        ends.append((epoch, self.clock() - self._paused))
+        ends.append((ended.epoch, self.clock() - self._paused, ended.seconds + ended.eval_seconds))
         while len(ends) > EPOCHS_TIMED + 1 and ends[-1][1] - ends[1][1] >= SECONDS_TIMED:
             ends.popleft()
 
@@ -356,9 +357,13 @@ class RunProgress(Pane, Vertical):
         time left out, once two ends were seen (not across the view hidden: a catch-up starts
         over); until then training throughput plus the last epoch's evaluation."""
         to_go = self.epochs * self.steps_per_epoch - event.step
-        (first, since), (last, until) = (self._ends[0], self._ends[-1]) if self._ends else ((0, 0.0), (0, 0.0))
+        (first, since, _), (last, until, _) = (self._ends[0], self._ends[-1]) if self._ends else ((0, 0.0, 0.0),) * 2
         if last > first:
-            return to_go / self.steps_per_epoch * (until - since) / (last - first)
+            # An epoch's wall time is never less than the seconds its event says it trained and
+            # evaluated: a watcher reads a run's past in one burst, its epochs' ends a moment apart
+            # on this clock (QA: "≈ 0:03 left" for half a minute to go).
+            recorded = sum(own for epoch, _, own in self._ends if epoch > first)
+            return to_go / self.steps_per_epoch * max(until - since, recorded) / (last - first)
         left = to_go * self.batch_size / self.rate if self.rate else 0.0
         ended = self._run.epochs[-1] if self._run.epochs else None
         if ended is not None:
