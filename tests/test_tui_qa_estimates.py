@@ -35,16 +35,22 @@ def time_left(progress: RunProgress) -> str:
     return text[text.index("≈") + 1 : text.index("left")].strip()
 
 
+def started_on_a_clock(app: MnistApp) -> tuple[RunProgress, Clock]:
+    """The Progress pane on a clock the test moves, showing the start of a run of CONFIG."""
+    progress = app.query_one(RunProgress)
+    progress.clock = clock = Clock()
+    app.run_state = RunState(run_id=RUN, state="starting")
+    app.show_event(started(RUN, CONFIG))
+    return progress, clock
+
+
 @run_async
 async def test_the_time_left_counts_the_wall_time_of_whole_epochs() -> None:
     """Epochs whose events say 3.75 s but take 8 s of wall time: after epoch 5 of 20, 15 epochs are
     left, 2:00; by training throughput and evaluation alone it said 0:56."""
     app = MnistApp(CONFIG, source=ScriptedSource(training_run()), preset="smoke")
     async with app.run_test(size=(120, 40)) as pilot:
-        progress = app.query_one(RunProgress)
-        progress.clock = clock = Clock()
-        app.run_state = RunState(run_id=RUN, state="starting")
-        app.show_event(started(RUN, CONFIG))
+        progress, clock = started_on_a_clock(app)
 
         def train(first: int, last: int) -> None:
             """Epochs ``first`` to ``last``, EPOCH_WALL each, then the next epoch's first report."""
@@ -73,10 +79,7 @@ async def test_a_past_read_in_one_burst_is_timed_by_the_seconds_its_epochs_say()
     3.75 s (3.5 training, 0.25 evaluating): after epoch 5 of 20, 15 epochs are at least 0:56."""
     app = MnistApp(CONFIG, source=ScriptedSource(training_run()), preset="smoke")
     async with app.run_test(size=(120, 40)) as pilot:
-        progress = app.query_one(RunProgress)
-        progress.clock = clock = Clock()
-        app.run_state = RunState(run_id=RUN, state="starting")
-        app.show_event(started(RUN, CONFIG))
+        progress, clock = started_on_a_clock(app)
         for epoch in range(1, 6):  # the past: no time passes on the clock
             app.show_event(batch(RUN, epoch * STEPS_PER_EPOCH))
             app.show_event(epoch_ended(RUN, epoch, CONFIG.epochs, ACCURACIES))
