@@ -269,7 +269,8 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
     def _refocus_after_small(self) -> None:
         """Give focus back to the widget that had it before the terminal was too small, if it can take it."""
         widget, self._focus_before_small = self._focus_before_small, None
-        if widget is not None and widget.is_attached and widget.focusable and widget.screen is self.main_screen:
+        # In the focus chain: still shown (not in a view left meanwhile) and able to take focus.
+        if widget is not None and widget.is_attached and widget in self.main_screen.focus_chain:
             self.main_screen.set_focus(widget)
 
     @property

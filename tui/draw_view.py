@@ -51,9 +51,9 @@ EMPTY = "Draw a digit: hold the left button and drag (the right button erases), 
 LIVE = "the model training now"
 NO_MODEL = "No trained model yet: no run has finished an epoch. Train one, or type a run folder below."
 NO_LABEL = "none yet (no run has finished an epoch)"
+"""The model line while there is no model to classify with."""
 ASKING = "Asking the model training now: it answers once the run is training."
 """The bars' note while the training model's first answer to a drawing is on its way."""
-"""The model line while there is no model to classify with."""
 
 
 def live_step(step: int, run: RunState) -> str:
