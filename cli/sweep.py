@@ -174,8 +174,8 @@ def check_export_path(path: Path, inputs: dict[str, Path] | None = None) -> None
     """Refuse a path the best config could not be written to, or should not be: one of the sweep's
     ``inputs`` (storage, space, config) or an existing file that is no config (a previous export is
     replaced; a checkpoint or a journal is not). Checked before any trial, and again before the write."""
-    if paths.unreachable(path) is not None:
-        raise ConfigError(f"--export-best {path} {paths.unreachable(path)}")
+    if (unreachable := paths.unreachable(path)) is not None:
+        raise ConfigError(f"--export-best {path} {unreachable}")
     if path.is_symlink() and not path.exists():
         raise ConfigError(f"--export-best {path} is a broken link (to {os.readlink(path)}); name another file, or remove the link")
     folder = path.resolve().parent

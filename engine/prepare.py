@@ -127,10 +127,10 @@ def load_image(path: str | Path) -> np.ndarray:
 
     source = Path(path)
     if not paths.is_file(source):
-        why = (
-            ("no such file" if paths.absent(source) == "does not exist" else paths.absent(source))
-            if not paths.exists(source) else "a folder" if paths.is_dir(source) else "not a regular file"
-        )
+        if paths.exists(source):
+            why = "a folder" if paths.is_dir(source) else "not a regular file"
+        else:
+            why = paths.absent(source).replace("does not exist", "no such file")
         raise ImageError(f"{source}: {why}")
     try:
         with _size_limit_of_ours(), Image.open(source) as image:  # opening reads the header only

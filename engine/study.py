@@ -136,8 +136,9 @@ def check_storage(url: str | None, *, workers: int) -> None:
         )
     database = _sqlite_file(url)
     local = database if database is not None else Path(url) if url is not None and "://" not in url else None
-    if local is not None and paths.unreachable(local) is not None:
-        raise StudyError(f"--storage {url}: {local} {paths.unreachable(local)}")
+    unreachable = paths.unreachable(local) if local is not None else None
+    if unreachable is not None:
+        raise StudyError(f"--storage {url}: {local} {unreachable}")
     if database is not None and not database.parent.is_dir():
         # SQLite's own word for it is "unable to open database file".
         raise StudyError(f"--storage {url}: its folder {database.parent} does not exist")
