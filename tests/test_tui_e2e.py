@@ -431,12 +431,16 @@ def canvas_origin(screen: str) -> tuple[int, int] | None:
 
 
 def drag(terminal: Terminal, cells: list[tuple[int, int]]) -> None:
-    """Press the left button on the first cell, drag through the others, release on the last (SGR mouse, 1-based)."""
+    """Press the left button on the first cell, drag through the others, release on the last (SGR mouse, 1-based).
+
+    The whole gesture goes in one write: sent event by event, a loaded machine can pause longer than the
+    view's debounce mid-drag, and the view then rightly predicts the half-drawn digit first."""
     (x, y), *rest = cells
-    terminal.tmux("send-keys", "-l", f"\x1b[<0;{x + 1};{y + 1}M")
+    gesture = f"\x1b[<0;{x + 1};{y + 1}M"
     for x, y in rest:
-        terminal.tmux("send-keys", "-l", f"\x1b[<32;{x + 1};{y + 1}M")
-    terminal.tmux("send-keys", "-l", f"\x1b[<0;{x + 1};{y + 1}m")
+        gesture += f"\x1b[<32;{x + 1};{y + 1}M"
+    gesture += f"\x1b[<0;{x + 1};{y + 1}m"
+    terminal.tmux("send-keys", "-l", gesture)
 
 
 def test_after_a_run_the_draw_view_reads_a_mouse_stroke_as_1_and_a_ring_as_0(
