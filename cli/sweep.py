@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--space", metavar="FILE", required=True,
                         help="TOML search space: one entry per field, such as lr = { low = 1e-4, high = 1e-1, log = true }")
     parser.add_argument("--trials", type=int, metavar="N",
-                        help="trials this command runs (default: until --timeout or Ctrl+C); 0 runs none "
-                             "and only exports the study's best (with --export-best)")
+                        help="trials this command runs (default: until --timeout or Ctrl+C); 0 runs none: it shows "
+                             "a study that exists (and exports its best with --export-best)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="start no trial after SECONDS, counted from this command's start (running ones finish); "
                              "exit 1 if it passes before any worker was ready to start one (loading takes seconds)")
@@ -242,7 +242,7 @@ def preflight(options: SweepOptions) -> None:
 def main(argv: Sequence[str]) -> int:
     """``mnist-tui sweep ARGS``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from .engine.study import StudyError, check_storage, open_storage, open_study, quiet_optuna
+    from .engine.study import StudyError, check_storage, open_storage, open_study, quiet_optuna, require_study
     from .engine.threads import cpu_cores
     from .tui.hangup import NO_TERMINAL, stdin_is_terminal
 
@@ -253,7 +253,11 @@ def main(argv: Sequence[str]) -> int:
         check_storage(options.storage, workers=options.workers)
         preflight(options)
         quiet_optuna()
+        if options.trials == 0:
+            require_study(None, options.study, url=options.storage, runs_dir=options.runs_dir)
         storage = open_storage(options.storage, options.runs_dir)
+        if options.trials == 0:
+            require_study(storage, options.study, url=options.storage, runs_dir=options.runs_dir)
         study = open_study(storage, options.study, base=options.base, space=options.space, pruner=options.pruner)
     except (ConfigError, StudyError) as error:
         print(f"mnist-tui sweep: error: {error}", file=sys.stderr)

@@ -151,6 +151,24 @@ def check_storage(url: str | None, *, workers: int) -> None:
         _check_regular(Path(url), f"--storage {url}")
 
 
+def require_study(storage: BaseStorage | None, name: str, *, url: str | None, runs_dir: str | Path) -> None:
+    """Refuse a study that is not there, for a command that runs no trial (``--trials 0``) and so must
+    not create one: a misspelled ``--study`` made an empty study (and a missing journal a new file).
+
+    ``storage`` None: it is not opened yet, and only a journal or SQLite file that is missing is refused."""
+    where = describe_storage(url, runs_dir)
+    why = "--trials 0 runs no trial: it shows a study that exists (and exports its best with --export-best), and"
+    if storage is None:
+        local = Path(runs_dir) / JOURNAL_FILE if url is None else Path(url) if "://" not in url else _sqlite_file(url)
+        if local is not None and not paths.exists(local):
+            raise StudyError(f"{why} {where} does not exist")
+        return
+    names = sorted(optuna.get_all_study_names(storage))
+    if name not in names:
+        held = f"; its studies: {', '.join(names)}" if names else ", which holds no study"
+        raise StudyError(f"{why} there is no study {name!r} in {where}{held}")
+
+
 def _sqlite_file(url: str | None) -> Path | None:
     """The database file an ``sqlite:///`` URL names; None for any other storage, or an SQLite URI."""
     if url is None or not url.startswith("sqlite"):

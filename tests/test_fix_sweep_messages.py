@@ -87,7 +87,7 @@ def test_the_help_says_what_trials_0_timeout_and_workers_do() -> None:
     from mnist_tui.sweep import build_parser
 
     help_text = " ".join(build_parser().format_help().split())
-    assert "0 runs none and only exports the study's best (with --export-best)" in help_text
+    assert "0 runs none: it shows a study that exists (and exports its best with --export-best)" in help_text
     assert "start no trial after SECONDS, counted from this command's start" in help_text
     assert "exit 1 if it passes before any worker was ready to start one" in help_text
     assert "at most 4 per core, and as many as the free memory holds" in help_text

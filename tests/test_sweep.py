@@ -299,9 +299,47 @@ def test_a_journal_path_whose_folder_is_missing_is_refused_not_created(
     typo = cli(*sweep, "--storage", "shard/s.journal")
     assert (typo.returncode, typo.stderr) == (2, "mnist-tui sweep: error: --storage shard/s.journal: its folder does not exist\n")
     assert not (tmp_path / "shard").exists() and not (tmp_path / "runs").exists()
+    make_study(tmp_path / "shared" / "s.journal", space)
     named = cli(*sweep, "--storage", "shared/s.journal")
     assert named.returncode == 0, named.stderr
-    assert (tmp_path / "shared" / "s.journal").stat().st_size > 0
+    assert "study smoke-S: no trials" in named.stdout
+
+
+def make_study(path: Path, space: Path, name: str = "smoke-S") -> None:
+    """The study ``mnist-tui sweep --preset smoke --space S.toml`` makes, in the journal ``path``, with no trial."""
+    from mnist_tui.engine.study import open_storage, open_study
+    from mnist_tui.sweep import build_parser, resolve
+
+    options = resolve(build_parser().parse_args(["--preset", "smoke", "--space", str(space)]))
+    open_study(open_storage(str(path), path.parent), name, base=options.base, space=options.space, pruner="median")
+
+
+def test_trials_0_refuses_a_study_that_is_not_there_and_creates_nothing(
+    cli: Callable[..., Any], tmp_path: Path, space: Path, data_dir: Path
+) -> None:
+    """QA: ``--trials 0 --export-best`` with a misspelled --study made an empty study of that name (and then
+    said it had no complete trial); with a journal that was not there, it made the journal."""
+    sweep = ("sweep", "--no-ui", "--preset", "smoke", "--space", "S.toml", "--trials", "0", "--data-dir", str(data_dir),
+             "--export-best", "best.toml")
+    why = "mnist-tui sweep: error: --trials 0 runs no trial: it shows a study that exists (and exports its best with --export-best), and"
+    none = cli(*sweep, "--runs-dir", "runs")
+    assert (none.returncode, none.stderr) == (2, f"{why} runs/sweeps.journal does not exist\n")
+    assert not (tmp_path / "runs").exists()
+
+    journal = tmp_path / "runs" / "sweeps.journal"
+    journal.parent.mkdir()
+    make_study(journal, space)
+    make_study(journal, space, "wide")
+    before = journal.read_bytes()
+    typo = cli(*sweep, "--runs-dir", "runs", "--study", "wdie")
+    assert (typo.returncode, typo.stderr) == (2, f"{why} there is no study 'wdie' in runs/sweeps.journal; its studies: smoke-S, wide\n")
+    assert journal.read_bytes() == before and not (tmp_path / "best.toml").exists()
+
+    (tmp_path / "empty.journal").touch()
+    empty = cli(*sweep, "--storage", "empty.journal")
+    assert (empty.returncode, empty.stderr) == (2, f"{why} there is no study 'smoke-S' in empty.journal, which holds no study\n")
+    assert (tmp_path / "empty.journal").read_bytes() == b""
+    assert not (tmp_path / "best.toml").exists()
 
 
 def complete_trial_in(runs: Path, space: Path) -> Any:
