@@ -637,7 +637,8 @@ async def test_an_opened_trial_fills_the_form_as_a_run_of_its_own_and_a_run_name
         form = app.query_one(ConfigForm)
         table = await press_on(pilot, app, "S-t0003-x", "enter")
         await wait_until(pilot, lambda: app.run_id == "S-t0003-x", what="the trial opened")
-        assert form.read() == SMOKE.replace(lr=0.02, name=Config().name) and form.preset is None  # not its name
+        assert form.read() == SMOKE.replace(lr=0.02) and form.preset == "smoke"  # named as smoke's runs, not as the trial
+        assert form.summary == "smoke, edited" and form.edited() == ["lr", "epochs"]  # QA: it said "custom"
 
         await pilot.press("4")
         await select(pilot, table, "exp-t1000-y")

@@ -217,6 +217,36 @@ async def test_a_run_started_from_a_trials_settings_is_a_fresh_run_of_its_own(tm
 
 
 @run_async
+async def test_a_trial_opened_in_train_shows_its_preset_with_the_searched_fields_edited(tmp_path: Path) -> None:
+    """QA: a trial its study made from smoke filled the form as "custom" ("Your own configuration."), though its
+    summary records smoke; it is smoke with the searched fields edited, and s starts a run of smoke's, not a trial."""
+    import json
+
+    name = f"{trial_name('smoke-S', 2)}-20261201-120000-abcd"
+    settings = CONFIG.replace(name=trial_name("smoke-S", 2), lr=0.0123, hidden=(32, 16))
+    folder = trial_folder(tmp_path / name, list(training_run()(settings, name)), settings)
+    sweep = {"study": "smoke-S", "trial": 2, "state": "complete", "outcome": "finished", "params": {"lr": 0.0123}}
+    (folder / "summary.json").write_text(json.dumps({"status": "finished", "preset": "smoke", "sweep": sweep}))
+    source = ScriptedSource()
+    app = MnistApp(CONFIG, source=source, preset="smoke", view="SweepView")
+    async with app.run_test(size=SIZE) as pilot:
+        await show_trials(app, pilot, trial(2, "complete", (95.5, 97.25, 96.75), 0.0123, run_dir=str(folder)))
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: app.current_view == "TrainView" and app.run_id == name, what="the trial shown")
+        form = app.query_one(ConfigForm)
+        assert form.preset == "smoke" and form.summary == "smoke, edited", form.summary
+        assert form.edited() == ["hidden", "lr", "epochs"]  # CONFIG is smoke with epochs=3
+        description = str(form.query_one("#preset-description", Static).render())
+        assert description.startswith("smoke, edited: hidden, lr, epochs."), description
+
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: source.calls, what="the run started")
+        smoke = load_preset("smoke").name
+        assert source.last.config == settings.replace(name=smoke) and source.last.preset == "smoke"
+        assert source.last.run_id.startswith(f"{smoke}-")
+
+
+@run_async
 async def test_choices_too_long_for_a_narrow_plot_are_lettered_with_a_legend_below() -> None:
     """plotext drops a label that would overlap its neighbour: one name stood under several columns."""
     hidden = [[512, 256], [256, 128], [128, 64], [64, 32], [1024, 512]]

@@ -15,7 +15,7 @@ from ..engine.catalog import DamagedRun, read_config, read_summary
 from ..engine.config import Config
 from ..engine.events import Event
 from ..engine.replay import ReplayError, describe_skipped, read_events
-from .config_form import ConfigForm
+from .config_form import ConfigForm, preset_config
 from ..engine.lock import writer_alive
 from .runs_view import RunsView
 from .train_view import TrainView
@@ -73,9 +73,9 @@ class PastRuns(_Base):
 
         ``fresh``: the run is only shown, and what ``s`` starts from its settings is a new run. A
         sweep trial's settings (``trial``, or a summary with its ``sweep`` entry) then fill the
-        form under the name of a run of the form's own, with no preset: started under the trial's
-        name, the run was one more trial of its study, in the Runs view and the status bar. A
-        followed or resumed trial keeps its name.
+        form as a run of its preset with the trial's fields edited (``smoke, edited: lr``), named
+        as such a run is: started under the trial's name, the run was one more trial of its study, in
+        the Runs view and the status bar. A followed or resumed trial keeps its name.
         """
         try:
             config = read_config(path)
@@ -87,12 +87,15 @@ class PastRuns(_Base):
         except DamagedRun:
             summary = {}
         if fresh and (trial or "sweep" in summary):
-            self.query_one(ConfigForm).load(as_own_run(config), None)
+            self.query_one(ConfigForm).load(*as_own_run(config, summary.get("preset")))
         else:
             self.query_one(ConfigForm).load(config, summary.get("preset"))
         return config
 
 
-def as_own_run(config: Config) -> Config:
-    """A sweep trial's settings as a run of the form's own: its name is not the trial's."""
-    return config.replace(source="form", name=Config().name)
+def as_own_run(config: Config, preset: str | None) -> tuple[Config, str | None]:
+    """A sweep trial's settings as a run of the form's own, and the preset to show: named as a run of
+    its preset is (a shipped preset's name, else the form's default), not as the trial. QA: the form
+    said ``custom`` of a trial its study had made from smoke; it now says ``smoke, edited: lr``."""
+    base = preset_config(preset) if preset else None
+    return config.replace(source="form", name=base.name if base is not None else Config().name), preset if base else None

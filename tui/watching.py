@@ -80,7 +80,7 @@ class Watching(_Base):
         running = form.running
         form.unlock_after_run()
         if running is not None:  # what s starts next is a run of this dashboard's, not one more trial
-            form.load(as_own_run(running), None)
+            form.load(*as_own_run(running, form.preset))
         if self.state in ACTIVE:  # it still trains elsewhere: this is no run of this dashboard's
             self.run_state = RunState()
         self._set_state(self.run_state.state)  # and the keys follow: start is this dashboard's again
