@@ -132,10 +132,7 @@ def test_a_server_that_goes_down_mid_sweep_stops_it_in_one_line(data_dir: Path, 
              "--runs-dir", str(tmp_path / "runs"), "--set", "epochs=20", "--set", "device=cpu"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
         )
-        deadline = time.monotonic() + 120
-        while not list((tmp_path / "runs").glob("down-t0000-*/events.jsonl")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0)  # the first trial trains
+        wait_for_training(tmp_path / "runs", 1, 120)
         stop()
         out, err = sweep.communicate(timeout=180)
     assert sweep.returncode == 1, err
@@ -143,6 +140,14 @@ def test_a_server_that_goes_down_mid_sweep_stops_it_in_one_line(data_dir: Path, 
     assert "mnist-tui sweep: error: lost the storage postgresql://postgres@127.0.0.1:" in err
     assert "invalid data" not in err  # Optuna's guess, not what happened
     assert err.rstrip().endswith("run the same command again once it answers, to go on with the study")
+
+
+def wait_for_training(runs: Path, trials: int, timeout: float) -> None:
+    """Until ``trials`` trials' logs hold a batch report (they train), else fail."""
+    deadline = time.monotonic() + timeout
+    while sum('"event":"batch"' in log.read_text() for log in runs.glob("down-t*/events.jsonl")) < trials:
+        assert time.monotonic() < deadline, f"{trials} trial(s) not training within {timeout:g} s"
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -164,10 +169,7 @@ def test_the_trials_running_when_the_server_goes_down_end_checkpointed_and_resum
              "--runs-dir", str(runs), "--set", "epochs=100", "--set", "device=cpu", "--pruner", "none"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
         )
-        deadline = time.monotonic() + 180
-        while len(list(runs.glob("down-t*/events.jsonl"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0)  # both trials train
+        wait_for_training(runs, 2, 180)
         stop()
         out, err = sweep.communicate(timeout=180)
     assert sweep.returncode == 1, err

@@ -656,7 +656,12 @@ async def test_loss_reports_repaint_without_relaying_out_the_screen(monkeypatch:
         progress = app.query_one(RunProgress)
         await press(pilot, "s")
         await wait_until(pilot, lambda: progress.step > 5, what="reports")
-        await pilot.pause(0.3)  # the start's own relayouts settle
+        before = -1
+        for _ in range(20):  # the start's own relayouts settle: none in 0.3 s
+            if len(layouts) == before:
+                break
+            before = len(layouts)
+            await pilot.pause(0.3)
         before, step = len(layouts), progress.step
         await wait_until(pilot, lambda: progress.step > step + 40, what="40 more reports")
         await pilot.pause(0.1)

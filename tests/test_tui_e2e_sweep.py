@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_tui_e2e import EXIT, Terminal, terminal  # noqa: F401  (terminal: the fixture)
+from test_tui_e2e import EXIT, RUN_WITHIN, Terminal, terminal  # noqa: F401  (terminal: the fixture)
 
 SWEEP_WITHIN = 240
 """Two workers starting (torch in each) and six tiny trials: well under a minute on a quiet machine."""
@@ -66,7 +66,7 @@ def test_a_run_started_and_stopped_in_the_sweep_dashboard_leaves_the_sweeps_exit
     terminal.press("Enter")  # the trial in Train: its settings in the form
     terminal.wait_for(lambda s: "● finished" in s, 10, "the trial in the Train view")
     terminal.press("s")
-    terminal.wait_for(lambda s: "● running" in s, 30, "the dashboard's own run")
+    terminal.wait_for(lambda s: "● running" in s, RUN_WITHIN, "the dashboard's own run")  # torch and the data load first
     terminal.press("x")
     terminal.wait_for(lambda s: "● stopped" in s, 30, "the run stopped")
     terminal.press("q")

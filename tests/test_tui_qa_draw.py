@@ -27,12 +27,16 @@ class GatedReports:
     def __init__(self) -> None:
         self.gate = threading.Event()
         self.gate.set()
+        self.waiting = threading.Event()
+        """Set while the engine waits at the closed gate (so it takes no command)."""
 
     def __call__(self, config: Config, run_id: str) -> Iterator[Event]:
         yield started(run_id, config)
         step = 0
         while True:
-            self.gate.wait()
+            while not self.gate.wait(0.01):
+                self.waiting.set()
+            self.waiting.clear()
             step += 1
             yield batch(run_id, step, loss=1.0)
 
@@ -45,9 +49,23 @@ def label_step(view: DrawView) -> tuple[int, int]:
 
 
 @run_async
-async def test_the_training_models_answer_is_renewed_as_it_trains_and_on_coming_back() -> None:
+async def test_the_training_models_answer_is_renewed_as_it_trains_and_on_coming_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """A drawing classified at epoch 581 still said epoch 581 at epoch 1264 (QA): while shown it is
     classified again as training goes on, and at once when the view is shown again; hidden, never."""
+    asked: list[str] = []  # when the view asked again: as it was shown, or at a frame tick
+    show, schedule = DrawView.on_show_view, DrawView._schedule
+
+    def on_show_view(view: DrawView) -> None:
+        asked.append("show")
+        show(view)
+        asked.append("shown")
+
+    def counted(view: DrawView, delay: float | None) -> None:
+        asked.append("ask")
+        schedule(view, delay)
+
+    monkeypatch.setattr(DrawView, "on_show_view", on_show_view)
+    monkeypatch.setattr(DrawView, "_schedule", counted)
     script = GatedReports()
     source = ScriptedSource(script, pace=0.01)
     app = MnistApp(CONFIG, source=source, preset="smoke")
@@ -56,7 +74,7 @@ async def test_the_training_models_answer_is_renewed_as_it_trains_and_on_coming_
         await wait_until(pilot, lambda: app.state == "running", what="the run")
         # The question of a drawing, answered only once the view is hidden: that answer goes unseen.
         script.gate.clear()
-        await pilot.pause(0.3)  # the engine waits at the gate
+        await wait_until(pilot, script.waiting.is_set, what="the engine waiting at the gate")
         await press(pilot, "3", "space")  # one change: one question
         view = app.query_one(DrawView)
         await wait_until(pilot, lambda: view.awaiting is not None, what="a question on its way")
@@ -69,8 +87,10 @@ async def test_the_training_models_answer_is_renewed_as_it_trains_and_on_coming_
         assert len(source.taken("predict")) == 1, "a hidden view asks nothing"
         latest = app.run_state.latest
 
+        asked.clear()
         await press(pilot, "3")
-        await wait_until(pilot, lambda: view.predictions == 1, timeout=1.5, what="an answer on coming back")
+        await wait_until(pilot, lambda: view.predictions == 1, what="an answer on coming back")
+        assert asked[:3] == ["show", "ask", "shown"], asked  # asked as it was shown, not at the next tick
         first = label_step(view)
         assert first >= (latest.epoch, latest.epoch_step)
         await wait_until(pilot, lambda: view.predictions >= 2, what="an answer of the model trained on")

@@ -616,6 +616,7 @@ async def test_the_shown_runs_view_lists_again_by_itself_and_a_hidden_one_reads_
 
         await pilot.press("1")
         await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not view._listing, what="a listing begun before the view was hidden to end")
         hidden_at = view.listed
         await pilot.pause(1.0)
         assert view.listed == hidden_at, "a hidden Runs view lists nothing"

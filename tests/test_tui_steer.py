@@ -63,7 +63,7 @@ async def test_p_pauses_and_resumes_in_the_engine_and_the_state_follows_its_even
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot, app)
-        await press(pilot, "p")
+        app.action_pause()  # what p does (pressed below, to resume), with no await: the engine cannot have answered yet
         assert app.state == "running", "paused only once the engine says so"
         await wait_until(pilot, lambda: app.state == "paused", what="RunPaused")
         assert [c.command for c in source.commands] == ["pause"]

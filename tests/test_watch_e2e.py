@@ -118,9 +118,11 @@ def test_watch_follows_the_headless_run_and_pauses_changes_and_stops_it(
     later = [e for e in logged(run) if e["event"] == "batch" and e["step"] > changed["step"]]  # type: ignore[index]
     earlier = [e for e in logged(run) if e["event"] == "batch" and e["step"] <= changed["step"]]  # type: ignore[index]
     assert {e["lr"] for e in later} == {0.05} and {e["lr"] for e in earlier} == {0.01}
-    text = out.read_text()
-    assert "lr 0.01 -> 0.05" in text
-    assert REPORT.findall(text.split("lr 0.01 -> 0.05")[1])[0] == "0.05"
+    # The log is written before the line is printed: wait for a printed report after the change.
+    def after_the_change() -> list[str]:
+        return REPORT.findall(out.read_text().partition("lr 0.01 -> 0.05")[2])
+
+    assert poll(after_the_change, "a printed report after the change")[0] == "0.05"  # type: ignore[index]
 
     # Stop from the watcher: the headless run ends as Ctrl+C ends it, with its last checkpoint.
     press("x")
