@@ -271,3 +271,26 @@ def test_an_error_naming_a_file_keeps_its_reason_on_one_line(
         assert out == "" and err.count("\n") == 1 and "\x1b" not in err, (case, err)
         assert err.startswith("mnist-tui predict: error: ") and message in err, (case, err)
     assert "does not exist" in err
+
+
+def test_a_digit_drawn_with_a_thin_pen_in_a_large_image_reads_as_with_a_thick_one(
+    trained, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: strokes of a few pixels in a 1000-pixel image were read as a near-even guess (15-25 %)."""
+    from PIL import ImageDraw
+
+    def drawn(name: str, size: int, pen: int, points: list[tuple[float, float]]) -> str:
+        image = Image.new("L", (size, size), 255)
+        ImageDraw.Draw(image).line([(x * size, y * size) for x, y in points], fill=0, width=pen, joint="curve")
+        image.save(tmp_path / name)
+        return str(tmp_path / name)
+
+    ring = [(0.5 + 0.2 * np.sin(2 * np.pi * k / 48), 0.5 - 0.35 * np.cos(2 * np.pi * k / 48)) for k in range(49)]
+    shapes = {"0": ring, "1": [(0.5, 0.15), (0.5, 0.85)], "7": [(0.3, 0.15), (0.7, 0.15), (0.45, 0.85)]}
+    run_dir, _ = trained
+    for digit, points in shapes.items():
+        thick, thin = drawn(f"{digit}-thick.png", 280, 20, points), drawn(f"{digit}-thin.png", 1000, 3, points)
+        assert main(["predict", str(run_dir), thick, thin, "--json"]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert rows[0]["prediction"] == rows[1]["prediction"], (digit, rows)
+        assert max(rows[1]["probabilities"]) > 0.5, (digit, rows[1])

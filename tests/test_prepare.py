@@ -255,3 +255,38 @@ def test_an_image_over_the_limit_is_refused_by_its_size_before_it_is_decoded(tmp
         "images of more than 200,000,000 pixels are not read"
     )
     assert caught == [] and Image.MAX_IMAGE_PIXELS == limit
+
+
+def pen_drawing(size: int, pen: int) -> Image.Image:
+    """A 0 drawn black on white with a round pen ``pen`` pixels wide, in a square image of ``size``."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (size, size), 255)
+    ImageDraw.Draw(image).ellipse([size * 0.3, size * 0.15, size * 0.7, size * 0.85], outline=0, width=pen)
+    return image
+
+
+@pytest.mark.parametrize(("size", "pen"), [(1000, 3), (1000, 8), (500, 2), (3000, 4)])
+def test_a_thin_pen_in_a_large_image_comes_out_as_wide_as_mnists_strokes(tmp_path: Path, size: int, pen: int) -> None:
+    """QA: a pen line of 3 pixels in a 1000-pixel image shrank to a faint trace a tenth of a pixel
+    wide, which a model read as a near-even guess."""
+    from mnist_tui.engine.prepare import THIN_STROKE, stroke_width
+
+    path = tmp_path / "thin.png"
+    pen_drawing(size, pen).save(path)
+    digit = prepared(load_image(path)) / 255
+    assert THIN_STROKE <= stroke_width(digit) <= 2.7, stroke_width(digit)  # MNIST's middle 80 %
+    assert digit.max() > 0.9  # ink, not a trace
+    ring = digit > 0.5  # a ring still: its middle is empty
+    assert not ring[12:16, 12:16].any() and ring[:, 14].sum() >= 2
+
+
+def test_a_stroke_as_wide_as_mnists_or_a_canvas_is_left_as_drawn() -> None:
+    from mnist_tui.engine.prepare import _thickened
+
+    ink = 1 - np.asarray(pen_drawing(280, 20), dtype=np.float32) / 255
+    top, bottom, left, right = box(ink, 0.1)
+    wide = ink[top : bottom + 1, left : right + 1]  # as prepare_digit crops it
+    assert _thickened(wide) is wide  # 20 pixels of a 197-pixel-high digit: about 1.6 in the 20x20 box
+    line = canvas(28, (4, 14, 20, 1))  # the Draw view's one-cell stroke
+    assert _thickened(line) is line
