@@ -275,6 +275,30 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
 
 
 @run_async
+async def test_r_on_the_watched_run_in_the_runs_view_says_how_to_resume_it(tmp_path: Path) -> None:
+    """QA: r on the run watch follows said "open the dashboard (mnist-tui) for resuming another run"."""
+    from mnist_tui.tui.runs_table import RunsTable
+    from mnist_tui.tui.runs_view import RunsView
+
+    folder = run_folder(tmp_path, list(training_run(end=False)(CONFIG, RUN))[:8])
+    summary = {"name": CONFIG.name, "status": "running", "epochs": CONFIG.epochs, "epochs_completed": 0}
+    (folder / "summary.json").write_text(json.dumps(summary))  # as the engine writes it at the start
+    app, notes = watcher_of_killed_run(folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "interrupted", what="the writer's death noticed")
+        view, table = app.query_one(RunsView), app.query_one(RunsTable)
+        await pilot.press("4")
+        await wait_until(pilot, lambda: view.listed and [e.run for e in table.shown] == [RUN], what="the listing")
+        assert table.shown[0].state == "interrupted"
+        notes.clear()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: notes, what="the note")
+    (note,) = notes
+    assert note.startswith(f"watch follows {RUN} and trains nothing. Resume it with: mnist-tui --resume {folder}"), note
+    assert "another run" not in note
+
+
+@run_async
 async def test_the_resume_hint_of_an_interrupted_run_pastes_as_shown_and_asks_for_its_data_folder(tmp_path: Path) -> None:
     """It said ``mnist-tui --resume FOLDER`` unquoted (a folder with a space split in two) and
     without ``--data-dir``, which a run trained on another data folder needs: the headless run's

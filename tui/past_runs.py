@@ -61,6 +61,10 @@ class PastRuns(_Base):
         self.action_view(TrainView.__name__)
 
     def on_runs_view_resume_requested(self, message: RunsView.ResumeRequested) -> None:
+        if self.watching is not None and not self.trial_followed and same_folder(message.path, self.watching):
+            # watch trains nothing: its own run is resumed by a command (QA: "for resuming another run").
+            self.notify(f"watch follows {self.watching.name} and trains nothing. {self.watched_resume_hint()}", timeout=15)
+            return
         if self.state_is_active("resuming another run"):
             return
         config = self.load_config_of(message.path)
@@ -91,6 +95,14 @@ class PastRuns(_Base):
         else:
             self.query_one(ConfigForm).load(config, summary.get("preset"))
         return config
+
+
+def same_folder(one: Path, other: Path) -> bool:
+    """Whether two paths name the same folder (one may be relative, or through a link)."""
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
 
 
 def as_own_run(config: Config, preset: str | None) -> tuple[Config, str | None]:

@@ -173,17 +173,21 @@ class Watching(_Base):
             return
         self._set_state("interrupted")
         self.show_interrupted()
-        started = self.run_state.started
-        dataset = started.config.get("dataset", "mnist") if started else "mnist"
-        # A run killed before its first event names its data folder in its summary alone.
-        recorded = (started.data_dir if started else None) or summary_data_dir(self.watching)
-        hint = resume_hint(self.watching, recorded, str(dataset), headless=bool(started and started.headless))
         self.notify(
-            f"The process training {self.watching.name} is gone: the run is interrupted. {hint}",
+            f"The process training {self.watching.name} is gone: the run is interrupted. {self.watched_resume_hint()}",
             severity="error",
             timeout=15,
         )
         self.let_trial_go()  # it has ended here: the dashboard is its own again, and may resume it (QA)
+
+    def watched_resume_hint(self) -> str:
+        """How to continue the followed run (:func:`resume_hint`), as its log and summary record it."""
+        assert self.watching is not None
+        started = self.run_state.started
+        dataset = started.config.get("dataset", "mnist") if started else "mnist"
+        # A run killed before its first event names its data folder in its summary alone.
+        recorded = (started.data_dir if started else None) or summary_data_dir(self.watching)
+        return resume_hint(self.watching, recorded, str(dataset), headless=bool(started and started.headless))
 
     def _damaged(self, damage: str) -> None:
         """The followed run's writer is gone and its folder is damaged, as ``runs`` and ``compare``
