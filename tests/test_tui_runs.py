@@ -142,6 +142,12 @@ async def test_sorting_by_keys_and_columns_and_filtering(runs_dir: Path) -> None
         assert app.focused is table
         assert "1 of 4 runs" in str(app.query_one("#runs-table-box").border_subtitle)
 
+        # The damage is searched too, and the hint says so (QA: it named run, preset, state, device only).
+        filter_input = app.query_one("#runs-filter", Input)
+        assert filter_input.placeholder.startswith("filter: words in the run's name, preset, state, device or damage")
+        filter_input.value = "corrupt"
+        await wait_until(pilot, lambda: shown(table) == ["broken"], what="the damaged run found by its damage")
+
 
 def caption(app: MnistApp) -> str:
     return str(app.query_one("#runs-table-box").border_subtitle)

@@ -89,7 +89,7 @@ class RunsView(View):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="filter: words that the run, preset, state or device contain (/ to type)", id="runs-filter"
+            placeholder="filter: words in the run's name, preset, state, device or damage (/ to type)", id="runs-filter"
         )
         with Horizontal(id="runs-top"):
             with Vertical(id="runs-table-box"):
