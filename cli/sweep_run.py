@@ -60,6 +60,7 @@ class Sweep:
         self.study = study
         self.plan = plan_for(options, log)
         self.workers = Workers(self.plan, options.workers)
+        self.fail_orphans()  # left running by an earlier command on this machine that died: earlier trials too
         self.earlier = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
         self.shown: Callable[[list[TrialRow]], list[TrialRow]] = lambda rows: rows
         """The rows as the final table shows them: the dashboard's leave out the time its trials were
@@ -90,16 +91,14 @@ class Sweep:
             self.fail_orphans()
         return dead
 
-    def fail_orphans(self) -> list[optuna.trial.FrozenTrial]:
+    def fail_orphans(self) -> None:
         """Fail this machine's running trials whose process is gone, and say so in their run folders."""
-        failed = fail_dead_trials(self.study)
-        for trial in failed:
+        for trial, outcome in fail_dead_trials(self.study):
             run_dir = trial.user_attrs.get("run_dir")
             if run_dir:
                 sweep = {"study": self.study.study_name, "trial": trial.number, "state": "failed",
-                         "outcome": "worker died", "params": trial.params}
+                         "outcome": outcome, "params": trial.params}
                 record_in_summary(run_dir, sweep)
-        return failed
 
     def lost(self, error: BaseException | None) -> int:
         """The storage stopped answering: stop every worker (none can record a trial), say so in one line.
@@ -206,7 +205,6 @@ class Leaderboard:
 def run_sweep(options: SweepOptions, study: optuna.Study) -> int:
     """Run the sweep headless: a line per finished trial, then the table; returns the exit code."""
     sweep = Sweep(options, study)
-    sweep.fail_orphans()  # left running by an earlier command on this machine that died
     board = Leaderboard(sweep)
     print(sweep.header(), flush=True)
     return sweep.unless_lost(lambda: _supervise(sweep, board))

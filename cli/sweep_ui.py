@@ -55,7 +55,9 @@ def run_is_paused(run_dir: Path) -> bool:
 
 class PausedTrials:
     """Which running trials' runs are paused, and how long each was paused while this command
-    looked: a paused trial is shown as such, its time standing still (Optuna counts its wall time)."""
+    looked: a paused trial is shown as such, its time standing still (Optuna counts its wall time).
+    Once a trial ends, its worker's record of its pauses takes over (``paused_seconds``, which
+    :func:`~mnist_tui.engine.study.trial_row` takes out), for this command and every later one."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -70,7 +72,12 @@ class PausedTrials:
         shown = []
         for row in rows:
             number = row.number
-            paused = row.state == "running" and row.run_dir is not None and run_is_paused(Path(row.run_dir))
+            if row.state != "running":  # ended: its worker recorded its pauses, and its row has them out
+                self._since.pop(number, None)
+                self._held.pop(number, None)
+                shown.append(row)
+                continue
+            paused = row.run_dir is not None and run_is_paused(Path(row.run_dir))
             if paused:
                 self._since.setdefault(number, now)
             elif number in self._since:
@@ -183,7 +190,6 @@ def run_sweep_dashboard(options: SweepOptions, study: optuna.Study) -> int:
     """Run the sweep with the dashboard open on the Sweep view; returns the exit code."""
     log = Path(options.runs_dir) / f"{options.study}-workers.log"
     sweep = Sweep(options, study, log=str(log))
-    sweep.fail_orphans()  # left running by an earlier command on this machine that died
     feed = SweepFeed(sweep)
     sweep.shown = feed.paused.apply  # the table printed at the end, as the view showed the trials' times
     app = sweep_app(options, feed.start)

@@ -358,8 +358,12 @@ def trial_row(trial: FrozenTrial) -> TrialRow:
     attrs = trial.user_attrs
     state = STATES.get(trial.state, trial.state.name.lower())
     outcome = attrs.get("outcome") or ("worker died" if trial.state == TrialState.FAIL else state)
-    end = trial.datetime_complete or (datetime.now() if trial.state == TrialState.RUNNING else None)
+    end = _last_seen(attrs) or trial.datetime_complete or (datetime.now() if trial.state == TrialState.RUNNING else None)
     seconds = (end - trial.datetime_start).total_seconds() if end and trial.datetime_start else None
+    if seconds is not None and trial.state != TrialState.RUNNING:
+        # Its run's pauses (watch's p, the dashboard's) as its worker recorded them: no training
+        # time. A running trial's are the dashboard's to take out (cli/sweep_ui.py), as it sees them.
+        seconds = max(0.0, seconds - float(attrs.get("paused_seconds") or 0.0))
     return TrialRow(
         number=trial.number,
         state=state,
@@ -374,6 +378,14 @@ def trial_row(trial: FrozenTrial) -> TrialRow:
     )
 
 
+def _last_seen(attrs: dict[str, Any]) -> datetime | None:
+    """When a trial failed as its worker died was last seen training (:func:`fail_dead_trials`)."""
+    try:
+        return datetime.fromisoformat(attrs["last_seen"]) if "last_seen" in attrs else None
+    except (TypeError, ValueError):
+        return None
+
+
 def mark_process(trial: optuna.Trial, session: str) -> None:
     """Record which command (``session``), machine and process run ``trial`` (for :func:`fail_dead_trials`)."""
     trial.set_user_attr("session", session)
@@ -382,8 +394,9 @@ def mark_process(trial: optuna.Trial, session: str) -> None:
     trial.set_user_attr("pid_started", process_started(os.getpid()))
 
 
-def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Fail this machine's running trials whose process is gone; returns them as they were."""
+def fail_dead_trials(study: optuna.Study) -> list[tuple[FrozenTrial, str]]:
+    """Fail this machine's running trials whose process is gone; returns each as it was, with its
+    outcome: "worker died", or "storage lost" where its run's summary says the storage was lost."""
     host = socket.gethostname()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -392,12 +405,42 @@ def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
             continue  # another machine's (its heartbeat or its own sweep decides), or just asked
         if process_alive(attrs["pid"], attrs.get("pid_started")):
             continue
+        outcome = _note_death(study, trial)
         try:
             study.tell(trial.number, state=TrialState.FAIL)
         except (ValueError, RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another process failed or finished it first
-        failed.append(trial)
+        failed.append((trial, outcome))
     return failed
+
+
+def _note_death(study: optuna.Study, trial: FrozenTrial) -> str:
+    """Before a dead worker's trial is failed: when its run last wrote to its log (its time ends
+    there, not when this command found it dead, maybe a day later), and a storage lost mid-run,
+    which its summary says (the worker could not tell the study), kept as its outcome."""
+    run_dir = trial.user_attrs.get("run_dir")
+    if not run_dir:
+        return "worker died"
+    notes: dict[str, Any] = {}
+    try:
+        notes["last_seen"] = datetime.fromtimestamp(os.stat(Path(run_dir) / "events.jsonl").st_mtime).isoformat()
+    except (OSError, ValueError):
+        pass
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+        sweep = summary.get("sweep") if isinstance(summary, dict) else None
+        if isinstance(sweep, dict) and sweep.get("trial") == trial.number and sweep.get("outcome") == "storage lost":
+            notes["outcome"] = "storage lost"
+            if isinstance(summary.get("error"), str):
+                notes["error"] = summary["error"]
+    except (OSError, ValueError, RecursionError):
+        pass
+    for key, value in notes.items():
+        try:  # FrozenTrial has no public id; the storage sets a running trial's attributes by it
+            study._storage.set_trial_user_attr(trial._trial_id, key, value)
+        except Exception:  # finished meanwhile by another process: tell() below says so
+            break
+    return notes.get("outcome", "worker died")
 
 
 def process_started(pid: int) -> str | None:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import optuna
 
 from .config import Config, ConfigError
-from .events import CommandAnswered, EpochEnded, RunDiverged, RunFailed, RunFinished, RunStarted, RunStopped, Terminal
+from .events import (
+    CommandAnswered, EpochEnded, RunDiverged, RunFailed, RunFinished, RunPaused, RunResumed, RunStarted, RunStopped, Terminal,
+)
 from .runs import RunFolder
 from .space import SearchSpace
 from .study import first_line, lost_storage, mark_process
@@ -103,6 +106,7 @@ def run_trial(
     terminal: Terminal | None = None
     run_dir: str | None = None
     commanded = False  # a stop command (watch's x, or the run's commands.jsonl) stopped it, not the sweep
+    paused_seconds, paused_at = 0.0, None  # its pauses: no training time (a later command's table counts them out)
     events = run_training(config, data_dir=data_dir, runs_dir=runs_dir, stop=_Any(stop, pruned, call.stop), preset=preset)
     for event in events:
         if isinstance(event, RunStarted):
@@ -114,7 +118,12 @@ def run_trial(
                 pruned.set()
         elif isinstance(event, CommandAnswered):
             commanded = commanded or (event.command == "stop" and event.accepted)
-        elif isinstance(event, Terminal):
+        elif isinstance(event, RunPaused):
+            paused_at = time.monotonic() if paused_at is None else paused_at
+        elif isinstance(event, (RunResumed, Terminal)) and paused_at is not None:
+            paused_seconds, paused_at = paused_seconds + time.monotonic() - paused_at, None
+            call(trial.set_user_attr, "paused_seconds", round(paused_seconds, 3))
+        if isinstance(event, Terminal):
             terminal = event
     outcome, error = _outcome(terminal, pruned=pruned.is_set(), commanded=commanded)
     call(trial.set_user_attr, "outcome", outcome)

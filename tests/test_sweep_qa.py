@@ -180,3 +180,49 @@ def test_the_study_line_counts_in_words(tmp_path: Path, capsys: pytest.CaptureFi
     header = sweep_of(tmp_path / "one", "--trials", "1").header()
     assert header.startswith(f"sweep smoke-S in {tmp_path / 'one' / 'runs' / 'sweeps.journal'}: 1 trial, ")
     assert trial_table([one] * 21, ("lr",)).endswith("\n... and 1 more trial")
+
+
+@pytest.mark.parametrize("ended", ["worker died", "storage lost"])
+def test_a_dead_workers_trial_found_later_keeps_its_time_and_its_outcome_and_counts_as_earlier(
+    tmp_path: Path, ended: str
+) -> None:
+    """QA, on a later command over the study: a trial whose worker died the day before counted the whole
+    day as its time; one left running by a lost storage was relabelled "worker died" (its summary too);
+    and the header's earlier trials left it out (it was failed after they were counted)."""
+    import os
+    import socket
+    import subprocess
+    from datetime import datetime, timedelta
+
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    from mnist_tui.engine.study import trial_row
+
+    study = sweep_of(tmp_path, "--trials", "1").study
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process that ran a trial and is gone
+    run_dir = tmp_path / "runs" / "smoke-S-t0000-20261202-100000-abcd"
+    run_dir.mkdir(parents=True)
+    (run_dir / "events.jsonl").write_text('{"event":"started"}\n')
+    summary = {"status": "stopped", "epochs_completed": 1}
+    if ended == "storage lost":
+        summary["error"] = "the sweep lost its storage x: gone"
+        summary["sweep"] = {"study": "smoke-S", "trial": 0, "state": "failed", "outcome": "storage lost", "params": {}}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    started = datetime.now() - timedelta(days=1)
+    os.utime(run_dir / "events.jsonl", (started.timestamp() + 42, started.timestamp() + 42))  # its last line
+    study.add_trial(optuna.trial.FrozenTrial(
+        number=0, trial_id=0, state=optuna.trial.TrialState.RUNNING, value=None, values=None,
+        datetime_start=started, datetime_complete=None, params={"lr": 0.01},
+        distributions={"lr": FloatDistribution(1e-4, 1e-1, log=True)}, intermediate_values={1: 80.0}, system_attrs={},
+        user_attrs={"run_dir": str(run_dir), "session": "old", "host": socket.gethostname(), "pid": gone.pid,
+                    "pid_started": None},
+    ))
+
+    later = sweep_of(tmp_path, "--trials", "1")  # the next command over the study
+    assert later.header().endswith("; 1 earlier trial(s)")
+    (row,) = later.rows()
+    assert row.state == "failed" and row.outcome == ended
+    assert row.seconds == pytest.approx(42, abs=1), row.seconds  # till its log's last line, not till found
+    assert json.loads((run_dir / "summary.json").read_text())["sweep"]["outcome"] == ended
