@@ -34,12 +34,19 @@ SORT_KEYS = ("date", "run", "name", "preset", "state", "epochs", "final", "best"
 
 
 class DamagedRun(ValueError):
-    """A run folder that cannot be read as a run; the message says what is wrong."""
+    """A run folder that cannot be read as a run; the message says what is wrong.
+
+    ``sound``: where a summary could be read but some of its fields break their rules, the fields
+    that keep them (a listing shows those, rather than a blank row)."""
+
+    def __init__(self, message: str, sound: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.sound = sound or {}
 
 
 @dataclass(frozen=True)
 class RunEntry:
-    """One run folder: its summary (empty when damaged) or the reason it is damaged."""
+    """One run folder: its summary (only its sound fields when damaged) and the reason it is damaged."""
 
     path: Path
     summary: dict[str, Any] = field(default_factory=dict)
@@ -214,6 +221,7 @@ def read_entry(folder: Path) -> RunEntry:
             summary = read_summary(folder)
         except DamagedRun as error:
             problems.insert(0, str(error))
+            summary = error.sound  # QA: one bad value blanked the name, the dates and the accuracies
     when = parse_timestamp(summary.get("started")) or modified
     return RunEntry(folder, summary, "; ".join(problems) or None, when, is_interrupted(folder, summary))
 
@@ -310,12 +318,12 @@ def read_summary(folder: Path) -> dict[str, Any]:
         raise DamagedRun("summary.json is corrupt (nested too deep to read)") from None
     if not isinstance(summary, dict):
         raise DamagedRun("summary.json is not a JSON object")
+    error = summary.get("error")
+    if isinstance(error, str) and len(error) > MOST_MESSAGE:
+        summary["error"] = f"{error[:MOST_MESSAGE]}… ({len(error):,} characters)"
     problems = _summary_problems(summary)
     if problems:
-        raise DamagedRun(f"summary.json: {'; '.join(problems)}")
-    error = summary.get("error")
-    if error is not None and len(error) > MOST_MESSAGE:
-        summary["error"] = f"{error[:MOST_MESSAGE]}… ({len(error):,} characters)"
+        raise DamagedRun(f"summary.json: {'; '.join(problems)}", sound_fields(summary))
     return summary
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -162,6 +163,22 @@ def test_every_bad_field_of_a_summary_is_named_in_one_reason(tmp_path: Path) -> 
     )
     (folder / "summary.json").write_text(json.dumps({"epochs": -1}))
     assert read_entry(folder).damage.startswith("summary.json: no status; epochs is -1, not a count")
+
+
+def test_a_summary_with_a_bad_value_keeps_its_sound_ones_in_the_listing(tmp_path: Path) -> None:
+    """QA: one bad value (final_test_accuracy 200) blanked the run's name, start, epochs and best %."""
+    folder = make_run(
+        tmp_path, "r", name="mine", preset="smoke", started="2026-11-23T10:00:00+00:00", final_test_accuracy=200,
+        best_test_accuracy=97.5, best_epoch=4, error="x" * 100_000,
+    )
+    entry = read_entry(folder)
+    assert entry.state == "damaged" and entry.damage == "summary.json: final_test_accuracy is 200, not a percentage from 0 to 100"
+    assert (entry.get("name"), entry.get("preset"), entry.get("best_test_accuracy"), entry.get("epochs_completed")) == (
+        "mine", "smoke", 97.5, 5
+    )
+    assert entry.get("final_test_accuracy") is None and entry.get("status") == "finished"
+    assert entry.when == datetime(2026, 11, 23, 10, tzinfo=timezone.utc).timestamp()  # sorted by its start
+    assert len(entry.get("error")) < 1000  # a long error cut short, as in a sound summary
 
 
 def test_summary_values_at_their_limits_are_sound(tmp_path: Path) -> None:
