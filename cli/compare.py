@@ -94,15 +94,17 @@ def main(argv: Sequence[str]) -> int:
     config_rows = [(field, *(format_value(v) for v in values)) for field, values in differences.items()]
     result_rows = [(label, *(show(label, v) for v in values)) for label, values in metrics.items()]
     result_rows += [(label, *(format_percent(v) for v in values)) for label, values in by_epoch.items()]
-    if on_terminal():  # every run's column in the terminal's width, each still telling its run apart
-        names = fit_names(names, [*config_rows, *result_rows], shutil.get_terminal_size().columns)
-    right = frozenset(range(1, len(names) + 1))
+    per_table = len(names)
+    if on_terminal():  # as many runs a table as fit the terminal, each name still telling its run apart
+        width = shutil.get_terminal_size().columns
+        per_table = runs_per_table([*config_rows, *result_rows], result_rows, width)
+        names = fit_names(names, [*config_rows, *result_rows], width, per_table)
     if differences:
-        print_table(("field", *names), config_rows, title="Configuration differences", right=right)
+        print_side_by_side("Configuration differences", ("field", *names), config_rows, per_table)
     else:
         print("The configurations are the same.")
     print()
-    print_table(("metric", *names), result_rows, title="Results (accuracy in %)", right=right)
+    print_side_by_side("Results (accuracy in %)", ("metric", *names), result_rows, per_table)
     return 0
 
 
@@ -158,17 +160,55 @@ def read_run(folder: Path) -> Compared:
         raise Refused(f"{folder} is damaged: {error}") from None
 
 
-def fit_names(names: list[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
+def runs_per_table(rows: Sequence[Sequence[str]], results: Sequence[Sequence[str]], width: int) -> int:
+    """How many runs one table shows side by side at ``width``: as many as keep every result (a
+    number, state, time or start) on one line and each name at least ``RUN_SHORTEST`` cells, shared
+    evenly among the tables (six runs that fit four a table are shown as two tables of three).
+    Six runs squeezed into 60 columns had four cells a column: numbers, times and labels broken over lines."""
+    count = len(rows[0]) - 1
+    column = max([RUN_SHORTEST] + [cell_len(cell) for row in results for cell in row[1:]])
+    most = max(1, (width - 4 - _label_width(rows)) // (column + 3))  # each column: its cells, padding and rule
+    tables = -(-count // most)
+    return -(-count // tables)
+
+
+def fit_names(names: list[str], rows: Sequence[Sequence[str]], width: int, per_table: int | None = None) -> list[str]:
     """``names`` shortened in their middle, as ``mnist-tui runs`` shortens them, to share what ``width``
-    leaves beside the labels; where two would read the same, both keep more."""
-    labels = max(cell_len(row[0]) for row in rows)
-    room = (width - 1 - 3 * (len(names) + 1) - max(labels, len("metric"))) // len(names)
+    leaves beside the labels among ``per_table`` runs (all by default); where two would read the
+    same, both keep more."""
+    shown_together = per_table or len(names)
+    room = (width - 1 - 3 * (shown_together + 1) - _label_width(rows)) // shown_together
     longest = max(cell_len(name) for name in names)
     for each in range(max(room, RUN_SHORTEST), longest):
         shown = [shorten_middle(name, each) for name in names]
         if len(set(shown)) == len(shown):
             return shown
     return names
+
+
+def _which(first: int, last: int) -> str:
+    return f"run {first}" if first == last else f"runs {first}-{last}"
+
+
+def _label_width(rows: Sequence[Sequence[str]]) -> int:
+    return max([len("metric")] + [cell_len(row[0]) for row in rows])
+
+
+def print_side_by_side(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], per_table: int) -> None:
+    """The runs' columns beside the labels, ``per_table`` runs a table, each titled with the runs it
+    shows where there are several."""
+    count = len(headers) - 1
+    for first in range(1, count + 1, per_table):
+        last = min(count, first + per_table - 1)
+        if first > 1:
+            print()
+        shown = [0, *range(first, last + 1)]
+        print_table(
+            [headers[index] for index in shown],
+            [[row[index] for index in shown] for row in rows],
+            title=title if per_table >= count else f"{title}: {_which(first, last)} of {count}",
+            right=frozenset(range(1, len(shown))),
+        )
 
 
 # Each result of a run, None where its summary has none (blank in the table, null in --json).

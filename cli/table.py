@@ -90,7 +90,9 @@ def rich_table(
 
     highlight = ReprHighlighter()  # numbers coloured as Rich colours a str cell, with no markup read
 
-    table = Table(title=title and Text(title), title_justify="left", header_style="bold")
+    # A title wider than a narrow table (compare's "Configuration differences: run 7 of 7") stays on one line.
+    title_text = title and Text(title, no_wrap=True, overflow="ignore")
+    table = Table(title=title_text, title_justify="left", header_style="bold")
     for index, header in enumerate(headers):
         widest = max((cell_len(row[index]) for row in rows), default=0) if index in whole else None
         table.add_column(
