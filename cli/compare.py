@@ -75,6 +75,9 @@ def main(argv: Sequence[str]) -> int:
     if len(args.runs) < 2:
         print("mnist-tui compare: error: name at least two runs", file=sys.stderr)
         return USAGE
+    if not args.runs_dir.strip():  # Path("") is the current folder: run names were looked up there
+        print("mnist-tui compare: error: --runs-dir is empty; name a folder", file=sys.stderr)
+        return USAGE
     try:
         runs = read_runs(args.runs, Path(args.runs_dir))
     except Refused as error:  # a name as typed, escaped: a newline in it must not split the line

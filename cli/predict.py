@@ -45,6 +45,9 @@ def main(argv: Sequence[str]) -> int:
     from .engine.prepare import ImageError, NoDigit, load_image, prepare_digit
     from .engine.runs import CheckpointError
 
+    if not args.runs_dir.strip():  # Path("") is the current folder: run names were looked up there
+        print("mnist-tui predict: error: --runs-dir is empty; name a folder", file=sys.stderr)
+        return USAGE
     folder, problem = look_up_run(args.run_dir, Path(args.runs_dir))
     run_dir = str(folder)
     if problem is not None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .command import RUNS_DIR
-from .engine.catalog import list_runs
+from .engine.catalog import holds_no_run, list_runs
 from .engine.run_rows import COLUMNS, row_cells
 from .exit_codes import USAGE
 from .table import cell_len, on_terminal, print_table, printable, shorten_middle
@@ -51,6 +53,14 @@ def main(argv: Sequence[str]) -> int:
         return USAGE
     except OSError as error:
         print(f"mnist-tui runs: error: cannot read {runs_dir}: {error.strerror or error}", file=sys.stderr)
+        return USAGE
+    if not entries and not holds_no_run(Path(runs_dir)):  # QA: a run's own folder said only "no runs in" it
+        parent = shlex.quote(str(Path(runs_dir).resolve().parent))
+        print(
+            f"mnist-tui runs: error: {runs_dir} is a run folder, not a folder of runs: "
+            f"mnist-tui runs --runs-dir {parent} lists it",
+            file=sys.stderr,
+        )
         return USAGE
     if args.json:
         for entry in entries:

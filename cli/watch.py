@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     """Run the watcher until the user quits; a missing or unusable run folder is a usage error."""
     args = build_parser().parse_args(argv)
+    if not args.runs_dir.strip():  # Path("") is the current folder: run names were looked up there
+        print("mnist-tui watch: error: --runs-dir is empty; name a folder", file=sys.stderr)
+        return USAGE
     folder, problem = look_up_run(args.run, Path(args.runs_dir))
     if problem is not None:
         print(f"mnist-tui watch: error: {printable(problem)}", file=sys.stderr)

@@ -181,7 +181,9 @@ def not_a_run_folder(path: Path) -> str | None:
     """Why ``path`` cannot be a run folder ("run folder X does not exist"), or None if it is a folder."""
     if paths.is_dir(path):
         return None
-    return f"run folder {path} {'is a file, not a run folder' if paths.exists(path) else paths.absent(path)}"
+    if not paths.exists(path):
+        return f"run folder {path} {paths.absent(path)}"
+    return f"run folder {path} is {'a file' if paths.is_file(path) else 'no folder (a device, a pipe or a socket)'}, not a run folder"
 
 
 def find_run(name: str, runs_dir: Path) -> Path | None:
@@ -283,8 +285,18 @@ def missing_run(name: str, runs_dir: Path | str) -> str:
     """The one line for a run found nowhere, as ``--resume`` says it: ``run folder NAME does not
     exist (nor in RUNS_DIR)``; an absolute path is never looked for under the runs folder."""
     why = paths.absent(Path(name)) if name.strip() else "does not exist"
-    looked_up = "" if Path(name).is_absolute() or why != "does not exist" else f" (nor in {runs_dir})"
+    looked_up = "" if Path(name).is_absolute() or why != "does not exist" else f" ({_looked_in(Path(runs_dir))})"
     return f"run folder {name if name.strip() else repr(name)} {why}{looked_up}"
+
+
+def _looked_in(runs_dir: Path) -> str:
+    """Where a run's name was looked for, and why the runs folder could hold none (QA: a runs
+    folder that was a file read "nor in /etc/hostname")."""
+    if paths.is_dir(runs_dir):
+        return f"nor in {runs_dir}"
+    if paths.exists(runs_dir):
+        return f"and --runs-dir {runs_dir} is a file, not a folder of runs"
+    return f"nor in {runs_dir}, which {paths.absent(runs_dir)}"
 
 
 def _unreadable_log(path: Path) -> str | None:

@@ -225,7 +225,16 @@ def test_a_run_is_named_as_watch_and_compare_name_it(
     assert json.loads(capsys.readouterr().out)["checkpoint"] == str(run_dir / "best.pt")
     monkeypatch.chdir(tmp_path)
     assert main(["predict", run_dir.name, image]) == 2
-    assert capsys.readouterr().err == f"mnist-tui predict: error: run folder {run_dir.name} does not exist (nor in runs)\n"
+    assert capsys.readouterr().err == (
+        f"mnist-tui predict: error: run folder {run_dir.name} does not exist (nor in runs, which does not exist)\n"
+    )
+    # QA: a --runs-dir that is a file read "(nor in /etc/hostname)"; a run's name was never looked for in it.
+    (tmp_path / "listing.txt").write_text("runs\n")
+    assert main(["predict", run_dir.name, image, "--runs-dir", "listing.txt"]) == 2
+    assert capsys.readouterr().err == (
+        f"mnist-tui predict: error: run folder {run_dir.name} does not exist (and --runs-dir listing.txt is a file, "
+        "not a folder of runs)\n"
+    )
 
 
 def test_the_real_command_dispatches_predict_and_keeps_its_flags(cli, trained, images) -> None:

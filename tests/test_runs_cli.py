@@ -125,7 +125,11 @@ def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_d
     [
         (["runs", "--runs-dir", "nowhere"], "mnist-tui runs: error: runs folder nowhere does not exist"),
         (["compare", "one-run"], "mnist-tui compare: error: name at least two runs"),
-        (["compare", "a", "b"], "mnist-tui compare: error: run folder a does not exist (nor in runs)"),
+        (["compare", "a", "b"], "mnist-tui compare: error: run folder a does not exist (nor in runs, which does not exist)"),
+        (["compare", "--runs-dir", "", "a", "b"], "mnist-tui compare: error: --runs-dir is empty; name a folder"),
+        (["predict", "--runs-dir", "", "a", "x.png"], "mnist-tui predict: error: --runs-dir is empty; name a folder"),
+        (["watch", "--runs-dir", " ", "a"], "mnist-tui watch: error: --runs-dir is empty; name a folder"),
+        (["predict", "/dev/null", "x.png"], "run folder /dev/null is no folder (a device, a pipe or a socket), not a run folder"),
         (["compare", "", "a"], "mnist-tui compare: error: run folder '' does not exist (nor in "),
         (["compare", "no-log", "empty"], "is damaged: no events.jsonl"),
         (["compare", "empty", "no-log"], "empty is not a run folder (it has no config.toml and no events.jsonl)"),
@@ -133,7 +137,8 @@ def test_compare_shows_the_differences_and_results_side_by_side(cli: Cli, runs_d
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(cli: Cli, runs_dir: Path, args: list[str], message: str) -> None:
-    result = cli(*args, "--runs-dir", str(runs_dir)) if args[0] == "compare" and args[1] != "a" else cli(*args)
+    named = args[0] == "compare" and args[1] != "a" and "--runs-dir" not in args
+    result = cli(*args, "--runs-dir", str(runs_dir)) if named else cli(*args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -263,3 +268,14 @@ def test_on_a_narrow_terminal_the_run_names_stay_whole(
         assert folder.name in out
     header = next(line for line in out.splitlines() if " run " in line)
     assert all(word in header for word in ("state", "epochs", "final")) and "preset" not in header
+
+
+@pytest.mark.parametrize("json_lines", [False, True], ids=["table", "json"])
+def test_runs_given_a_run_folder_names_the_folder_that_lists_it(cli: Cli, runs_dir: Path, json_lines: bool) -> None:
+    """QA: ``runs --runs-dir runs/smoke-...`` said only "no runs in runs/smoke-..." (and --json nothing), exit 0."""
+    run = next(p for p in sorted(runs_dir.iterdir()) if (p / "config.toml").is_file())
+    result = cli("runs", "--runs-dir", str(run), *(["--json"] if json_lines else []))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"mnist-tui runs: error: {run} is a run folder, not a folder of runs: mnist-tui runs --runs-dir {runs_dir} lists it\n"
+    )
