@@ -192,6 +192,8 @@ class LinePrinter:
     def show(self, event: Event) -> None:
         if self.note.quiet(event):
             return
+        if isinstance(event, (RunPaused, RunResumed)):
+            self._clock(running=isinstance(event, RunResumed))
         if isinstance(event, RunStarted):
             self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.write(describe_start(event))
@@ -248,6 +250,8 @@ class RichPrinter:
     def show(self, event: Event) -> None:
         if self.note.quiet(event):
             return
+        if isinstance(event, (RunPaused, RunResumed)):
+            self._clock(running=isinstance(event, RunResumed))
         if isinstance(event, RunStarted):
             self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.console.print(describe_start(event))
@@ -278,6 +282,14 @@ class RichPrinter:
             self.console.print(describe_end(event, self.run_dir, self.flags, self.steps_per_epoch), style=style, markup=False)
             if self.run_dir:
                 self.console.print(f"run folder: {self.run_dir}", markup=False)
+
+    def _clock(self, *, running: bool) -> None:
+        """Paused, the bars' time left reads ``-:--:--`` (nothing trains); resumed, it is measured from
+        the batches after the resume alone. QA: Rich's speed, averaged over its last 30 s, took the
+        pause in: the estimate after a resume was the pause's length too long, for half a minute."""
+        for task in (self.epoch_task, self.run_task):
+            done = self.progress.tasks[task].completed
+            self.progress.reset(task, start=running, completed=int(done))
 
     def close(self) -> None:
         self.progress.stop()

@@ -242,3 +242,38 @@ def test_few_evaluation_digits_are_named_below_a_thousand() -> None:
         "only 1 evaluation digit", "only 2 evaluation digits", "only 999 evaluation digits", None, None,
     ]
     assert few_eval_digits(12, short=True) == "only 12 eval digits"
+
+
+def test_the_bars_time_left_stands_still_while_paused_and_leaves_the_pause_out_after() -> None:
+    """QA: Rich's speed, averaged over its last 30 s, took a 30 s pause in: after the resume the bars
+    said a run of 10 steps a second had twice its time left, for half a minute."""
+    from mnist_tui.engine.events import RunPaused, RunResumed
+    from mnist_tui.engine.presets import load_preset
+    from mnist_tui.headless import RichPrinter
+    from tui_script import batch, started
+
+    now = [0.0]
+    printer = RichPrinter()
+    printer.progress.get_time = lambda: now[0]  # type: ignore[method-assign]
+    try:
+        config = load_preset("smoke").replace(epochs=10)
+        printer.show(started("r", config))
+        run = printer.progress.tasks[printer.run_task]
+
+        def steps(first: int, last: int) -> None:
+            for step in range(first, last + 1):
+                now[0] += 0.1  # 10 steps a second
+                printer.show(batch("r", step))
+
+        steps(1, 100)
+        steady = run.time_remaining
+        assert steady == pytest.approx((run.total - 100) / 10, rel=0.05)
+        printer.show(RunPaused(run_id="r", epoch=2, step=100))
+        now[0] += 30
+        assert run.time_remaining is None  # "-:--:--": nothing trains
+        printer.show(RunResumed(run_id="r", epoch=2, step=100))
+        steps(101, 120)
+        assert run.time_remaining == pytest.approx((run.total - 120) / 10, rel=0.05)
+        assert run.completed == 120
+    finally:
+        printer.close()
