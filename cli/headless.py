@@ -192,8 +192,6 @@ class LinePrinter:
     def show(self, event: Event) -> None:
         if self.note.quiet(event):
             return
-        if isinstance(event, (RunPaused, RunResumed)):
-            self._clock(running=isinstance(event, RunResumed))
         if isinstance(event, RunStarted):
             self.run_dir, self.steps_per_epoch = event.run_dir, event.steps_per_epoch
             self.write(describe_start(event))
