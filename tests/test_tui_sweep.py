@@ -192,19 +192,29 @@ async def test_a_trial_opens_in_train_and_in_inspect_from_its_run_folder(tmp_pat
         assert app.run_id == folder.name
 
 
+def trial_run(tmp_path: Path, number: int) -> tuple[str, Config, Path]:
+    """Trial ``number`` of the study smoke-S, lr and hidden searched: its run's name, its settings, its folder."""
+    name = f"{trial_name('smoke-S', number)}-20261201-120000-abcd"
+    settings = CONFIG.replace(name=trial_name("smoke-S", number), lr=0.0123, hidden=(32, 16))
+    return name, settings, trial_folder(tmp_path / name, list(training_run()(settings, name)), settings)
+
+
+async def open_in_train(app: MnistApp, pilot: Pilot, number: int, folder: Path) -> None:
+    """The complete trial ``number``, its run in ``folder``, shown in the Sweep view and opened in Train."""
+    await show_trials(app, pilot, trial(number, "complete", (95.5, 97.25, 96.75), 0.0123, run_dir=str(folder)))
+    await press(pilot, "enter")
+    await wait_until(pilot, lambda: app.current_view == "TrainView" and app.run_id == folder.name, what="the trial shown")
+
+
 @run_async
 async def test_a_run_started_from_a_trials_settings_is_a_fresh_run_of_its_own(tmp_path: Path) -> None:
     """Opened in Train, a trial fills the form with its settings; s then trained them under the
     trial's name (smoke-S-t0001-...: one more trial of the study, in the runs and the status bar)."""
-    name = f"{trial_name('smoke-S', 1)}-20261201-120000-abcd"
-    settings = CONFIG.replace(name=trial_name("smoke-S", 1), lr=0.0123, hidden=(32, 16))
-    folder = trial_folder(tmp_path / name, list(training_run()(settings, name)), settings)
+    name, settings, folder = trial_run(tmp_path, 1)
     source = ScriptedSource()
     app = MnistApp(CONFIG, source=source, preset="smoke", view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
-        await show_trials(app, pilot, trial(1, "complete", (95.5, 97.25, 96.75), 0.0123, run_dir=str(folder)))
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: app.current_view == "TrainView" and app.run_id == name, what="the trial shown")
+        await open_in_train(app, pilot, 1, folder)
         assert app.query_one(StatusBar).name_shown == settings.name  # the trial's run, shown as it ran
 
         await press(pilot, "s")
@@ -222,17 +232,13 @@ async def test_a_trial_opened_in_train_shows_its_preset_with_the_searched_fields
     summary records smoke; it is smoke with the searched fields edited, and s starts a run of smoke's, not a trial."""
     import json
 
-    name = f"{trial_name('smoke-S', 2)}-20261201-120000-abcd"
-    settings = CONFIG.replace(name=trial_name("smoke-S", 2), lr=0.0123, hidden=(32, 16))
-    folder = trial_folder(tmp_path / name, list(training_run()(settings, name)), settings)
+    name, settings, folder = trial_run(tmp_path, 2)
     sweep = {"study": "smoke-S", "trial": 2, "state": "complete", "outcome": "finished", "params": {"lr": 0.0123}}
     (folder / "summary.json").write_text(json.dumps({"status": "finished", "preset": "smoke", "sweep": sweep}))
     source = ScriptedSource()
     app = MnistApp(CONFIG, source=source, preset="smoke", view="SweepView")
     async with app.run_test(size=SIZE) as pilot:
-        await show_trials(app, pilot, trial(2, "complete", (95.5, 97.25, 96.75), 0.0123, run_dir=str(folder)))
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: app.current_view == "TrainView" and app.run_id == name, what="the trial shown")
+        await open_in_train(app, pilot, 2, folder)
         form = app.query_one(ConfigForm)
         assert form.preset == "smoke" and form.summary == "smoke, edited", form.summary
         assert form.edited() == ["hidden", "lr", "epochs"]  # CONFIG is smoke with epochs=3
