@@ -464,3 +464,42 @@ async def test_with_only_untrained_runs_the_view_says_no_run_finished_an_epoch(t
         await pilot.press("enter")
         await wait_until(pilot, lambda: view.predictions == 1, what="the typed run's prediction")
         assert view.chosen == runs / "stopped-early" and loads.folders == [runs / "stopped-early"]
+
+
+@run_async
+async def test_a_run_followed_from_its_log_is_classified_by_its_checkpoint_asked_again_when_rewritten(
+    tmp_path: Path, loads: Loads
+) -> None:
+    """QA: following a run another process trains (watch, or the Runs view's enter), the view said for the
+    whole run that the model training now answers "once the run is training", and never asked anything:
+    no command reaches another process's model. Its folder's checkpoint answers, renewed each epoch."""
+    from mnist_tui.engine.lock import RunLock
+    from mnist_tui.engine.presets import config_to_toml
+    from tui_script import training_run
+
+    folder = tmp_path / "runs" / "followed"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(config_to_toml(CONFIG))
+    events = list(training_run(end=False)(CONFIG, "followed"))[:8]
+    (folder / "events.jsonl").write_text("".join(event.to_json() + "\n" for event in events))
+    (folder / "best.pt").write_bytes(b"epoch 1")
+    writer = RunLock.acquire(folder)  # the other process, training it
+    try:
+        app = MnistApp(CONFIG, source=ScriptedSource(), runs_dir=folder.parent, watch=folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.state == "running", what="the followed run")
+            await press(pilot, "3")
+            view, canvas = app.query_one(DrawView), app.query_one(DrawCanvas)
+            await wait_until(pilot, lambda: view.display and app.focused is canvas, what="the Draw view")
+            canvas.action_paint()
+            await wait_until(pilot, lambda: view.predictions == 1, what="the checkpoint's answer")
+            assert view.model_label == "best.pt of followed (epoch 2, 97.25 %)" and loads.folders == [folder]
+            assert app.query_one(ProbabilityBars).probabilities == fake_probabilities(view.prepared)
+
+            (folder / "best.pt").write_bytes(b"epoch 2, better")  # the run's next epoch was its best
+            await wait_until(pilot, lambda: view.predictions == 2, what="the rewritten checkpoint's answer")
+            assert loads.folders == [folder, folder]  # loaded again
+            await pilot.pause(1.5)
+            assert view.predictions == 2 and len(loads.folders) == 2  # unchanged checkpoints: not asked again
+    finally:
+        writer.release()

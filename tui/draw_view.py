@@ -34,7 +34,7 @@ from .pane import FitsRoom, Pane, View
 from .pixels import PixelArt
 from .probability_bars import ProbabilityBars
 from .run_state import ACTIVE, RunState
-from .saved_model import ModelCache, ModelError, has_checkpoint, newest_trained_run, trained
+from .saved_model import ModelCache, ModelError, checkpoint_stamps, has_checkpoint, newest_trained_run, trained
 
 DEBOUNCE_SECONDS = 0.15
 """The prediction waits this long after the last change of the drawing."""
@@ -135,6 +135,8 @@ class DrawView(Pane, FitsRoom, View):
         """The model of the latest prediction: ("live", run id) or ("saved", folder)."""
         self._live_step = 0
         """The training step the training model's shown answer came from."""
+        self._stamps: tuple[tuple[str, int, int], ...] = ()
+        """The checkpoints of the saved model's folder as its latest prediction found them."""
         self._timer: Timer | None = None
         self._queued = False
         """A prediction is to start as soon as the app is free (``call_later``)."""
@@ -203,13 +205,18 @@ class DrawView(Pane, FitsRoom, View):
 
     def frame(self) -> None:
         """Once a second while shown: a drawing the training model classified is classified again
-        once the model has trained on (QA: it showed epoch 581's answer at epoch 1264)."""
+        once the model has trained on (QA: it showed epoch 581's answer at epoch 1264), and one a
+        saved model classified, once its folder's checkpoints were rewritten (a run trained by
+        another process, followed here, saves them each epoch)."""
+        if self._source is None or self._source != self._model_source() or not self.settled:
+            return
+        if self.query_one(DrawCanvas).empty:
+            return
         latest = self.run.latest
-        if (
-            self._source is not None and self._source[0] == "live" and self._source == self._model_source()
-            and self.settled and latest is not None and latest.step > self._live_step
-            and not self.query_one(DrawCanvas).empty
-        ):
+        if self._source[0] == "live":
+            if latest is not None and latest.step > self._live_step:
+                self._schedule(None)
+        elif self.run.state in ACTIVE and checkpoint_stamps(Path(self._source[1])) != self._stamps:
             self._schedule(None)
 
     def expect_answer(self, command_id: str, request: int) -> None:
@@ -275,9 +282,16 @@ class DrawView(Pane, FitsRoom, View):
 
     # --- predicting -------------------------------------------------------------------------
 
+    def _live(self) -> bool:
+        """Whether the model training now answers: a run this dashboard's engine trains. A run
+        followed from its log (``watch``, or one opened from the Runs view while another process
+        trains it) takes no commands from here: its folder's checkpoints stand in for it (QA: the
+        view said for the whole run that the model would answer "once the run is training")."""
+        return self.run.state in ACTIVE and bool(self.run.run_id) and getattr(self.app, "watching", None) is None
+
     def _model_source(self) -> tuple[str, str] | None:
         """The model a prediction uses now: the training one during a run, else a run folder's."""
-        if self.run.state in ACTIVE and self.run.run_id:
+        if self._live():
             return ("live", self.run.run_id)
         shown = Path(self.run.run_dir) if self.run.run_dir else None
         folder = self.chosen or (shown if shown is not None and trained(shown) else None) or newest_trained_run(self.runs_dir)
@@ -310,6 +324,7 @@ class DrawView(Pane, FitsRoom, View):
         self._source = source
         grid = [canvas.ink[row * SIDE : (row + 1) * SIDE] for row in range(SIDE)]
         folder = Path(source[1]) if source is not None and source[0] == "saved" else None
+        self._stamps = checkpoint_stamps(folder) if folder is not None else ()
         self._work(grid, self._request, source, folder)
 
     @work(thread=True, exclusive=True, group="draw", exit_on_error=False)
@@ -410,7 +425,7 @@ class DrawView(Pane, FitsRoom, View):
                 self.chosen = folder
             if error and self.model_label not in ("", NO_LABEL) and not self._model_failed:
                 error += f"; predicting with {self.model_label} still"
-        if not error and self.chosen is not None and self.run.state in ACTIVE:
+        if not error and self.chosen is not None and self._live():
             note = f"{self.chosen.name} predicts once this run ends; until then the model training now does"
         shown = self.query_one("#folder-error", Static)
         shown.update(error or note)

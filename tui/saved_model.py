@@ -115,7 +115,7 @@ class ModelCache:
 
     def get(self, folder: Path) -> SavedModel:
         """The model of ``folder``, loaded again only when its checkpoint files changed."""
-        key = (folder.resolve(), _stamps(folder))
+        key = (folder.resolve(), checkpoint_stamps(folder))
         with self._lock:
             if self._model is None or key != self._key:
                 # Looked up at call time, so a test can stand in a fake for the engine's loader.
@@ -124,7 +124,8 @@ class ModelCache:
             return self._model
 
 
-def _stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
+def checkpoint_stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each checkpoint file of ``folder`` as (name, modification time, size): which changes when one is rewritten."""
     stamps = []
     for name in CHECKPOINTS:
         try:
