@@ -207,9 +207,11 @@ async def test_panes_whose_content_will_not_come_say_why(script, ended, said) ->
         await press(pilot, "s", "2")  # shown before the end: the end itself redraws the panes
         await wait_until(pilot, lambda: app.state == ended, what=f"the run to end {ended}")
         await pilot.pause()
-        for pane in (ClassBars, MistakeCards, WeightTiles):
-            text = " ".join(_text(app.query_one(pane)).split())
-            assert said in text and "appear" not in text, (pane.__name__, text)
+        shown = {ConfusionGrid: app.query_one(ConfusionGrid).render().plain}  # QA: a grid of dots, with no word
+        shown |= {pane: _text(app.query_one(pane)) for pane in (ClassBars, MistakeCards, WeightTiles)}
+        for pane, content in shown.items():
+            text = " ".join(content.split())
+            assert said in text and "appear" not in text and "·" not in text, (pane.__name__, text)
 
 
 def columns_of_panes(app: MnistApp) -> list[tuple[int, int]]:

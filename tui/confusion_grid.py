@@ -6,6 +6,8 @@ and rows two lines high on a large terminal, the least that holds the counts on 
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -85,12 +87,15 @@ class ConfusionGrid(Widget, can_focus=True):
         """Columns of one cell."""
         self.lines = 1
         """Lines of one row (2 draws each cell as a block under its count)."""
+        self.note: str | None = None
+        """Why there is no matrix, where none will come."""
 
-    def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...]) -> None:
-        if matrix is self.matrix and names == self.names:
+    def show(self, matrix: tuple[tuple[int, ...], ...] | None, names: tuple[str, ...], *, note: str | None = None) -> None:
+        """Show ``matrix``; without one, ``note`` says why (by default, it comes after the first epoch)."""
+        if matrix is self.matrix and names == self.names and note == self.note:
             return  # the same epoch's matrix: another of its events arrived (a relayout costs the UI thread)
         resized = len(names) != len(self.names)
-        self.matrix, self.names = matrix, names
+        self.matrix, self.names, self.note = matrix, names, note
         if matrix is not None and not self.chosen:
             self.cursor = largest_mistake(matrix) or self.cursor
         self.refresh(layout=resized)  # an epoch's counts fit the cells they had: repainted, not laid out
@@ -108,6 +113,8 @@ class ConfusionGrid(Widget, can_focus=True):
         return 1 + self.lines * len(self.names)
 
     def render(self) -> Text:
+        if self.matrix is None:
+            return self._render_empty()
         names, width = self.names, self.cell - 1
         text = Text(no_wrap=True)
         text.append("true ╲ pred".ljust(LABEL)[:LABEL], style="dim")
@@ -136,6 +143,14 @@ class ConfusionGrid(Widget, can_focus=True):
                 for style in styles:
                     text.append(" " * self.cell, style=style)
         return text
+
+    def _render_empty(self) -> Text:
+        """No matrix: what to wait for, or why none comes, in the grid's place (QA: a grid of dots read
+        as a model that predicted nothing, beside panes that said inspection was off)."""
+        width = LABEL + self.cell * len(self.names)
+        said = textwrap.wrap(self.note or "The confusion matrix appears after the first epoch.", width - 1)
+        lines = ["", *said][: 1 + self.lines * len(self.names)]
+        return Text("\n".join(lines), style="dim", no_wrap=True)
 
     def action_move(self, rows: int, columns: int) -> None:
         size = len(self.names)

@@ -196,7 +196,7 @@ class InspectView(Pane, FitsRoom, View):
         inspection = self._shown("confusion")
         confusion = inspection.confusion if inspection else None
         grid = self.query_one(ConfusionGrid)
-        grid.show(confusion.matrix if confusion else None, names)
+        grid.show(confusion.matrix if confusion else None, names, note=note)
         box = self.query_one("#confusion-box")
         if inspection is None:
             set_border_title(box, "Confusion matrix")
