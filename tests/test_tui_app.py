@@ -634,6 +634,30 @@ async def test_the_runs_end_draws_its_last_points_at_once_and_no_wait_exceeds_th
 
 
 @run_async
+async def test_the_chart_shown_again_draws_what_arrived_unseen_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA at 80x24: back in Train after the run ended in Inspect, the chart showed epochs 1-3 of 20 for
+    three seconds (the spacing of its last figure), beside a Progress pane at 20/20."""
+    monkeypatch.setattr(loss_chart, "SHARE", 1e-9)  # each figure spaces the next by the longest wait
+    source = ScriptedSource(endless_reports, pace=0.01)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: chart.redraws >= 2 and chart._next_redraw > time.monotonic(), what="a figure of reports")
+        await press(pilot, "2")
+        await wait_until(pilot, lambda: app.current_view == "InspectView", what="the Inspect view")
+        seen = len(chart.curves.batch)
+        await wait_until(pilot, lambda: len(app.run_state.loss.batch) > seen + 5, what="reports the chart does not see")
+        drawn = chart.redraws
+        await press(pilot, "1")
+        await wait_until(pilot, lambda: app.current_view == "TrainView", what="the Train view")
+        assert chart.redraws > drawn, "drawn at once, not after the spacing of its last figure"
+        assert len(chart.curves.batch) > seen
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+
+
+@run_async
 async def test_loss_reports_repaint_without_relaying_out_the_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     """A relayout of the whole dashboard per report was most of the UI's cost during training.
 

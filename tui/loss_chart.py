@@ -100,6 +100,12 @@ class LossChart(Pane, PlotextPlot):
         self._changes_shown = bool(run.loss.changes)
         self._show_legend()
 
+    def caught_up(self) -> None:
+        """Back in view after points arrived unseen: drawn at once (QA: back in Train after a run ended
+        in another view, the chart showed epochs 1-3 of 20 for three seconds, waiting out the
+        spacing of its last figure)."""
+        self.draw_now()
+
     def _show_legend(self) -> None:
         """The longest legend the top border holds."""
         legends = ((LEGEND, CHANGE_LEGEND), *SHORT_LEGENDS)

@@ -66,6 +66,10 @@ class Pane:
         """Show the run as ``run`` describes it now: after a new run starts, a replay, or being hidden."""
         raise NotImplementedError
 
+    def caught_up(self) -> None:
+        """After :meth:`show_run` brought the pane back up to date as its view is shown again; by
+        default nothing more (its next frame paints)."""
+
     def frame(self) -> None:
         """Paint what arrived since the last frame (the app's frame tick, while the pane is visible).
 
@@ -186,6 +190,7 @@ class Router:
         for pane in [p for p in self.stale if p in visible]:
             self.stale.discard(pane)
             pane.show_run(run)  # type: ignore[attr-defined]
+            pane.caught_up()  # type: ignore[attr-defined]
 
     def frame(self, visible: set[Widget]) -> None:
         """A frame tick: every visible pane paints what arrived."""
