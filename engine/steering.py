@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator, Protocol
 
-from .commands import Command, CommandFile, Inbox, Refused
+from .commands import NO_CHANGE, Command, CommandFile, Inbox, Refused
 from .config import Config, ConfigError
 from .events import CommandAnswered, DigitPredicted, Event, RunPaused, RunResumed, SettingsChanged
 from .settings import change_settings, describe_changes
@@ -162,7 +162,7 @@ class Steering:
                 yield self._answer(command, False, str(error))
                 return
             if not changes:
-                yield self._answer(command, True, "no change: the values are the ones in use")
+                yield self._answer(command, True, NO_CHANGE)
                 return
             yield SettingsChanged(run_id=self.run_id, epoch=epoch, step=step, changes=changes, source=command.source)
             yield self._answer(command, True, f"{describe_changes(changes)} after {where}")

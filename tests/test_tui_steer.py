@@ -160,6 +160,15 @@ async def test_enter_in_the_lr_field_changes_it_in_the_engine_and_the_chart_mark
             pilot, lambda: any(f"Changed: lr 0.001 -> 0.0001 after {where}" in str(n.message) for n in app._notifications),
             what="the engine's answer, confirmed",
         )
+        # The value in use again: QA read "Changed: no change: the values are the ones in use".
+        await press(pilot, "e")
+        await pilot.press(*"lr=0.0001", "enter")
+        await wait_until(pilot, lambda: len(source.taken("set")) == 2, what="the second set command")
+        await wait_until(
+            pilot, lambda: any(str(n.message) == "Not changed: the values are the ones in use" for n in app._notifications),
+            what="the engine's answer: nothing to change",
+        )
+        assert not any("Changed: no change" in str(n.message) for n in app._notifications)
 
         await press(pilot, "p")
         await wait_until(pilot, lambda: app.run_state.latest.step > step + 5, what="reports after the change")

@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator
 from textual.pilot import Pilot
 from textual.widget import Widget
 
-from mnist_tui.engine.commands import Command, Inbox
+from mnist_tui.engine.commands import NO_CHANGE, Command, Inbox
 from mnist_tui.engine.config import Config
 from mnist_tui.engine.events import (
     BatchReported,
@@ -375,10 +375,14 @@ class Steered:
             self.stop_requested = True
         elif name == "set":
             changes = {key: [self.settings[key], float(value)] for key, value in command.values.items()}
-            self.settings.update({key: new for key, (_, new) in changes.items()})
-            yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
-            where = describe_step(self.epoch, self.step, self.steps_per_epoch)
-            message = f"{describe_changes(changes)} after {where}"  # the engine's words
+            changes = {key: change for key, change in changes.items() if change[0] != change[1]}
+            if changes:
+                self.settings.update({key: new for key, (_, new) in changes.items()})
+                yield SettingsChanged(run_id=self.run_id, epoch=self.epoch, step=self.step, changes=changes, source="inbox")
+                where = describe_step(self.epoch, self.step, self.steps_per_epoch)
+                message = f"{describe_changes(changes)} after {where}"  # the engine's words
+            else:
+                message = NO_CHANGE  # as the engine answers
         else:
             accepted, message = False, f"{name} does not apply now"
         yield CommandAnswered(
