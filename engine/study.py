@@ -340,9 +340,9 @@ def open_study(storage: BaseStorage, name: str, *, base: Config, space: SearchSp
         return study
     for key, word in (("base", "base config"), ("space", "search space")):
         if _plain(saved.get(key)) != wanted[key]:
-            field = _first_difference(saved.get(key) or {}, wanted[key])
+            fields = _differences(saved.get(key) or {}, wanted[key])
             raise StudyError(
-                f"study {name!r} was created with another {word} ({field} differs); "
+                f"study {name!r} was created with another {word} ({fields}); "
                 "run it with the same --preset/--config, --set and --space, or name a new --study"
             )
     return study
@@ -467,6 +467,16 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _first_difference(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+def _differences(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """Every field in which the study's saved values and this command's differ, each with both
+    (QA: only the first was named, and a user mended one field a try)."""
     keys = [key for key in {**saved, **wanted} if saved.get(key) != wanted.get(key)]
-    return keys[0] if keys else "something"
+    if not keys:
+        return "something differs"
+    return "; ".join(f"{key}: {_value(saved.get(key))} in the study, {_value(wanted.get(key))} here" for key in keys)
+
+
+def _value(value: Any) -> str:
+    """A saved or wanted value as a refusal quotes it: JSON, cut short where long."""
+    text = "unset" if value is None else json.dumps(value, separators=(", ", ": "))
+    return text if len(text) <= 60 else f"{text[:57]}..."

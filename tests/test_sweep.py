@@ -463,10 +463,14 @@ def test_a_joined_study_must_have_the_same_base_and_space(tmp_path: Path) -> Non
     storage = open_storage(None, tmp_path)
     open_study(storage, "s", base=base, space=space, pruner="median")
     open_study(open_storage(None, tmp_path), "s", base=base, space=space, pruner="none")  # joins
-    with pytest.raises(StudyError, match="created with another base config \\(epochs differs\\)"):
-        open_study(storage, "s", base=base.replace(epochs=3), space=space, pruner="median")
+    with pytest.raises(StudyError) as refused:  # QA: only the first field that differs was named
+        open_study(storage, "s", base=base.replace(epochs=3, hidden=(32, 16)), space=space, pruner="median")
+    assert str(refused.value).startswith(
+        f"study 's' was created with another base config (hidden: [{base.hidden[0]}] in the study, [32, 16] here; "
+        f"epochs: {base.epochs} in the study, 3 here); run it with the same"
+    ), str(refused.value)
     wider = space_from_mapping({"lr": {"low": 1e-5, "high": 1e-1, "log": True}}, base, source="S.toml")
-    with pytest.raises(StudyError, match="created with another search space \\(lr differs\\)"):
+    with pytest.raises(StudyError, match="created with another search space \\(lr: .*1e-05.* here\\)"):
         open_study(storage, "s", base=base, space=wider, pruner="median")
 
 
