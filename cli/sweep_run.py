@@ -78,10 +78,12 @@ class Sweep:
         options = self.options
         count = count_of(options.trials, "trial") if options.trials is not None else "trials until Ctrl+C"
         timeout = f" (none after {options.timeout:g} s)" if options.timeout else ""
+        workers = f"{count}{timeout}, {options.workers} worker(s) x {self.plan.threads} thread(s)"
+        if options.trials == 0:  # QA: it said "0 trials, 1 worker(s)" of workers that never start
+            workers = "no trial to run (--trials 0), the study as it stands"
         return (
-            f"sweep {options.study} in {describe_storage(options.storage, options.runs_dir)}: {count}{timeout}, "
-            f"{options.workers} worker(s) x {self.plan.threads} thread(s); searching {', '.join(options.space.fields)}; "
-            f"{self.earlier} earlier trial(s)"
+            f"sweep {options.study} in {describe_storage(options.storage, options.runs_dir)}: {workers}; "
+            f"searching {', '.join(options.space.fields)}; {self.earlier} earlier trial(s)"
         )
 
     def step(self, timeout: float) -> list[int]:

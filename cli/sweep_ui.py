@@ -134,7 +134,7 @@ class SweepFeed:
                     return
                 else:
                     self.done = True
-                    status = "done: every worker ended"
+                    status = "done: every worker ended" if sweep.options.trials != 0 else "no trial to run (--trials 0)"
                 snapshot = self.snapshot(status)
             except Exception as error:
                 self.lost = lost_storage(error)

@@ -247,6 +247,8 @@ class Workers:
         """A worker lost the study's storage: the others are stopped, none is restarted."""
 
     def start(self) -> None:
+        if self.plan.trials == 0:
+            return  # --trials 0: the study as it stands; a worker would only load torch and end
         for slot in range(len(self.processes)):
             self._start(slot)
 

@@ -303,6 +303,9 @@ def test_a_journal_path_whose_folder_is_missing_is_refused_not_created(
     named = cli(*sweep, "--storage", "shared/s.journal")
     assert named.returncode == 0, named.stderr
     assert "study smoke-S: no trials" in named.stdout
+    # QA: the header said "0 trials, 1 worker(s) x 2 thread(s)" of workers that never start.
+    assert "shared/s.journal: no trial to run (--trials 0), the study as it stands;" in named.stdout
+    assert "worker" not in named.stdout
 
 
 def make_study(path: Path, space: Path, name: str = "smoke-S") -> None:
