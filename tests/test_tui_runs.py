@@ -571,6 +571,7 @@ async def test_a_killed_run_opened_shows_interrupted_and_the_dashboard_stays_fre
     summary = {"name": "smoke", "preset": "smoke", "started": "2026-11-23T10:00:00+00:00", "status": "running",
                "epochs": 3, "epochs_completed": 1, "device": "cpu"}
     (folder / "summary.json").write_text(json.dumps(summary))
+    (folder / "last.pt").write_bytes(b"")  # its first epoch's checkpoint
     source = ScriptedSource(training_run(end=False))
     app = make_app(runs_dir, source)
     async with app.run_test(size=SIZE) as pilot:

@@ -261,7 +261,8 @@ async def test_a_killed_writer_shows_the_run_interrupted(tmp_path: Path) -> None
         assert any(f"mnist-tui --resume {folder}" in note for note in notes)
         # It kept showing "≈ 0:02 left" for a run nobody trains.
         progress = progress_text(app)
-        assert progress == "Interrupted at epoch 1, step 30\nthe last checkpoint resumes it"
+        # Killed in its first epoch, with no checkpoint yet (QA: it said "the last checkpoint resumes it").
+        assert progress == "Interrupted at epoch 1, step 30\na resume starts it again from its config"
         await pilot.press("p")
         assert commands(folder) == []  # nothing sent to a run nobody trains
         writer = RunLock.acquire(folder)  # resumed by a live process, which holds the lock

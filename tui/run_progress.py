@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import deque
+from pathlib import Path
 from typing import Callable
 
 from rich.cells import cell_len, chop_cells, set_cell_size
@@ -32,6 +34,7 @@ from ..engine.steering import describe_step
 from .pane import Pane
 from .quick_text import QuickText
 from .run_state import RunState
+from .saved_model import CHECKPOINTS
 from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
@@ -52,6 +55,7 @@ IDLE_TEXT = "No run yet: pick a preset or edit the form, then press s."
 BRIEF_WORDING = (
     ("Finished: final accuracy ", "Finished: "),
     ("the last checkpoint resumes it", "resumable"),
+    ("a resume starts it again from its config", "a resume restarts it"),
     ("try a smaller learning rate", "try a smaller lr"),
 )
 """Shorter words for how a run ended, where the pane is too narrow for the whole of it (beside the
@@ -59,9 +63,15 @@ form at 80x24, 20 cells wide, its last line was cut); the notification says it i
 
 
 def describe_interrupted(run: RunState) -> tuple[str, str]:
-    """Where a run whose writer died stopped, and its style: shown in place of a time left."""
+    """Where a run whose writer died stopped, and its style: shown in place of a time left. One
+    killed before its first checkpoint (none in its folder, and not resumed from one) starts again
+    from its config when resumed (QA: it was said to resume from "the last checkpoint")."""
     latest = run.latest
     where = f" at {describe_step(latest.epoch, latest.step, latest.steps_per_epoch)}" if latest is not None else ""
+    folder = Path(run.run_dir) if run.run_dir else None
+    resumed = run.started is not None and bool(run.started.start_epoch or run.started.start_step)
+    if folder is not None and not resumed and not any(os.path.lexists(folder / name) for name in CHECKPOINTS):
+        return f"Interrupted{where}\na resume starts it again from its config", "bold red"
     return f"Interrupted{where}\nthe last checkpoint resumes it", "bold red"
 
 
