@@ -77,6 +77,32 @@ async def test_p_pauses_and_resumes_in_the_engine_and_the_state_follows_its_even
 
 
 @run_async
+async def test_p_while_the_run_starts_pauses_it_as_it_begins_to_train() -> None:
+    """QA: p pressed while the run loaded its data (seconds) did nothing, without a word; the pause
+    now waits in the inbox, and the engine takes it at its first batch."""
+    import threading
+
+    loaded = threading.Event()
+
+    def slow_start(config, run_id):  # type: ignore[no-untyped-def]
+        loaded.wait(10)  # the data loading
+        yield from endless_reports(config, run_id)
+
+    source = ScriptedSource(slow_start, pace=0.01)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "starting", what="the start")
+        assert app.check_action("pause", ()) is True  # drawn as usable on the key bar
+        await press(pilot, "p")
+        loaded.set()
+        await wait_until(pilot, lambda: app.state == "paused", what="the pause, at the first batch")
+        assert [c.command for c in source.commands] == ["pause"]
+        await press(pilot, "x")
+        await wait_until(pilot, lambda: app.state == "stopped", what="the stop")
+
+
+@run_async
 async def test_n_while_paused_trains_exactly_one_report_interval_then_pauses_again() -> None:
     source = ScriptedSource(training_run(end=False), pace=0.01)
     app = make_app(source)

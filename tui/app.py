@@ -263,7 +263,7 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         self.query_one("#gallery", DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
         self.query_one("#too-small", Static).update(
             f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
-            "Enlarge it to see the dashboard (a run goes on training meanwhile), or press q to quit."
+            "Enlarge it to see the dashboard (meanwhile a run trains on, or stays paused), or press q to quit."
         )
 
     def _refocus_after_small(self) -> None:
@@ -317,8 +317,10 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         self._worker = self._pump(config, run_id, self._inbox, preset, resume)
 
     def action_pause(self) -> None:
-        """Pause after the batch in progress, or resume (the engine answers with paused or resumed)."""
-        command = {"running": "pause", "paused": "resume"}.get(self.state)
+        """Pause after the batch in progress, or resume (the engine answers with paused or resumed).
+        While the run starts, the pause waits in the inbox: the engine takes it at its first batch
+        (QA: p pressed while the data loaded did nothing, without a word)."""
+        command = {"starting": "pause", "running": "pause", "paused": "resume"}.get(self.state)
         if self.watching is not None:
             self.steer(command)
         elif self._inbox is not None and command is not None:
@@ -494,7 +496,7 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         if action == "start":
             return (self.watching is None and self.state not in ACTIVE) or None
         if action == "pause":
-            return self.state in ("running", "paused") or None
+            return self.state in ("starting", "running", "paused") or None
         if action == "step":
             return self.state == "paused" or None
         if action == "settings":
