@@ -1076,3 +1076,18 @@ async def test_an_evaluation_set_of_one_digit_says_so_in_the_accuracy_title(size
             assert title == "Accuracy · only 1 evaluation digit", title
         else:
             assert title == "only 1 eval digit", title
+
+
+@run_async
+async def test_a_run_without_a_gallery_says_so_in_its_place() -> None:
+    """QA: with gallery_size = 0 the pane was titled "Predictions after epoch 2: 0/0 right" over nothing."""
+    from mnist_tui.tui.digit_gallery import GALLERY_OFF, DigitGallery
+
+    app = make_app(ScriptedSource(), CONFIG.replace(gallery_size=0))
+    async with app.run_test(size=SIZE) as pilot:
+        gallery = app.query_one(DigitGallery)
+        await press(pilot, "s")
+        await wait_until(pilot, lambda: app.state == "finished", what="the run's end")
+        await pilot.pause()
+        assert gallery.note == GALLERY_OFF and not gallery.cards
+        assert str(gallery.border_title) == "Predictions"

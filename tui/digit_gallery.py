@@ -19,6 +19,7 @@ from .run_state import RunState
 IMAGE_WIDTH = 28
 IDLE_TEXT = "The model's predictions on real evaluation digits appear here when a run starts."
 WAITING_TEXT = "Waiting for the model's first predictions…"
+GALLERY_OFF = "The gallery is off for this run (gallery_size = 0): it predicts no test digits to show."
 
 
 def caption_pieces(label: str, prediction: str, confidence: float) -> list[tuple[str, str]]:
@@ -99,13 +100,18 @@ class DigitGallery(Pane, VerticalScroll):
             self.show(self.samples)
 
     def show_event(self, event: Event, run: RunState) -> None:
-        if isinstance(event, SamplesPredicted):
+        if run.config.get("gallery_size") == 0:
+            if self.note != GALLERY_OFF:
+                self._say(GALLERY_OFF)
+        elif isinstance(event, SamplesPredicted):
             self.show(event)
         elif run.samples is None:  # it ended before the model's first predictions: none will come
             self.show_run(run)
 
     def show_run(self, run: RunState) -> None:
-        if run.samples is not None:
+        if run.config.get("gallery_size") == 0:
+            self._say(GALLERY_OFF)
+        elif run.samples is not None:
             self.show(run.samples)
         elif run.terminal is not None:
             # QA: a run that failed for want of data kept "Waiting for …" on screen.
@@ -115,6 +121,9 @@ class DigitGallery(Pane, VerticalScroll):
 
     def show(self, samples: SamplesPredicted) -> None:
         """Draw ``samples``: the wrong predictions first, each digit under its caption."""
+        if not samples.labels:  # QA: "0/0 right" over an empty pane
+            self._say(GALLERY_OFF)
+            return
         self.samples = samples
         names = samples.class_names
         width = IMAGE_WIDTH // self.scale
