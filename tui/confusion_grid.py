@@ -148,8 +148,8 @@ class ConfusionGrid(Widget, can_focus=True):
         """No matrix: what to wait for, or why none comes, in the grid's place (QA: a grid of dots read
         as a model that predicted nothing, beside panes that said inspection was off)."""
         width = LABEL + self.cell * len(self.names)
-        said = textwrap.wrap(self.note or "The confusion matrix appears after the first epoch.", width - 1)
-        lines = ["", *said][: 1 + self.lines * len(self.names)]
+        said = textwrap.wrap(self.note or "The confusion matrix appears after the first epoch.", width - 2)
+        lines = [f" {line}" for line in said][: 1 + self.lines * len(self.names)]  # as the other panes' padding
         return Text("\n".join(lines), style="dim", no_wrap=True)
 
     def action_move(self, rows: int, columns: int) -> None:
