@@ -57,6 +57,21 @@ async def test_one_report_before_diverging_has_rounded_labels_on_both_axes(size:
         assert x_labels == ["0", "1"], text  # the first epoch, which it diverged in
 
 
+@run_async
+async def test_a_lone_report_at_the_end_of_the_first_epoch_is_drawn_on_that_epoch() -> None:
+    """QA: a 1-epoch run of 16 batches that reported once, at its last batch, drew an x axis from 1 to 2."""
+    app = MnistApp(CONFIG, source=ScriptedSource(), preset="smoke")
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.query_one(LossChart)
+        app.run_state.loss.add_batch(1.0, 0.5)  # step 16 of 16
+        app.run_state.loss.add_evaluation(1, 0.4)
+        chart.show_run(app.run_state)
+        chart.draw_now()
+        await pilot.pause()
+        lines = shown_lines(chart)
+        assert lines[-1].split() == ["0", "1"], "\n".join(lines)
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 @run_async
 async def test_no_finite_report_before_diverging_says_so_in_the_chart(size: tuple[int, int]) -> None:

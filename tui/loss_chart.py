@@ -160,7 +160,7 @@ class LossChart(Pane, PlotextPlot):
         plt.yticks([math.log10(t) for t in ticks], tick_labels(ticks))
         xs = curves.batch.points()[0] + curves.evaluation.points()[0]
         if min(xs) == max(xs):  # one report: the epoch it lies in, not a tick of its fraction (0.15625)
-            first = math.floor(xs[0])
+            first = max(0, math.ceil(xs[0]) - 1)  # at 1.0, the end of epoch 1: 0 to 1 (QA: it drew 1 to 2)
             plt.xlim(first, first + 1)
             ticks = [first, first + 1]
         else:
