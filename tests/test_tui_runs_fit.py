@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from mnist_tui.engine.run_rows import row_cells
 from mnist_tui.engine.presets import load_preset
@@ -60,16 +61,21 @@ def test_a_cut_run_name_keeps_its_name_then_its_unique_end() -> None:
         assert len(shorten_run(LONG, width)) <= width
 
 
+async def listed(app: MnistApp, pilot: Pilot) -> RunsTable:
+    """The Runs view shown (key 4) once it has listed the runs folder; returns its table."""
+    view = app.query_one(RunsView)
+    await pilot.press("4")
+    await wait_until(pilot, lambda: view.listed > 0, what="the listing")
+    return app.query_one(RunsTable)
+
+
 @run_async
 async def test_widening_the_terminal_refits_the_columns_and_every_first_column_shows(runs_dir: Path) -> None:
     """At 80x24, then 120x40: the run column stayed as wide as at 80 columns (the widest cut name
     there) while names were cut to 24 cells, and best % was pushed out of view."""
     app = MnistApp(SMOKE, source=ScriptedSource(), preset="smoke", runs_dir=runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(RunsView)
-        await pilot.press("4")
-        await wait_until(pilot, lambda: view.listed > 0, what="the listing")
-        table = app.query_one(RunsTable)
+        table = await listed(app, pilot)
         await wait_until(pilot, lambda: first_columns_fit(table) and run_column_fits_its_cells(table), what="fitted at 80x24")
         # The details go under the table: the name keeps its trial and its time and unique end,
         # with the training time in view (it was left out).
@@ -104,10 +110,7 @@ async def test_every_column_shown_fits_whole_and_the_rest_are_left_out(runs_dir:
     (runs_dir / "a-very-long-damaged-folder-name-copied-from-elsewhere").mkdir()
     app = MnistApp(SMOKE, source=ScriptedSource(), preset="smoke", runs_dir=runs_dir)
     async with app.run_test(size=size) as pilot:
-        view = app.query_one(RunsView)
-        await pilot.press("4")
-        await wait_until(pilot, lambda: view.listed > 0, what="the listing")
-        table = app.query_one(RunsTable)
+        table = await listed(app, pilot)
         await wait_until(pilot, lambda: first_columns_fit(table), what="fitted")
         await pilot.pause(0.3)
         keys = [str(key.value) for key in table.columns]
@@ -147,10 +150,7 @@ async def test_after_the_terminal_was_too_small_the_table_has_its_keys_back(runs
     details, and after tab, view keys were typed into the filter ("14")."""
     app = MnistApp(SMOKE, source=ScriptedSource(), preset="smoke", runs_dir=runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(RunsView)
-        await pilot.press("4")
-        await wait_until(pilot, lambda: view.listed > 0, what="the listing")
-        table = app.query_one(RunsTable)
+        table = await listed(app, pilot)
         await wait_until(pilot, lambda: app.focused is table, what="the table focused")
         await pilot.press("down")
         row = table.cursor_row
