@@ -254,12 +254,17 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
             self._focus_before_small = screen.focused
         elif was and not too_small:
             self.call_after_refresh(self._refocus_after_small)
-        screen.set_class(too_small, "-too-small")
-        screen.set_class(width < SIDEBAR_WIDTH, "-narrow")
+        # Each class changed restyles every widget (170-300 ms here): the screen's are set, then
+        # restyled once, #main's with them (a resize across two sizes restyled it all twice).
+        wanted = {"-too-small": too_small, "-narrow": width < SIDEBAR_WIDTH, "-short": height < FULL_GALLERY_HEIGHT}
+        changed = [name for name, add in wanted.items() if screen.has_class(name) != add]
+        for name in changed:
+            screen.set_class(wanted[name], name, update=False)
         self._narrow = width < SIDEBAR_WIDTH
         self._terminal = (width, height)
-        self._arrange_panes()
-        screen.set_class(height < FULL_GALLERY_HEIGHT, "-short")
+        self._arrange_panes(restyle=not changed)
+        if changed:
+            screen.update_node_styles()
         self.query_one("#gallery", DigitGallery).set_compact(height < FULL_GALLERY_HEIGHT)
         self.query_one("#too-small", Static).update(
             f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
@@ -539,8 +544,10 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         self._arrange_panes()
         self.query_one(KeyBar).update_keys()
 
-    def _arrange_panes(self) -> None:
-        """The form beside the panes or hidden, and the panes beside the chart or under it, by size and state."""
+    def _arrange_panes(self, *, restyle: bool = True) -> None:
+        """The form beside the panes or hidden, and the panes beside the chart or under it, by size and state.
+
+        ``restyle=False``: #main's classes are set for a restyle of the whole screen to follow."""
         # Set on the one container: a screen-wide class would restyle every widget at each start.
         sidebar = self.query_one("#sidebar")
         sidebar.display = not (self._narrow and self.state in ACTIVE)
@@ -549,8 +556,12 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
             width -= SIDEBAR_COLUMNS[self._narrow]
         main = self.query_one("#main")
         beside = height < BESIDE_HEIGHT and width >= BESIDE_WIDTH
-        main.set_class(beside, "-beside")
-        main.set_class(width < CRAMPED_WIDTH, "-cramped")
+        wanted = {"-beside": beside, "-cramped": width < CRAMPED_WIDTH}
+        changed = [name for name, add in wanted.items() if main.has_class(name) != add]
+        for name in changed:
+            main.set_class(wanted[name], name, update=False)
+        if changed and restyle:
+            main.update_node_styles()
         # Short, with the panes under the chart (the form beside them at 80-109 columns), the
         # gallery's rows go to the chart, which would keep none to plot on; it still takes its
         # events while hidden, so it shows the latest predictions when it comes back.
