@@ -35,11 +35,12 @@ COMMANDS = (*FILE_COMMANDS, "predict")
 PIXELS = 28 * 28
 MAX_ID = 200
 NOT_REPLAYED = "not replayed: written before this engine session started"
-NO_CHANGE = "no change: the values are the ones in use"
-"""A ``set`` command's answer where every value it names is already the one in use."""
 """The answer to a line written before the engine session started: a resume after a kill finds the
 commands carried out since the checkpoint unanswered (their answers were cut back with the log).
 Not an error: the printers say it once, not as a refusal per line."""
+IN_USE = "the values are the ones in use"
+NO_CHANGE = f"no change: {IN_USE}"
+"""A ``set`` command's answer where every value it names is already the one in use."""
 
 
 @dataclass(frozen=True)

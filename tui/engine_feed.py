@@ -17,7 +17,7 @@ from textual import work
 from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
-from ..engine.commands import NO_CHANGE, NOT_REPLAYED, Inbox
+from ..engine.commands import IN_USE, NO_CHANGE, NOT_REPLAYED, Inbox
 from ..engine.config import Config
 from ..engine.events import BatchReported, CommandAnswered, Event, RunFailed, Terminal
 from ..engine.replay import ReplayError, read_events
@@ -145,7 +145,7 @@ class EngineFeed(_Base):
             elif event.command == "set" and own and self.watching is None:
                 # The form's field says what was typed; this says the engine took it (a watcher
                 # says what it sent, and the run answers in its log).
-                said = "Not changed: the values are the ones in use" if event.message == NO_CHANGE else f"Changed: {event.message}"
+                said = f"Not changed: {IN_USE}" if event.message == NO_CHANGE else f"Changed: {event.message}"
                 self.notify(said, timeout=4)  # QA: "Changed: no change: ..."
         if isinstance(event, Terminal):
             self._end(event, before)

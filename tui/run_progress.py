@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import deque
@@ -34,7 +33,7 @@ from ..engine.steering import describe_step
 from .pane import Pane
 from .quick_text import QuickText
 from .run_state import RunState
-from .saved_model import CHECKPOINTS
+from .saved_model import has_checkpoint
 from .thin_bar import ThinBar
 
 RATE_SMOOTHING = 0.8
@@ -70,7 +69,7 @@ def describe_interrupted(run: RunState) -> tuple[str, str]:
     where = f" at {describe_step(latest.epoch, latest.step, latest.steps_per_epoch)}" if latest is not None else ""
     folder = Path(run.run_dir) if run.run_dir else None
     resumed = run.started is not None and bool(run.started.start_epoch or run.started.start_step)
-    if folder is not None and not resumed and not any(os.path.lexists(folder / name) for name in CHECKPOINTS):
+    if folder is not None and not resumed and not has_checkpoint(folder):
         return f"Interrupted{where}\na resume starts it again from its config", "bold red"
     return f"Interrupted{where}\nthe last checkpoint resumes it", "bold red"
 
