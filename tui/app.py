@@ -46,6 +46,7 @@ from .runs_view import RunsView
 from .source import EngineEvent, EventsArrived, EventSource, engine_source
 from .status_bar import StatusBar
 from .steer_bar import SteerBar
+from .styling import ShownOnce, StyledOnMount
 from .sweep_view import SweepUpdated, SweepView
 from .train_view import TrainView
 from .view_bar import Tab, ViewBar
@@ -77,7 +78,7 @@ STEERABLE = ("running", "paused")
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
+class MnistApp(EngineFeed, PastRuns, Watching, StyledOnMount):
     """Train an MLP on MNIST and watch it learn."""
 
     CSS_PATH = "app.tcss"
@@ -155,6 +156,9 @@ class MnistApp(EngineFeed, PastRuns, Watching, App[int]):
         self._worker: Worker[None] | None = None
         self._narrow = False
         self._terminal = (0, 0)
+
+    def get_default_screen(self) -> Screen:
+        return ShownOnce(id="_default")
 
     def compose(self) -> ComposeResult:
         yield ViewBar(tuple(Tab(view.KEY, view.__name__, view.TITLE) for view in VIEWS), id="views-bar")
