@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from mnist_tui.engine.presets import load_preset
 from mnist_tui.tui.app import MnistApp
+from mnist_tui.tui.config_form import ConfigForm
 from tui_script import ScriptedSource, run_async, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,8 +41,9 @@ async def test_the_field_typed_in_stays_in_view_with_its_error(name: str, typed:
 
         await pilot.click(field)
         await pilot.press("end", *typed)
+        form = app.query_one(ConfigForm)
+        await wait_until(pilot, lambda: (line := form.error_line(name)) is not None and line.display and bool(line.region), what="the error shown")
         error = app.query_one(f"#error-{name}")
-        await wait_until(pilot, lambda: error.display and bool(error.region), what="the error shown")
         await pilot.pause()
         assert app.focused is field
         assert in_view(field, sidebar), (field.region, sidebar.scrollable_content_region)
@@ -65,6 +67,8 @@ async def test_an_error_under_the_bottom_row_scrolls_into_view_as_it_is_typed() 
 
         await pilot.click(field)
         await pilot.press("end", "x")
-        error = app.query_one("#error-batch_size")
-        await wait_until(pilot, lambda: in_view(error, sidebar), timeout=3, what="the error in view")
+        form = app.query_one(ConfigForm)
+        await wait_until(
+            pilot, lambda: (error := form.error_line("batch_size")) is not None and in_view(error, sidebar), timeout=3, what="the error in view"
+        )
         assert in_view(field, sidebar)

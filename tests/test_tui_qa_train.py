@@ -7,7 +7,7 @@ import re
 import pytest
 
 from mnist_tui.engine.presets import load_preset
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select
 
 from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import ConfigForm
@@ -41,9 +41,9 @@ async def test_the_gallery_shows_its_mistakes_in_its_first_row() -> None:
 
 
 def error_shown(app: MnistApp, name: str) -> str | None:
-    """The error under field ``name``, or None while it is hidden."""
-    error = app.query_one(f"#error-{name}", Static)
-    return str(error.content) if error.display else None
+    """The error under field ``name``, or None while it is hidden (or before its first error)."""
+    error = app.query_one(ConfigForm).error_line(name)
+    return str(error.content) if error is not None and error.display else None
 
 
 @run_async

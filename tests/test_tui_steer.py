@@ -272,6 +272,7 @@ async def test_a_refused_live_setting_scrolls_its_error_into_view() -> None:
         await wait_until(pilot, on_last_row, what="the lr field on the sidebar's last row")
         lr.value = "-1"
         await pilot.press("enter")
+        await wait_until(pilot, lambda: app.query_one(ConfigForm).error_line("lr") is not None, what="the error under the field")
         error = app.query_one("#error-lr", Static)
         await wait_until(
             pilot, lambda: error.region.height and sidebar.content_region.contains_region(error.region),

@@ -149,7 +149,6 @@ class ConfigForm(LiveSettings, Pane, Widget):
                 with Horizontal(classes="row"):
                     yield Label(name)
                     yield self._widget(name, getattr(self._initial, name), docs.get(name, ""))
-                yield Static("", id=f"error-{name}", classes="error")
         yield Static("", id="field-help")
 
     def _widget(self, name: str, value: Any, doc: str) -> Widget:
@@ -266,7 +265,7 @@ class ConfigForm(LiveSettings, Pane, Widget):
         config = self.read()
         if config is None:
             first = next(name for name in FIELDS if name in self.errors)
-            self.query_one(f"#error-{first}").scroll_visible(animate=False)
+            self.call_after_refresh(self._scroll_to_error, first)  # a new error line has no place before then
             return False
         self.post_message(self.Submitted(config, self.preset))
         return True
@@ -335,11 +334,9 @@ class ConfigForm(LiveSettings, Pane, Widget):
         description above grows or shrinks as fields are edited (smoke's four lines became the
         three of "smoke, edited: ..."), which moved a field on the sidebar's top row out of sight."""
         name = (widget.id or "").removeprefix("field-")
-        error = self.query_one(f"#error-{name}")
 
         def scroll() -> None:
-            if error.display:
-                error.scroll_visible(animate=False)
+            self._scroll_to_error(name)
             widget.scroll_visible(animate=False)  # after the error: where both do not fit, the field
 
         self.call_after_refresh(scroll)
@@ -362,10 +359,25 @@ class ConfigForm(LiveSettings, Pane, Widget):
             self.errors.pop(name, None)
         else:
             self.errors[name] = message
-        self.query_one(f"#error-{name}", Static).update(message or "")
-        self.query_one(f"#error-{name}").set_class(message is not None, "-shown")
         widget = self.query_one(f"#field-{name}")
         widget.set_class(message is not None, "-invalid")
+        error = self.error_line(name)
+        if error is None and message is not None:
+            # Each field's line is mounted at its first error: most never have one, and 37 hidden
+            # lines were an eighth of the dashboard's widgets, each mounted, styled and restyled.
+            self.mount(Static(message, id=f"error-{name}", classes="error -shown"), after=widget.parent)
+        elif error is not None:
+            error.update(message or "")
+            error.set_class(message is not None, "-shown")
+
+    def error_line(self, name: str) -> Static | None:
+        """The line under field ``name`` that shows its error; None until it first had one."""
+        return next(iter(self.query(f"#error-{name}").results(Static)), None)
+
+    def _scroll_to_error(self, name: str) -> None:
+        error = self.error_line(name)
+        if error is not None and error.display:
+            error.scroll_visible(animate=False)
 
     def edited(self) -> list[str]:
         """The fields where the form no longer holds the picked preset's value (none without a preset)."""

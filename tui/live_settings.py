@@ -94,7 +94,7 @@ class LiveSettings:
         if isinstance(value, str):
             self._show_error(name, value)
             # The field may be the last row in view: its error, under it, would be out of sight.
-            self.call_after_refresh(self.query_one(f"#error-{name}").scroll_visible, animate=False)
+            self.call_after_refresh(self._scroll_to_error, name)
             return None
         self._show_error(name, None)
         return value
