@@ -133,6 +133,8 @@ class ConfigForm(LiveSettings, Pane, Widget):
         """Live fields whose text ``enter`` sent, until the run answers: the field keeps it meanwhile."""
         self.summary = summarize(preset, self._edited_from(config))
         """What the form would start, as the status line names it: the preset, ``custom``, or ``smoke, edited``."""
+        self._error_lines: dict[str, Static] = {}
+        """Each field's error line, once it had an error (:meth:`error_line`)."""
 
     def compose(self) -> ComposeResult:
         presets = [(name, name) for name in list_presets()]
@@ -365,14 +367,15 @@ class ConfigForm(LiveSettings, Pane, Widget):
         if error is None and message is not None:
             # Each field's line is mounted at its first error: most never have one, and 37 hidden
             # lines were an eighth of the dashboard's widgets, each mounted, styled and restyled.
-            self.mount(Static(message, id=f"error-{name}", classes="error -shown"), after=widget.parent)
+            error = self._error_lines[name] = Static(message, id=f"error-{name}", classes="error -shown")
+            self.mount(error, after=widget.parent)
         elif error is not None:
             error.update(message or "")
             error.set_class(message is not None, "-shown")
 
     def error_line(self, name: str) -> Static | None:
         """The line under field ``name`` that shows its error; None until it first had one."""
-        return next(iter(self.query(f"#error-{name}").results(Static)), None)
+        return self._error_lines.get(name)
 
     def _scroll_to_error(self, name: str) -> None:
         error = self.error_line(name)
