@@ -14,7 +14,7 @@ from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import CUSTOM, GROUPS, ConfigForm
 from mnist_tui.tui.field_values import exact_float, format_value
 from mnist_tui.tui.status_bar import StatusBar
-from tui_script import ScriptedSource, press, run_async, training_run, wait_until
+from tui_script import ScriptedSource, error_shown, press, run_async, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,12 +38,6 @@ def engine_message(**values: Any) -> str:
     except ConfigError as error:
         return str(error)
     raise AssertionError(f"the engine accepts {values}")
-
-
-def error_shown(app: MnistApp, name: str) -> str | None:
-    """The error under field ``name``, or None while it is hidden (or before its first error)."""
-    error = app.query_one(ConfigForm).error_line(name)
-    return str(error.content) if error is not None and error.display else None
 
 
 def field(app: MnistApp, name: str) -> Any:

@@ -13,7 +13,7 @@ from mnist_tui.tui.app import MnistApp
 from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.field_values import format_value
 from mnist_tui.tui.digit_gallery import DigitGallery
-from tui_script import ScriptedSource, laid_text, press, run_async, samples, training_run, wait_until
+from tui_script import ScriptedSource, error_shown, laid_text, press, run_async, samples, training_run, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,12 +38,6 @@ async def test_the_gallery_shows_its_mistakes_in_its_first_row() -> None:
         assert "5 → 6 55%" in shown, shown
         assert gallery.border_title == "Predictions after epoch 500: 9/10 right, wrong ones first"
         assert gallery.max_scroll_y > 0  # the others a scroll away
-
-
-def error_shown(app: MnistApp, name: str) -> str | None:
-    """The error under field ``name``, or None while it is hidden (or before its first error)."""
-    error = app.query_one(ConfigForm).error_line(name)
-    return str(error.content) if error is not None and error.display else None
 
 
 @run_async

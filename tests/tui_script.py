@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -47,6 +48,7 @@ from mnist_tui.engine.events import (
 )
 from mnist_tui.engine.settings import describe_changes
 from mnist_tui.engine.steering import describe_step
+from mnist_tui.tui.config_form import ConfigForm
 from mnist_tui.tui.laid_lines import LaidLines
 from mnist_tui.tui.source import StopFlag
 
@@ -470,6 +472,12 @@ class ScriptedSource:
 
 
 # --- running and waiting on the app -------------------------------------------------------------------------
+
+
+def error_shown(app: App[Any], name: str) -> str | None:
+    """The error under field ``name``, or None while it is hidden (or before its first error)."""
+    error = app.query_one(ConfigForm).error_line(name)
+    return str(error.content) if error is not None and error.display else None
 
 
 def laid_text(pane: Widget, *, in_view: bool = False) -> list[str]:

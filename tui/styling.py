@@ -2,7 +2,7 @@
 does not need.
 
 Working out one widget's styles checks every rule of the stylesheet (about 1 ms a widget here),
-and the dashboard has some 280 widgets. Mounting styles each one as it joins the screen. Before
+and the dashboard has some 250 widgets. Mounting styles each one as it joins the screen. Before
 that, Textual's own widgets restyle themselves in their constructors (an Input's ``-valid``, a
 Select's ``-has-value`` and ``-textual-compact``): the form's 37 fields made 56 such passes a
 start, each over a widget not on any screen yet. And a screen's first showing restyles all of it
